@@ -1,0 +1,116 @@
+// Package config loads a service's typed configuration from the environment,
+// with an optional dotenv-style file underneath it.
+//
+// Every service declares one struct with `env` and `envDefault` tags and calls
+// Load once in its wiring point; nothing else in a service reads the
+// environment. The defaults are chosen so that a service started with no
+// configuration at all talks to the stack that deploy/local runs.
+package config
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+
+	"github.com/caarlos0/env/v11"
+)
+
+// FileVar names the environment variable that points at an optional file of
+// KEY=VALUE lines. Values in the real environment win over the file, so a
+// deployment can keep shared settings in the file and override per process.
+const FileVar = "CONFIG_FILE"
+
+// Validator is implemented by configuration structs that have rules beyond
+// what the tags express (ranges, combinations of fields).
+type Validator interface {
+	Validate() error
+}
+
+// Load fills cfg from the file named by CONFIG_FILE (if set) and the
+// environment, then runs cfg.Validate when cfg implements Validator.
+func Load(cfg any) error {
+	vars, err := environment()
+	if err != nil {
+		return err
+	}
+	if err := env.ParseWithOptions(cfg, env.Options{Environment: vars}); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	if v, ok := cfg.(Validator); ok {
+		if err := v.Validate(); err != nil {
+			return fmt.Errorf("config: %w", err)
+		}
+	}
+	return nil
+}
+
+// environment merges the optional file with the process environment, the
+// process environment taking precedence.
+func environment() (map[string]string, error) {
+	vars := map[string]string{}
+	if path := os.Getenv(FileVar); path != "" {
+		fromFile, err := readFile(path)
+		if err != nil {
+			return nil, err
+		}
+		vars = fromFile
+	}
+	for _, kv := range os.Environ() {
+		k, v, _ := strings.Cut(kv, "=")
+		vars[k] = v
+	}
+	return vars, nil
+}
+
+// readFile parses KEY=VALUE lines; blank lines and lines starting with # are
+// skipped, and one level of matching quotes around a value is removed.
+func readFile(path string) (map[string]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	defer f.Close()
+
+	vars := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(strings.TrimPrefix(line, "export "), "=")
+		k = strings.TrimSpace(k)
+		if !ok || k == "" {
+			return nil, fmt.Errorf("config: %s:%d: want KEY=VALUE", path, n)
+		}
+		v = strings.TrimSpace(v)
+		if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0] {
+			v = v[1 : len(v)-1]
+		}
+		vars[k] = v
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("config: %s: %w", path, err)
+	}
+	return vars, nil
+}
+
+// ErrInvalid is wrapped by validation errors so callers can tell a bad value
+// from an unreadable file.
+var ErrInvalid = errors.New("invalid configuration")
+
+// RedactURL returns a URL-style DSN with its password replaced, for logs.
+// A value that does not parse as a URL is hidden entirely.
+func RedactURL(dsn string) string {
+	if dsn == "" {
+		return ""
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "[redacted]"
+	}
+	return u.Redacted()
+}

@@ -1,0 +1,203 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+)
+
+// Server is one listener of a process: started by Serve, stopped by Shutdown.
+type Server interface {
+	// Name identifies the server in logs ("grpc", "http").
+	Name() string
+	// Addr is the address it listens on.
+	Addr() string
+	// Serve blocks until the server stops; it returns nil after Shutdown.
+	Serve() error
+	// Shutdown stops accepting work and waits for in-flight work until ctx
+	// is done, then stops hard.
+	Shutdown(ctx context.Context) error
+}
+
+// Process is one service's running parts: its servers, its background
+// workers (consumers, relays) and the resources to release once both have
+// stopped. A service's wiring fills one in; Run drives its whole life.
+type Process struct {
+	log     *slog.Logger
+	health  *Health
+	drain   time.Duration
+	servers []Server
+	workers []worker
+	closers []func() error
+}
+
+type worker struct {
+	name string
+	run  func(context.Context) error
+}
+
+// NewProcess returns an empty Process whose shutdown may take up to drain.
+func NewProcess(log *slog.Logger, health *Health, drain time.Duration) *Process {
+	return &Process{log: log, health: health, drain: drain}
+}
+
+// Serve adds a server.
+func (p *Process) Serve(s Server) { p.servers = append(p.servers, s) }
+
+// Go adds a background worker. run must return soon after its context is
+// cancelled, having finished or abandoned (without losing) in-flight work.
+func (p *Process) Go(name string, run func(context.Context) error) {
+	p.workers = append(p.workers, worker{name, run})
+}
+
+// Defer adds a resource release, run after servers and workers stop, in
+// reverse order of addition.
+func (p *Process) Defer(close func() error) { p.closers = append(p.closers, close) }
+
+// Close releases the deferred resources; Run calls it, and wiring code calls
+// it when building the process fails halfway.
+func (p *Process) Close() error {
+	var errs []error
+	for i := len(p.closers) - 1; i >= 0; i-- {
+		errs = append(errs, p.closers[i]())
+	}
+	p.closers = nil
+	return errors.Join(errs...)
+}
+
+// Run serves until ctx is cancelled or a server or worker fails. Then
+// readiness turns false, servers drain in-flight requests and workers finish
+// their current message, all within the drain deadline, and finally the
+// deferred resources are released.
+func (p *Process) Run(ctx context.Context) error {
+	g, gctx := errgroup.WithContext(ctx)
+	for _, s := range p.servers {
+		g.Go(func() error {
+			p.log.InfoContext(ctx, "listening", slog.String("server", s.Name()), slog.String("addr", s.Addr()))
+			if err := s.Serve(); err != nil {
+				return fmt.Errorf("%s server: %w", s.Name(), err)
+			}
+			return nil
+		})
+	}
+	for _, w := range p.workers {
+		g.Go(func() error {
+			if err := w.run(gctx); err != nil && !errors.Is(err, context.Canceled) {
+				return fmt.Errorf("%s: %w", w.name, err)
+			}
+			return nil
+		})
+	}
+	g.Go(func() error {
+		<-gctx.Done()
+		if p.health != nil {
+			p.health.ShuttingDown()
+		}
+		p.log.InfoContext(ctx, "shutting down", slog.String("drain", p.drain.String()))
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.drain)
+		defer cancel()
+		var errs []error
+		for _, s := range p.servers {
+			if err := s.Shutdown(sctx); err != nil {
+				errs = append(errs, fmt.Errorf("%s server shutdown: %w", s.Name(), err))
+			}
+		}
+		return errors.Join(errs...)
+	})
+	err := g.Wait()
+	return errors.Join(err, p.Close())
+}
+
+// HTTP is a Server for an http.Handler.
+type HTTP struct {
+	name string
+	ln   net.Listener
+	srv  *http.Server
+}
+
+// NewHTTP listens on addr right away, so a busy port fails at wiring time
+// rather than after the process reports itself started.
+func NewHTTP(name, addr string, h http.Handler) (*HTTP, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("%s server: %w", name, err)
+	}
+	return &HTTP{
+		name: name,
+		ln:   ln,
+		srv: &http.Server{
+			Handler:           h,
+			ReadHeaderTimeout: 5 * time.Second,
+			IdleTimeout:       2 * time.Minute,
+			MaxHeaderBytes:    64 << 10,
+		},
+	}, nil
+}
+
+func (s *HTTP) Name() string { return s.name }
+func (s *HTTP) Addr() string { return s.ln.Addr().String() }
+
+func (s *HTTP) Serve() error {
+	if err := s.srv.Serve(s.ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func (s *HTTP) Shutdown(ctx context.Context) error { return s.srv.Shutdown(ctx) }
+
+// GRPC is a Server for a *grpc.Server.
+type GRPC struct {
+	name   string
+	ln     net.Listener
+	srv    *grpc.Server
+	health *health.Server
+}
+
+// NewGRPC listens on addr right away (see NewHTTP). hs, the server's
+// grpc.health.v1 service, reports SERVING until shutdown begins.
+func NewGRPC(name, addr string, srv *grpc.Server, hs *health.Server) (*GRPC, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("%s server: %w", name, err)
+	}
+	hs.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	return &GRPC{name: name, ln: ln, srv: srv, health: hs}, nil
+}
+
+func (s *GRPC) Name() string { return s.name }
+func (s *GRPC) Addr() string { return s.ln.Addr().String() }
+
+func (s *GRPC) Serve() error {
+	if err := s.srv.Serve(s.ln); !errors.Is(err, grpc.ErrServerStopped) {
+		return err
+	}
+	return nil
+}
+
+// Shutdown lets in-flight RPCs finish until ctx is done, then cancels them.
+func (s *GRPC) Shutdown(ctx context.Context) error {
+	s.health.Shutdown()
+	done := make(chan struct{})
+	go func() {
+		s.srv.GracefulStop()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		s.srv.Stop()
+		<-done
+		return ctx.Err()
+	}
+}
