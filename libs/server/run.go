@@ -53,6 +53,17 @@ func NewProcess(log *slog.Logger, health *Health, drain time.Duration) *Process 
 // Serve adds a server.
 func (p *Process) Serve(s Server) { p.servers = append(p.servers, s) }
 
+// Addr returns the address the named server listens on, or "" if there is
+// none; useful when a port was chosen by the system (":0").
+func (p *Process) Addr(name string) string {
+	for _, s := range p.servers {
+		if s.Name() == name {
+			return s.Addr()
+		}
+	}
+	return ""
+}
+
 // Go adds a background worker. run must return soon after its context is
 // cancelled, having finished or abandoned (without losing) in-flight work.
 func (p *Process) Go(name string, run func(context.Context) error) {

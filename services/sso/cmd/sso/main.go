@@ -1,5 +1,13 @@
 // Command sso runs the single sign-on service: the gRPC API, its REST
 // gateway, and the health and metrics endpoints.
+//
+// Usage:
+//
+//	sso                 serve (migrating the database first)
+//	sso migrate         apply the database migrations and exit
+//	sso keys rotate     add a new signing key to SSO_JWT_KEYS_DIR and exit;
+//	                    restart the replicas to sign with it (older keys stay
+//	                    published for verification)
 package main
 
 import (
@@ -8,11 +16,13 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/ssokit/platform/libs/telemetry"
 	"github.com/ssokit/platform/services/sso/internal/config"
 	"github.com/ssokit/platform/services/sso/internal/service"
+	"github.com/ssokit/platform/services/sso/internal/token"
 )
 
 func main() {
@@ -38,6 +48,25 @@ func run(ctx context.Context) error {
 		return fmt.Errorf("tracing: %w", err)
 	}
 	defer shutdownTracing(context.WithoutCancel(ctx))
+
+	switch args := os.Args[1:]; {
+	case len(args) == 0:
+	case len(args) == 1 && args[0] == "migrate":
+		if err := service.Migrate(ctx, cfg); err != nil {
+			return err
+		}
+		log.InfoContext(ctx, "database migrated")
+		return nil
+	case len(args) == 2 && args[0] == "keys" && args[1] == "rotate":
+		kid, err := token.Rotate(cfg.Tokens.KeysDir)
+		if err != nil {
+			return err
+		}
+		log.InfoContext(ctx, "signing key added", slog.String("kid", kid), slog.String("dir", cfg.Tokens.KeysDir))
+		return nil
+	default:
+		return fmt.Errorf("unknown command %q (want no arguments, \"migrate\" or \"keys rotate\")", strings.Join(args, " "))
+	}
 
 	log.InfoContext(ctx, "starting", slog.Any("config", cfg))
 	proc, err := service.New(ctx, cfg, log)

@@ -24,18 +24,69 @@ type Config struct {
 	// TraceSampleRatio is the share of new traces recorded (0..1).
 	TraceSampleRatio float64 `env:"SSO_TRACE_SAMPLE_RATIO" envDefault:"1"`
 
-	DB    DB
-	Redis Redis
+	DB       DB
+	Redis    Redis
+	Tokens   Tokens
+	Password Password
+	Login    Login
+	Events   Events
+}
+
+// Events configures the UserRegistered events written to the outbox.
+type Events struct {
+	// Topic is the Kafka topic the events are published to.
+	Topic string `env:"SSO_USER_EVENTS_TOPIC" envDefault:"user-registered"`
+}
+
+// Tokens configures the access and refresh tokens.
+type Tokens struct {
+	// KeysDir holds the Ed25519 signing keys (PKCS#8 PEM). The newest
+	// signs; all are published in the JWKS. Replicas must share it. When it
+	// is empty of keys, one is generated.
+	KeysDir string `env:"SSO_JWT_KEYS_DIR" envDefault:".local/sso/keys"`
+	// CreateKeys generates a first key when KeysDir has none (local
+	// development); production mounts the keys and sets it to false, so a
+	// missing secret stops the process instead of minting a lone key.
+	CreateKeys bool `env:"SSO_JWT_KEYS_CREATE" envDefault:"true"`
+	// Issuer is the iss claim of every access token.
+	Issuer string `env:"SSO_JWT_ISSUER" envDefault:"http://127.0.0.1:8000"`
+	// AccessTTL is the lifetime of an access token.
+	AccessTTL time.Duration `env:"SSO_ACCESS_TOKEN_TTL" envDefault:"15m"`
+	// RefreshTTL is how long a refresh token family lives without use.
+	RefreshTTL time.Duration `env:"SSO_REFRESH_TOKEN_TTL" envDefault:"720h"`
+}
+
+// Password configures hashing (argon2id; defaults are OWASP's minimum) and
+// the policy for new passwords (NIST SP 800-63B).
+type Password struct {
+	MemoryKiB uint32 `env:"SSO_ARGON2_MEMORY_KIB" envDefault:"19456"`
+	Time      uint32 `env:"SSO_ARGON2_TIME" envDefault:"2"`
+	Threads   uint8  `env:"SSO_ARGON2_THREADS" envDefault:"1"`
+	MinLength int    `env:"SSO_PASSWORD_MIN_LENGTH" envDefault:"8"`
+	MaxLength int    `env:"SSO_PASSWORD_MAX_LENGTH" envDefault:"256"`
+}
+
+// Login configures brute-force throttling: after Limit failed logins for
+// one account, or IPLimit from one client address, within Window, further
+// attempts are refused until the window ends. The address limit is higher
+// because many users can share one address.
+type Login struct {
+	Limit   int           `env:"SSO_LOGIN_FAILURE_LIMIT" envDefault:"5"`
+	IPLimit int           `env:"SSO_LOGIN_IP_FAILURE_LIMIT" envDefault:"50"`
+	Window  time.Duration `env:"SSO_LOGIN_FAILURE_WINDOW" envDefault:"15m"`
 }
 
 // DB locates the PostgreSQL primary (all writes) and its streaming replica
 // (reads that tolerate lag).
 type DB struct {
 	PrimaryDSN string `env:"SSO_DB_PRIMARY_DSN" envDefault:"postgres://postgres:postgres@127.0.0.1:5432/sso?sslmode=disable"`
-	ReplicaDSN string `env:"SSO_DB_REPLICA_DSN" envDefault:"postgres://postgres:postgres@127.0.0.1:5433/sso?sslmode=disable"`
+	ReplicaDSN string `env:"SSO_DB_REPLICA_DSN" envDefault:"postgres://postgres:postgres@127.0.0.1:5433/sso?sslmode=disable&connect_timeout=2"`
 	// MaxOpenConns caps each pool; PostgreSQL's own limit is shared by
 	// every replica of every service.
 	MaxOpenConns int `env:"SSO_DB_MAX_OPEN_CONNS" envDefault:"20"`
+	// UserPartitions is the number of hash partitions of the users table,
+	// fixed when the table is first created.
+	UserPartitions int `env:"SSO_DB_USER_PARTITIONS" envDefault:"8"`
 }
 
 // Redis locates the token-state store: a plain address, or Sentinel
@@ -46,6 +97,8 @@ type Redis struct {
 	DB             int      `env:"SSO_REDIS_DB" envDefault:"0"`
 	SentinelAddrs  []string `env:"SSO_REDIS_SENTINEL_ADDRS" envSeparator:","`
 	SentinelMaster string   `env:"SSO_REDIS_SENTINEL_MASTER" envDefault:"mymaster"`
+	// KeyPrefix namespaces every key sso writes.
+	KeyPrefix string `env:"SSO_REDIS_KEY_PREFIX" envDefault:"sso:"`
 }
 
 // Load reads and validates the configuration.
@@ -66,6 +119,22 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("%w: SSO_DB_PRIMARY_DSN is required", config.ErrInvalid)
 	case c.DB.MaxOpenConns <= 0:
 		return fmt.Errorf("%w: SSO_DB_MAX_OPEN_CONNS must be positive", config.ErrInvalid)
+	case c.DB.UserPartitions < 1 || c.DB.UserPartitions > 1024:
+		return fmt.Errorf("%w: SSO_DB_USER_PARTITIONS must be within 1..1024", config.ErrInvalid)
+	case c.Tokens.AccessTTL < time.Minute || c.Tokens.AccessTTL > 24*time.Hour:
+		return fmt.Errorf("%w: SSO_ACCESS_TOKEN_TTL must be within 1m..24h", config.ErrInvalid)
+	case c.Tokens.RefreshTTL <= c.Tokens.AccessTTL:
+		return fmt.Errorf("%w: SSO_REFRESH_TOKEN_TTL must be longer than the access token TTL", config.ErrInvalid)
+	case c.Tokens.KeysDir == "" || c.Tokens.Issuer == "":
+		return fmt.Errorf("%w: SSO_JWT_KEYS_DIR and SSO_JWT_ISSUER are required", config.ErrInvalid)
+	case c.Password.MinLength < 8:
+		return fmt.Errorf("%w: SSO_PASSWORD_MIN_LENGTH must be at least 8 (NIST SP 800-63B)", config.ErrInvalid)
+	case c.Password.MaxLength < 64 || c.Password.MaxLength < c.Password.MinLength:
+		return fmt.Errorf("%w: SSO_PASSWORD_MAX_LENGTH must be at least 64 and the minimum", config.ErrInvalid)
+	case c.Password.MemoryKiB < 8*1024 || c.Password.Time < 1 || c.Password.Threads < 1:
+		return fmt.Errorf("%w: argon2id needs at least 8 MiB memory, 1 iteration and 1 thread", config.ErrInvalid)
+	case c.Login.Limit < 1 || c.Login.IPLimit < 1 || c.Login.Window <= 0:
+		return fmt.Errorf("%w: SSO_LOGIN_FAILURE_LIMIT, SSO_LOGIN_IP_FAILURE_LIMIT and SSO_LOGIN_FAILURE_WINDOW must be positive", config.ErrInvalid)
 	}
 	return nil
 }
@@ -82,5 +151,13 @@ func (c Config) LogValue() slog.Value {
 		slog.String("db_replica", config.RedactURL(c.DB.ReplicaDSN)),
 		slog.String("redis_addr", c.Redis.Addr),
 		slog.Any("redis_sentinels", c.Redis.SentinelAddrs),
+		slog.String("jwt_keys_dir", c.Tokens.KeysDir),
+		slog.String("jwt_issuer", c.Tokens.Issuer),
+		slog.String("access_ttl", c.Tokens.AccessTTL.String()),
+		slog.String("refresh_ttl", c.Tokens.RefreshTTL.String()),
+		slog.Any("argon2", map[string]uint32{"memory_kib": c.Password.MemoryKiB, "time": c.Password.Time, "threads": uint32(c.Password.Threads)}),
+		slog.Int("login_failure_limit", c.Login.Limit),
+		slog.Int("login_ip_failure_limit", c.Login.IPLimit),
+		slog.String("login_failure_window", c.Login.Window.String()),
 	)
 }

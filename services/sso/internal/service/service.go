@@ -8,21 +8,53 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 
+	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 	_ "github.com/lib/pq" // PostgreSQL driver for database/sql.
-	"github.com/redis/go-redis/v9"
+	goredis "github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/propagation"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/ssokit/platform/libs/gateway"
+	eventsv1 "github.com/ssokit/platform/libs/gen/events/v1"
+	"github.com/ssokit/platform/libs/gen/openapi"
+	ssov1 "github.com/ssokit/platform/libs/gen/sso/v1"
 	"github.com/ssokit/platform/libs/server"
+	"github.com/ssokit/platform/libs/swaggerui"
+	"github.com/ssokit/platform/services/sso/internal/auth"
 	"github.com/ssokit/platform/services/sso/internal/config"
+	"github.com/ssokit/platform/services/sso/internal/grpcapi"
+	"github.com/ssokit/platform/services/sso/internal/password"
+	"github.com/ssokit/platform/services/sso/internal/postgres"
+	ssoredis "github.com/ssokit/platform/services/sso/internal/redis"
+	"github.com/ssokit/platform/services/sso/internal/token"
+	"github.com/ssokit/platform/services/sso/internal/user"
 )
 
 // Name is the service name in logs, traces and metrics.
 const Name = "sso"
 
-// New connects to the dependencies and builds the servers of the sso
-// process. It listens on the configured ports but serves nothing until the
-// returned Process runs.
+// Migrate applies the database migrations on the primary; New does it too,
+// and `sso migrate` runs only this.
+func Migrate(ctx context.Context, cfg config.Config) error {
+	db, err := openDB(cfg.DB.PrimaryDSN, 2)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return postgres.Migrate(ctx, db, cfg.DB.UserPartitions)
+}
+
+// New connects to the dependencies, migrates the database and builds the
+// servers of the sso process. It listens on the configured ports but serves
+// nothing until the returned Process runs.
 func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Process, err error) {
 	health := server.NewHealth(cfg.ShutdownTimeout)
 	p := server.NewProcess(log, health, cfg.ShutdownTimeout)
@@ -42,6 +74,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 		return nil, fmt.Errorf("replica database: %w", err)
 	}
 	p.Defer(replica.Close)
+	if err := postgres.Migrate(ctx, primary, cfg.DB.UserPartitions); err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
 	rdb := newRedis(cfg.Redis)
 	p.Defer(rdb.Close)
 
@@ -51,21 +86,121 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 	health.Add("postgres-primary", primary.PingContext)
 	health.Add("redis", func(ctx context.Context) error { return rdb.Ping(ctx).Err() })
 
-	reg := server.NewRegistry()
-	grpcSrv, grpcHealth := server.NewGRPCServer(log, nil)
-	mux := server.NewMux(health, reg)
+	svc, keys, err := newAuth(cfg, primary, replica, rdb, log)
+	if err != nil {
+		return nil, err
+	}
 
+	grpcSrv, grpcHealth := server.NewGRPCServer(log, nil)
+	ssov1.RegisterAuthServiceServer(grpcSrv, grpcapi.NewAuthServer(svc, log))
+	ssov1.RegisterUserServiceServer(grpcSrv, grpcapi.NewUserServer(svc, log))
 	g, err := server.NewGRPC("grpc", cfg.GRPCAddr, grpcSrv, grpcHealth)
 	if err != nil {
 		return nil, err
 	}
 	p.Serve(g)
+
+	mux := server.NewMux(health, server.NewRegistry())
+	if err := mountREST(ctx, mux, g.Addr(), p); err != nil {
+		return nil, err
+	}
+	mux.Handle("GET /.well-known/jwks.json", token.JWKSHandler(keys))
 	h, err := server.NewHTTP("http", cfg.HTTPAddr, mux)
 	if err != nil {
 		return nil, err
 	}
 	p.Serve(h)
 	return p, nil
+}
+
+// newAuth builds the use cases over their adapters.
+func newAuth(cfg config.Config, primary, replica *sqlx.DB, rdb goredis.UniversalClient, log *slog.Logger) (*auth.Service, *token.KeySet, error) {
+	hasher, err := password.NewHasher(password.Params{
+		Memory: cfg.Password.MemoryKiB, Time: cfg.Password.Time, Threads: cfg.Password.Threads,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	policy := password.Policy{MinLength: cfg.Password.MinLength, MaxLength: cfg.Password.MaxLength}
+	if err := policy.Validate(); err != nil {
+		return nil, nil, err
+	}
+	keys, err := loadKeys(cfg.Tokens)
+	if err != nil {
+		return nil, nil, fmt.Errorf("signing keys: %w", err)
+	}
+	users := postgres.NewUsers(primary, replica, registeredEvent(cfg.Events.Topic))
+	sessions := ssoredis.NewSessions(rdb, cfg.Redis.KeyPrefix)
+	accounts := ssoredis.NewThrottle(rdb, cfg.Redis.KeyPrefix+"login:account:", cfg.Login.Limit, cfg.Login.Window)
+	clients := ssoredis.NewThrottle(rdb, cfg.Redis.KeyPrefix+"login:ip:", cfg.Login.IPLimit, cfg.Login.Window)
+	signer := token.NewIssuer(keys, cfg.Tokens.Issuer, cfg.Tokens.AccessTTL, nil)
+	svc, err := auth.NewService(users, sessions, accounts, clients, hasher, signer, policy,
+		auth.Config{AccessTTL: cfg.Tokens.AccessTTL, RefreshTTL: cfg.Tokens.RefreshTTL}, log)
+	return svc, keys, err
+}
+
+func loadKeys(c config.Tokens) (*token.KeySet, error) {
+	if c.CreateKeys {
+		return token.EnsureDir(c.KeysDir)
+	}
+	return token.LoadDir(c.KeysDir)
+}
+
+// mountREST serves the REST gateway and its Swagger UI on mux. The gateway
+// calls the gRPC server over loopback, so REST calls pass the same
+// interceptors (tracing, recovery, metrics) as gRPC calls.
+func mountREST(ctx context.Context, mux *http.ServeMux, grpcAddr string, p *server.Process) error {
+	conn, err := grpc.NewClient(grpcAddr,
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithStatsHandler(otelgrpc.NewClientHandler()),
+	)
+	if err != nil {
+		return fmt.Errorf("gateway connection: %w", err)
+	}
+	p.Defer(conn.Close)
+	gw := gateway.New()
+	if err := ssov1.RegisterAuthServiceHandler(ctx, gw, conn); err != nil {
+		return err
+	}
+	if err := ssov1.RegisterUserServiceHandler(ctx, gw, conn); err != nil {
+		return err
+	}
+	mux.Handle("/", gw) // catch-all: unknown paths get JSON 404s from the gateway
+
+	spec, err := swaggerui.SpecFromFS(openapi.FS, "sso.swagger.json")
+	if err != nil {
+		return err
+	}
+	mux.Handle("/swagger/", http.StripPrefix("/swagger", swaggerui.Handler("sso API", spec)))
+	return nil
+}
+
+// registeredEvent builds the outbox record announcing a new user. The
+// request's trace context is stored with it, so the relay's publish, and
+// the consumers after it, continue the registration's trace.
+func registeredEvent(topic string) postgres.EventFunc {
+	return func(ctx context.Context, u user.User) (postgres.OutboxRecord, error) {
+		eventID := uuid.NewString()
+		payload, err := proto.Marshal(&eventsv1.UserRegistered{
+			EventId:      eventID,
+			UserId:       u.ID,
+			Email:        u.Email,
+			FullName:     u.FullName,
+			RegisteredAt: timestamppb.New(u.CreatedAt),
+		})
+		if err != nil {
+			return postgres.OutboxRecord{}, err
+		}
+		carrier := propagation.MapCarrier{}
+		otel.GetTextMapPropagator().Inject(ctx, carrier)
+		return postgres.OutboxRecord{
+			ID:           eventID,
+			Topic:        topic,
+			Key:          u.ID,
+			Payload:      payload,
+			TraceContext: carrier,
+		}, nil
+	}
 }
 
 // openDB opens a pool without connecting: the process starts even while the
@@ -80,14 +215,14 @@ func openDB(dsn string, maxOpen int) (*sqlx.DB, error) {
 	return db, nil
 }
 
-func newRedis(c config.Redis) *redis.Client {
+func newRedis(c config.Redis) goredis.UniversalClient {
 	if len(c.SentinelAddrs) > 0 {
-		return redis.NewFailoverClient(&redis.FailoverOptions{
+		return goredis.NewFailoverClient(&goredis.FailoverOptions{
 			MasterName:    c.SentinelMaster,
 			SentinelAddrs: c.SentinelAddrs,
 			Password:      c.Password,
 			DB:            c.DB,
 		})
 	}
-	return redis.NewClient(&redis.Options{Addr: c.Addr, Password: c.Password, DB: c.DB})
+	return goredis.NewClient(&goredis.Options{Addr: c.Addr, Password: c.Password, DB: c.DB})
 }

@@ -1,0 +1,71 @@
+// Package gateway builds the REST facade every service puts beside its gRPC
+// server: a grpc-gateway ServeMux with one JSON contract, one error shape and
+// one set of forwarded headers, so sso and loyalty-points answer HTTP clients
+// alike. The generated Register*Handler functions add the routes.
+//
+// # JSON
+//
+// Field names are the proto names (snake_case), the REST contract in
+// DESIGN.md; fields at their zero value are emitted ("valid": false, not an
+// absent key). Request bodies are strict: an unknown field, a wrong type,
+// malformed JSON or trailing data after the object is 400 INVALID_ARGUMENT
+// ("invalid JSON body: ..."), so a typo such as "pasword" fails loudly
+// instead of reaching the service as an empty password. An empty body decodes
+// to the empty message; the service's validation then names the missing
+// field.
+//
+// # Errors
+//
+// Every error, including unknown routes and wrong methods, is JSON:
+//
+//	{"code": 3, "status": "INVALID_ARGUMENT", "message": "...", "details": [...]}
+//
+// with the HTTP status from runtime.HTTPStatusFromCode (RESOURCE_EXHAUSTED is
+// 429, UNAVAILABLE 503, ...). A google.rpc.RetryInfo detail becomes a
+// Retry-After header in whole seconds, rounded up; UNAUTHENTICATED carries
+// "WWW-Authenticate: Bearer". The gateway passes status messages through
+// unchanged: keeping internal details out of them (an INTERNAL error says
+// "internal error", not the SQL that failed) is the job of each service's
+// error mapper, the one place that knows which messages are safe. Only
+// transport errors of the gateway's own gRPC client (UNAVAILABLE while the
+// gRPC server is down) carry grpc-go's text.
+//
+// # Request bodies
+//
+// Bodies are limited to DefaultMaxBodyBytes (2 MiB, see WithMaxBodyBytes and
+// LimitBody); a larger body is refused with 413 and the error shape above
+// (code INVALID_ARGUMENT: resending it cannot help) before the service runs.
+// The limit is well above anything legitimate yet lets an absurd input, such
+// as a 1 MB password, reach the service and get its own 400 from the password
+// policy; it also stays under gRPC's default 4 MiB message limit.
+//
+// # Metadata and the client IP
+//
+// The gateway forwards Authorization as "authorization" metadata (exactly
+// once), X-Request-Id as "x-request-id" and User-Agent as
+// "grpcgateway-user-agent"; other request headers stay at the edge. Response
+// metadata of the gRPC call is not copied to HTTP headers.
+//
+// For per-IP throttling the gRPC side needs the client's address. The gateway
+// drops any X-Forwarded-For the client sent, and grpc-gateway then sets
+// "x-forwarded-for" metadata to the address of the HTTP peer (RemoteAddr).
+// ClientIP reads it on the gRPC side, trusting only the last entry and only
+// on calls that came through the gateway; its documentation has the trust
+// model. Behind a reverse proxy the HTTP peer is the proxy, so every client
+// would share its address: such a deployment must teach this package which
+// proxy hops to trust before it relies on per-IP limits.
+//
+// # Wiring
+//
+// A service registers its generated handlers against its own gRPC endpoint,
+// so REST calls run through the same interceptors (tracing, recovery, error
+// mapping, throttling) as native gRPC calls:
+//
+//	gw := gateway.New()
+//	err := ssov1.RegisterAuthServiceHandlerFromEndpoint(ctx, gw, grpcAddr,
+//		[]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())})
+//	...
+//	mux.Handle("/", gw) // the catch-all, so unknown paths get JSON 404s
+//
+// The Register*HandlerServer variants work too but skip gRPC interceptors.
+package gateway

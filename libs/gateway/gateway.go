@@ -1,0 +1,108 @@
+package gateway
+
+import (
+	"net/http"
+	"net/textproto"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/protobuf/encoding/protojson"
+)
+
+// DefaultMaxBodyBytes is the request body limit New applies unless
+// WithMaxBodyBytes says otherwise.
+const DefaultMaxBodyBytes int64 = 2 << 20
+
+// Option configures New.
+type Option func(*options)
+
+type options struct {
+	maxBody int64
+	muxOpts []runtime.ServeMuxOption
+}
+
+// WithMaxBodyBytes sets the largest request body accepted; larger bodies get
+// 413. n must be positive.
+func WithMaxBodyBytes(n int64) Option {
+	return func(o *options) { o.maxBody = n }
+}
+
+// WithServeMuxOptions adds grpc-gateway options, applied after the gateway's
+// own so they win where both set the same thing. It exists for additions
+// (runtime.WithMetadata, runtime.WithForwardResponseOption); replacing the
+// marshaler, the error handlers or the header matchers breaks the contract
+// described in the package documentation.
+func WithServeMuxOptions(opts ...runtime.ServeMuxOption) Option {
+	return func(o *options) { o.muxOpts = append(o.muxOpts, opts...) }
+}
+
+// New returns an empty grpc-gateway mux speaking the REST contract in the
+// package documentation; the generated Register*Handler functions add the
+// routes.
+func New(opts ...Option) *runtime.ServeMux {
+	o := options{maxBody: DefaultMaxBodyBytes}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.maxBody <= 0 {
+		panic("gateway: body limit must be positive")
+	}
+	marshaler := &strictJSON{JSONPb: &runtime.JSONPb{
+		MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true},
+		UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
+	}}
+	muxOpts := []runtime.ServeMuxOption{
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, marshaler),
+		runtime.WithErrorHandler(handleError),
+		runtime.WithRoutingErrorHandler(handleRoutingError),
+		runtime.WithIncomingHeaderMatcher(incomingHeader),
+		runtime.WithOutgoingHeaderMatcher(dropHeader),
+		runtime.WithOutgoingTrailerMatcher(dropHeader),
+		runtime.WithMiddlewares(limitBody(o.maxBody), dropForwardedFor),
+		// The API is JSON only: no form posts turned into GETs, no
+		// X-HTTP-Method-Override.
+		runtime.WithDisablePathLengthFallback(),
+		runtime.WithDisableHTTPMethodOverride(),
+		runtime.WithWriteContentLength(),
+	}
+	return runtime.NewServeMux(append(muxOpts, o.muxOpts...)...)
+}
+
+// incomingHeader picks the request headers that become gRPC metadata.
+// Authorization is missing on purpose: grpc-gateway always forwards it as
+// "authorization", and matching it here would add a second copy.
+func incomingHeader(key string) (string, bool) {
+	switch textproto.CanonicalMIMEHeaderKey(key) {
+	case "X-Request-Id":
+		return "x-request-id", true
+	case "User-Agent":
+		return runtime.MetadataPrefix + "user-agent", true
+	}
+	return "", false
+}
+
+// dropHeader keeps gRPC response metadata (content-type, anything an
+// interceptor sets) out of HTTP responses.
+func dropHeader(string) (string, bool) { return "", false }
+
+func limitBody(max int64) runtime.Middleware {
+	return func(next runtime.HandlerFunc) runtime.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request, params map[string]string) {
+			LimitBody(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				next(w, r, params)
+			}), max).ServeHTTP(w, r)
+		}
+	}
+}
+
+// dropForwardedFor removes a client-sent X-Forwarded-For before grpc-gateway
+// builds the metadata, so "x-forwarded-for" holds only the address the
+// gateway saw, not addresses a client made up to dodge per-IP throttling.
+func dropForwardedFor(next runtime.HandlerFunc) runtime.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, params map[string]string) {
+		if _, ok := r.Header["X-Forwarded-For"]; ok {
+			r = r.Clone(r.Context())
+			r.Header.Del("X-Forwarded-For")
+		}
+		next(w, r, params)
+	}
+}

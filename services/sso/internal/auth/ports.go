@@ -1,0 +1,83 @@
+package auth
+
+import (
+	"context"
+	"time"
+
+	"github.com/ssokit/platform/services/sso/internal/token"
+	"github.com/ssokit/platform/services/sso/internal/user"
+)
+
+// Users stores accounts. Writes go to the primary; reads may come from a
+// replica but must fall back to the primary when the row is not there yet,
+// so a user just created is always found.
+type Users interface {
+	// Create stores u (with its UserRegistered event, atomically).
+	// It returns user.ErrEmailTaken when the e-mail is in use.
+	Create(ctx context.Context, u user.User) error
+	// ByEmail finds a user by normalized e-mail, or user.ErrNotFound.
+	ByEmail(ctx context.Context, email string) (user.User, error)
+	// ByID finds a user by id, or user.ErrNotFound.
+	ByID(ctx context.Context, id string) (user.User, error)
+	// SetPasswordHash replaces a user's stored hash (a parameter upgrade).
+	SetPasswordHash(ctx context.Context, id, hash string) error
+}
+
+// Session is the state of one refresh-token family: every refresh token
+// issued from one login belongs to it.
+type Session struct {
+	Family string
+	UserID string
+}
+
+// Sessions keeps refresh-token families and revoked access tokens, each
+// with a TTL so nothing outlives the token it describes.
+type Sessions interface {
+	// Start opens a new family whose current refresh token hashes to hash.
+	Start(ctx context.Context, s Session, hash string, ttl time.Duration) error
+	// Rotate replaces the family's current token oldHash by newHash and
+	// returns the session. Presenting a token of the family that is no
+	// longer current revokes the family and returns ErrRefreshReused; an
+	// unknown, expired or revoked token returns ErrInvalidToken.
+	Rotate(ctx context.Context, oldHash, newHash string, ttl time.Duration) (Session, error)
+	// Find returns the session whose current token hashes to hash, or
+	// ErrInvalidToken.
+	Find(ctx context.Context, hash string) (Session, error)
+	// Revoke ends a family: none of its refresh tokens works again.
+	Revoke(ctx context.Context, family string) error
+	// RevokeAccess marks an access token's jti revoked until it expires.
+	RevokeAccess(ctx context.Context, jti string, until time.Time) error
+	// AccessRevoked reports whether a jti was revoked.
+	AccessRevoked(ctx context.Context, jti string) (bool, error)
+}
+
+// Throttle counts failed logins in a fixed window per key (an e-mail, or a
+// client address: one Throttle per kind, each with its own limit); all sso
+// replicas share the counts.
+type Throttle interface {
+	// Blocked returns how long until key may try again, or 0 if it may now.
+	Blocked(ctx context.Context, keys ...string) (time.Duration, error)
+	// Failed records one failed attempt for each key.
+	Failed(ctx context.Context, keys ...string) error
+	// Reset forgets key's failures (after a successful login).
+	Reset(ctx context.Context, key string) error
+}
+
+// Hasher hashes and verifies passwords.
+type Hasher interface {
+	// Hash returns an encoded hash of pw under the current parameters.
+	Hash(pw string) (string, error)
+	// Verify reports whether pw matches encoded, and whether encoded uses
+	// outdated parameters and should be replaced by Hash(pw).
+	Verify(pw, encoded string) (ok, rehash bool, err error)
+}
+
+// Signer issues and verifies access tokens.
+type Signer interface {
+	// Issue signs an access token for c, filling its id, issue and expiry
+	// times, and returns the token with the completed claims.
+	Issue(c token.Claims) (string, token.Claims, error)
+	// Verify checks signature, algorithm, issuer and expiry, and returns the
+	// claims, or an error wrapping token.ErrInvalid.
+	Verify(raw string) (token.Claims, error)
+}

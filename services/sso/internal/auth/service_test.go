@@ -1,0 +1,229 @@
+package auth_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ssokit/platform/services/sso/internal/auth"
+	"github.com/ssokit/platform/services/sso/internal/token"
+	"github.com/ssokit/platform/services/sso/internal/user"
+)
+
+type fixture struct {
+	svc      *auth.Service
+	users    *memUsers
+	sessions *memSessions
+	hasher   *fakeHasher
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	f := &fixture{users: newMemUsers(), sessions: newMemSessions(), hasher: &fakeHasher{version: "v2"}}
+	signer := &fakeSigner{now: time.Now(), ttl: 15 * time.Minute, issued: map[string]token.Claims{}}
+	svc, err := auth.NewService(f.users, f.sessions,
+		&memThrottle{limit: 3, fails: map[string]int{}}, &memThrottle{limit: 10, fails: map[string]int{}},
+		f.hasher, signer, fakePolicy{}, auth.Config{AccessTTL: 15 * time.Minute, RefreshTTL: time.Hour},
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.svc = svc
+	return f
+}
+
+func (f *fixture) register(t *testing.T, email, pw string) auth.Tokens {
+	t.Helper()
+	tok, err := f.svc.Register(context.Background(), auth.Registration{Email: email, Password: pw, FullName: "Ada"})
+	if err != nil {
+		t.Fatalf("register %s: %v", email, err)
+	}
+	return tok
+}
+
+func TestRegisterValidatesInput(t *testing.T) {
+	tests := []struct {
+		name      string
+		reg       auth.Registration
+		wantField string
+	}{
+		{"bad email", auth.Registration{Email: "not-an-email", Password: "correct horse"}, "email"},
+		{"empty email", auth.Registration{Password: "correct horse"}, "email"},
+		{"short password", auth.Registration{Email: "a@example.com", Password: "short"}, "password"},
+		{"huge password", auth.Registration{Email: "a@example.com", Password: strings.Repeat("x", 1<<20)}, "password"},
+		{"control chars in name", auth.Registration{Email: "a@example.com", Password: "correct horse", FullName: "Ada\x00"}, "full_name"},
+		{"name too long", auth.Registration{Email: "a@example.com", Password: "correct horse", FullName: strings.Repeat("é", 201)}, "full_name"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			_, err := f.svc.Register(context.Background(), tt.reg)
+			var inv *auth.InvalidArgumentError
+			if !errors.As(err, &inv) || inv.Field != tt.wantField {
+				t.Fatalf("err = %v, want invalid %s", err, tt.wantField)
+			}
+			if len(f.users.byEmail) != 0 {
+				t.Fatal("a user was stored despite invalid input")
+			}
+		})
+	}
+}
+
+func TestRegisterNormalizesEmailAndRejectsDuplicates(t *testing.T) {
+	f := newFixture(t)
+	tok := f.register(t, "  Ada@Example.COM ", "correct horse")
+	if tok.UserID == "" || tok.AccessToken == "" || tok.RefreshToken == "" || tok.ExpiresIn != 15*time.Minute {
+		t.Fatalf("tokens = %+v", tok)
+	}
+	u, err := f.users.ByEmail(context.Background(), "ada@example.com")
+	if err != nil || u.ID != tok.UserID || u.EventStatus != user.EventInProgress {
+		t.Fatalf("stored user = %+v, %v", u, err)
+	}
+	_, err = f.svc.Register(context.Background(), auth.Registration{Email: "ADA@example.com", Password: "another one"})
+	if !errors.Is(err, user.ErrEmailTaken) {
+		t.Fatalf("duplicate: err = %v, want ErrEmailTaken", err)
+	}
+}
+
+func TestLoginFailuresLookAlike(t *testing.T) {
+	f := newFixture(t)
+	f.register(t, "ada@example.com", "correct horse")
+	ctx := context.Background()
+
+	before := f.hasher.verifies
+	_, errUnknown := f.svc.Login(ctx, auth.Credentials{Email: "nobody@example.com", Password: "correct horse", ClientIP: "10.0.0.1"})
+	afterUnknown := f.hasher.verifies
+	_, errWrong := f.svc.Login(ctx, auth.Credentials{Email: "ada@example.com", Password: "wrong horse", ClientIP: "10.0.0.2"})
+
+	if !errors.Is(errUnknown, auth.ErrInvalidCredentials) || !errors.Is(errWrong, auth.ErrInvalidCredentials) {
+		t.Fatalf("unknown: %v, wrong: %v; want ErrInvalidCredentials for both", errUnknown, errWrong)
+	}
+	if errUnknown.Error() != errWrong.Error() {
+		t.Fatalf("messages differ: %q vs %q", errUnknown, errWrong)
+	}
+	if afterUnknown-before != 1 || f.hasher.verifies-afterUnknown != 1 {
+		t.Fatalf("hash work differs: unknown e-mail %d verifies, wrong password %d", afterUnknown-before, f.hasher.verifies-afterUnknown)
+	}
+}
+
+func TestLoginThrottleRefusesEvenTheRightPassword(t *testing.T) {
+	f := newFixture(t)
+	f.register(t, "ada@example.com", "correct horse")
+	ctx := context.Background()
+	for i := range 3 {
+		if _, err := f.svc.Login(ctx, auth.Credentials{Email: "ada@example.com", Password: "wrong", ClientIP: "10.0.0.1"}); !errors.Is(err, auth.ErrInvalidCredentials) {
+			t.Fatalf("attempt %d: %v", i, err)
+		}
+	}
+	_, err := f.svc.Login(ctx, auth.Credentials{Email: "ada@example.com", Password: "correct horse", ClientIP: "10.9.9.9"})
+	var th *auth.ThrottledError
+	if !errors.As(err, &th) || th.RetryAfter <= 0 {
+		t.Fatalf("err = %v, want ThrottledError with a retry hint", err)
+	}
+}
+
+func TestLoginUpgradesOutdatedHash(t *testing.T) {
+	f := newFixture(t)
+	f.register(t, "ada@example.com", "correct horse")
+	f.hasher.version = "v3" // parameters raised after the user registered
+	if _, err := f.svc.Login(context.Background(), auth.Credentials{Email: "ada@example.com", Password: "correct horse"}); err != nil {
+		t.Fatal(err)
+	}
+	u, _ := f.users.ByEmail(context.Background(), "ada@example.com")
+	if !strings.HasPrefix(u.PasswordHash, "v3$") {
+		t.Fatalf("hash = %q, want upgraded to v3", u.PasswordHash)
+	}
+}
+
+func TestRefreshRotationAndReuse(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	first := f.register(t, "ada@example.com", "correct horse")
+
+	second, err := f.svc.Refresh(ctx, first.RefreshToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.RefreshToken == first.RefreshToken || second.AccessToken == first.AccessToken {
+		t.Fatal("refresh returned the same tokens")
+	}
+	if _, err := f.svc.Refresh(ctx, first.RefreshToken); !errors.Is(err, auth.ErrRefreshReused) {
+		t.Fatalf("reuse of #1: err = %v, want ErrRefreshReused", err)
+	}
+	if _, err := f.svc.Refresh(ctx, second.RefreshToken); !errors.Is(err, auth.ErrInvalidToken) {
+		t.Fatalf("#2 after reuse: err = %v, want ErrInvalidToken (family revoked)", err)
+	}
+}
+
+func TestLogoutRevokesAccessAndFamily(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	tok := f.register(t, "ada@example.com", "correct horse")
+	other := f.register(t, "bob@example.com", "correct horse")
+
+	if err := f.svc.Logout(ctx, tok.AccessToken, other.RefreshToken); !errors.Is(err, auth.ErrForbidden) {
+		t.Fatalf("logout with someone else's refresh token: err = %v, want ErrForbidden", err)
+	}
+	if err := f.svc.Logout(ctx, tok.AccessToken, tok.RefreshToken); err != nil {
+		t.Fatal(err)
+	}
+	v, err := f.svc.Validate(ctx, tok.AccessToken)
+	if err != nil || v.Valid {
+		t.Fatalf("validate after logout = %+v, %v; want invalid", v, err)
+	}
+	if _, err := f.svc.Refresh(ctx, tok.RefreshToken); !errors.Is(err, auth.ErrInvalidToken) {
+		t.Fatalf("refresh after logout: %v", err)
+	}
+	if _, err := f.svc.Refresh(ctx, other.RefreshToken); err != nil {
+		t.Fatalf("bob's session must survive ada's logout: %v", err)
+	}
+	if err := f.svc.Logout(ctx, "", tok.RefreshToken); !errors.Is(err, auth.ErrUnauthenticated) {
+		t.Fatalf("logout without bearer: %v", err)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	f := newFixture(t)
+	tok := f.register(t, "ada@example.com", "correct horse")
+	tests := []struct {
+		name      string
+		token     string
+		wantValid bool
+		wantErr   bool
+	}{
+		{"issued token", tok.AccessToken, true, false},
+		{"garbage", "not-a-token", false, false},
+		{"empty", "", false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v, err := f.svc.Validate(context.Background(), tt.token)
+			if (err != nil) != tt.wantErr || v.Valid != tt.wantValid {
+				t.Fatalf("got %+v, %v; want valid=%v err=%v", v, err, tt.wantValid, tt.wantErr)
+			}
+			if v.Valid && v.UserID != tok.UserID {
+				t.Fatalf("user id = %q, want %q", v.UserID, tok.UserID)
+			}
+		})
+	}
+}
+
+func TestIsAdmin(t *testing.T) {
+	f := newFixture(t)
+	tok := f.register(t, "ada@example.com", "correct horse")
+	ctx := context.Background()
+	if admin, err := f.svc.IsAdmin(ctx, tok.UserID); err != nil || admin {
+		t.Fatalf("IsAdmin = %v, %v; want false", admin, err)
+	}
+	var inv *auth.InvalidArgumentError
+	if _, err := f.svc.IsAdmin(ctx, "42"); !errors.As(err, &inv) {
+		t.Fatalf("non-UUID: %v", err)
+	}
+	if _, err := f.svc.IsAdmin(ctx, "7a1c9d2e-0000-4000-8000-000000000000"); !errors.Is(err, user.ErrNotFound) {
+		t.Fatalf("unknown id: %v", err)
+	}
+}

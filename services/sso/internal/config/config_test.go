@@ -1,0 +1,86 @@
+package config_test
+
+import (
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	libconfig "github.com/ssokit/platform/libs/config"
+	"github.com/ssokit/platform/services/sso/internal/config"
+)
+
+func TestDefaultsAreValid(t *testing.T) {
+	clearEnv(t)
+	c, err := config.Load()
+	if err != nil {
+		t.Fatalf("defaults: %v", err)
+	}
+	if c.Tokens.AccessTTL != 15*time.Minute {
+		t.Errorf("access TTL = %v, want 15m", c.Tokens.AccessTTL)
+	}
+	if c.Password.MemoryKiB != 19456 || c.Password.Time != 2 || c.Password.Threads != 1 {
+		t.Errorf("argon2 defaults = %+v, want OWASP minimum m=19456 t=2 p=1", c.Password)
+	}
+	if c.Password.MinLength != 8 {
+		t.Errorf("min length = %d, want 8", c.Password.MinLength)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+	}{
+		{"access ttl too short", map[string]string{"SSO_ACCESS_TOKEN_TTL": "10s"}},
+		{"refresh not longer than access", map[string]string{"SSO_REFRESH_TOKEN_TTL": "15m"}},
+		{"min length below NIST", map[string]string{"SSO_PASSWORD_MIN_LENGTH": "6"}},
+		{"max length below 64", map[string]string{"SSO_PASSWORD_MAX_LENGTH": "32"}},
+		{"argon2 memory too small", map[string]string{"SSO_ARGON2_MEMORY_KIB": "1024"}},
+		{"no partitions", map[string]string{"SSO_DB_USER_PARTITIONS": "0"}},
+		{"zero login limit", map[string]string{"SSO_LOGIN_FAILURE_LIMIT": "0"}},
+		{"sample ratio above 1", map[string]string{"SSO_TRACE_SAMPLE_RATIO": "1.5"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clearEnv(t)
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			_, err := config.Load()
+			if !errors.Is(err, libconfig.ErrInvalid) {
+				t.Fatalf("err = %v, want ErrInvalid", err)
+			}
+		})
+	}
+}
+
+func TestLogValueHidesSecrets(t *testing.T) {
+	clearEnv(t)
+	t.Setenv("SSO_DB_PRIMARY_DSN", "postgres://app:hunter2@db:5432/sso")
+	t.Setenv("SSO_REDIS_PASSWORD", "redis-secret")
+	c, err := config.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	logged := c.LogValue().String()
+	for _, secret := range []string{"hunter2", "redis-secret"} {
+		if strings.Contains(logged, secret) {
+			t.Errorf("logged config contains %q: %s", secret, logged)
+		}
+	}
+}
+
+// clearEnv unsets every SSO_ variable for the test, so the developer's
+// environment cannot change the outcome.
+func clearEnv(t *testing.T) {
+	t.Helper()
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(k, "SSO_") || k == libconfig.FileVar {
+			t.Setenv(k, "")
+			os.Unsetenv(k)
+		}
+	}
+}

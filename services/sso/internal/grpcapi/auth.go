@@ -1,0 +1,99 @@
+package grpcapi
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	ssov1 "github.com/ssokit/platform/libs/gen/sso/v1"
+	"github.com/ssokit/platform/services/sso/internal/auth"
+)
+
+// AuthServer serves sso.v1.AuthService.
+type AuthServer struct {
+	ssov1.UnimplementedAuthServiceServer
+	svc *auth.Service
+	log *slog.Logger
+}
+
+var _ ssov1.AuthServiceServer = (*AuthServer)(nil)
+
+// NewAuthServer returns the AuthService handlers over svc.
+func NewAuthServer(svc *auth.Service, log *slog.Logger) *AuthServer {
+	return &AuthServer{svc: svc, log: log}
+}
+
+// tokenType is the OAuth 2.0 token type of the access tokens handed out.
+const tokenType = "Bearer"
+
+func (s *AuthServer) Register(ctx context.Context, req *ssov1.RegisterRequest) (*ssov1.RegisterResponse, error) {
+	t, err := s.svc.Register(ctx, auth.Registration{
+		Email: req.GetEmail(), Password: req.GetPassword(), FullName: req.GetFullName(),
+	})
+	if err != nil {
+		return nil, toStatus(ctx, s.log, err)
+	}
+	return &ssov1.RegisterResponse{
+		UserId: t.UserID, AccessToken: t.AccessToken, RefreshToken: t.RefreshToken,
+		ExpiresIn: int32(t.ExpiresIn.Seconds()), TokenType: tokenType,
+	}, nil
+}
+
+func (s *AuthServer) Login(ctx context.Context, req *ssov1.LoginRequest) (*ssov1.LoginResponse, error) {
+	t, err := s.svc.Login(ctx, auth.Credentials{
+		Email: req.GetEmail(), Password: req.GetPassword(), ClientIP: clientIP(ctx),
+	})
+	if err != nil {
+		return nil, toStatus(ctx, s.log, err)
+	}
+	return &ssov1.LoginResponse{
+		UserId: t.UserID, AccessToken: t.AccessToken, RefreshToken: t.RefreshToken,
+		ExpiresIn: int32(t.ExpiresIn.Seconds()), TokenType: tokenType,
+	}, nil
+}
+
+func (s *AuthServer) Refresh(ctx context.Context, req *ssov1.RefreshRequest) (*ssov1.RefreshResponse, error) {
+	t, err := s.svc.Refresh(ctx, req.GetRefreshToken())
+	if err != nil {
+		return nil, toStatus(ctx, s.log, err)
+	}
+	return &ssov1.RefreshResponse{
+		UserId: t.UserID, AccessToken: t.AccessToken, RefreshToken: t.RefreshToken,
+		ExpiresIn: int32(t.ExpiresIn.Seconds()), TokenType: tokenType,
+	}, nil
+}
+
+func (s *AuthServer) Logout(ctx context.Context, req *ssov1.LogoutRequest) (*ssov1.LogoutResponse, error) {
+	if err := s.svc.Logout(ctx, bearer(ctx), req.GetRefreshToken()); err != nil {
+		return nil, toStatus(ctx, s.log, err)
+	}
+	return &ssov1.LogoutResponse{}, nil
+}
+
+func (s *AuthServer) Validate(ctx context.Context, req *ssov1.ValidateRequest) (*ssov1.ValidateResponse, error) {
+	v, err := s.svc.Validate(ctx, req.GetToken())
+	if err != nil {
+		return nil, toStatus(ctx, s.log, err)
+	}
+	resp := &ssov1.ValidateResponse{Valid: v.Valid, UserId: v.UserID, IsAdmin: v.IsAdmin}
+	if v.Valid {
+		resp.ExpiresAt = timestamppb.New(v.ExpiresAt)
+	}
+	return resp, nil
+}
+
+// bearer returns the token of an "authorization: Bearer <token>" header,
+// which the REST gateway forwards from the HTTP Authorization header.
+func bearer(ctx context.Context) string {
+	md, _ := metadata.FromIncomingContext(ctx)
+	for _, v := range md.Get("authorization") {
+		scheme, tok, ok := strings.Cut(strings.TrimSpace(v), " ")
+		if ok && strings.EqualFold(scheme, "bearer") {
+			return strings.TrimSpace(tok)
+		}
+	}
+	return ""
+}

@@ -1,0 +1,106 @@
+package postgres_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/ssokit/platform/libs/testenv"
+	"github.com/ssokit/platform/services/sso/internal/postgres"
+)
+
+// The package's tests share one database of their own, created on the
+// primary by the first test that needs it (it reaches the replica by
+// streaming replication), migrated, and dropped when the package is done.
+// The real sso database is never touched.
+var shared struct {
+	once     sync.Once
+	name     string
+	admin    *sqlx.DB // the primary's postgres database, to create and drop
+	primary  *sqlx.DB
+	replica  *sqlx.DB
+	setupErr error
+}
+
+func TestMain(m *testing.M) {
+	m.Run()
+	if shared.admin == nil {
+		return
+	}
+	if shared.primary != nil {
+		shared.primary.Close()
+	}
+	if shared.replica != nil {
+		shared.replica.Close()
+	}
+	if shared.name != "" {
+		if _, err := shared.admin.Exec("DROP DATABASE IF EXISTS " + shared.name + " WITH (FORCE)"); err != nil {
+			fmt.Printf("drop test database %s: %v\n", shared.name, err)
+		}
+	}
+	shared.admin.Close()
+}
+
+// testDB returns pools on the primary and on the replica of the package's
+// migrated test database.
+func testDB(tb testing.TB) (primary, replica *sqlx.DB) {
+	tb.Helper()
+	testenv.Require(tb, testenv.HostPort(testenv.PGPrimaryDSN), testenv.HostPort(testenv.PGReplicaDSN))
+	shared.once.Do(func() { shared.setupErr = setup() })
+	if shared.setupErr != nil {
+		tb.Fatalf("test database: %v", shared.setupErr)
+	}
+	return shared.primary, shared.replica
+}
+
+func setup() error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	admin, err := sqlx.Open("postgres", testenv.PGPrimaryDSN)
+	if err != nil {
+		return err
+	}
+	shared.admin = admin
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	name := "sso_test_" + hex.EncodeToString(b[:])
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+		return fmt.Errorf("create database: %w", err)
+	}
+	shared.name = name
+
+	if shared.primary, err = sqlx.Open("postgres", withDatabase(testenv.PGPrimaryDSN, name)); err != nil {
+		return err
+	}
+	if shared.replica, err = sqlx.Open("postgres", withDatabase(testenv.PGReplicaDSN, name)); err != nil {
+		return err
+	}
+	if err := postgres.Migrate(ctx, shared.primary, 0); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	// The database and its schema reach the replica by replication.
+	var lastErr error
+	if !testenv.Eventually(30*time.Second, 50*time.Millisecond, func() bool {
+		_, lastErr = shared.replica.ExecContext(ctx, "SELECT 1 FROM outbox LIMIT 0")
+		return lastErr == nil
+	}) {
+		return fmt.Errorf("schema never reached the replica: %w", lastErr)
+	}
+	return nil
+}
+
+func withDatabase(dsn, name string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		panic(fmt.Sprintf("testenv DSN %q: %v", dsn, err))
+	}
+	u.Path = "/" + name
+	return u.String()
+}

@@ -1,0 +1,420 @@
+package redis_test
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"sync"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/ssokit/platform/libs/testenv"
+	"github.com/ssokit/platform/services/sso/internal/auth"
+	"github.com/ssokit/platform/services/sso/internal/redis"
+)
+
+const ttl = time.Minute
+
+func TestSessionsStartWritesDocumentedLayout(t *testing.T) {
+	rdb, p := testRedis(t)
+	ctx := testenv.Context(t, 10*time.Second)
+	s := redis.NewSessions(rdb, p)
+
+	if err := s.Start(ctx, auth.Session{Family: "fam1", UserID: "user1"}, "h1", ttl); err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+
+	tok, err := rdb.HGetAll(ctx, p+"rt:h1").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string]string{"family": "fam1", "user_id": "user1"}; !maps.Equal(tok, want) {
+		t.Errorf("rt:h1 = %v, want %v", tok, want)
+	}
+	fam, err := rdb.HGetAll(ctx, p+"rf:fam1").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string]string{"user_id": "user1", "current": "h1", "revoked": "0"}; !maps.Equal(fam, want) {
+		t.Errorf("rf:fam1 = %v, want %v", fam, want)
+	}
+	for _, key := range []string{p + "rt:h1", p + "rf:fam1"} {
+		if got := rdb.PTTL(ctx, key).Val(); !within(got, ttl-5*time.Second, ttl) {
+			t.Errorf("PTTL(%s) = %s, want about %s", key, got, ttl)
+		}
+	}
+}
+
+func TestSessionsStartRejectsBadInput(t *testing.T) {
+	// No Redis needed: input is checked before any command is sent.
+	s := redis.NewSessions(goredis.NewClient(&goredis.Options{Addr: "127.0.0.1:1"}), "x:")
+	ctx := t.Context()
+	tests := []struct {
+		name string
+		sess auth.Session
+		hash string
+		ttl  time.Duration
+	}{
+		{"no family", auth.Session{UserID: "u"}, "h", ttl},
+		{"no user", auth.Session{Family: "f"}, "h", ttl},
+		{"no hash", auth.Session{Family: "f", UserID: "u"}, "", ttl},
+		{"zero ttl", auth.Session{Family: "f", UserID: "u"}, "h", 0},
+		{"negative ttl", auth.Session{Family: "f", UserID: "u"}, "h", -time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := s.Start(ctx, tt.sess, tt.hash, tt.ttl); err == nil {
+				t.Fatal("Start succeeded, want an error")
+			}
+		})
+	}
+}
+
+func TestSessionsRotateChain(t *testing.T) {
+	rdb, p := testRedis(t)
+	ctx := testenv.Context(t, 10*time.Second)
+	s := redis.NewSessions(rdb, p)
+	want := auth.Session{Family: "fam", UserID: "user42"}
+	if err := s.Start(ctx, want, "h0", ttl); err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+
+	for i := 1; i <= 5; i++ {
+		old, cur := fmt.Sprintf("h%d", i-1), fmt.Sprintf("h%d", i)
+		got, err := s.Rotate(ctx, old, cur, ttl)
+		if err != nil {
+			t.Fatalf("Rotate %s -> %s: %v", old, cur, err)
+		}
+		if got != want {
+			t.Fatalf("Rotate %s -> %s = %+v, want %+v", old, cur, got, want)
+		}
+		if got, err := s.Find(ctx, cur); err != nil || got != want {
+			t.Fatalf("Find(%s) = %+v, %v; want %+v", cur, got, err, want)
+		}
+		if _, err := s.Find(ctx, old); !errors.Is(err, auth.ErrInvalidToken) {
+			t.Fatalf("Find(%s) after rotation: err = %v, want ErrInvalidToken", old, err)
+		}
+	}
+	if cur := rdb.HGet(ctx, p+"rf:fam", "current").Val(); cur != "h5" {
+		t.Errorf("family current = %q, want h5", cur)
+	}
+	if got := rdb.PTTL(ctx, p+"rt:h5").Val(); !within(got, ttl-5*time.Second, ttl) {
+		t.Errorf("PTTL(rt:h5) = %s, want about %s", got, ttl)
+	}
+}
+
+func TestSessionsRotateExtendsFamilyNeverShortens(t *testing.T) {
+	rdb, p := testRedis(t)
+	ctx := testenv.Context(t, 10*time.Second)
+	s := redis.NewSessions(rdb, p)
+	if err := s.Start(ctx, auth.Session{Family: "fam", UserID: "u"}, "h0", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+
+	if _, err := s.Rotate(ctx, "h0", "h1", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if got := rdb.PTTL(ctx, p+"rf:fam").Val(); !within(got, time.Hour-5*time.Second, time.Hour) {
+		t.Errorf("family PTTL after a longer TTL = %s, want about 1h", got)
+	}
+	if _, err := s.Rotate(ctx, "h1", "h2", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if got := rdb.PTTL(ctx, p+"rf:fam").Val(); got < time.Hour-5*time.Second {
+		t.Errorf("family PTTL after a shorter TTL = %s, want it kept at about 1h", got)
+	}
+	if got := rdb.PTTL(ctx, p+"rt:h2").Val(); !within(got, time.Minute-5*time.Second, time.Minute) {
+		t.Errorf("token PTTL = %s, want about 1m", got)
+	}
+}
+
+func TestSessionsReuseRevokesFamily(t *testing.T) {
+	rdb, p := testRedis(t)
+	ctx := testenv.Context(t, 10*time.Second)
+	s := redis.NewSessions(rdb, p)
+	if err := s.Start(ctx, auth.Session{Family: "fam", UserID: "u"}, "h1", ttl); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Rotate(ctx, "h1", "h2", ttl); err != nil {
+		t.Fatalf("first Rotate: %v", err)
+	}
+
+	// Token #1 again: reuse.
+	if _, err := s.Rotate(ctx, "h1", "h3", ttl); !errors.Is(err, auth.ErrRefreshReused) {
+		t.Fatalf("Rotate of rotated-away token: err = %v, want ErrRefreshReused", err)
+	}
+	// The legitimate holder's token #2 is dead too: the family is revoked.
+	if _, err := s.Rotate(ctx, "h2", "h4", ttl); !errors.Is(err, auth.ErrInvalidToken) {
+		t.Fatalf("Rotate of current token of revoked family: err = %v, want ErrInvalidToken", err)
+	}
+	if _, err := s.Find(ctx, "h2"); !errors.Is(err, auth.ErrInvalidToken) {
+		t.Fatalf("Find of current token of revoked family: err = %v, want ErrInvalidToken", err)
+	}
+	// Replaying token #1 once more finds the family already revoked.
+	if _, err := s.Rotate(ctx, "h1", "h5", ttl); !errors.Is(err, auth.ErrInvalidToken) {
+		t.Fatalf("second replay: err = %v, want ErrInvalidToken", err)
+	}
+
+	// The revoked family is kept, with its TTL, not deleted.
+	if got := rdb.HGet(ctx, p+"rf:fam", "revoked").Val(); got != "1" {
+		t.Errorf("revoked = %q, want 1", got)
+	}
+	if got := rdb.PTTL(ctx, p+"rf:fam").Val(); got <= 0 {
+		t.Errorf("revoked family PTTL = %s, want positive", got)
+	}
+	// Refused rotations created no token records.
+	for _, h := range []string{"h3", "h4", "h5"} {
+		if n := rdb.Exists(ctx, p+"rt:"+h).Val(); n != 0 {
+			t.Errorf("rt:%s exists after a refused rotation", h)
+		}
+	}
+}
+
+func TestSessionsRotateInvalid(t *testing.T) {
+	rdb, p := testRedis(t)
+	ctx := testenv.Context(t, 10*time.Second)
+	s := redis.NewSessions(rdb, p)
+	if err := s.Start(ctx, auth.Session{Family: "live", UserID: "u"}, "live", ttl); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(ctx, auth.Session{Family: "gone", UserID: "u"}, "orphan", ttl); err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.Del(ctx, p+"rf:gone").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(ctx, auth.Session{Family: "revoked", UserID: "u"}, "revoked", ttl); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Revoke(ctx, "revoked"); err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		name string
+		hash string
+	}{
+		{"unknown token", "nope"},
+		{"family missing", "orphan"},
+		{"family revoked", "revoked"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := s.Rotate(ctx, tt.hash, "new-"+tt.hash, ttl); !errors.Is(err, auth.ErrInvalidToken) {
+				t.Errorf("Rotate: err = %v, want ErrInvalidToken", err)
+			}
+			if _, err := s.Find(ctx, tt.hash); !errors.Is(err, auth.ErrInvalidToken) {
+				t.Errorf("Find: err = %v, want ErrInvalidToken", err)
+			}
+			if n := rdb.Exists(ctx, p+"rt:new-"+tt.hash).Val(); n != 0 {
+				t.Errorf("new token recorded after a refused rotation")
+			}
+		})
+	}
+	// The other families are untouched.
+	if got, err := s.Find(ctx, "live"); err != nil || got.Family != "live" {
+		t.Errorf("Find(live) = %+v, %v", got, err)
+	}
+}
+
+func TestSessionsExpire(t *testing.T) {
+	rdb, p := testRedis(t)
+	ctx := testenv.Context(t, 10*time.Second)
+	s := redis.NewSessions(rdb, p)
+	const short = 200 * time.Millisecond
+	if err := s.Start(ctx, auth.Session{Family: "fam", UserID: "u"}, "h1", short); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Find(ctx, "h1"); err != nil {
+		t.Fatalf("Find before expiry: %v", err)
+	}
+
+	time.Sleep(short + 100*time.Millisecond)
+
+	if _, err := s.Find(ctx, "h1"); !errors.Is(err, auth.ErrInvalidToken) {
+		t.Errorf("Find after expiry: err = %v, want ErrInvalidToken", err)
+	}
+	if _, err := s.Rotate(ctx, "h1", "h2", ttl); !errors.Is(err, auth.ErrInvalidToken) {
+		t.Errorf("Rotate after expiry: err = %v, want ErrInvalidToken", err)
+	}
+	if n := rdb.Exists(ctx, p+"rt:h1", p+"rf:fam", p+"rt:h2").Val(); n != 0 {
+		t.Errorf("%d keys left after expiry, want 0", n)
+	}
+}
+
+// TestSessionsRotateRace presents one token from many goroutines at once, as
+// a thief racing the rightful client would: exactly one rotation wins, the
+// first loser is reported as reuse and revokes the family, and every later
+// one finds the family revoked.
+func TestSessionsRotateRace(t *testing.T) {
+	rdb, p := testRedis(t)
+	ctx := testenv.Context(t, 10*time.Second)
+	s := redis.NewSessions(rdb, p)
+	if err := s.Start(ctx, auth.Session{Family: "fam", UserID: "u"}, "h0", ttl); err != nil {
+		t.Fatal(err)
+	}
+
+	const n = 20
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			_, errs[i] = s.Rotate(ctx, "h0", fmt.Sprintf("new%d", i), ttl)
+		})
+	}
+	close(start)
+	wg.Wait()
+
+	var ok, reused, invalid int
+	winner := -1
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+			winner = i
+		case errors.Is(err, auth.ErrRefreshReused):
+			reused++
+		case errors.Is(err, auth.ErrInvalidToken):
+			invalid++
+		default:
+			t.Errorf("goroutine %d: unexpected error %v", i, err)
+		}
+	}
+	if ok != 1 || reused != 1 || invalid != n-2 {
+		t.Fatalf("outcomes: %d ok, %d reused, %d invalid; want 1, 1, %d", ok, reused, invalid, n-2)
+	}
+	// The winner's new token died with the family.
+	if _, err := s.Find(ctx, fmt.Sprintf("new%d", winner)); !errors.Is(err, auth.ErrInvalidToken) {
+		t.Errorf("Find(winner's token): err = %v, want ErrInvalidToken", err)
+	}
+}
+
+func TestSessionsRevoke(t *testing.T) {
+	rdb, p := testRedis(t)
+	ctx := testenv.Context(t, 10*time.Second)
+	s := redis.NewSessions(rdb, p)
+	if err := s.Start(ctx, auth.Session{Family: "a", UserID: "u"}, "ha", ttl); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(ctx, auth.Session{Family: "b", UserID: "u"}, "hb", ttl); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := s.Revoke(ctx, "a"); err != nil {
+		t.Fatalf("Revoke: %v", err)
+	}
+	if _, err := s.Find(ctx, "ha"); !errors.Is(err, auth.ErrInvalidToken) {
+		t.Errorf("Find(revoked): err = %v, want ErrInvalidToken", err)
+	}
+	if _, err := s.Rotate(ctx, "ha", "ha2", ttl); !errors.Is(err, auth.ErrInvalidToken) {
+		t.Errorf("Rotate(revoked): err = %v, want ErrInvalidToken", err)
+	}
+	if got, err := s.Find(ctx, "hb"); err != nil || got != (auth.Session{Family: "b", UserID: "u"}) {
+		t.Errorf("Find(other family) = %+v, %v", got, err)
+	}
+
+	// Revoking again, or a family that never existed, is harmless and
+	// creates nothing.
+	if err := s.Revoke(ctx, "a"); err != nil {
+		t.Errorf("second Revoke: %v", err)
+	}
+	if err := s.Revoke(ctx, "never"); err != nil {
+		t.Errorf("Revoke(unknown): %v", err)
+	}
+	if n := rdb.Exists(ctx, p+"rf:never").Val(); n != 0 {
+		t.Error("Revoke(unknown) created a family record")
+	}
+}
+
+func TestSessionsRevokeAccess(t *testing.T) {
+	rdb, p := testRedis(t)
+	ctx := testenv.Context(t, 10*time.Second)
+	s := redis.NewSessions(rdb, p)
+	const short = 200 * time.Millisecond
+
+	if err := s.RevokeAccess(ctx, "jti-1", time.Now().Add(short)); err != nil {
+		t.Fatalf("RevokeAccess: %v", err)
+	}
+	if err := s.RevokeAccess(ctx, "jti-past", time.Now().Add(-time.Second)); err != nil {
+		t.Fatalf("RevokeAccess(past): %v", err)
+	}
+	if n := rdb.Exists(ctx, p+"jti:jti-past").Val(); n != 0 {
+		t.Error("RevokeAccess(past) wrote a key")
+	}
+	// The expiry is rounded up to the millisecond, and Redis' clock may
+	// differ slightly from ours: allow a few milliseconds over.
+	if got := rdb.PTTL(ctx, p+"jti:jti-1").Val(); !within(got, 1, short+5*time.Millisecond) {
+		t.Errorf("PTTL(jti-1) = %s, want in (0, %s]", got, short)
+	}
+
+	tests := []struct {
+		jti  string
+		want bool
+	}{
+		{"jti-1", true},
+		{"jti-past", false},
+		{"jti-other", false},
+	}
+	for _, tt := range tests {
+		got, err := s.AccessRevoked(ctx, tt.jti)
+		if err != nil || got != tt.want {
+			t.Errorf("AccessRevoked(%s) = %v, %v; want %v", tt.jti, got, err, tt.want)
+		}
+	}
+
+	time.Sleep(short + 100*time.Millisecond)
+	if got, err := s.AccessRevoked(ctx, "jti-1"); err != nil || got {
+		t.Errorf("AccessRevoked after expiry = %v, %v; want false", got, err)
+	}
+}
+
+// TestRedisDown checks that Redis failures are reported as failures, never as
+// an invalid token or an unthrottled key: the transport turns them into
+// UNAVAILABLE. It needs no Redis and runs under -short.
+func TestRedisDown(t *testing.T) {
+	unreachable := goredis.NewClient(&goredis.Options{
+		Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: time.Second, DialerRetries: 1,
+	})
+	t.Cleanup(func() { _ = unreachable.Close() })
+	closed := goredis.NewClient(&goredis.Options{Addr: testenv.RedisAddr})
+	_ = closed.Close()
+
+	clients := map[string]goredis.UniversalClient{"unreachable": unreachable, "closed": closed}
+	for name, rdb := range clients {
+		s := redis.NewSessions(rdb, "x:")
+		th := redis.NewThrottle(rdb, "x:", 3, time.Minute)
+		ops := map[string]func() error{
+			"Start": func() error {
+				return s.Start(t.Context(), auth.Session{Family: "f", UserID: "u"}, "h", ttl)
+			},
+			"Rotate": func() error { _, err := s.Rotate(t.Context(), "h", "h2", ttl); return err },
+			"Find":   func() error { _, err := s.Find(t.Context(), "h"); return err },
+			"Revoke": func() error { return s.Revoke(t.Context(), "f") },
+			"RevokeAccess": func() error {
+				return s.RevokeAccess(t.Context(), "j", time.Now().Add(time.Minute))
+			},
+			"AccessRevoked": func() error { _, err := s.AccessRevoked(t.Context(), "j"); return err },
+			"Failed":        func() error { return th.Failed(t.Context(), "k") },
+			"Blocked":       func() error { _, err := th.Blocked(t.Context(), "k"); return err },
+			"Reset":         func() error { return th.Reset(t.Context(), "k") },
+		}
+		for op, call := range ops {
+			t.Run(name+"/"+op, func(t *testing.T) {
+				err := call()
+				if err == nil {
+					t.Fatal("no error")
+				}
+				if errors.Is(err, auth.ErrInvalidToken) || errors.Is(err, auth.ErrRefreshReused) {
+					t.Fatalf("err = %v, reported as a token problem", err)
+				}
+				if name == "closed" && !errors.Is(err, goredis.ErrClosed) {
+					t.Errorf("err = %v, want it to wrap goredis.ErrClosed", err)
+				}
+			})
+		}
+	}
+}

@@ -1,0 +1,272 @@
+package service_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+
+	ssov1 "github.com/ssokit/platform/libs/gen/sso/v1"
+	"github.com/ssokit/platform/libs/testenv"
+	"github.com/ssokit/platform/services/sso/internal/config"
+	"github.com/ssokit/platform/services/sso/internal/service"
+)
+
+// The end-to-end tests run the real sso process, built by service.New as
+// cmd/sso builds it, against the real PostgreSQL primary and replica and
+// Redis, in a database of their own, and drive it as clients do: over REST
+// and gRPC.
+
+// Throttle settings of the test process: a small per-account limit and a
+// short window, so the throttle can be seen opening again; a per-address
+// limit high enough that the suite's own failed logins (all from
+// 127.0.0.1) never trip it.
+const (
+	loginLimit  = 3
+	loginWindow = 3 * time.Second
+)
+
+type harness struct {
+	cfg     config.Config
+	baseURL string
+	conn    *grpc.ClientConn
+	auth    ssov1.AuthServiceClient
+	users   ssov1.UserServiceClient
+	primary *sqlx.DB
+	replica *sqlx.DB
+}
+
+var (
+	setupOnce sync.Once
+	shared    *harness
+	setupErr  error
+	teardown  []func()
+)
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	code := m.Run()
+	for i := len(teardown) - 1; i >= 0; i-- {
+		teardown[i]()
+	}
+	os.Exit(code)
+}
+
+// sso returns the running test process, starting it on first use. Under
+// -short the calling test is skipped; without the stack it fails.
+func sso(t *testing.T) *harness {
+	t.Helper()
+	testenv.Require(t, testenv.HostPort(testenv.PGPrimaryDSN), testenv.HostPort(testenv.PGReplicaDSN), testenv.RedisAddr)
+	setupOnce.Do(func() { shared, setupErr = start() })
+	if setupErr != nil {
+		t.Fatalf("start sso: %v", setupErr)
+	}
+	return shared
+}
+
+func start() (*harness, error) {
+	ctx := context.Background()
+	suffix := randomHex(4)
+	dbName := "sso_e2e_" + suffix
+
+	admin, err := sqlx.Open("postgres", testenv.PGPrimaryDSN)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+dbName); err != nil {
+		return nil, fmt.Errorf("create database: %w", err)
+	}
+	teardown = append(teardown, func() {
+		_, _ = admin.Exec("DROP DATABASE IF EXISTS " + dbName + " WITH (FORCE)")
+		admin.Close()
+	})
+
+	cfg, err := config.Load()
+	if err != nil {
+		return nil, err
+	}
+	cfg.GRPCAddr, cfg.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0"
+	cfg.DB.PrimaryDSN = withDatabase(testenv.PGPrimaryDSN, dbName)
+	cfg.DB.ReplicaDSN = withDatabase(testenv.PGReplicaDSN, dbName)
+	cfg.Redis.Addr = testenv.RedisAddr
+	cfg.Redis.SentinelAddrs = nil
+	cfg.Redis.KeyPrefix = "sso-e2e-" + suffix + ":"
+	cfg.Tokens.KeysDir, err = os.MkdirTemp("", "sso-e2e-keys-")
+	if err != nil {
+		return nil, err
+	}
+	teardown = append(teardown, func() { os.RemoveAll(cfg.Tokens.KeysDir) })
+	cfg.Login.Limit, cfg.Login.IPLimit, cfg.Login.Window = loginLimit, 10_000, loginWindow
+	cfg.ShutdownTimeout = 5 * time.Second
+
+	// The replica must have the new database before the service reads it.
+	replicaAdmin, err := sqlx.Open("postgres", testenv.PGReplicaDSN)
+	if err != nil {
+		return nil, err
+	}
+	defer replicaAdmin.Close()
+	if !testenv.Eventually(10*time.Second, 50*time.Millisecond, func() bool {
+		var n int
+		return replicaAdmin.Get(&n, "SELECT count(*) FROM pg_database WHERE datname = $1", dbName) == nil && n == 1
+	}) {
+		return nil, fmt.Errorf("database %s never reached the replica", dbName)
+	}
+
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	if os.Getenv("SSO_E2E_LOG") != "" {
+		log = slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	proc, err := service.New(runCtx, cfg, log)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	done := make(chan error, 1)
+	go func() { done <- proc.Run(runCtx) }()
+	teardown = append(teardown, func() {
+		cancel()
+		if err := <-done; err != nil {
+			fmt.Fprintln(os.Stderr, "sso stopped with:", err)
+		}
+	})
+
+	h := &harness{cfg: cfg, baseURL: "http://" + proc.Addr("http")}
+	h.conn, err = grpc.NewClient(proc.Addr("grpc"), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return nil, err
+	}
+	teardown = append(teardown, func() { h.conn.Close() })
+	h.auth = ssov1.NewAuthServiceClient(h.conn)
+	h.users = ssov1.NewUserServiceClient(h.conn)
+	if h.primary, err = sqlx.Open("postgres", cfg.DB.PrimaryDSN); err != nil {
+		return nil, err
+	}
+	if h.replica, err = sqlx.Open("postgres", cfg.DB.ReplicaDSN); err != nil {
+		return nil, err
+	}
+	teardown = append(teardown, func() { h.primary.Close(); h.replica.Close() })
+
+	if !testenv.Eventually(10*time.Second, 50*time.Millisecond, func() bool {
+		resp, err := http.Get(h.baseURL + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}) {
+		return nil, fmt.Errorf("sso never became ready")
+	}
+	return h, nil
+}
+
+func withDatabase(dsn, db string) string {
+	i := strings.LastIndex(dsn, "/")
+	j := strings.Index(dsn, "?")
+	if j < 0 {
+		j = len(dsn)
+	}
+	return dsn[:i+1] + db + dsn[j:]
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// email returns an address no other test uses.
+func email(t *testing.T) string {
+	return strings.ReplaceAll(testenv.Name(t, "u"), "_", "-") + "@example.test"
+}
+
+const goodPassword = "correct horse battery staple"
+
+// restResponse is a decoded JSON response of the REST gateway.
+type restResponse struct {
+	Status int
+	Header http.Header
+	Body   map[string]any
+	Raw    string
+}
+
+// rest sends body (a value marshalled to JSON, or a string sent as is) and
+// decodes the JSON answer.
+func (h *harness) rest(t *testing.T, method, path, bearer string, body any) restResponse {
+	t.Helper()
+	var r io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		r = strings.NewReader(b)
+	default:
+		buf, err := json.Marshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r = bytes.NewReader(buf)
+	}
+	req, err := http.NewRequestWithContext(testenv.Context(t, 30*time.Second), method, h.baseURL+path, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	out := restResponse{Status: resp.StatusCode, Header: resp.Header, Raw: string(raw)}
+	if len(raw) > 0 && strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		if err := json.Unmarshal(raw, &out.Body); err != nil {
+			t.Fatalf("%s %s: body is not JSON: %q", method, path, raw)
+		}
+	}
+	return out
+}
+
+// str returns a string field of a JSON body ("" if absent).
+func (r restResponse) str(key string) string {
+	s, _ := r.Body[key].(string)
+	return s
+}
+
+// withBearer returns a context carrying an access token for gRPC calls.
+func withBearer(ctx context.Context, token string) context.Context {
+	return metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token)
+}
+
+// tokens is one register/login/refresh answer, whichever transport.
+type tokens struct{ UserID, Access, Refresh string }
+
+// transport runs the same scenario over REST and over gRPC.
+type transport struct {
+	name     string
+	register func(t *testing.T, h *harness, email, pw string) tokens
+	login    func(t *testing.T, h *harness, email, pw string) (tokens, int)
+	refresh  func(t *testing.T, h *harness, refresh string) (tokens, int)
+	logout   func(t *testing.T, h *harness, access, refresh string) int
+	validate func(t *testing.T, h *harness, token string) bool
+}

@@ -1,0 +1,23 @@
+package token
+
+import (
+	"errors"
+	"time"
+)
+
+// Claims are what an access token says about its bearer.
+type Claims struct {
+	// ID is the token's unique id (jti), the handle for revoking it.
+	ID string
+	// Subject is the user id (sub).
+	Subject string
+	Email   string
+	Admin   bool
+	// IssuedAt and ExpiresAt are iat and exp.
+	IssuedAt  time.Time
+	ExpiresAt time.Time
+}
+
+// ErrInvalid is wrapped by every reason a token is refused: bad signature,
+// unknown key, wrong algorithm, wrong issuer, expired, malformed.
+var ErrInvalid = errors.New("invalid token")

@@ -1,0 +1,229 @@
+package token
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// DefaultTTL is the access-token lifetime the design calls for; [NewIssuer]
+// uses it when given none.
+const DefaultTTL = 15 * time.Minute
+
+// Leeway is how far a verifier's clock may be from the issuer's before exp,
+// nbf and iat are held against a token. It absorbs skew between sso
+// replicas and other verifiers, and is small beside [DefaultTTL].
+const Leeway = 30 * time.Second
+
+// maxTokenLen bounds the input Verify will parse. A token of ours is a few
+// hundred bytes; anything far larger is refused before it costs base64 and
+// JSON decoding.
+const maxTokenLen = 8 << 10
+
+// typ is the JWT type header every token carries and Verify requires, so a
+// JWT of another kind signed by the same key is not taken for an access
+// token (RFC 8725 §3.11).
+const typ = "JWT"
+
+// The reasons Verify gives, each wrapped together with ErrInvalid.
+var (
+	errTooLong       = errors.New("too long")
+	errMalformed     = errors.New("malformed")
+	errAlgorithm     = errors.New("algorithm not allowed")
+	errType          = errors.New("wrong type")
+	errCritical      = errors.New("unsupported critical header")
+	errNoKeyID       = errors.New("missing key id")
+	errUnknownKey    = errors.New("unknown key id")
+	errSignature     = errors.New("bad signature")
+	errExpired       = errors.New("expired")
+	errNotYetValid   = errors.New("not valid yet")
+	errIssuer        = errors.New("wrong issuer")
+	errMissingClaim  = errors.New("missing required claim")
+	errInvalidClaims = errors.New("invalid claims")
+)
+
+// Issuer signs access tokens with the active key of its [KeySet] and
+// verifies them against every key the set publishes. It is safe for
+// concurrent use.
+type Issuer struct {
+	keys   *KeySet
+	issuer string
+	ttl    time.Duration
+	now    func() time.Time
+	parser *jwt.Parser
+}
+
+// NewIssuer returns an Issuer that signs tokens as issuer (the iss claim,
+// which Verify requires to match exactly), valid for ttl ([DefaultTTL] if
+// ttl is not positive). now is the clock, time.Now if nil.
+func NewIssuer(keys *KeySet, issuer string, ttl time.Duration, now func() time.Time) *Issuer {
+	if ttl <= 0 {
+		ttl = DefaultTTL
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &Issuer{
+		keys:   keys,
+		issuer: issuer,
+		ttl:    ttl,
+		now:    now,
+		parser: jwt.NewParser(
+			jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg()}),
+			jwt.WithIssuer(issuer),
+			jwt.WithExpirationRequired(),
+			jwt.WithIssuedAt(),
+			jwt.WithLeeway(Leeway),
+			jwt.WithTimeFunc(now),
+			jwt.WithStrictDecoding(),
+		),
+	}
+}
+
+// wireClaims is the JSON payload of an access token.
+type wireClaims struct {
+	Email string `json:"email,omitempty"`
+	Admin bool   `json:"admin"`
+	jwt.RegisteredClaims
+}
+
+// Validate requires what Claims cannot do without: a subject to name the
+// user, a jti to revoke the token by, and its issue time. The parser calls
+// it after checking the registered claims.
+func (c *wireClaims) Validate() error {
+	switch {
+	case c.Subject == "":
+		return fmt.Errorf("%w: sub", jwt.ErrTokenRequiredClaimMissing)
+	case c.ID == "":
+		return fmt.Errorf("%w: jti", jwt.ErrTokenRequiredClaimMissing)
+	case c.IssuedAt == nil:
+		return fmt.Errorf("%w: iat", jwt.ErrTokenRequiredClaimMissing)
+	}
+	return nil
+}
+
+// Issue signs an access token for c's subject, e-mail and admin flag. It
+// sets a fresh random ID and the issue and expiry times (to the second, as
+// the token carries them), and returns the token with the completed claims;
+// any ID or times in c are replaced.
+func (i *Issuer) Issue(c Claims) (string, Claims, error) {
+	if c.Subject == "" {
+		return "", Claims{}, errors.New("issue token: no subject")
+	}
+	now := time.Unix(i.now().Unix(), 0).UTC()
+	k, ok := i.keys.signer(now)
+	if !ok {
+		return "", Claims{}, errors.New("issue token: no key signs yet")
+	}
+	c.ID = newID()
+	c.IssuedAt = now
+	c.ExpiresAt = now.Add(i.ttl)
+
+	t := jwt.NewWithClaims(jwt.SigningMethodEdDSA, &wireClaims{
+		Email: c.Email,
+		Admin: c.Admin,
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    i.issuer,
+			Subject:   c.Subject,
+			ExpiresAt: jwt.NewNumericDate(c.ExpiresAt),
+			NotBefore: jwt.NewNumericDate(c.IssuedAt),
+			IssuedAt:  jwt.NewNumericDate(c.IssuedAt),
+			ID:        c.ID,
+		},
+	})
+	t.Header["kid"] = k.kid
+	raw, err := t.SignedString(k.priv)
+	if err != nil {
+		return "", Claims{}, fmt.Errorf("issue token: %w", err)
+	}
+	return raw, c, nil
+}
+
+// Verify checks that raw is an EdDSA-signed JWT of type JWT from a key the
+// set publishes (chosen by kid), issued by this issuer and within its
+// lifetime (give or take [Leeway]), with sub, jti, iat and exp present. It
+// returns the token's claims, or an error wrapping [ErrInvalid] with a short
+// reason. It does not know about revocation: that is the caller's check.
+func (i *Issuer) Verify(raw string) (Claims, error) {
+	if len(raw) > maxTokenLen {
+		return Claims{}, invalid(errTooLong)
+	}
+	var wc wireClaims
+	t, err := i.parser.ParseWithClaims(raw, &wc, i.keyFor)
+	if err != nil {
+		return Claims{}, invalid(reason(t, err))
+	}
+	if wc.Issuer != i.issuer {
+		// The parser checks iss only when an issuer is configured.
+		return Claims{}, invalid(errIssuer)
+	}
+	return Claims{
+		ID:        wc.ID,
+		Subject:   wc.Subject,
+		Email:     wc.Email,
+		Admin:     wc.Admin,
+		IssuedAt:  time.Unix(wc.IssuedAt.Unix(), 0).UTC(),
+		ExpiresAt: time.Unix(wc.ExpiresAt.Unix(), 0).UTC(),
+	}, nil
+}
+
+// keyFor is the parser's key lookup; it runs once the algorithm is known to be
+// EdDSA, and also checks the rest of the header.
+func (i *Issuer) keyFor(t *jwt.Token) (any, error) {
+	if v, ok := t.Header["typ"].(string); !ok || v != typ {
+		return nil, errType
+	}
+	if _, ok := t.Header["crit"]; ok {
+		// RFC 7515 §4.1.11: we understand no extension, so must refuse.
+		return nil, errCritical
+	}
+	kid, ok := t.Header["kid"].(string)
+	if !ok || kid == "" {
+		return nil, errNoKeyID
+	}
+	pub, ok := i.keys.publicKey(kid)
+	if !ok {
+		return nil, errUnknownKey
+	}
+	return pub, nil
+}
+
+// reason turns a parser error into the one reason Verify reports.
+func reason(t *jwt.Token, err error) error {
+	for _, r := range []error{errType, errCritical, errNoKeyID, errUnknownKey} {
+		if errors.Is(err, r) {
+			return r
+		}
+	}
+	switch {
+	case errors.Is(err, jwt.ErrTokenMalformed):
+		return errMalformed
+	case t != nil && t.Method != jwt.SigningMethodEdDSA:
+		// Covers an unknown alg, "none", and every alg we do not accept.
+		return errAlgorithm
+	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
+		return errSignature
+	case errors.Is(err, jwt.ErrTokenExpired):
+		return errExpired
+	case errors.Is(err, jwt.ErrTokenNotValidYet), errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
+		return errNotYetValid
+	case errors.Is(err, jwt.ErrTokenInvalidIssuer):
+		return errIssuer
+	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
+		return errMissingClaim
+	}
+	return errInvalidClaims
+}
+
+func invalid(reason error) error { return fmt.Errorf("%w: %w", ErrInvalid, reason) }
+
+// newID returns a random 128-bit token id, base64url without padding.
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never returns an error
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
