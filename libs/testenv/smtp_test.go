@@ -1,11 +1,7 @@
 package testenv_test
 
 import (
-	"encoding/json"
-	"fmt"
-	"net/http"
 	"net/smtp"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -28,16 +24,16 @@ func TestSMTPMailReachesMailpit(t *testing.T) {
 		t.Fatalf("send: %v", err)
 	}
 
-	var found []mailpitMessage
+	var found []testenv.Mail
 	ok := testenv.Eventually(10*time.Second, 100*time.Millisecond, func() bool {
 		var err error
-		found, err = searchMailpit(to)
+		found, err = testenv.MailsTo(to)
 		return err == nil && len(found) > 0
 	})
 	if !ok {
 		t.Fatalf("no message to %s in Mailpit", to)
 	}
-	t.Cleanup(func() { deleteMailpit(found) })
+	t.Cleanup(func() { _ = testenv.DeleteMails(found) })
 	if len(found) != 1 {
 		t.Fatalf("found %d messages to %s, want 1", len(found), to)
 	}
@@ -46,44 +42,5 @@ func TestSMTPMailReachesMailpit(t *testing.T) {
 	}
 	if len(found[0].To) != 1 || found[0].To[0].Address != to {
 		t.Fatalf("to = %+v, want %s", found[0].To, to)
-	}
-}
-
-type mailpitMessage struct {
-	ID      string `json:"ID"`
-	Subject string `json:"Subject"`
-	To      []struct {
-		Address string `json:"Address"`
-	} `json:"To"`
-}
-
-func searchMailpit(to string) ([]mailpitMessage, error) {
-	resp, err := http.Get(testenv.MailpitURL + "/api/v1/search?query=" + url.QueryEscape("to:"+to))
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("mailpit search: %s", resp.Status)
-	}
-	var page struct {
-		Messages []mailpitMessage `json:"messages"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&page); err != nil {
-		return nil, err
-	}
-	return page.Messages, nil
-}
-
-func deleteMailpit(msgs []mailpitMessage) {
-	ids := make([]string, len(msgs))
-	for i, m := range msgs {
-		ids[i] = m.ID
-	}
-	b, _ := json.Marshal(map[string][]string{"IDs": ids})
-	req, _ := http.NewRequest(http.MethodDelete, testenv.MailpitURL+"/api/v1/messages", strings.NewReader(string(b)))
-	req.Header.Set("Content-Type", "application/json")
-	if resp, err := http.DefaultClient.Do(req); err == nil {
-		resp.Body.Close()
 	}
 }
