@@ -9,7 +9,7 @@ PG_PORT_PRIMARY=5432
 PG_PORT_REPLICA=5433
 PG_USER=postgres
 PG_PASSWORD=postgres
-PG_DATABASES=(sso loyalty apicurio) # created on the primary, replicated
+PG_DATABASES=(sso loyalty notifier apicurio) # created on the primary, replicated
 PG_SLOT=stack_replica               # physical slot: the primary keeps WAL the replica still needs
 
 PG_DIR=$STATE_DIR/postgres

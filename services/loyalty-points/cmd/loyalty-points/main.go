@@ -1,6 +1,11 @@
 // Command loyalty-points keeps users' loyalty balances: it credits the
 // welcome bonus from UserRegistered events and serves balance, history,
 // deposit and withdraw over gRPC and REST.
+//
+// Usage:
+//
+//	loyalty-points           serve and consume (migrating the database first)
+//	loyalty-points migrate   apply the database migrations and exit
 package main
 
 import (
@@ -9,6 +14,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/ssokit/platform/libs/telemetry"
@@ -30,15 +36,28 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	log := telemetry.NewLogger(os.Stdout, service.Name, telemetry.ParseLevel(cfg.LogLevel))
-	shutdownTracing, err := telemetry.SetupTracing(ctx, telemetry.TraceConfig{
-		Service:     service.Name,
-		SampleRatio: cfg.TraceSampleRatio,
+	log, shutdownTracing, err := telemetry.Setup(ctx, os.Stdout, telemetry.Options{
+		Service:      service.Name,
+		LogLevel:     cfg.LogLevel,
+		SampleRatio:  cfg.TraceSampleRatio,
+		OTLPEndpoint: cfg.OTLPEndpoint,
 	})
 	if err != nil {
-		return fmt.Errorf("tracing: %w", err)
+		return err
 	}
 	defer shutdownTracing(context.WithoutCancel(ctx))
+
+	switch args := os.Args[1:]; {
+	case len(args) == 0:
+	case len(args) == 1 && args[0] == "migrate":
+		if err := service.Migrate(ctx, cfg); err != nil {
+			return err
+		}
+		log.InfoContext(ctx, "database migrated")
+		return nil
+	default:
+		return fmt.Errorf("unknown command %q (want no arguments or \"migrate\")", strings.Join(args, " "))
+	}
 
 	log.InfoContext(ctx, "starting", slog.Any("config", cfg))
 	proc, err := service.New(ctx, cfg, log)

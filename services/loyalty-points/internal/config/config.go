@@ -6,6 +6,7 @@ package config
 import (
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/ssokit/platform/libs/config"
@@ -23,19 +24,55 @@ type Config struct {
 	ShutdownTimeout time.Duration `env:"LOYALTY_SHUTDOWN_TIMEOUT" envDefault:"15s"`
 	// TraceSampleRatio is the share of new traces recorded (0..1).
 	TraceSampleRatio float64 `env:"LOYALTY_TRACE_SAMPLE_RATIO" envDefault:"1"`
+	// OTLPEndpoint is the host:port of an OTLP/gRPC trace collector (Jaeger,
+	// the OpenTelemetry Collector); empty exports no spans.
+	OTLPEndpoint string `env:"LOYALTY_OTLP_ENDPOINT"`
 
-	// DBDSN locates the service's own PostgreSQL database.
-	DBDSN string `env:"LOYALTY_DB_DSN" envDefault:"postgres://postgres:postgres@127.0.0.1:5432/loyalty?sslmode=disable"`
-	// SSOAddr is sso's gRPC API, which authenticates callers.
-	SSOAddr string `env:"LOYALTY_SSO_GRPC_ADDR" envDefault:"127.0.0.1:44044"`
+	// WelcomeBonus is the number of points credited, once, to each new
+	// user's account.
+	WelcomeBonus int64 `env:"LOYALTY_WELCOME_BONUS" envDefault:"100"`
 
-	Kafka Kafka
+	DB       DB
+	SSO      SSO
+	Kafka    Kafka
+	Consumer Consumer
+}
+
+// DB locates the service's own PostgreSQL database.
+type DB struct {
+	DSN string `env:"LOYALTY_DB_DSN" envDefault:"postgres://postgres:postgres@127.0.0.1:5432/loyalty?sslmode=disable"`
+	// MaxOpenConns caps the pool; PostgreSQL's own limit is shared by
+	// every replica of every service.
+	MaxOpenConns int `env:"LOYALTY_DB_MAX_OPEN_CONNS" envDefault:"20"`
+}
+
+// SSO locates the sso service, whose gRPC Validate authenticates callers.
+type SSO struct {
+	Addr string `env:"LOYALTY_SSO_GRPC_ADDR" envDefault:"127.0.0.1:44044"`
+	// Timeout bounds one Validate call; when it passes, the caller gets
+	// UNAVAILABLE rather than waiting on a slow sso.
+	Timeout time.Duration `env:"LOYALTY_SSO_TIMEOUT" envDefault:"2s"`
 }
 
 // Kafka locates the brokers and the Schema Registry the events come through.
 type Kafka struct {
 	Brokers           string `env:"LOYALTY_KAFKA_BROKERS" envDefault:"127.0.0.1:9092"`
 	SchemaRegistryURL string `env:"LOYALTY_SCHEMA_REGISTRY_URL" envDefault:"http://127.0.0.1:8081/apis/ccompat/v7"`
+}
+
+// Consumer configures the consumption of UserRegistered events: a message
+// whose handling fails is retried with exponential backoff (InitialBackoff
+// doubling up to MaxBackoff) and, after MaxAttempts, dead-lettered, so it
+// never blocks its partition for good and is never silently dropped.
+type Consumer struct {
+	Topic   string `env:"LOYALTY_TOPIC" envDefault:"user-registered"`
+	GroupID string `env:"LOYALTY_GROUP_ID" envDefault:"loyalty-points"`
+	// DeadLetterTopic receives the messages given up on; empty means the
+	// consumer library's default name for Topic and GroupID.
+	DeadLetterTopic string        `env:"LOYALTY_DEAD_LETTER_TOPIC"`
+	MaxAttempts     int           `env:"LOYALTY_MAX_ATTEMPTS" envDefault:"8"`
+	InitialBackoff  time.Duration `env:"LOYALTY_RETRY_INITIAL_BACKOFF" envDefault:"200ms"`
+	MaxBackoff      time.Duration `env:"LOYALTY_RETRY_MAX_BACKOFF" envDefault:"30s"`
 }
 
 // Load reads and validates the configuration.
@@ -52,10 +89,26 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("%w: LOYALTY_SHUTDOWN_TIMEOUT must be positive", config.ErrInvalid)
 	case c.TraceSampleRatio < 0 || c.TraceSampleRatio > 1:
 		return fmt.Errorf("%w: LOYALTY_TRACE_SAMPLE_RATIO must be within 0..1", config.ErrInvalid)
-	case c.DBDSN == "":
+	case c.WelcomeBonus <= 0:
+		return fmt.Errorf("%w: LOYALTY_WELCOME_BONUS must be positive", config.ErrInvalid)
+	case c.DB.DSN == "":
 		return fmt.Errorf("%w: LOYALTY_DB_DSN is required", config.ErrInvalid)
+	case c.DB.MaxOpenConns <= 0:
+		return fmt.Errorf("%w: LOYALTY_DB_MAX_OPEN_CONNS must be positive", config.ErrInvalid)
+	case strings.TrimSpace(c.SSO.Addr) == "":
+		return fmt.Errorf("%w: LOYALTY_SSO_GRPC_ADDR is required", config.ErrInvalid)
+	case c.SSO.Timeout <= 0:
+		return fmt.Errorf("%w: LOYALTY_SSO_TIMEOUT must be positive", config.ErrInvalid)
 	case c.Kafka.Brokers == "":
 		return fmt.Errorf("%w: LOYALTY_KAFKA_BROKERS is required", config.ErrInvalid)
+	case c.Kafka.SchemaRegistryURL == "":
+		return fmt.Errorf("%w: LOYALTY_SCHEMA_REGISTRY_URL is required", config.ErrInvalid)
+	case c.Consumer.Topic == "" || c.Consumer.GroupID == "":
+		return fmt.Errorf("%w: LOYALTY_TOPIC and LOYALTY_GROUP_ID are required", config.ErrInvalid)
+	case c.Consumer.MaxAttempts < 1:
+		return fmt.Errorf("%w: LOYALTY_MAX_ATTEMPTS must be at least 1", config.ErrInvalid)
+	case c.Consumer.InitialBackoff <= 0 || c.Consumer.MaxBackoff < c.Consumer.InitialBackoff:
+		return fmt.Errorf("%w: LOYALTY_RETRY_INITIAL_BACKOFF must be positive and at most LOYALTY_RETRY_MAX_BACKOFF", config.ErrInvalid)
 	}
 	return nil
 }
@@ -66,10 +119,20 @@ func (c Config) LogValue() slog.Value {
 		slog.String("grpc_addr", c.GRPCAddr),
 		slog.String("http_addr", c.HTTPAddr),
 		slog.String("log_level", c.LogLevel),
+		slog.String("otlp_endpoint", c.OTLPEndpoint),
 		slog.String("shutdown_timeout", c.ShutdownTimeout.String()),
-		slog.String("db", config.RedactURL(c.DBDSN)),
-		slog.String("sso_addr", c.SSOAddr),
+		slog.Int64("welcome_bonus", c.WelcomeBonus),
+		slog.String("db", config.RedactURL(c.DB.DSN)),
+		slog.Int("db_max_open_conns", c.DB.MaxOpenConns),
+		slog.String("sso_addr", c.SSO.Addr),
+		slog.String("sso_timeout", c.SSO.Timeout.String()),
 		slog.String("kafka_brokers", c.Kafka.Brokers),
 		slog.String("schema_registry", config.RedactURL(c.Kafka.SchemaRegistryURL)),
+		slog.String("topic", c.Consumer.Topic),
+		slog.String("group_id", c.Consumer.GroupID),
+		slog.String("dead_letter_topic", c.Consumer.DeadLetterTopic),
+		slog.Int("max_attempts", c.Consumer.MaxAttempts),
+		slog.String("retry_initial_backoff", c.Consumer.InitialBackoff.String()),
+		slog.String("retry_max_backoff", c.Consumer.MaxBackoff.String()),
 	)
 }

@@ -1,27 +1,54 @@
 // Package service assembles the loyalty-points process: the one place where
 // configuration, adapters, use cases, the event consumer and the API are
 // built and connected. cmd/loyalty-points and the end-to-end tests both use
-// it.
+// it, so what is tested is what runs.
 package service
 
 import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 
 	"github.com/jmoiron/sqlx"
 	_ "github.com/lib/pq" // PostgreSQL driver for database/sql.
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 
-	"github.com/ssokit/platform/libs/kafkahealth"
+	"github.com/ssokit/platform/libs/consumer"
+	"github.com/ssokit/platform/libs/gateway"
+	eventsv1 "github.com/ssokit/platform/libs/gen/events/v1"
+	loyaltyv1 "github.com/ssokit/platform/libs/gen/loyalty/v1"
+	"github.com/ssokit/platform/libs/gen/openapi"
 	"github.com/ssokit/platform/libs/server"
+	"github.com/ssokit/platform/libs/swaggerui"
 	"github.com/ssokit/platform/services/loyalty-points/internal/config"
+	"github.com/ssokit/platform/services/loyalty-points/internal/events"
+	"github.com/ssokit/platform/services/loyalty-points/internal/grpcapi"
+	"github.com/ssokit/platform/services/loyalty-points/internal/ledger"
+	"github.com/ssokit/platform/services/loyalty-points/internal/postgres"
+	"github.com/ssokit/platform/services/loyalty-points/internal/sso"
 )
 
 // Name is the service name in logs, traces and metrics.
 const Name = "loyalty-points"
 
-// New builds the loyalty-points process. It listens on the configured ports
-// but serves nothing until the returned Process runs.
+// Migrate applies the database migrations; New does it too, and
+// `loyalty-points migrate` runs only this.
+func Migrate(ctx context.Context, cfg config.Config) error {
+	db, err := openDB(cfg.DB.DSN, 2)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return postgres.Migrate(ctx, db)
+}
+
+// New connects to the dependencies, migrates the database and builds the
+// servers and the event consumer of the loyalty-points process. It listens
+// on the configured ports but serves and consumes nothing until the
+// returned Process runs.
 func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Process, err error) {
 	health := server.NewHealth(cfg.ShutdownTimeout)
 	p := server.NewProcess(log, health, cfg.ShutdownTimeout)
@@ -31,29 +58,112 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 		}
 	}()
 
-	db, err := sqlx.Open("postgres", cfg.DBDSN)
+	db, err := openDB(cfg.DB.DSN, cfg.DB.MaxOpenConns)
 	if err != nil {
 		return nil, fmt.Errorf("database: %w", err)
 	}
 	p.Defer(db.Close)
-	kafka, err := kafkahealth.New(cfg.Kafka.Brokers)
+	if err := postgres.Migrate(ctx, db); err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+
+	// sso authenticates every API call. It is deliberately not a readiness
+	// check: while it is down the API answers UNAVAILABLE, but the welcome
+	// bonuses keep being credited.
+	ssoConn, err := grpc.NewClient(cfg.SSO.Addr,
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithStatsHandler(otelgrpc.NewClientHandler()),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("sso connection: %w", err)
+	}
+	p.Defer(ssoConn.Close)
+
+	svc, err := ledger.NewService(postgres.NewLedger(db), sso.NewAuthenticator(ssoConn, cfg.SSO.Timeout),
+		ledger.Config{WelcomeBonus: cfg.WelcomeBonus})
 	if err != nil {
 		return nil, err
 	}
-	p.Defer(kafka.Close)
+
+	metrics := server.NewRegistry()
+	welcome, err := events.NewHandler(svc, metrics, log)
+	if err != nil {
+		return nil, err
+	}
+	c, err := consumer.New(consumer.Config{
+		Brokers:           cfg.Kafka.Brokers,
+		GroupID:           cfg.Consumer.GroupID,
+		Topic:             cfg.Consumer.Topic,
+		SchemaRegistryURL: cfg.Kafka.SchemaRegistryURL,
+		DeadLetterTopic:   cfg.Consumer.DeadLetterTopic,
+		MaxAttempts:       cfg.Consumer.MaxAttempts,
+		InitialBackoff:    cfg.Consumer.InitialBackoff,
+		MaxBackoff:        cfg.Consumer.MaxBackoff,
+	}, func() *eventsv1.UserRegistered { return &eventsv1.UserRegistered{} }, welcome.UserRegistered, log)
+	if err != nil {
+		return nil, err
+	}
+	// Run closes the consumer when it returns; Close covers a process that
+	// fails to build further down and never runs.
+	p.Defer(c.Close)
+	p.Go("consumer", c.Run)
+
 	health.Add("postgres", db.PingContext)
-	health.Add("kafka", kafka.Check)
+	health.Add("kafka", c.Check)
 
 	grpcSrv, grpcHealth := server.NewGRPCServer(log, nil)
+	loyaltyv1.RegisterLoyaltyServiceServer(grpcSrv, grpcapi.NewLoyaltyServer(svc, log))
 	g, err := server.NewGRPC("grpc", cfg.GRPCAddr, grpcSrv, grpcHealth)
 	if err != nil {
 		return nil, err
 	}
 	p.Serve(g)
-	h, err := server.NewHTTP("http", cfg.HTTPAddr, server.NewMux(health, server.NewRegistry()))
+
+	mux := server.NewMux(health, metrics)
+	if err := mountREST(ctx, mux, g.Addr(), p); err != nil {
+		return nil, err
+	}
+	h, err := server.NewHTTP("http", cfg.HTTPAddr, mux)
 	if err != nil {
 		return nil, err
 	}
 	p.Serve(h)
 	return p, nil
+}
+
+// mountREST serves the REST gateway and its Swagger UI on mux. The gateway
+// calls the gRPC server over loopback, so REST calls pass the same
+// interceptors (tracing, recovery) and the same error mapping as gRPC calls.
+func mountREST(ctx context.Context, mux *http.ServeMux, grpcAddr string, p *server.Process) error {
+	conn, err := grpc.NewClient(grpcAddr,
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithStatsHandler(otelgrpc.NewClientHandler()),
+	)
+	if err != nil {
+		return fmt.Errorf("gateway connection: %w", err)
+	}
+	p.Defer(conn.Close)
+	gw := gateway.New()
+	if err := loyaltyv1.RegisterLoyaltyServiceHandler(ctx, gw, conn); err != nil {
+		return err
+	}
+	mux.Handle("/", gateway.Traced(gw)) // catch-all: unknown paths get JSON 404s from the gateway
+
+	spec, err := swaggerui.SpecFromFS(openapi.FS, "loyalty.swagger.json")
+	if err != nil {
+		return err
+	}
+	mux.Handle("/swagger/", http.StripPrefix("/swagger", swaggerui.Handler("Loyalty API", spec)))
+	return nil
+}
+
+// openDB opens a pool; it connects on first use.
+func openDB(dsn string, maxOpen int) (*sqlx.DB, error) {
+	db, err := sqlx.Open("postgres", dsn)
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(maxOpen)
+	db.SetMaxIdleConns(maxOpen)
+	return db, nil
 }

@@ -112,7 +112,7 @@ func (s *Service) Register(ctx context.Context, r Registration) (Tokens, error) 
 		Email:        email,
 		FullName:     name,
 		PasswordHash: hash,
-		CreatedAt:    time.Now().UTC(),
+		CreatedAt:    time.Now().UTC().Truncate(time.Microsecond), // what PostgreSQL stores
 		EventStatus:  user.EventInProgress,
 	}
 	if err := s.users.Create(ctx, u); err != nil {

@@ -6,6 +6,7 @@ package config
 import (
 	"fmt"
 	"log/slog"
+	"net/url"
 	"time"
 
 	"github.com/ssokit/platform/libs/config"
@@ -23,6 +24,9 @@ type Config struct {
 	ShutdownTimeout time.Duration `env:"SSO_SHUTDOWN_TIMEOUT" envDefault:"15s"`
 	// TraceSampleRatio is the share of new traces recorded (0..1).
 	TraceSampleRatio float64 `env:"SSO_TRACE_SAMPLE_RATIO" envDefault:"1"`
+	// OTLPEndpoint is the host:port of an OTLP/gRPC trace collector (Jaeger,
+	// the OpenTelemetry Collector); empty exports no spans.
+	OTLPEndpoint string `env:"SSO_OTLP_ENDPOINT"`
 
 	DB       DB
 	Redis    Redis
@@ -30,6 +34,38 @@ type Config struct {
 	Password Password
 	Login    Login
 	Events   Events
+	Kafka    Kafka
+	Outbox   Outbox
+}
+
+// Kafka locates the cluster and the Schema Registry the outbox relay
+// publishes to. Neither has to be up for sso to start or to register
+// users: events wait in the outbox until they are.
+type Kafka struct {
+	// Brokers is the comma-separated bootstrap list.
+	Brokers string `env:"SSO_KAFKA_BROKERS" envDefault:"127.0.0.1:9092"`
+	// SchemaRegistryURL is the Confluent-compatible Schema Registry API.
+	SchemaRegistryURL string `env:"SSO_SCHEMA_REGISTRY_URL" envDefault:"http://127.0.0.1:8081/apis/ccompat/v7"`
+	// MessageTimeout is the longest the producer tries to deliver one
+	// message before reporting it failed (message.timeout.ms); the outbox
+	// retries it later.
+	MessageTimeout time.Duration `env:"SSO_KAFKA_MESSAGE_TIMEOUT" envDefault:"20s"`
+}
+
+// Outbox tunes the relay that publishes outbox rows.
+type Outbox struct {
+	// StaleAfter is how long an in-progress row may go untouched before a
+	// sweeper publishes it again (its process crashed); it must exceed the
+	// Kafka message timeout.
+	StaleAfter time.Duration `env:"SSO_OUTBOX_STALE_AFTER" envDefault:"30s"`
+	// SweepInterval is the pause between sweeps for failed and stale rows.
+	SweepInterval time.Duration `env:"SSO_OUTBOX_SWEEP_INTERVAL" envDefault:"2s"`
+	// BatchSize is the most rows one sweep claims.
+	BatchSize int `env:"SSO_OUTBOX_BATCH_SIZE" envDefault:"100"`
+	// InitialBackoff is the wait after a row's first failed publish; it
+	// doubles per further failure, up to MaxBackoff.
+	InitialBackoff time.Duration `env:"SSO_OUTBOX_INITIAL_BACKOFF" envDefault:"1s"`
+	MaxBackoff     time.Duration `env:"SSO_OUTBOX_MAX_BACKOFF" envDefault:"1m"`
 }
 
 // Events configures the UserRegistered events written to the outbox.
@@ -136,7 +172,36 @@ func (c *Config) Validate() error {
 	case c.Login.Limit < 1 || c.Login.IPLimit < 1 || c.Login.Window <= 0:
 		return fmt.Errorf("%w: SSO_LOGIN_FAILURE_LIMIT, SSO_LOGIN_IP_FAILURE_LIMIT and SSO_LOGIN_FAILURE_WINDOW must be positive", config.ErrInvalid)
 	}
+	return c.validateEvents()
+}
+
+func (c *Config) validateEvents() error {
+	switch {
+	case c.Events.Topic == "":
+		return fmt.Errorf("%w: SSO_USER_EVENTS_TOPIC is required", config.ErrInvalid)
+	case c.Kafka.Brokers == "":
+		return fmt.Errorf("%w: SSO_KAFKA_BROKERS is required", config.ErrInvalid)
+	case !isHTTPURL(c.Kafka.SchemaRegistryURL):
+		return fmt.Errorf("%w: SSO_SCHEMA_REGISTRY_URL must be an http(s) URL", config.ErrInvalid)
+	case c.Kafka.MessageTimeout < time.Second:
+		return fmt.Errorf("%w: SSO_KAFKA_MESSAGE_TIMEOUT must be at least 1s", config.ErrInvalid)
+	case c.Outbox.StaleAfter <= c.Kafka.MessageTimeout:
+		// A row still being delivered would look abandoned and be
+		// published twice.
+		return fmt.Errorf("%w: SSO_OUTBOX_STALE_AFTER must be longer than SSO_KAFKA_MESSAGE_TIMEOUT", config.ErrInvalid)
+	case c.Outbox.SweepInterval <= 0:
+		return fmt.Errorf("%w: SSO_OUTBOX_SWEEP_INTERVAL must be positive", config.ErrInvalid)
+	case c.Outbox.BatchSize < 1 || c.Outbox.BatchSize > 10_000:
+		return fmt.Errorf("%w: SSO_OUTBOX_BATCH_SIZE must be within 1..10000", config.ErrInvalid)
+	case c.Outbox.InitialBackoff <= 0 || c.Outbox.MaxBackoff < c.Outbox.InitialBackoff:
+		return fmt.Errorf("%w: SSO_OUTBOX_INITIAL_BACKOFF must be positive and SSO_OUTBOX_MAX_BACKOFF at least as long", config.ErrInvalid)
+	}
 	return nil
+}
+
+func isHTTPURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
 // LogValue keeps secrets out of logs: DSNs and the Redis password are
@@ -146,6 +211,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("grpc_addr", c.GRPCAddr),
 		slog.String("http_addr", c.HTTPAddr),
 		slog.String("log_level", c.LogLevel),
+		slog.String("otlp_endpoint", c.OTLPEndpoint),
 		slog.String("shutdown_timeout", c.ShutdownTimeout.String()),
 		slog.String("db_primary", config.RedactURL(c.DB.PrimaryDSN)),
 		slog.String("db_replica", config.RedactURL(c.DB.ReplicaDSN)),
@@ -159,5 +225,12 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("login_failure_limit", c.Login.Limit),
 		slog.Int("login_ip_failure_limit", c.Login.IPLimit),
 		slog.String("login_failure_window", c.Login.Window.String()),
+		slog.String("user_events_topic", c.Events.Topic),
+		slog.String("kafka_brokers", c.Kafka.Brokers),
+		slog.String("schema_registry", config.RedactURL(c.Kafka.SchemaRegistryURL)),
+		slog.String("kafka_message_timeout", c.Kafka.MessageTimeout.String()),
+		slog.String("outbox_stale_after", c.Outbox.StaleAfter.String()),
+		slog.String("outbox_sweep_interval", c.Outbox.SweepInterval.String()),
+		slog.Int("outbox_batch_size", c.Outbox.BatchSize),
 	)
 }

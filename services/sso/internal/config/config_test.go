@@ -41,6 +41,12 @@ func TestValidate(t *testing.T) {
 		{"no partitions", map[string]string{"SSO_DB_USER_PARTITIONS": "0"}},
 		{"zero login limit", map[string]string{"SSO_LOGIN_FAILURE_LIMIT": "0"}},
 		{"sample ratio above 1", map[string]string{"SSO_TRACE_SAMPLE_RATIO": "1.5"}},
+		{"registry not a URL", map[string]string{"SSO_SCHEMA_REGISTRY_URL": "127.0.0.1:8081"}},
+		{"message timeout below 1s", map[string]string{"SSO_KAFKA_MESSAGE_TIMEOUT": "500ms"}},
+		{"stale not longer than message timeout", map[string]string{"SSO_OUTBOX_STALE_AFTER": "20s", "SSO_KAFKA_MESSAGE_TIMEOUT": "20s"}},
+		{"zero sweep interval", map[string]string{"SSO_OUTBOX_SWEEP_INTERVAL": "0s"}},
+		{"zero batch", map[string]string{"SSO_OUTBOX_BATCH_SIZE": "0"}},
+		{"max backoff below initial", map[string]string{"SSO_OUTBOX_INITIAL_BACKOFF": "10s", "SSO_OUTBOX_MAX_BACKOFF": "5s"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -56,16 +62,44 @@ func TestValidate(t *testing.T) {
 	}
 }
 
+// TestValidateRequiresEventTargets covers what the environment cannot
+// empty (an empty variable takes the default) but code building a Config
+// can.
+func TestValidateRequiresEventTargets(t *testing.T) {
+	clearEnv(t)
+	tests := []struct {
+		name  string
+		clear func(*config.Config)
+	}{
+		{"topic", func(c *config.Config) { c.Events.Topic = "" }},
+		{"brokers", func(c *config.Config) { c.Kafka.Brokers = "" }},
+		{"schema registry", func(c *config.Config) { c.Kafka.SchemaRegistryURL = "" }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := config.Load()
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.clear(&c)
+			if err := c.Validate(); !errors.Is(err, libconfig.ErrInvalid) {
+				t.Fatalf("err = %v, want ErrInvalid", err)
+			}
+		})
+	}
+}
+
 func TestLogValueHidesSecrets(t *testing.T) {
 	clearEnv(t)
 	t.Setenv("SSO_DB_PRIMARY_DSN", "postgres://app:hunter2@db:5432/sso")
 	t.Setenv("SSO_REDIS_PASSWORD", "redis-secret")
+	t.Setenv("SSO_SCHEMA_REGISTRY_URL", "https://sr:registry-secret@registry.test/apis/ccompat/v7")
 	c, err := config.Load()
 	if err != nil {
 		t.Fatal(err)
 	}
 	logged := c.LogValue().String()
-	for _, secret := range []string{"hunter2", "redis-secret"} {
+	for _, secret := range []string{"hunter2", "redis-secret", "registry-secret"} {
 		if strings.Contains(logged, secret) {
 			t.Errorf("logged config contains %q: %s", secret, logged)
 		}

@@ -44,20 +44,37 @@ type EventFunc func(ctx context.Context, u user.User) (OutboxRecord, error)
 // Users stores accounts in PostgreSQL: writes on the primary, reads on the
 // replica with a fallback to the primary (see ByEmail).
 type Users struct {
-	primary *stmts
-	replica *stmts // nil: reads go to the primary
-	event   EventFunc
+	primary   *stmts
+	replica   *stmts // nil: reads go to the primary
+	event     EventFunc
+	committed func(OutboxRecord)
 }
 
 var _ auth.Users = (*Users)(nil)
+
+// Option configures Users.
+type Option func(*Users)
+
+// OnCommitted has Create call fn with each outbox record it has committed,
+// right after the commit and on the caller's goroutine, so a relay can
+// publish the event at once instead of waiting for its next sweep. fn must
+// not block: the registration waits for it. A record whose commit fails is
+// never passed; one whose fn call is lost (a crash) is still in the table.
+func OnCommitted(fn func(OutboxRecord)) Option {
+	return func(u *Users) { u.committed = fn }
+}
 
 // NewUsers returns Users writing to primary and reading from replica; a nil
 // replica sends reads to the primary. event builds the outbox record Create
 // writes with each user; with a nil event Create writes no outbox row.
 // Users prepares its statements on the pools as it first uses them (the
 // schema must be migrated by then); they are released when the pools close.
-func NewUsers(primary, replica *sqlx.DB, event EventFunc) *Users {
-	return &Users{primary: newStmts(primary), replica: newStmts(replica), event: event}
+func NewUsers(primary, replica *sqlx.DB, event EventFunc, opts ...Option) *Users {
+	u := &Users{primary: newStmts(primary), replica: newStmts(replica), event: event}
+	for _, opt := range opts {
+		opt(u)
+	}
+	return u
 }
 
 // The user, its id mapping and its event are written by one statement,
@@ -86,7 +103,8 @@ const (
 // database's clock; timestamps keep microseconds. u.EventStatus is ignored:
 // a new event is in progress. It returns user.ErrEmailTaken when another
 // account has the e-mail, including when a concurrent Create of the same
-// e-mail commits first.
+// e-mail commits first. Once committed, the record goes to the OnCommitted
+// function, if any.
 func (r *Users) Create(ctx context.Context, u user.User) error {
 	var createdAt any // NULL: the database's now()
 	if !u.CreatedAt.IsZero() {
@@ -94,8 +112,10 @@ func (r *Users) Create(ctx context.Context, u user.User) error {
 	}
 	args := []any{u.ID, u.Email, u.FullName, u.PasswordHash, u.IsAdmin, createdAt}
 	query := insertUser
+	var rec OutboxRecord
 	if r.event != nil {
-		rec, err := r.event(ctx, u)
+		var err error
+		rec, err = r.event(ctx, u)
 		if err != nil {
 			return fmt.Errorf("postgres: build %s event: %w", EventUserRegistered, err)
 		}
@@ -122,6 +142,10 @@ func (r *Users) Create(ctx context.Context, u user.User) error {
 			return user.ErrEmailTaken
 		}
 		return fmt.Errorf("postgres: create user: %w", err)
+	}
+	// One statement outside a transaction: it has committed when it returns.
+	if query == insertUserWithEvent && r.committed != nil {
+		r.committed(rec)
 	}
 	return nil
 }

@@ -17,12 +17,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+	"github.com/confluentinc/confluent-kafka-go/v2/schemaregistry"
 	"github.com/jmoiron/sqlx"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 
 	ssov1 "github.com/ssokit/platform/libs/gen/sso/v1"
+	"github.com/ssokit/platform/libs/telemetry"
 	"github.com/ssokit/platform/libs/testenv"
 	"github.com/ssokit/platform/services/sso/internal/config"
 	"github.com/ssokit/platform/services/sso/internal/service"
@@ -50,6 +53,9 @@ type harness struct {
 	users   ssov1.UserServiceClient
 	primary *sqlx.DB
 	replica *sqlx.DB
+	// registry reaches the Schema Registry the process registers its
+	// event schema in.
+	registry schemaregistry.Client
 }
 
 var (
@@ -72,7 +78,8 @@ func TestMain(m *testing.M) {
 // -short the calling test is skipped; without the stack it fails.
 func sso(t *testing.T) *harness {
 	t.Helper()
-	testenv.Require(t, testenv.HostPort(testenv.PGPrimaryDSN), testenv.HostPort(testenv.PGReplicaDSN), testenv.RedisAddr)
+	testenv.Require(t, testenv.HostPort(testenv.PGPrimaryDSN), testenv.HostPort(testenv.PGReplicaDSN), testenv.RedisAddr,
+		testenv.KafkaBrokers, testenv.HostPort(testenv.SchemaRegistryURL))
 	setupOnce.Do(func() { shared, setupErr = start() })
 	if setupErr != nil {
 		t.Fatalf("start sso: %v", setupErr)
@@ -115,6 +122,16 @@ func start() (*harness, error) {
 	cfg.Login.Limit, cfg.Login.IPLimit, cfg.Login.Window = loginLimit, 10_000, loginWindow
 	cfg.ShutdownTimeout = 5 * time.Second
 
+	// Events go to a topic of this run, and their schema to its subject;
+	// both are deleted afterwards.
+	cfg.Kafka.Brokers = testenv.KafkaBrokers
+	cfg.Kafka.SchemaRegistryURL = testenv.SchemaRegistryURL
+	cfg.Events.Topic = "sso_e2e_" + suffix + "_user_registered"
+	registry, err := createTopic(ctx, cfg.Events.Topic)
+	if err != nil {
+		return nil, err
+	}
+
 	// The replica must have the new database before the service reads it.
 	replicaAdmin, err := sqlx.Open("postgres", testenv.PGReplicaDSN)
 	if err != nil {
@@ -127,6 +144,14 @@ func start() (*harness, error) {
 	}) {
 		return nil, fmt.Errorf("database %s never reached the replica", dbName)
 	}
+
+	// Tracing as cmd/sso installs it (no exporter): requests get spans, and
+	// their context reaches the outbox rows and the Kafka headers.
+	stopTracing, err := telemetry.SetupTracing(ctx, telemetry.TraceConfig{Service: service.Name, SampleRatio: 1})
+	if err != nil {
+		return nil, err
+	}
+	teardown = append(teardown, func() { _ = stopTracing(context.Background()) })
 
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	if os.Getenv("SSO_E2E_LOG") != "" {
@@ -147,7 +172,7 @@ func start() (*harness, error) {
 		}
 	})
 
-	h := &harness{cfg: cfg, baseURL: "http://" + proc.Addr("http")}
+	h := &harness{cfg: cfg, baseURL: "http://" + proc.Addr("http"), registry: registry}
 	h.conn, err = grpc.NewClient(proc.Addr("grpc"), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		return nil, err
@@ -174,6 +199,47 @@ func start() (*harness, error) {
 		return nil, fmt.Errorf("sso never became ready")
 	}
 	return h, nil
+}
+
+// createTopic creates the run's event topic and schedules its deletion,
+// with the registry subject the process registers for it. It returns the
+// registry client the teardown uses.
+func createTopic(ctx context.Context, topic string) (schemaregistry.Client, error) {
+	admin, err := kafka.NewAdminClient(&kafka.ConfigMap{"bootstrap.servers": testenv.KafkaBrokers})
+	if err != nil {
+		return nil, err
+	}
+	res, err := admin.CreateTopics(ctx, []kafka.TopicSpecification{{Topic: topic, NumPartitions: 3, ReplicationFactor: 1}})
+	if err == nil && res[0].Error.Code() != kafka.ErrNoError {
+		err = res[0].Error
+	}
+	if err != nil {
+		admin.Close()
+		return nil, fmt.Errorf("create topic %s: %w", topic, err)
+	}
+	registry, err := schemaregistry.NewClient(schemaregistry.NewConfig(testenv.SchemaRegistryURL))
+	if err != nil {
+		admin.Close()
+		return nil, err
+	}
+	teardown = append(teardown, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, err := admin.DeleteTopics(ctx, []string{topic}); err != nil {
+			fmt.Fprintf(os.Stderr, "delete topic %s: %v\n", topic, err)
+		}
+		admin.Close()
+		subject := topic + "-value"
+		// Soft delete first, as the API requires; it fails when no test
+		// registered, and there is nothing to delete.
+		if _, err := registry.DeleteSubject(subject, false); err == nil {
+			if _, err := registry.DeleteSubject(subject, true); err != nil {
+				fmt.Fprintf(os.Stderr, "delete subject %s: %v\n", subject, err)
+			}
+		}
+		registry.Close()
+	})
+	return registry, nil
 }
 
 func withDatabase(dsn, db string) string {

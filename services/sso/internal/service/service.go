@@ -10,6 +10,9 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/confluentinc/confluent-kafka-go/v2/schemaregistry"
+	"github.com/confluentinc/confluent-kafka-go/v2/schemaregistry/serde"
+	"github.com/confluentinc/confluent-kafka-go/v2/schemaregistry/serde/protobuf"
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 	_ "github.com/lib/pq" // PostgreSQL driver for database/sql.
@@ -31,6 +34,7 @@ import (
 	"github.com/ssokit/platform/services/sso/internal/auth"
 	"github.com/ssokit/platform/services/sso/internal/config"
 	"github.com/ssokit/platform/services/sso/internal/grpcapi"
+	"github.com/ssokit/platform/services/sso/internal/outbox"
 	"github.com/ssokit/platform/services/sso/internal/password"
 	"github.com/ssokit/platform/services/sso/internal/postgres"
 	ssoredis "github.com/ssokit/platform/services/sso/internal/redis"
@@ -86,7 +90,15 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 	health.Add("postgres-primary", primary.PingContext)
 	health.Add("redis", func(ctx context.Context) error { return rdb.Ping(ctx).Err() })
 
-	svc, keys, err := newAuth(cfg, primary, replica, rdb, log)
+	// Kafka is deliberately not a readiness check: registrations keep
+	// working while it is down, their events waiting in the outbox.
+	relay, err := newRelay(cfg, primary, p, log)
+	if err != nil {
+		return nil, err
+	}
+	p.Go("outbox relay", relay.Run)
+
+	svc, keys, err := newAuth(cfg, primary, replica, rdb, relay.Enqueue, log)
 	if err != nil {
 		return nil, err
 	}
@@ -113,8 +125,38 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 	return p, nil
 }
 
-// newAuth builds the use cases over their adapters.
-func newAuth(cfg config.Config, primary, replica *sqlx.DB, rdb goredis.UniversalClient, log *slog.Logger) (*auth.Service, *token.KeySet, error) {
+// newRelay builds the outbox relay and its Kafka producer and Schema
+// Registry client, which p releases after the relay has stopped. Neither
+// connects here, so sso starts while Kafka or the registry is down.
+func newRelay(cfg config.Config, primary *sqlx.DB, p *server.Process, log *slog.Logger) (*outbox.Relay, error) {
+	producer, err := outbox.NewProducer(cfg.Kafka.Brokers, cfg.Kafka.MessageTimeout)
+	if err != nil {
+		return nil, err
+	}
+	p.Defer(func() error { producer.Close(); return nil })
+	registry, err := schemaregistry.NewClient(schemaregistry.NewConfig(cfg.Kafka.SchemaRegistryURL))
+	if err != nil {
+		return nil, fmt.Errorf("schema registry client: %w", err)
+	}
+	p.Defer(registry.Close)
+	ser, err := protobuf.NewSerializer(registry, serde.ValueSerde, protobuf.NewSerializerConfig())
+	if err != nil {
+		return nil, fmt.Errorf("protobuf serializer: %w", err)
+	}
+	return outbox.NewRelay(primary, producer, ser, outbox.Config{
+		StaleAfter:     cfg.Outbox.StaleAfter,
+		SweepInterval:  cfg.Outbox.SweepInterval,
+		BatchSize:      cfg.Outbox.BatchSize,
+		InitialBackoff: cfg.Outbox.InitialBackoff,
+		MaxBackoff:     cfg.Outbox.MaxBackoff,
+		MessageTimeout: cfg.Kafka.MessageTimeout,
+		FlushTimeout:   cfg.ShutdownTimeout,
+	}, log), nil
+}
+
+// newAuth builds the use cases over their adapters. Each committed outbox
+// record goes to onCommitted (the relay), to be published at once.
+func newAuth(cfg config.Config, primary, replica *sqlx.DB, rdb goredis.UniversalClient, onCommitted func(postgres.OutboxRecord), log *slog.Logger) (*auth.Service, *token.KeySet, error) {
 	hasher, err := password.NewHasher(password.Params{
 		Memory: cfg.Password.MemoryKiB, Time: cfg.Password.Time, Threads: cfg.Password.Threads,
 	})
@@ -129,7 +171,7 @@ func newAuth(cfg config.Config, primary, replica *sqlx.DB, rdb goredis.Universal
 	if err != nil {
 		return nil, nil, fmt.Errorf("signing keys: %w", err)
 	}
-	users := postgres.NewUsers(primary, replica, registeredEvent(cfg.Events.Topic))
+	users := postgres.NewUsers(primary, replica, registeredEvent(cfg.Events.Topic), postgres.OnCommitted(onCommitted))
 	sessions := ssoredis.NewSessions(rdb, cfg.Redis.KeyPrefix)
 	accounts := ssoredis.NewThrottle(rdb, cfg.Redis.KeyPrefix+"login:account:", cfg.Login.Limit, cfg.Login.Window)
 	clients := ssoredis.NewThrottle(rdb, cfg.Redis.KeyPrefix+"login:ip:", cfg.Login.IPLimit, cfg.Login.Window)
@@ -165,7 +207,7 @@ func mountREST(ctx context.Context, mux *http.ServeMux, grpcAddr string, p *serv
 	if err := ssov1.RegisterUserServiceHandler(ctx, gw, conn); err != nil {
 		return err
 	}
-	mux.Handle("/", gw) // catch-all: unknown paths get JSON 404s from the gateway
+	mux.Handle("/", gateway.Traced(gw)) // catch-all: unknown paths get JSON 404s from the gateway
 
 	spec, err := swaggerui.SpecFromFS(openapi.FS, "sso.swagger.json")
 	if err != nil {

@@ -29,13 +29,14 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	log := telemetry.NewLogger(os.Stdout, service.Name, telemetry.ParseLevel(cfg.LogLevel))
-	shutdownTracing, err := telemetry.SetupTracing(ctx, telemetry.TraceConfig{
-		Service:     service.Name,
-		SampleRatio: cfg.TraceSampleRatio,
+	log, shutdownTracing, err := telemetry.Setup(ctx, os.Stdout, telemetry.Options{
+		Service:      service.Name,
+		LogLevel:     cfg.LogLevel,
+		SampleRatio:  cfg.TraceSampleRatio,
+		OTLPEndpoint: cfg.OTLPEndpoint,
 	})
 	if err != nil {
-		return fmt.Errorf("tracing: %w", err)
+		return err
 	}
 	defer shutdownTracing(context.WithoutCancel(ctx))
 

@@ -6,6 +6,10 @@ package config
 import (
 	"fmt"
 	"log/slog"
+	"net"
+	"net/mail"
+	"regexp"
+	"strings"
 	"time"
 
 	"github.com/ssokit/platform/libs/config"
@@ -21,21 +25,77 @@ type Config struct {
 	ShutdownTimeout time.Duration `env:"NOTIFIER_SHUTDOWN_TIMEOUT" envDefault:"15s"`
 	// TraceSampleRatio is the share of new traces recorded (0..1).
 	TraceSampleRatio float64 `env:"NOTIFIER_TRACE_SAMPLE_RATIO" envDefault:"1"`
+	// OTLPEndpoint is the host:port of an OTLP/gRPC trace collector (Jaeger,
+	// the OpenTelemetry Collector); empty exports no spans.
+	OTLPEndpoint string `env:"NOTIFIER_OTLP_ENDPOINT"`
 
 	Kafka Kafka
 	SMTP  SMTP
+	Mail  Mail
+	DB    DB
 }
 
-// Kafka locates the brokers and the Schema Registry the events come through.
+// Kafka locates the brokers and the Schema Registry the events come through,
+// and says how a message that cannot be handled is retried.
 type Kafka struct {
 	Brokers           string `env:"NOTIFIER_KAFKA_BROKERS" envDefault:"127.0.0.1:9092"`
 	SchemaRegistryURL string `env:"NOTIFIER_SCHEMA_REGISTRY_URL" envDefault:"http://127.0.0.1:8081/apis/ccompat/v7"`
+	// Topic carries the UserRegistered events.
+	Topic string `env:"NOTIFIER_TOPIC" envDefault:"user-registered"`
+	// GroupID is the consumer group; its committed offsets are the
+	// notifier's position in Topic.
+	GroupID string `env:"NOTIFIER_GROUP_ID" envDefault:"welcome-notifier"`
+	// DeadLetterTopic receives messages that failed MaxAttempts times or
+	// cannot be handled at all; empty means the consumer's default.
+	DeadLetterTopic string `env:"NOTIFIER_DEAD_LETTER_TOPIC"`
+	// MaxAttempts is how often a message is tried before it is
+	// dead-lettered.
+	MaxAttempts int `env:"NOTIFIER_MAX_ATTEMPTS" envDefault:"8"`
+	// InitialBackoff and MaxBackoff bound the exponential wait between
+	// attempts.
+	InitialBackoff time.Duration `env:"NOTIFIER_RETRY_INITIAL_BACKOFF" envDefault:"200ms"`
+	MaxBackoff     time.Duration `env:"NOTIFIER_RETRY_MAX_BACKOFF" envDefault:"30s"`
 }
+
+// TLS modes of the SMTP connection.
+const (
+	TLSNone     = "none"     // plain text (a local relay such as Mailpit)
+	TLSStartTLS = "starttls" // upgrade with STARTTLS, required (submission port 587)
+	TLSImplicit = "tls"      // TLS from the first byte (port 465)
+)
 
 // SMTP locates the mail server welcome e-mails are handed to.
 type SMTP struct {
 	Addr string `env:"NOTIFIER_SMTP_ADDR" envDefault:"127.0.0.1:1025"`
+	// Username and Password enable AUTH PLAIN, which is only ever sent over
+	// TLS or to a loopback server.
+	Username string `env:"NOTIFIER_SMTP_USERNAME"`
+	Password string `env:"NOTIFIER_SMTP_PASSWORD"`
+	// TLS is none, starttls or tls.
+	TLS string `env:"NOTIFIER_SMTP_TLS" envDefault:"none"`
+	// Timeout bounds one delivery: connect, dialogue and data. Keep it
+	// below the consumer's 30 s handler timeout, so a hung server fails
+	// as an SMTP error rather than a cancelled handler.
+	Timeout time.Duration `env:"NOTIFIER_SMTP_TIMEOUT" envDefault:"20s"`
 }
+
+// Mail is what the welcome e-mail says and who it is from.
+type Mail struct {
+	From    string `env:"NOTIFIER_MAIL_FROM" envDefault:"ssokit <welcome@ssokit.local>"`
+	Subject string `env:"NOTIFIER_MAIL_SUBJECT" envDefault:"Welcome to ssokit"`
+	// TemplateFile, when set, is a text/template for the body that replaces
+	// the built-in one.
+	TemplateFile string `env:"NOTIFIER_TEMPLATE_FILE"`
+}
+
+// DB locates the PostgreSQL database that records which users have been
+// welcomed.
+type DB struct {
+	DSN string `env:"NOTIFIER_DB_DSN" envDefault:"postgres://postgres:postgres@127.0.0.1:5432/notifier?sslmode=disable"`
+}
+
+// topicName is what Kafka accepts as a topic name.
+var topicName = regexp.MustCompile(`^[a-zA-Z0-9._-]{1,249}$`)
 
 // Load reads and validates the configuration.
 func Load() (Config, error) {
@@ -48,25 +108,92 @@ func Load() (Config, error) {
 func (c *Config) Validate() error {
 	switch {
 	case c.ShutdownTimeout <= 0:
-		return fmt.Errorf("%w: NOTIFIER_SHUTDOWN_TIMEOUT must be positive", config.ErrInvalid)
+		return invalid("NOTIFIER_SHUTDOWN_TIMEOUT must be positive")
 	case c.TraceSampleRatio < 0 || c.TraceSampleRatio > 1:
-		return fmt.Errorf("%w: NOTIFIER_TRACE_SAMPLE_RATIO must be within 0..1", config.ErrInvalid)
+		return invalid("NOTIFIER_TRACE_SAMPLE_RATIO must be within 0..1")
 	case c.Kafka.Brokers == "":
-		return fmt.Errorf("%w: NOTIFIER_KAFKA_BROKERS is required", config.ErrInvalid)
-	case c.SMTP.Addr == "":
-		return fmt.Errorf("%w: NOTIFIER_SMTP_ADDR is required", config.ErrInvalid)
+		return invalid("NOTIFIER_KAFKA_BROKERS is required")
+	case c.Kafka.SchemaRegistryURL == "":
+		return invalid("NOTIFIER_SCHEMA_REGISTRY_URL is required")
+	case !topicName.MatchString(c.Kafka.Topic):
+		return invalid("NOTIFIER_TOPIC must be a Kafka topic name (letters, digits, '.', '_', '-')")
+	case c.Kafka.DeadLetterTopic != "" && !topicName.MatchString(c.Kafka.DeadLetterTopic):
+		return invalid("NOTIFIER_DEAD_LETTER_TOPIC must be a Kafka topic name (letters, digits, '.', '_', '-')")
+	case c.Kafka.GroupID == "":
+		return invalid("NOTIFIER_GROUP_ID is required")
+	case c.Kafka.DeadLetterTopic == c.Kafka.Topic:
+		return invalid("NOTIFIER_DEAD_LETTER_TOPIC must differ from NOTIFIER_TOPIC")
+	case c.Kafka.MaxAttempts < 1:
+		return invalid("NOTIFIER_MAX_ATTEMPTS must be at least 1")
+	case c.Kafka.InitialBackoff <= 0 || c.Kafka.MaxBackoff < c.Kafka.InitialBackoff:
+		return invalid("NOTIFIER_RETRY_INITIAL_BACKOFF must be positive and NOTIFIER_RETRY_MAX_BACKOFF at least as long")
+	case c.DB.DSN == "":
+		return invalid("NOTIFIER_DB_DSN is required")
+	case c.Mail.Subject == "" || strings.ContainsAny(c.Mail.Subject, "\r\n"):
+		return invalid("NOTIFIER_MAIL_SUBJECT must be one non-empty line")
+	}
+	if _, err := mail.ParseAddress(c.Mail.From); err != nil {
+		return invalid(fmt.Sprintf("NOTIFIER_MAIL_FROM is not an address: %v", err))
+	}
+	return c.SMTP.validate()
+}
+
+func (s *SMTP) validate() error {
+	host, _, err := net.SplitHostPort(s.Addr)
+	if err != nil || host == "" {
+		return invalid("NOTIFIER_SMTP_ADDR must be host:port")
+	}
+	switch s.TLS {
+	case TLSNone, TLSStartTLS, TLSImplicit:
+	default:
+		return invalid("NOTIFIER_SMTP_TLS must be none, starttls or tls")
+	}
+	if s.Timeout <= 0 {
+		return invalid("NOTIFIER_SMTP_TIMEOUT must be positive")
+	}
+	if (s.Username == "") != (s.Password == "") {
+		return invalid("NOTIFIER_SMTP_USERNAME and NOTIFIER_SMTP_PASSWORD go together")
+	}
+	if s.Username != "" && s.TLS == TLSNone && !isLoopback(host) {
+		// The password would cross the network in clear text.
+		return invalid("SMTP authentication needs NOTIFIER_SMTP_TLS=starttls or tls unless the server is on localhost")
 	}
 	return nil
 }
 
-// LogValue is what the configuration looks like in the start-up log.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func invalid(msg string) error { return fmt.Errorf("%w: %s", config.ErrInvalid, msg) }
+
+// LogValue keeps secrets out of logs: the SMTP password is never shown and
+// DSN passwords are redacted when the configuration is logged at start.
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("http_addr", c.HTTPAddr),
 		slog.String("log_level", c.LogLevel),
+		slog.String("otlp_endpoint", c.OTLPEndpoint),
 		slog.String("shutdown_timeout", c.ShutdownTimeout.String()),
 		slog.String("kafka_brokers", c.Kafka.Brokers),
 		slog.String("schema_registry", config.RedactURL(c.Kafka.SchemaRegistryURL)),
+		slog.String("topic", c.Kafka.Topic),
+		slog.String("group_id", c.Kafka.GroupID),
+		slog.String("dead_letter_topic", c.Kafka.DeadLetterTopic),
+		slog.Int("max_attempts", c.Kafka.MaxAttempts),
+		slog.String("retry_backoff", c.Kafka.InitialBackoff.String()+".."+c.Kafka.MaxBackoff.String()),
 		slog.String("smtp_addr", c.SMTP.Addr),
+		slog.String("smtp_tls", c.SMTP.TLS),
+		slog.String("smtp_username", c.SMTP.Username),
+		slog.Bool("smtp_password_set", c.SMTP.Password != ""),
+		slog.String("smtp_timeout", c.SMTP.Timeout.String()),
+		slog.String("mail_from", c.Mail.From),
+		slog.String("mail_subject", c.Mail.Subject),
+		slog.String("template_file", c.Mail.TemplateFile),
+		slog.String("db", config.RedactURL(c.DB.DSN)),
 	)
 }

@@ -7,18 +7,33 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/smtp"
+	netmail "net/mail"
 
-	"github.com/ssokit/platform/libs/kafkahealth"
+	"github.com/jmoiron/sqlx"
+	_ "github.com/lib/pq" // PostgreSQL driver for database/sql.
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ssokit/platform/libs/consumer"
+	eventsv1 "github.com/ssokit/platform/libs/gen/events/v1"
 	"github.com/ssokit/platform/libs/server"
 	"github.com/ssokit/platform/services/welcome-notifier/internal/config"
+	"github.com/ssokit/platform/services/welcome-notifier/internal/mail"
+	"github.com/ssokit/platform/services/welcome-notifier/internal/postgres"
+	"github.com/ssokit/platform/services/welcome-notifier/internal/welcome"
 )
 
 // Name is the service name in logs, traces and metrics.
 const Name = "welcome-notifier"
 
-// New builds the welcome-notifier process. It listens on the configured
-// port but serves nothing until the returned Process runs.
+// maxDBConns caps the pool: the consumer handles one message at a time,
+// holding one connection for its ledger transaction; the rest serve
+// readiness checks.
+const maxDBConns = 4
+
+// New connects to the database and migrates it, then builds the consumer
+// and the health and metrics server of the welcome-notifier process. It
+// listens on the configured port but consumes nothing until the returned
+// Process runs.
 func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Process, err error) {
 	health := server.NewHealth(cfg.ShutdownTimeout)
 	p := server.NewProcess(log, health, cfg.ShutdownTimeout)
@@ -28,15 +43,56 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 		}
 	}()
 
-	kafka, err := kafkahealth.New(cfg.Kafka.Brokers)
+	db, err := sqlx.Open("postgres", cfg.DB.DSN)
+	if err != nil {
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	db.SetMaxOpenConns(maxDBConns)
+	db.SetMaxIdleConns(maxDBConns)
+	p.Defer(db.Close)
+	if err := postgres.Migrate(ctx, db); err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+
+	sender, err := mail.NewSender(mail.Config{
+		Addr:     cfg.SMTP.Addr,
+		Username: cfg.SMTP.Username,
+		Password: cfg.SMTP.Password,
+		TLS:      cfg.SMTP.TLS,
+		Timeout:  cfg.SMTP.Timeout,
+	})
 	if err != nil {
 		return nil, err
 	}
-	p.Defer(kafka.Close)
-	health.Add("kafka", kafka.Check)
-	health.Add("smtp", func(context.Context) error { return smtpAnswers(cfg.SMTP.Addr) })
+	metrics := server.NewRegistry()
+	notifier, err := newWelcome(cfg.Mail, postgres.NewLedger(db), sender, metrics, log)
+	if err != nil {
+		return nil, err
+	}
 
-	h, err := server.NewHTTP("http", cfg.HTTPAddr, server.NewMux(health, server.NewRegistry()))
+	c, err := consumer.New(consumer.Config{
+		Brokers:           cfg.Kafka.Brokers,
+		GroupID:           cfg.Kafka.GroupID,
+		Topic:             cfg.Kafka.Topic,
+		SchemaRegistryURL: cfg.Kafka.SchemaRegistryURL,
+		DeadLetterTopic:   cfg.Kafka.DeadLetterTopic,
+		MaxAttempts:       cfg.Kafka.MaxAttempts,
+		InitialBackoff:    cfg.Kafka.InitialBackoff,
+		MaxBackoff:        cfg.Kafka.MaxBackoff,
+	}, func() *eventsv1.UserRegistered { return &eventsv1.UserRegistered{} }, notifier.Handle, log)
+	if err != nil {
+		return nil, err
+	}
+	p.Defer(c.Close) // a no-op once Run has returned: Run closes the consumer
+	p.Go("consumer", c.Run)
+
+	// Readiness follows what handling an event needs: Kafka to read it,
+	// PostgreSQL to know whether the user was welcomed, SMTP to welcome.
+	health.Add("kafka", c.Check)
+	health.Add("postgres", db.PingContext)
+	health.Add("smtp", sender.Check)
+
+	h, err := server.NewHTTP("http", cfg.HTTPAddr, server.NewMux(health, metrics))
 	if err != nil {
 		return nil, err
 	}
@@ -44,12 +100,20 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 	return p, nil
 }
 
-// smtpAnswers reports whether the SMTP server greets and says goodbye.
-func smtpAnswers(addr string) error {
-	c, err := smtp.Dial(addr)
+// newWelcome builds the use case from the mail settings.
+func newWelcome(cfg config.Mail, ledger welcome.Ledger, sender welcome.Sender, metrics prometheus.Registerer, log *slog.Logger) (*welcome.Service, error) {
+	from, err := netmail.ParseAddress(cfg.From)
 	if err != nil {
-		return fmt.Errorf("smtp: %w", err)
+		return nil, fmt.Errorf("mail sender %q: %w", cfg.From, err)
 	}
-	defer c.Close()
-	return c.Quit()
+	body, err := welcome.LoadTemplate(cfg.TemplateFile)
+	if err != nil {
+		return nil, err
+	}
+	return welcome.NewService(ledger, sender, welcome.Config{
+		From:    *from,
+		Subject: cfg.Subject,
+		Body:    body,
+		Metrics: metrics,
+	}, log)
 }

@@ -1,0 +1,58 @@
+// Package consumer runs a Kafka consumer group member that hands each
+// Schema-Registry-encoded protobuf event to a typed Handler, with the
+// delivery guarantees the event consumers of this system rely on:
+//
+//   - At least once. An offset is committed (synchronously, offset+1) only
+//     after the handler succeeded or the message was written to the
+//     dead-letter topic and the broker acknowledged it. A crash anywhere
+//     before that redelivers the message, so handlers must be idempotent.
+//   - Never blocked forever, never dropped. A failing handler is retried in
+//     process with exponential backoff and jitter (Metadata.Attempt counts
+//     1..MaxAttempts); after MaxAttempts, or at once for an error wrapping
+//     ErrPermanent, or for a value that cannot be deserialized (poison), the
+//     original key, value and headers go to the dead-letter topic with
+//     dlq.* headers saying why, and the partition moves on. If the
+//     dead-letter write itself fails, it is retried with backoff and the
+//     offset is not committed meanwhile.
+//   - In order. Messages are processed one at a time, in partition order,
+//     with one synchronous commit each. That is simple and correct, and it
+//     bounds throughput per group member to one handler call plus one broker
+//     round trip per message, and a retrying message holds up the messages
+//     behind it in its partition. That is ample for registration events;
+//     scale out with partitions and group members, not with goroutines
+//     inside one member.
+//   - Traced. Each message is handled inside an otelkafka consumer span that
+//     continues the producer's trace; the handler's ctx carries it, so its
+//     logs and its database and SMTP calls join the trace. Failed attempts
+//     are recorded on the span; a dead-lettered message sets it to Error.
+//   - Graceful. Cancelling Run's context lets the in-flight handler finish
+//     (its ctx is not cancelled by shutdown, so a half-sent e-mail is
+//     completed), commits, and closes the consumer, which leaves the group.
+//     A retry backoff in progress is cut short instead, and that message is
+//     left uncommitted for the next member of the group.
+//
+// A value the registry cannot be reached for is not poison: deserialization
+// is retried with backoff until the registry answers, without counting
+// against MaxAttempts, because dead-lettering every message during a
+// registry outage would be worse than waiting.
+//
+// # Dead-letter topic
+//
+// The default dead-letter topic is "<topic>.<group>.dlq" (DefaultDeadLetterTopic),
+// one per consumer group: welcome-notifier and loyalty-points both consume
+// the registration topic, and each must be able to replay its own failures
+// without re-feeding the other. The local broker creates it on first use
+// (auto.create.topics.enable); in production the operator creates it with the
+// same retention as the source topic. Its messages carry the original
+// headers plus DLQ headers (see HeaderError and the constants beside it).
+//
+// # Kafka settings
+//
+// enable.auto.commit=false, auto.offset.reset=earliest,
+// enable.partition.eof=false, partition.assignment.strategy=cooperative-sticky
+// (incremental rebalancing: a member joining or leaving does not stop the
+// others), and max.poll.interval.ms large enough for MaxAttempts handler
+// timeouts plus the whole backoff schedule, because the consumer does not
+// poll while it retries one message. The dead-letter producer is idempotent
+// with acks=all.
+package consumer

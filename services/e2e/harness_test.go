@@ -1,0 +1,372 @@
+package e2e_test
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	_ "github.com/lib/pq"
+
+	"github.com/ssokit/platform/libs/testenv"
+)
+
+// system is one running copy of the product: the three services as real
+// processes, wired to each other and to their own databases and topic.
+type system struct {
+	suffix  string
+	topic   string
+	spans   *testenv.SpanCollector
+	ssoHTTP string
+	ssoGRPC string
+	loyHTTP string
+	loyGRPC string
+	notHTTP string
+	dbs     map[string]string // service -> database name
+	procs   map[string]*process
+	admin   *sqlx.DB // primary, database postgres
+	bonus   int64
+}
+
+type process struct {
+	name string
+	cmd  *exec.Cmd
+	log  string
+	done chan struct{}
+}
+
+var (
+	setupOnce sync.Once
+	sys       *system
+	setupErr  error
+	cleanups  []func()
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	for i := len(cleanups) - 1; i >= 0; i-- {
+		cleanups[i]()
+	}
+	os.Exit(code)
+}
+
+// theSystem starts the product on first use; under -short the test skips,
+// and without the stack it fails.
+func theSystem(t *testing.T) *system {
+	t.Helper()
+	testenv.Require(t, testenv.HostPort(testenv.PGPrimaryDSN), testenv.RedisAddr, testenv.KafkaBrokers,
+		testenv.HostPort(testenv.SchemaRegistryURL), testenv.SMTPAddr, testenv.HostPort(testenv.MailpitURL))
+	setupOnce.Do(func() { sys, setupErr = startSystem(t) })
+	if setupErr != nil {
+		t.Fatalf("start system: %v", setupErr)
+	}
+	return sys
+}
+
+func repoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+}
+
+func startSystem(t *testing.T) (*system, error) {
+	s := &system{
+		suffix: randomHex(4),
+		dbs:    map[string]string{},
+		procs:  map[string]*process{},
+		bonus:  100,
+	}
+	s.topic = "e2e-user-registered-" + s.suffix
+	s.spans = testenv.NewSpanCollector(&cleanupTB{TB: t})
+
+	bin, err := os.MkdirTemp("", "ssokit-e2e-")
+	if err != nil {
+		return nil, err
+	}
+	cleanups = append(cleanups, func() { os.RemoveAll(bin) })
+	for _, name := range []string{"sso", "loyalty-points", "welcome-notifier"} {
+		if err := build(name, bin); err != nil {
+			return nil, err
+		}
+	}
+
+	s.admin, err = sqlx.Open("postgres", testenv.PGPrimaryDSN)
+	if err != nil {
+		return nil, err
+	}
+	cleanups = append(cleanups, func() { s.admin.Close() })
+	for _, svc := range []string{"sso", "loyalty", "notifier"} {
+		db := svc + "_e2e_" + s.suffix
+		if _, err := s.admin.Exec("CREATE DATABASE " + db); err != nil {
+			return nil, err
+		}
+		s.dbs[svc] = db
+		cleanups = append(cleanups, func() { _, _ = s.admin.Exec("DROP DATABASE IF EXISTS " + db + " WITH (FORCE)") })
+	}
+	if err := waitReplica(s.dbs["sso"]); err != nil {
+		return nil, err
+	}
+	cleanups = append(cleanups, func() { deleteTopicAndSubjects(s.topic) })
+
+	ports := freePorts(5)
+	s.ssoGRPC, s.ssoHTTP = ports[0], ports[1]
+	s.loyGRPC, s.loyHTTP = ports[2], ports[3]
+	s.notHTTP = ports[4]
+	keys := filepath.Join(bin, "keys")
+
+	if err := s.start("sso", bin, s.ssoHTTP, map[string]string{
+		"SSO_GRPC_ADDR":              s.ssoGRPC,
+		"SSO_HTTP_ADDR":              s.ssoHTTP,
+		"SSO_DB_PRIMARY_DSN":         dsn(testenv.PGPrimaryDSN, s.dbs["sso"]),
+		"SSO_DB_REPLICA_DSN":         dsn(testenv.PGReplicaDSN, s.dbs["sso"]),
+		"SSO_REDIS_ADDR":             testenv.RedisAddr,
+		"SSO_REDIS_KEY_PREFIX":       "e2e-" + s.suffix + ":",
+		"SSO_JWT_KEYS_DIR":           keys,
+		"SSO_KAFKA_BROKERS":          testenv.KafkaBrokers,
+		"SSO_SCHEMA_REGISTRY_URL":    testenv.SchemaRegistryURL,
+		"SSO_USER_EVENTS_TOPIC":      s.topic,
+		"SSO_OUTBOX_STALE_AFTER":     "10s",
+		"SSO_OUTBOX_SWEEP_INTERVAL":  "500ms",
+		"SSO_OUTBOX_MAX_BACKOFF":     "5s",
+		"SSO_KAFKA_MESSAGE_TIMEOUT":  "5s",
+		"SSO_OTLP_ENDPOINT":          s.spans.Endpoint,
+		"SSO_LOGIN_IP_FAILURE_LIMIT": "10000",
+	}); err != nil {
+		return nil, err
+	}
+	if err := s.start("loyalty-points", bin, s.loyHTTP, map[string]string{
+		"LOYALTY_GRPC_ADDR":           s.loyGRPC,
+		"LOYALTY_HTTP_ADDR":           s.loyHTTP,
+		"LOYALTY_DB_DSN":              dsn(testenv.PGPrimaryDSN, s.dbs["loyalty"]),
+		"LOYALTY_SSO_GRPC_ADDR":       s.ssoGRPC,
+		"LOYALTY_KAFKA_BROKERS":       testenv.KafkaBrokers,
+		"LOYALTY_SCHEMA_REGISTRY_URL": testenv.SchemaRegistryURL,
+		"LOYALTY_TOPIC":               s.topic,
+		"LOYALTY_GROUP_ID":            "e2e-loyalty-" + s.suffix,
+		"LOYALTY_WELCOME_BONUS":       fmt.Sprint(s.bonus),
+		"LOYALTY_OTLP_ENDPOINT":       s.spans.Endpoint,
+	}); err != nil {
+		return nil, err
+	}
+	if err := s.start("welcome-notifier", bin, s.notHTTP, map[string]string{
+		"NOTIFIER_HTTP_ADDR":             s.notHTTP,
+		"NOTIFIER_DB_DSN":                dsn(testenv.PGPrimaryDSN, s.dbs["notifier"]),
+		"NOTIFIER_KAFKA_BROKERS":         testenv.KafkaBrokers,
+		"NOTIFIER_SCHEMA_REGISTRY_URL":   testenv.SchemaRegistryURL,
+		"NOTIFIER_TOPIC":                 s.topic,
+		"NOTIFIER_GROUP_ID":              "e2e-notifier-" + s.suffix,
+		"NOTIFIER_SMTP_ADDR":             testenv.SMTPAddr,
+		"NOTIFIER_RETRY_INITIAL_BACKOFF": "200ms",
+		"NOTIFIER_RETRY_MAX_BACKOFF":     "2s",
+		"NOTIFIER_MAX_ATTEMPTS":          "30",
+		"NOTIFIER_OTLP_ENDPOINT":         s.spans.Endpoint,
+	}); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// cleanupTB lets the shared collector outlive the first test that starts
+// the system: its Cleanup runs at the end of TestMain instead.
+type cleanupTB struct{ testing.TB }
+
+func (c *cleanupTB) Cleanup(f func()) { cleanups = append(cleanups, f) }
+
+func build(name, dir string) error {
+	cmd := exec.Command("go", "build", "-o", filepath.Join(dir, name), "./cmd/"+name)
+	cmd.Dir = filepath.Join(repoRoot(), "services", name)
+	cmd.Env = append(os.Environ(), "GOWORK=off")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("build %s: %v\n%s", name, err, out)
+	}
+	return nil
+}
+
+// start runs a service binary with env (on top of this process's
+// environment) and waits until its /readyz answers 200.
+func (s *system) start(name, bin, httpAddr string, env map[string]string) error {
+	logPath := filepath.Join(bin, name+".log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(filepath.Join(bin, name))
+	cmd.Dir = bin
+	cmd.Env = os.Environ()
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
+		logFile.Close()
+		return err
+	}
+	p := &process{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); logFile.Close(); close(p.done) }()
+	s.procs[name] = p
+	cleanups = append(cleanups, func() { p.stop() })
+
+	if !testenv.Eventually(60*time.Second, 100*time.Millisecond, func() bool {
+		select {
+		case <-p.done:
+			return true
+		default:
+		}
+		resp, err := http.Get("http://" + httpAddr + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}) {
+		return fmt.Errorf("%s never became ready; log:\n%s", name, tail(logPath, 40))
+	}
+	select {
+	case <-p.done:
+		return fmt.Errorf("%s exited; log:\n%s", name, tail(logPath, 40))
+	default:
+	}
+	return nil
+}
+
+// stop asks the process to shut down gracefully, as the deploy scripts do.
+func (p *process) stop() {
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(30 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+}
+
+func tail(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// logs returns a service's log so far, for failure messages.
+func (s *system) logs(name string) string { return tail(s.procs[name].log, 60) }
+
+func freePorts(n int) []string {
+	var out []string
+	var lns []net.Listener
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			panic(err)
+		}
+		lns = append(lns, ln)
+		out = append(out, ln.Addr().String())
+	}
+	for _, ln := range lns {
+		ln.Close()
+	}
+	return out
+}
+
+func dsn(base, db string) string {
+	i := strings.LastIndex(base, "/")
+	j := strings.Index(base, "?")
+	if j < 0 {
+		j = len(base)
+	}
+	return base[:i+1] + db + base[j:]
+}
+
+func waitReplica(db string) error {
+	replica, err := sqlx.Open("postgres", testenv.PGReplicaDSN)
+	if err != nil {
+		return err
+	}
+	defer replica.Close()
+	if !testenv.Eventually(10*time.Second, 50*time.Millisecond, func() bool {
+		var n int
+		return replica.Get(&n, "SELECT count(*) FROM pg_database WHERE datname = $1", db) == nil && n == 1
+	}) {
+		return fmt.Errorf("database %s never reached the replica", db)
+	}
+	return nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// restResponse is a decoded JSON answer.
+type restResponse struct {
+	Status int
+	Body   map[string]any
+	Raw    string
+}
+
+func (r restResponse) str(k string) string { s, _ := r.Body[k].(string); return s }
+
+// call sends a JSON request with optional bearer token and extra headers.
+func call(t *testing.T, method, url, bearer string, body any, header map[string]string) restResponse {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(testenv.Context(t, 30*time.Second), method, url, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	out := restResponse{Status: resp.StatusCode, Raw: string(raw)}
+	_ = json.Unmarshal(raw, &out.Body)
+	return out
+}
+
+func (s *system) email(t *testing.T) string {
+	return strings.ReplaceAll(testenv.Name(t, "e2e"), "_", "-") + "@example.test"
+}
+
+const password = "correct horse battery staple"
+
+// register signs a user up over REST and returns user id and access token.
+func (s *system) register(t *testing.T, email string, header map[string]string) (string, string) {
+	t.Helper()
+	r := call(t, http.MethodPost, "http://"+s.ssoHTTP+"/v1/auth/register", "",
+		map[string]string{"email": email, "password": password, "full_name": "Grace Hopper"}, header)
+	if r.Status != http.StatusOK {
+		t.Fatalf("register %s: %d %s", email, r.Status, r.Raw)
+	}
+	return r.str("user_id"), r.str("access_token")
+}

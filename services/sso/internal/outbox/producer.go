@@ -1,0 +1,40 @@
+package outbox
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+)
+
+// NewProducer returns the producer a Relay needs: idempotent (no
+// duplicates or reordering from its own retries), acks=all (a delivery
+// report means every in-sync replica has the message), and a
+// message.timeout.ms of messageTimeout, so that a message Kafka cannot take
+// turns into a failed delivery report in bounded time rather than waiting
+// in memory. It does not connect yet: it can be built while Kafka is down.
+func NewProducer(brokers string, messageTimeout time.Duration) (*kafka.Producer, error) {
+	p, err := kafka.NewProducer(&kafka.ConfigMap{
+		"bootstrap.servers":  brokers,
+		"client.id":          "sso-outbox",
+		"enable.idempotence": true,
+		"acks":               "all",
+		"message.timeout.ms": int(messageTimeout.Milliseconds()),
+		// A registration is one message: batch briefly, not for latency's
+		// sake.
+		"linger.ms": 5,
+		// The relay keys reports by msg.Opaque; copying key and value back
+		// is waste.
+		"go.delivery.report.fields": "none",
+		// While Kafka is down the relay logs the outage once; the client's
+		// own reconnect chatter adds nothing.
+		"log.connection.close": false,
+		// The client's log lines go to the Logs channel, which Relay.Run
+		// turns into structured records, instead of raw text on stderr.
+		"go.logs.channel.enable": true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("outbox: kafka producer: %w", err)
+	}
+	return p, nil
+}

@@ -1,0 +1,137 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/ssokit/platform/libs/migrate"
+	"github.com/ssokit/platform/services/welcome-notifier/internal/welcome"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Migrate brings the notifier schema on db up to date; it is safe to call
+// from several processes at once (see package migrate).
+func Migrate(ctx context.Context, db *sqlx.DB) error {
+	ms, err := migrate.FromFS(migrationFiles, "migrations")
+	if err != nil {
+		return fmt.Errorf("postgres: %w", err)
+	}
+	if _, err := migrate.Run(ctx, db, ms); err != nil {
+		return fmt.Errorf("postgres: %w", err)
+	}
+	return nil
+}
+
+// recordTimeout bounds writing down a mail the SMTP server has already
+// accepted. That write does not follow the caller's cancellation: a
+// shutdown arriving just then must not turn a sent mail into one sent again
+// after the restart.
+const recordTimeout = 10 * time.Second
+
+// Ledger is welcome.Ledger on PostgreSQL.
+type Ledger struct {
+	db *sqlx.DB
+}
+
+var _ welcome.Ledger = (*Ledger)(nil)
+
+// NewLedger returns a Ledger over db, which Migrate has prepared.
+func NewLedger(db *sqlx.DB) *Ledger { return &Ledger{db: db} }
+
+// Once implements welcome.Ledger; see the package documentation.
+func (l *Ledger) Once(ctx context.Context, d welcome.Delivery, send func(context.Context) error) (_ welcome.Outcome, err error) {
+	// The transaction is not bound to ctx: database/sql would roll it back
+	// the moment ctx ends, even after the mail went out. Its statements
+	// are, up to the send.
+	tx, err := l.db.BeginTxx(context.WithoutCancel(ctx), nil)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }() // a no-op after Commit
+
+	if _, err := tx.ExecContext(ctx, `
+		INSERT INTO welcome_mails (user_id, event_id, email, status, message_id)
+		VALUES ($1, $2, $3, 'sending', $4)
+		ON CONFLICT (user_id) DO NOTHING`,
+		d.UserID, d.EventID, d.Email, d.MessageID); err != nil {
+		return 0, fmt.Errorf("postgres: claim: %w", err)
+	}
+	var status string
+	if err := tx.GetContext(ctx, &status, `SELECT status FROM welcome_mails WHERE user_id = $1 FOR UPDATE`, d.UserID); err != nil {
+		return 0, fmt.Errorf("postgres: lock: %w", err)
+	}
+	if status == "sent" {
+		if err := tx.Commit(); err != nil {
+			return 0, fmt.Errorf("postgres: %w", err)
+		}
+		return welcome.AlreadySent, nil
+	}
+	if _, err := tx.ExecContext(ctx, `
+		UPDATE welcome_mails
+		SET attempts = attempts + 1, event_id = $2, email = $3, message_id = $4
+		WHERE user_id = $1`,
+		d.UserID, d.EventID, d.Email, d.MessageID); err != nil {
+		return 0, fmt.Errorf("postgres: count attempt: %w", err)
+	}
+
+	sendErr := send(ctx)
+
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
+	if sendErr != nil {
+		// Keep the attempt and its cause for operators; the send error is
+		// what the caller needs, whether or not this bookkeeping works.
+		if _, err := tx.ExecContext(rctx, `UPDATE welcome_mails SET last_error = $2 WHERE user_id = $1`, d.UserID, sendErr.Error()); err == nil {
+			_ = tx.Commit()
+		}
+		return 0, sendErr
+	}
+	if _, err := tx.ExecContext(rctx, `
+		UPDATE welcome_mails SET status = 'sent', sent_at = now(), last_error = NULL
+		WHERE user_id = $1`, d.UserID); err != nil {
+		return 0, fmt.Errorf("postgres: record sent mail: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("postgres: record sent mail: %w", err)
+	}
+	return welcome.Sent, nil
+}
+
+// Record is a user's row of welcome_mails.
+type Record struct {
+	UserID    string       `db:"user_id"`
+	EventID   string       `db:"event_id"`
+	Email     string       `db:"email"`
+	Status    string       `db:"status"`
+	MessageID string       `db:"message_id"`
+	Attempts  int          `db:"attempts"`
+	LastError *string      `db:"last_error"`
+	CreatedAt time.Time    `db:"created_at"`
+	SentAt    sql.NullTime `db:"sent_at"`
+}
+
+// ErrNotFound means the user has no row: no attempt was ever made.
+var ErrNotFound = errors.New("postgres: no welcome mail for this user")
+
+// Get returns userID's record, for operators and tests.
+func (l *Ledger) Get(ctx context.Context, userID string) (Record, error) {
+	var r Record
+	err := l.db.GetContext(ctx, &r, `
+		SELECT user_id, event_id, email, status, message_id, attempts, last_error, created_at, sent_at
+		FROM welcome_mails WHERE user_id = $1`, userID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Record{}, ErrNotFound
+	}
+	if err != nil {
+		return Record{}, fmt.Errorf("postgres: %w", err)
+	}
+	return r, nil
+}

@@ -1,0 +1,228 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/ssokit/platform/libs/testenv"
+	"github.com/ssokit/platform/services/welcome-notifier/internal/postgres"
+	"github.com/ssokit/platform/services/welcome-notifier/internal/testdb"
+	"github.com/ssokit/platform/services/welcome-notifier/internal/welcome"
+)
+
+// newLedger returns a Ledger on a migrated database of the test's own.
+func newLedger(t *testing.T) (*postgres.Ledger, *sqlx.DB) {
+	t.Helper()
+	db, err := sqlx.Open("postgres", testdb.New(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	ctx := testenv.Context(t, 30*time.Second)
+	if err := postgres.Migrate(ctx, db); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	// A second run finds nothing to do: every process start runs it.
+	if err := postgres.Migrate(ctx, db); err != nil {
+		t.Fatalf("migrate again: %v", err)
+	}
+	return postgres.NewLedger(db), db
+}
+
+func delivery() welcome.Delivery {
+	id := uuid.NewString()
+	return welcome.Delivery{
+		UserID:    id,
+		EventID:   uuid.NewString(),
+		Email:     "ada@example.test",
+		MessageID: welcome.MessageID(id, "ssokit.local"),
+	}
+}
+
+// counter is a send function that counts its calls and returns err.
+type counter struct {
+	calls atomic.Int32
+	err   error
+	delay time.Duration
+}
+
+func (c *counter) send(ctx context.Context) error {
+	c.calls.Add(1)
+	if c.delay > 0 {
+		select {
+		case <-time.After(c.delay):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return c.err
+}
+
+func TestOnceSendsOncePerUser(t *testing.T) {
+	l, _ := newLedger(t)
+	ctx := testenv.Context(t, 30*time.Second)
+	d := delivery()
+	var c counter
+
+	before := time.Now()
+	if got, err := l.Once(ctx, d, c.send); err != nil || got != welcome.Sent {
+		t.Fatalf("first Once = %v, %v; want Sent", got, err)
+	}
+	// The same event redelivered, and another event for the same user.
+	other := d
+	other.EventID = uuid.NewString()
+	other.Email = "ada.new@example.test"
+	for _, again := range []welcome.Delivery{d, other} {
+		if got, err := l.Once(ctx, again, c.send); err != nil || got != welcome.AlreadySent {
+			t.Fatalf("Once again = %v, %v; want AlreadySent", got, err)
+		}
+	}
+	if n := c.calls.Load(); n != 1 {
+		t.Fatalf("send called %d times, want 1", n)
+	}
+
+	r, err := l.Get(ctx, d.UserID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Status != "sent" || r.Attempts != 1 || r.EventID != d.EventID || r.Email != d.Email || r.MessageID != d.MessageID || r.LastError != nil {
+		t.Fatalf("record = %+v, want sent once by the first event", r)
+	}
+	if !r.SentAt.Valid || r.SentAt.Time.Before(before.Add(-time.Second)) {
+		t.Fatalf("sent_at = %v, want the time of sending", r.SentAt)
+	}
+}
+
+func TestOnceCountsFailuresAndRetries(t *testing.T) {
+	l, _ := newLedger(t)
+	ctx := testenv.Context(t, 30*time.Second)
+	d := delivery()
+	smtpDown := errors.New("smtp connect: connection refused")
+
+	failing := counter{err: smtpDown}
+	for range 2 {
+		if got, err := l.Once(ctx, d, failing.send); !errors.Is(err, smtpDown) || got != 0 {
+			t.Fatalf("Once with a failing send = %v, %v; want the send error", got, err)
+		}
+	}
+	r, err := l.Get(ctx, d.UserID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Status != "sending" || r.Attempts != 2 || r.LastError == nil || *r.LastError != smtpDown.Error() || r.SentAt.Valid {
+		t.Fatalf("record after two failures = %+v, want sending, 2 attempts, the error kept", r)
+	}
+
+	var ok counter
+	if got, err := l.Once(ctx, d, ok.send); err != nil || got != welcome.Sent {
+		t.Fatalf("Once after recovery = %v, %v; want Sent", got, err)
+	}
+	r, err = l.Get(ctx, d.UserID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Status != "sent" || r.Attempts != 3 || r.LastError != nil || !r.SentAt.Valid {
+		t.Fatalf("record after success = %+v, want sent, 3 attempts, no error", r)
+	}
+}
+
+func TestOnceSerializesConcurrentDeliveries(t *testing.T) {
+	l, _ := newLedger(t)
+	ctx := testenv.Context(t, 30*time.Second)
+	d := delivery()
+	// Slow enough that every delivery is waiting while the first sends.
+	c := counter{delay: 300 * time.Millisecond}
+
+	const deliveries = 5
+	var (
+		wg       sync.WaitGroup
+		outcomes [deliveries]welcome.Outcome
+		errs     [deliveries]error
+		release  = make(chan struct{})
+	)
+	for i := range deliveries {
+		wg.Go(func() {
+			<-release
+			outcomes[i], errs[i] = l.Once(ctx, d, c.send)
+		})
+	}
+	close(release)
+	wg.Wait()
+
+	sent := 0
+	for i := range deliveries {
+		if errs[i] != nil {
+			t.Fatalf("delivery %d: %v", i, errs[i])
+		}
+		if outcomes[i] == welcome.Sent {
+			sent++
+		}
+	}
+	if sent != 1 || c.calls.Load() != 1 {
+		t.Fatalf("outcomes %v, send called %d times; want one Sent and one call", outcomes, c.calls.Load())
+	}
+}
+
+func TestOnceRecordsAnAcceptedMailDespiteCancellation(t *testing.T) {
+	l, _ := newLedger(t)
+	ctx, cancel := context.WithCancel(testenv.Context(t, 30*time.Second))
+	d := delivery()
+	// The SMTP server accepted the mail, then the caller's context ended
+	// (shutdown, handler timeout) before the record was written.
+	accepted := func(context.Context) error { cancel(); return nil }
+	if got, err := l.Once(ctx, d, accepted); err != nil || got != welcome.Sent {
+		t.Fatalf("Once = %v, %v; want Sent", got, err)
+	}
+	r, err := l.Get(testenv.Context(t, 10*time.Second), d.UserID)
+	if err != nil || r.Status != "sent" {
+		t.Fatalf("record = %+v, %v; want sent", r, err)
+	}
+}
+
+func TestOnceHonoursCancellationBeforeSending(t *testing.T) {
+	l, _ := newLedger(t)
+	ctx, cancel := context.WithCancel(testenv.Context(t, 30*time.Second))
+	cancel()
+	var c counter
+	if _, err := l.Once(ctx, delivery(), c.send); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Once with a cancelled context = %v, want context.Canceled", err)
+	}
+	if c.calls.Load() != 0 {
+		t.Fatal("send called with a cancelled context")
+	}
+}
+
+func TestGetUnknownUser(t *testing.T) {
+	l, _ := newLedger(t)
+	if _, err := l.Get(testenv.Context(t, 10*time.Second), uuid.NewString()); !errors.Is(err, postgres.ErrNotFound) {
+		t.Fatalf("Get = %v, want ErrNotFound", err)
+	}
+}
+
+func TestSchemaRejectsInconsistentRows(t *testing.T) {
+	_, db := newLedger(t)
+	ctx := testenv.Context(t, 10*time.Second)
+	tests := []struct {
+		name, stmt string
+		code       pq.ErrorCode
+	}{
+		{"unknown status", `INSERT INTO welcome_mails (user_id, event_id, email, status, message_id) VALUES (gen_random_uuid(), gen_random_uuid(), 'a@b', 'queued', 'x@y')`, "23514"},
+		{"sent without time", `INSERT INTO welcome_mails (user_id, event_id, email, status, message_id) VALUES (gen_random_uuid(), gen_random_uuid(), 'a@b', 'sent', 'x@y')`, "23514"},
+		{"user id not a uuid", `INSERT INTO welcome_mails (user_id, event_id, email, status, message_id) VALUES ('42', gen_random_uuid(), 'a@b', 'sending', 'x@y')`, "22P02"},
+	}
+	for _, tt := range tests {
+		_, err := db.ExecContext(ctx, tt.stmt)
+		var pqErr *pq.Error
+		if !errors.As(err, &pqErr) || pqErr.Code != tt.code {
+			t.Errorf("%s: %v, want SQLSTATE %s", tt.name, err, tt.code)
+		}
+	}
+}

@@ -1,0 +1,472 @@
+package service_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+	"github.com/confluentinc/confluent-kafka-go/v2/schemaregistry"
+	"github.com/confluentinc/confluent-kafka-go/v2/schemaregistry/serde"
+	"github.com/confluentinc/confluent-kafka-go/v2/schemaregistry/serde/protobuf"
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/ssokit/platform/libs/consumer"
+	eventsv1 "github.com/ssokit/platform/libs/gen/events/v1"
+	"github.com/ssokit/platform/libs/testenv"
+	"github.com/ssokit/platform/services/welcome-notifier/internal/config"
+	"github.com/ssokit/platform/services/welcome-notifier/internal/mailpit"
+	"github.com/ssokit/platform/services/welcome-notifier/internal/postgres"
+	"github.com/ssokit/platform/services/welcome-notifier/internal/service"
+	"github.com/ssokit/platform/services/welcome-notifier/internal/testdb"
+	"github.com/ssokit/platform/services/welcome-notifier/internal/welcome"
+)
+
+// TestNotifierEndToEnd runs the whole notifier, built by service.New as
+// cmd/welcome-notifier builds it, against the real Kafka, Schema Registry,
+// PostgreSQL and Mailpit, on a topic, group and database of its own, and
+// drives it as the sso outbox relay does: UserRegistered values serialized
+// through the registry.
+func TestNotifierEndToEnd(t *testing.T) {
+	testenv.Require(t, testenv.KafkaBrokers, testenv.HostPort(testenv.SchemaRegistryURL),
+		testenv.SMTPAddr, testenv.HostPort(testenv.MailpitURL), testenv.HostPort(testenv.PGPrimaryDSN))
+	ctx := testenv.Context(t, 3*time.Minute)
+	cfg := testConfig(t)
+	topic, dlq := cfg.Kafka.Topic, cfg.Kafka.DeadLetterTopic
+	baseURL, stop := start(t, cfg)
+
+	ready := readiness(t, baseURL)
+	if ready.Status != "ok" {
+		t.Fatalf("readiness = %+v, want ok", ready)
+	}
+	for _, check := range []string{"kafka", "postgres", "smtp"} {
+		if ready.Checks[check] != "ok" {
+			t.Fatalf("readiness %s = %q, want ok (%+v)", check, ready.Checks[check], ready)
+		}
+	}
+
+	mp := mailpit.New(testenv.MailpitURL)
+	p := newProducer(t, topic)
+	ada := &eventsv1.UserRegistered{
+		EventId:      uuid.NewString(),
+		UserId:       uuid.NewString(),
+		Email:        mp.Mailbox(t, "ada"),
+		FullName:     "Ada Lovelace",
+		RegisteredAt: timestamppb.Now(),
+	}
+	p.send(t, ada.UserId, p.serialize(t, ada))
+	found, err := mp.Await(ctx, ada.Email, 1, time.Minute) // the first poll waits for the group to form
+	if err != nil || len(found) != 1 {
+		t.Fatalf("mails to %s = %d (%v), want 1", ada.Email, len(found), err)
+	}
+	if found[0].Subject != cfg.Mail.Subject || found[0].From.Address != "welcome@ssokit.local" {
+		t.Errorf("mail = %q from %+v, want the configured subject and sender", found[0].Subject, found[0].From)
+	}
+	if want := welcome.MessageID(ada.UserId, "ssokit.local"); found[0].MessageID != want {
+		t.Errorf("Message-ID = %q, want %q", found[0].MessageID, want)
+	}
+	if full, err := mp.Message(ctx, found[0].ID); err != nil || !strings.HasPrefix(full.Text, "Hello Ada Lovelace,") {
+		t.Errorf("body = %q (%v), want a greeting by name", full.Text, err)
+	}
+
+	// The same event again, a value that is not a registry-framed
+	// protobuf, then a valid event for another user. The partition is
+	// processed in order, so once grace's mail is there, the two before it
+	// have been dealt with.
+	p.send(t, ada.UserId, p.serialize(t, ada))
+	poison := []byte("definitely not a UserRegistered")
+	p.send(t, "poison", poison)
+	grace := &eventsv1.UserRegistered{
+		EventId:      uuid.NewString(),
+		UserId:       uuid.NewString(),
+		Email:        mp.Mailbox(t, "grace"),
+		FullName:     "",
+		RegisteredAt: timestamppb.Now(),
+	}
+	p.send(t, grace.UserId, p.serialize(t, grace))
+	if found, err := mp.Await(ctx, grace.Email, 1, time.Minute); err != nil || len(found) != 1 {
+		t.Fatalf("mails to %s = %d (%v), want 1: a poison message must not block the partition", grace.Email, len(found), err)
+	}
+	if found, err := mp.Search(ctx, "to:"+ada.Email); err != nil || len(found) != 1 {
+		t.Fatalf("mails to %s after the redelivery = %d (%v), want still 1", ada.Email, len(found), err)
+	}
+
+	dead := readOne(t, dlq)
+	if string(dead.Value) != string(poison) {
+		t.Errorf("dead-lettered value = %q, want the poison bytes", dead.Value)
+	}
+	if h := header(dead, consumer.HeaderError); h == "" {
+		t.Errorf("dead-lettered message has no %s header: %v", consumer.HeaderError, dead.Headers)
+	}
+	if h := header(dead, consumer.HeaderReason); h != consumer.ReasonPoison {
+		t.Errorf("%s = %q, want %q", consumer.HeaderReason, h, consumer.ReasonPoison)
+	}
+	if h := header(dead, consumer.HeaderOriginalTopic); h != topic {
+		t.Errorf("%s = %q, want %q", consumer.HeaderOriginalTopic, h, topic)
+	}
+
+	metrics := scrape(t, baseURL)
+	for _, want := range []string{
+		`welcome_notifier_mails_total{outcome="sent"} 2`,
+		`welcome_notifier_mails_total{outcome="duplicate"} 1`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+
+	if err := stop(); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+}
+
+// TestNotifierDeadLettersWhenSMTPStaysDown shows the failure paths end to
+// end: an event no retry can fix is dead-lettered at once; with the SMTP
+// server unreachable, a valid event is tried MaxAttempts times with
+// backoff, then dead-lettered with the SMTP error in a header, and the
+// ledger shows it was never sent.
+func TestNotifierDeadLettersWhenSMTPStaysDown(t *testing.T) {
+	testenv.Require(t, testenv.KafkaBrokers, testenv.HostPort(testenv.SchemaRegistryURL), testenv.HostPort(testenv.PGPrimaryDSN))
+	cfg := testConfig(t)
+	cfg.SMTP.Addr = "127.0.0.1:1" // nothing listens; the shared Mailpit stays up
+	cfg.SMTP.Timeout = 2 * time.Second
+	cfg.Kafka.MaxAttempts = 2
+	baseURL, _ := start(t, cfg)
+
+	if r := readiness(t, baseURL); r.Status != "unavailable" || r.Checks["smtp"] == "ok" || r.Checks["postgres"] != "ok" {
+		t.Fatalf("readiness with SMTP down = %+v, want unavailable because of smtp only", r)
+	}
+
+	p := newProducer(t, cfg.Kafka.Topic)
+	invalid := &eventsv1.UserRegistered{EventId: uuid.NewString(), UserId: uuid.NewString(), Email: "not an address"}
+	ev := &eventsv1.UserRegistered{
+		EventId:      uuid.NewString(),
+		UserId:       uuid.NewString(),
+		Email:        "nobody@example.test",
+		FullName:     "No Body",
+		RegisteredAt: timestamppb.Now(),
+	}
+	for _, e := range []*eventsv1.UserRegistered{invalid, ev} {
+		p.send(t, e.UserId, p.serialize(t, e))
+	}
+
+	dead := readN(t, cfg.Kafka.DeadLetterTopic, 2)
+	tests := []struct {
+		key     string
+		reason  string
+		attempt string
+		err     string
+	}{
+		{invalid.UserId, consumer.ReasonPermanent, "1", "invalid UserRegistered event"},
+		{ev.UserId, consumer.ReasonExhausted, "2", "smtp connect"},
+	}
+	for i, tt := range tests {
+		m := dead[i]
+		if string(m.Key) != tt.key {
+			t.Errorf("dead letter %d has key %q, want %q", i, m.Key, tt.key)
+		}
+		if r, a, e := header(m, consumer.HeaderReason), header(m, consumer.HeaderAttempts), header(m, consumer.HeaderError); r != tt.reason || a != tt.attempt || !strings.Contains(e, tt.err) {
+			t.Errorf("dead letter %d: reason %q, attempts %q, error %q; want %q, %q, an error containing %q", i, r, a, e, tt.reason, tt.attempt, tt.err)
+		}
+	}
+
+	db, err := sqlx.Open("postgres", cfg.DB.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	r, err := postgres.NewLedger(db).Get(testenv.Context(t, 10*time.Second), ev.UserId)
+	if err != nil || r.Status != "sending" || r.Attempts != 2 || r.SentAt.Valid || r.LastError == nil {
+		t.Fatalf("ledger = %+v, %v; want two failed attempts, never sent", r, err)
+	}
+	if _, err := postgres.NewLedger(db).Get(testenv.Context(t, 10*time.Second), invalid.UserId); !errors.Is(err, postgres.ErrNotFound) {
+		t.Fatalf("ledger for the invalid event = %v, want no row", err)
+	}
+}
+
+// testConfig returns the notifier configuration for one test: a topic,
+// dead-letter topic, group and database of its own (all removed when the
+// test ends), the stack's addresses and quick retries.
+func testConfig(t *testing.T) config.Config {
+	t.Helper()
+	topic := testenv.Name(t, "registered")
+	dlq := topic + ".dlq"
+	createTopics(t, topic, dlq)
+	deleteGroupsAtEnd(t, topic+"_group", dlq+"_reader")
+
+	cfg, err := config.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.HTTPAddr = "127.0.0.1:0"
+	cfg.ShutdownTimeout = 10 * time.Second
+	cfg.Kafka.Brokers = testenv.KafkaBrokers
+	cfg.Kafka.SchemaRegistryURL = testenv.SchemaRegistryURL
+	cfg.Kafka.Topic = topic
+	cfg.Kafka.GroupID = topic + "_group"
+	cfg.Kafka.DeadLetterTopic = dlq
+	cfg.Kafka.MaxAttempts = 3
+	cfg.Kafka.InitialBackoff, cfg.Kafka.MaxBackoff = 50*time.Millisecond, 200*time.Millisecond
+	cfg.SMTP.Addr = testenv.SMTPAddr
+	cfg.DB.DSN = testdb.New(t)
+	return cfg
+}
+
+// start runs the notifier until the returned stop is called (or the test
+// ends) and waits until it is live and its consumer has reached Kafka.
+func start(t *testing.T, cfg config.Config) (baseURL string, stop func() error) {
+	t.Helper()
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	if os.Getenv("NOTIFIER_E2E_LOG") != "" {
+		log = slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	proc, err := service.New(runCtx, cfg, log)
+	if err != nil {
+		cancel()
+		t.Fatalf("service.New: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- proc.Run(runCtx) }()
+	stopped := false
+	var runErr error
+	stop = func() error {
+		if stopped {
+			return runErr
+		}
+		stopped = true
+		cancel()
+		select {
+		case runErr = <-done:
+		case <-time.After(cfg.ShutdownTimeout + 5*time.Second):
+			runErr = errors.New("notifier did not stop within the shutdown timeout")
+		}
+		return runErr
+	}
+	t.Cleanup(func() { _ = stop() })
+
+	baseURL = "http://" + proc.Addr("http")
+	if !testenv.Eventually(30*time.Second, 100*time.Millisecond, func() bool {
+		return readiness(t, baseURL).Checks["kafka"] == "ok"
+	}) {
+		t.Fatalf("notifier never reached Kafka: %+v", readiness(t, baseURL))
+	}
+	return baseURL, stop
+}
+
+type readyReport struct {
+	Status string            `json:"status"`
+	Checks map[string]string `json:"checks"`
+}
+
+func readiness(t *testing.T, baseURL string) readyReport {
+	t.Helper()
+	resp, err := http.Get(baseURL + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var r readyReport
+	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func scrape(t *testing.T, baseURL string) string {
+	t.Helper()
+	resp, err := http.Get(baseURL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// createTopics creates single-partition topics and deletes them when t
+// ends.
+func createTopics(t *testing.T, topics ...string) {
+	t.Helper()
+	admin, err := kafka.NewAdminClient(&kafka.ConfigMap{"bootstrap.servers": testenv.KafkaBrokers})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(admin.Close)
+	specs := make([]kafka.TopicSpecification, len(topics))
+	for i, name := range topics {
+		specs[i] = kafka.TopicSpecification{Topic: name, NumPartitions: 1, ReplicationFactor: 1}
+	}
+	res, err := admin.CreateTopics(testenv.Context(t, 30*time.Second), specs)
+	if err != nil {
+		t.Fatalf("create topics: %v", err)
+	}
+	for _, r := range res {
+		if r.Error.Code() != kafka.ErrNoError {
+			t.Fatalf("create topic %s: %v", r.Topic, r.Error)
+		}
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, err := admin.DeleteTopics(ctx, topics); err != nil {
+			t.Errorf("delete topics: %v", err)
+		}
+	})
+}
+
+// deleteGroupsAtEnd deletes the consumer groups when t ends, after the
+// notifier (stopped by a cleanup registered later, so run earlier) has left
+// its group.
+func deleteGroupsAtEnd(t *testing.T, groups ...string) {
+	t.Helper()
+	admin, err := kafka.NewAdminClient(&kafka.ConfigMap{"bootstrap.servers": testenv.KafkaBrokers})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		defer admin.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		res, err := admin.DeleteConsumerGroups(ctx, groups)
+		if err != nil {
+			t.Errorf("delete consumer groups: %v", err)
+			return
+		}
+		for _, r := range res.ConsumerGroupResults {
+			if code := r.Error.Code(); code != kafka.ErrNoError && code != kafka.ErrGroupIDNotFound {
+				t.Errorf("delete consumer group %s: %v", r.Group, r.Error)
+			}
+		}
+	})
+}
+
+// producer writes to one topic the way the sso outbox relay does: values
+// serialized through the Schema Registry, keyed by user id.
+type producer struct {
+	topic string
+	p     *kafka.Producer
+	ser   *protobuf.Serializer
+}
+
+func newProducer(t *testing.T, topic string) *producer {
+	t.Helper()
+	registry, err := schemaregistry.NewClient(schemaregistry.NewConfig(testenv.SchemaRegistryURL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		// Only the subject this test created; the schemas it references
+		// (google/protobuf/timestamp.proto) are shared.
+		subject := topic + "-value"
+		_, _ = registry.DeleteSubject(subject, false)
+		_, _ = registry.DeleteSubject(subject, true)
+		registry.Close()
+	})
+	ser, err := protobuf.NewSerializer(registry, serde.ValueSerde, protobuf.NewSerializerConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := kafka.NewProducer(&kafka.ConfigMap{
+		"bootstrap.servers":  testenv.KafkaBrokers,
+		"enable.idempotence": true,
+		"acks":               "all",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	return &producer{topic: topic, p: p, ser: ser}
+}
+
+func (p *producer) serialize(t *testing.T, ev *eventsv1.UserRegistered) []byte {
+	t.Helper()
+	v, err := p.ser.Serialize(p.topic, ev)
+	if err != nil {
+		t.Fatalf("serialize: %v", err)
+	}
+	return v
+}
+
+// send produces one message and waits for the broker to acknowledge it.
+func (p *producer) send(t *testing.T, key string, value []byte) {
+	t.Helper()
+	delivered := make(chan kafka.Event, 1)
+	if err := p.p.Produce(&kafka.Message{
+		TopicPartition: kafka.TopicPartition{Topic: &p.topic, Partition: kafka.PartitionAny},
+		Key:            []byte(key),
+		Value:          value,
+	}, delivered); err != nil {
+		t.Fatalf("produce: %v", err)
+	}
+	select {
+	case ev := <-delivered:
+		if m := ev.(*kafka.Message); m.TopicPartition.Error != nil {
+			t.Fatalf("delivery: %v", m.TopicPartition.Error)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("no delivery report")
+	}
+}
+
+// readOne returns the first message of topic, read by a group of its own.
+func readOne(t *testing.T, topic string) *kafka.Message {
+	t.Helper()
+	return readN(t, topic, 1)[0]
+}
+
+// readN returns the first n messages of topic, read by a group of its own.
+func readN(t *testing.T, topic string, n int) []*kafka.Message {
+	t.Helper()
+	c, err := kafka.NewConsumer(&kafka.ConfigMap{
+		"bootstrap.servers":  testenv.KafkaBrokers,
+		"group.id":           topic + "_reader",
+		"auto.offset.reset":  "earliest",
+		"enable.auto.commit": false,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Subscribe(topic, nil); err != nil {
+		t.Fatal(err)
+	}
+	var msgs []*kafka.Message
+	deadline := time.Now().Add(time.Minute)
+	for len(msgs) < n && time.Now().Before(deadline) {
+		m, err := c.ReadMessage(time.Second)
+		if err == nil {
+			msgs = append(msgs, m)
+			continue
+		}
+		var kerr kafka.Error
+		if !errors.As(err, &kerr) || !kerr.IsTimeout() {
+			t.Fatalf("read %s: %v", topic, err)
+		}
+	}
+	if len(msgs) < n {
+		t.Fatalf("%d messages in %s, want %d", len(msgs), topic, n)
+	}
+	return msgs
+}
+
+func header(m *kafka.Message, key string) string {
+	for _, h := range m.Headers {
+		if h.Key == key {
+			return string(h.Value)
+		}
+	}
+	return ""
+}

@@ -1,0 +1,55 @@
+package welcome
+
+import (
+	"context"
+
+	"github.com/ssokit/platform/services/welcome-notifier/internal/mail"
+)
+
+// Ledger remembers, per user, whether the welcome e-mail went out.
+type Ledger interface {
+	// Once calls send unless d.UserID's welcome e-mail is recorded as sent,
+	// and records it as sent when send returns nil. Calls for the same user
+	// are serialized, so concurrent deliveries of one event (a consumer
+	// group rebalancing mid-message) call send once. It returns Sent when
+	// send succeeded and was recorded, AlreadySent when send was not
+	// called. When send fails, its error is returned as is, after the
+	// failed attempt has been counted where the store still answers.
+	Once(ctx context.Context, d Delivery, send func(context.Context) error) (Outcome, error)
+}
+
+// Delivery identifies one welcome e-mail for the Ledger.
+type Delivery struct {
+	UserID    string // a UUID; the key: one mail per user
+	EventID   string // a UUID; the event that asked for it
+	Email     string
+	MessageID string
+}
+
+// Outcome is what Ledger.Once did.
+type Outcome int
+
+const (
+	// Sent means send was called and succeeded, and the mail is recorded.
+	Sent Outcome = iota + 1
+	// AlreadySent means the user's mail was recorded earlier; send was not
+	// called.
+	AlreadySent
+)
+
+func (o Outcome) String() string {
+	switch o {
+	case Sent:
+		return "sent"
+	case AlreadySent:
+		return "already sent"
+	}
+	return "unknown"
+}
+
+// Sender hands a message to the mail system. An error that errors.As finds
+// to have a Permanent() bool method reporting true means the message can
+// never be delivered (mail.Error does); any other error is worth retrying.
+type Sender interface {
+	Send(ctx context.Context, m mail.Message) error
+}
