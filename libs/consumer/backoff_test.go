@@ -82,7 +82,7 @@ func TestConfigDefaultsAndPollInterval(t *testing.T) {
 	}
 	if cfg.DeadLetterTopic != "user.registered.welcome-notifier.dlq" || cfg.MaxAttempts != 8 ||
 		cfg.InitialBackoff != 200*time.Millisecond || cfg.MaxBackoff != 30*time.Second ||
-		cfg.HandlerTimeout != 30*time.Second || cfg.Observer == nil {
+		cfg.HandlerTimeout != 30*time.Second || cfg.Observer == nil || cfg.LagInterval != 10*time.Second {
 		t.Errorf("defaults = %+v", cfg)
 	}
 	// 8 handler timeouts + 7 backoffs (0.2+0.4+...+12.8 = 25.4s) + 1 minute.
@@ -119,6 +119,7 @@ func TestConfigValidate(t *testing.T) {
 		{"negative attempts", func(c *Config) { c.MaxAttempts = -1 }, false},
 		{"max backoff below initial", func(c *Config) { c.InitialBackoff, c.MaxBackoff = time.Second, time.Millisecond }, false},
 		{"negative handler timeout", func(c *Config) { c.HandlerTimeout = -time.Second }, false},
+		{"negative lag interval", func(c *Config) { c.LagInterval = -time.Second }, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -13,6 +13,7 @@ const (
 	DefaultInitialBackoff = 200 * time.Millisecond
 	DefaultMaxBackoff     = 30 * time.Second
 	DefaultHandlerTimeout = 30 * time.Second
+	DefaultLagInterval    = 10 * time.Second
 )
 
 // Config says what a Consumer reads, where it dead-letters and how hard it
@@ -47,6 +48,9 @@ type Config struct {
 	// Observer is told what happens to each message, for metrics; default
 	// none.
 	Observer Observer
+	// LagInterval is how often the partitions' lag is measured and given
+	// to Observer.Lag (default 10s).
+	LagInterval time.Duration
 }
 
 // DefaultDeadLetterTopic returns the dead-letter topic used when
@@ -77,6 +81,9 @@ func (c Config) withDefaults() Config {
 	if c.Observer == nil {
 		c.Observer = NopObserver{}
 	}
+	if c.LagInterval == 0 {
+		c.LagInterval = DefaultLagInterval
+	}
 	return c
 }
 
@@ -103,6 +110,9 @@ func (c Config) validate() error {
 	}
 	if c.HandlerTimeout < 0 {
 		errs = append(errs, fmt.Errorf("HandlerTimeout %v: want positive", c.HandlerTimeout))
+	}
+	if c.LagInterval < 0 {
+		errs = append(errs, fmt.Errorf("LagInterval %v: want positive", c.LagInterval))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("consumer config: %w", err)

@@ -117,6 +117,13 @@ func New[T proto.Message](cfg Config, newEvent func() T, handle Handler[T], log 
 		"partition.assignment.strategy": "cooperative-sticky",
 		"max.poll.interval.ms":          int(cfg.maxPollInterval().Milliseconds()),
 		"log.connection.close":          false,
+		// A member whose subscribed topic does not exist yet (on a fresh
+		// system its first producer creates it), and whose readiness was
+		// probed meanwhile, joins its group only once a periodic metadata
+		// refresh finds the topic: every 5s rather than the client's
+		// default 5 minutes, which held back a new system's first events
+		// that long.
+		"topic.metadata.refresh.interval.ms": 5_000,
 	})
 	if err != nil {
 		registry.Close()
@@ -166,6 +173,18 @@ func (c *Consumer[T]) Run(ctx context.Context) (err error) {
 	if err := c.kc.Subscribe(c.cfg.Topic, c.onRebalance); err != nil {
 		return fmt.Errorf("subscribe to %s: %w", c.cfg.Topic, err)
 	}
+	// The lag reporter stops before the deferred close above.
+	lagCtx, stopLag := context.WithCancel(ctx)
+	lagDone := make(chan struct{})
+	go func() {
+		defer close(lagDone)
+		c.reportLag(lagCtx)
+	}()
+	defer func() {
+		stopLag()
+		<-lagDone
+		c.obs.Lag(c.cfg.Topic, map[int32]int64{})
+	}()
 	c.log.InfoContext(ctx, "consumer started", slog.String("dead_letter_topic", c.cfg.DeadLetterTopic))
 	defer c.log.InfoContext(ctx, "consumer stopping: finishing, committing and leaving the group")
 	for ctx.Err() == nil {
@@ -298,6 +317,7 @@ func (c *Consumer[T]) deliver(ctx, mctx context.Context, log *slog.Logger, msg *
 			return OutcomeSuccess
 		}
 		span.RecordError(err, trace.WithAttributes(attribute.Int("messaging.consumer.attempt", attempt)))
+		c.obs.Failed(c.cfg.Topic)
 		switch {
 		case errors.Is(err, ErrPermanent):
 			return c.deadLetter(ctx, mctx, log, msg, ReasonPermanent, err, attempt)

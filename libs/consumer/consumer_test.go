@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"testing"
@@ -68,6 +69,7 @@ func TestHandlesEventCommitsAndResumesAfterRestart(t *testing.T) {
 	}
 	h.waitCommitted(2)
 
+	h.obs.awaitProcessed(t, 2) // reported right after the commit
 	processed, retried, dead := h.obs.snapshot()
 	if !slices.Equal(processed, []string{consumer.OutcomeSuccess, consumer.OutcomeSuccess}) || retried != 0 || len(dead) != 0 {
 		t.Errorf("observer saw processed=%v retried=%d dead-lettered=%v", processed, retried, dead)
@@ -125,9 +127,13 @@ func TestTransientFailuresAreRetried(t *testing.T) {
 			if a := got.attemptsFor(next.UserId); !slices.Equal(a, []int{1}) {
 				t.Errorf("attempts for the next event = %v, want [1]", a)
 			}
+			h.obs.awaitProcessed(t, 2) // reported right after the commit
 			processed, retried, dead := h.obs.snapshot()
 			if !slices.Equal(processed, []string{consumer.OutcomeSuccess, consumer.OutcomeSuccess}) || retried != 2 || len(dead) != 0 {
 				t.Errorf("observer saw processed=%v retried=%d dead-lettered=%v; want 2 successes, 2 retries", processed, retried, dead)
+			}
+			if n := h.obs.failures(); n != 2 {
+				t.Errorf("observer saw %d failed calls, want 2", n)
 			}
 		})
 	}
@@ -194,10 +200,14 @@ func TestFailingMessageIsDeadLetteredAndThePartitionMovesOn(t *testing.T) {
 				t.Errorf("dead letter headers = %v, want exactly %v", dlq.Headers, wantHeaders)
 			}
 
+			h.obs.awaitProcessed(t, 2) // reported right after the commit
 			processed, retried, dead := h.obs.snapshot()
 			if !slices.Equal(processed, []string{consumer.OutcomeDeadLettered, consumer.OutcomeSuccess}) ||
 				retried != len(tt.wantAttempts)-1 || !slices.Equal(dead, []string{tt.wantReason}) {
 				t.Errorf("observer saw processed=%v retried=%d dead-lettered=%v", processed, retried, dead)
+			}
+			if n := h.obs.failures(); n != len(tt.wantAttempts) {
+				t.Errorf("observer saw %d failed calls, want %d", n, len(tt.wantAttempts))
 			}
 		})
 	}
@@ -254,6 +264,7 @@ func TestPoisonIsDeadLetteredAtOnce(t *testing.T) {
 			}
 		})
 	}
+	h.obs.awaitProcessed(t, len(poison)+1) // reported right after the commit
 	processed, retried, dead := h.obs.snapshot()
 	if len(processed) != len(poison)+1 || retried != 0 || len(dead) != len(poison) || dead[0] != consumer.ReasonPoison {
 		t.Errorf("observer saw processed=%v retried=%d dead-lettered=%v", processed, retried, dead)
@@ -487,5 +498,99 @@ func TestNewRejectsIncompleteConfig(t *testing.T) {
 	cfg := consumer.Config{Brokers: "127.0.0.1:1", GroupID: "g", Topic: "t", SchemaRegistryURL: "http://127.0.0.1:1"}
 	if _, err := consumer.New(cfg, newEvent, nil, testLogger(t)); err == nil {
 		t.Error("New accepted a nil handler")
+	}
+}
+
+// TestLagIsReportedForTheAssignedPartitions holds the first of three
+// messages in its handler: the lag counts all three (nothing is committed
+// yet), falls to zero once they are done, and is withdrawn when Run stops.
+func TestLagIsReportedForTheAssignedPartitions(t *testing.T) {
+	h := newHarness(t)
+	for i := range 3 {
+		h.produceEvent(event(i + 1))
+	}
+	release := make(chan struct{})
+	cfg := h.config()
+	cfg.LagInterval = 50 * time.Millisecond
+	r := h.start(cfg, func(ctx context.Context, _ *eventsv1.UserRegistered, meta consumer.Metadata) error {
+		if meta.Offset == 0 {
+			<-release
+		}
+		return nil
+	})
+
+	waitLag := func(want map[int32]int64) {
+		t.Helper()
+		var got map[int32]int64
+		if !testenv.Eventually(30*time.Second, 20*time.Millisecond, func() bool {
+			got, _ = h.obs.lastLag()
+			return got != nil && maps.Equal(got, want)
+		}) {
+			t.Fatalf("lag = %v, want %v", got, want)
+		}
+	}
+	waitLag(map[int32]int64{0: 3})
+	close(release)
+	h.waitCommitted(3)
+	waitLag(map[int32]int64{0: 0})
+
+	if err := r.stop(t); err != nil {
+		t.Fatal(err)
+	}
+	last, n := h.obs.lastLag()
+	if len(last) != 0 {
+		t.Errorf("last lag report = %v, want an empty one once Run stopped", last)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if _, m := h.obs.lastLag(); m != n {
+		t.Errorf("%d lag reports after Run returned", m-n)
+	}
+}
+
+// TestTopicCreatedAfterTheConsumerStartedIsConsumed starts a consumer on
+// a topic that does not exist yet, as on a fresh system where the first
+// producer creates it, and probes its readiness meanwhile: once the topic
+// appears, its first event arrives in seconds, not after the client's
+// default five-minute metadata refresh.
+func TestTopicCreatedAfterTheConsumerStartedIsConsumed(t *testing.T) {
+	h := newHarness(t)
+	late := testenv.Name(t, "late")
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_, _ = h.admin.DeleteTopics(ctx, []string{late})
+	})
+	cfg := h.config()
+	cfg.Topic, cfg.DeadLetterTopic = late, late+".dlq"
+	got := newCalls()
+	r := h.start(cfg, func(ctx context.Context, e *eventsv1.UserRegistered, meta consumer.Metadata) error {
+		got.add(ctx, e, meta)
+		return nil
+	})
+	// Readiness probes ask for the metadata of the missing topic, as the
+	// services' /readyz does while the process starts.
+	for range 3 {
+		if err := r.c.Check(h.ctx); err != nil {
+			t.Fatalf("Check: %v", err)
+		}
+		time.Sleep(time.Second)
+	}
+
+	// The producer creates the topic (auto.create.topics.enable).
+	ev := event(1)
+	value, err := h.ser.Serialize(h.topic, ev) // the harness topic's subject: it is cleaned up
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := h.message([]byte(ev.UserId), value)
+	msg.TopicPartition.Topic = &late
+	created := time.Now()
+	h.produce(msg)
+	c := got.next(t)
+	if !proto.Equal(c.event, ev) || c.meta.Topic != late {
+		t.Fatalf("got %v from %s, want the event from %s", c.event, c.meta.Topic, late)
+	}
+	if d := time.Since(created); d > 15*time.Second {
+		t.Errorf("first event of a new topic handled after %v, want within 15s", d)
 	}
 }

@@ -46,6 +46,14 @@
 // same retention as the source topic. Its messages carry the original
 // headers plus DLQ headers (see HeaderError and the constants beside it).
 //
+// # Metrics
+//
+// Config.Observer is told what happens to each message and, every
+// Config.LagInterval, the lag of the member's partitions (high watermark
+// minus committed offset, measured from a goroutine of its own so that a
+// message retried for minutes does not freeze it). Metrics.Observer is the
+// Prometheus implementation (kafka_consumer_* by group and topic).
+//
 // # Kafka settings
 //
 // enable.auto.commit=false, auto.offset.reset=earliest,

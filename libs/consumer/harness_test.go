@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"sync"
 	"testing"
@@ -316,8 +317,54 @@ func (c *calls) attemptsFor(userID string) []int {
 type recordingObserver struct {
 	mu           sync.Mutex
 	processed    []string // outcomes
+	failed       int
 	retried      int
 	deadLettered []string // reasons
+	lags         []map[int32]int64
+}
+
+func (o *recordingObserver) Failed(string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.failed++
+}
+
+func (o *recordingObserver) Lag(_ string, lag map[int32]int64) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.lags = append(o.lags, maps.Clone(lag))
+}
+
+// awaitProcessed waits until n messages have been reported processed: the
+// consumer reports a message right after committing it, so a test that
+// saw the commit may look a moment too early.
+func (o *recordingObserver) awaitProcessed(t *testing.T, n int) {
+	t.Helper()
+	if !testenv.Eventually(5*time.Second, 10*time.Millisecond, func() bool {
+		o.mu.Lock()
+		defer o.mu.Unlock()
+		return len(o.processed) >= n
+	}) {
+		processed, _, _ := o.snapshot()
+		t.Fatalf("processed reports = %v, want %d", processed, n)
+	}
+}
+
+// failures returns how many failed handler calls were reported.
+func (o *recordingObserver) failures() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.failed
+}
+
+// lastLag returns the latest lag report and how many there were.
+func (o *recordingObserver) lastLag() (map[int32]int64, int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if len(o.lags) == 0 {
+		return nil, 0
+	}
+	return o.lags[len(o.lags)-1], len(o.lags)
 }
 
 func (o *recordingObserver) Processed(_, outcome string, _ time.Duration) {

@@ -34,18 +34,34 @@ type Observer interface {
 	// OutcomeInterrupted, d the time from receipt to that outcome, retries
 	// included.
 	Processed(topic, outcome string, d time.Duration)
+	// Failed is called after each failed handler call (an error, a panic
+	// or a timeout), before the consumer decides between a retry and the
+	// dead-letter topic.
+	Failed(topic string)
 	// Retried is called before each retry of a failed handler call.
 	Retried(topic string)
 	// DeadLettered is called when a message has been acknowledged by the
 	// dead-letter topic; reason is ReasonPoison, ReasonPermanent or
 	// ReasonExhausted.
 	DeadLettered(topic, reason string)
+	// Lag is called every Config.LagInterval while Run runs, from a
+	// goroutine of its own, with the lag of each partition of topic
+	// assigned to this member: the partition's high watermark minus the
+	// group's committed offset (the messages not yet done, the one in
+	// flight included). A partition missing from lag is no longer assigned
+	// to this member; once Run stops, lag is empty. A partition whose
+	// offsets cannot be read right now (the broker is unreachable) is
+	// left out of that call's lag only when it has never been read;
+	// otherwise its last known lag is reported again.
+	Lag(topic string, lag map[int32]int64)
 }
 
 // NopObserver ignores everything. Embed it in an Observer to implement
-// only some methods.
+// only some methods; methods added to Observer later get a no-op here too.
 type NopObserver struct{}
 
 func (NopObserver) Processed(string, string, time.Duration) {}
+func (NopObserver) Failed(string)                           {}
 func (NopObserver) Retried(string)                          {}
 func (NopObserver) DeadLettered(string, string)             {}
+func (NopObserver) Lag(string, map[int32]int64)             {}

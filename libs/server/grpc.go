@@ -2,9 +2,11 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"runtime/debug"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -15,22 +17,34 @@ import (
 )
 
 // NewGRPCServer returns a gRPC server with what every service wants:
-// OpenTelemetry spans for each call, panic recovery (a panic becomes an
-// INTERNAL error with the stack in the log, never a dead process), the
-// standard grpc.health.v1 service and server reflection (so grpcurl works
-// without .proto files). extra interceptors run inside recovery.
-func NewGRPCServer(log *slog.Logger, extra []grpc.UnaryServerInterceptor, opts ...grpc.ServerOption) (*grpc.Server, *health.Server) {
-	unary := append([]grpc.UnaryServerInterceptor{recoverUnary(log)}, extra...)
+// OpenTelemetry spans for each call, metrics for each call registered on
+// reg (grpc_server_handled_total and grpc_server_handling_seconds, by
+// grpc_service and grpc_method; the OK series of every registered method
+// exist from the first scrape), panic recovery (a panic becomes an INTERNAL
+// error with the stack in the log, never a dead process, and is counted as
+// Internal), the standard grpc.health.v1 service and server reflection (so
+// grpcurl works without .proto files). extra interceptors run inside
+// recovery. It fails only when reg already holds the gRPC metrics.
+func NewGRPCServer(log *slog.Logger, reg prometheus.Registerer, extra []grpc.UnaryServerInterceptor, opts ...grpc.ServerOption) (*grpc.Server, *health.Server, error) {
+	// The interceptors exist before the server they are options of; the
+	// server is set before the metrics are registered, so before any
+	// collection.
+	metrics := newGRPCMetrics()
+	unary := append([]grpc.UnaryServerInterceptor{metrics.unary, recoverUnary(log)}, extra...)
 	opts = append([]grpc.ServerOption{
 		grpc.StatsHandler(otelgrpc.NewServerHandler()),
 		grpc.ChainUnaryInterceptor(unary...),
-		grpc.ChainStreamInterceptor(recoverStream(log)),
+		grpc.ChainStreamInterceptor(metrics.stream, recoverStream(log)),
 	}, opts...)
 	srv := grpc.NewServer(opts...)
+	metrics.srv = srv
+	if err := reg.Register(metrics); err != nil {
+		return nil, nil, fmt.Errorf("grpc server metrics: %w", err)
+	}
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(srv, hs)
 	reflection.Register(srv)
-	return srv, hs
+	return srv, hs, nil
 }
 
 func recoverUnary(log *slog.Logger) grpc.UnaryServerInterceptor {

@@ -35,17 +35,22 @@ type Config struct {
 
 // Service is the set of loyalty-points use cases.
 type Service struct {
-	store Store
-	auth  Authenticator
-	bonus int64
+	store   Store
+	auth    Authenticator
+	bonus   int64
+	metrics *Metrics // nil: not counted
 }
 
 // NewService wires the use cases to their ports.
-func NewService(store Store, auth Authenticator, cfg Config) (*Service, error) {
+func NewService(store Store, auth Authenticator, cfg Config, opts ...Option) (*Service, error) {
 	if cfg.WelcomeBonus <= 0 {
 		return nil, fmt.Errorf("ledger: welcome bonus %d is not positive", cfg.WelcomeBonus)
 	}
-	return &Service{store: store, auth: auth, bonus: cfg.WelcomeBonus}, nil
+	s := &Service{store: store, auth: auth, bonus: cfg.WelcomeBonus}
+	for _, o := range opts {
+		o(s)
+	}
+	return s, nil
 }
 
 // Account returns the account of userID to its owner or an administrator.
@@ -139,25 +144,33 @@ func (s *Service) Withdraw(ctx context.Context, token string, c Change) (balance
 }
 
 func (s *Service) change(ctx context.Context, token string, kind Kind, c Change) (int64, error) {
+	balance, applied, err := s.apply(ctx, token, kind, c)
+	s.metrics.change(kind, c.Amount, applied, err)
+	return balance, err
+}
+
+// apply runs a deposit or withdrawal and reports whether this call moved
+// the points (false for a replay).
+func (s *Service) apply(ctx context.Context, token string, kind Kind, c Change) (balance int64, applied bool, err error) {
 	caller, err := s.authenticate(ctx, token)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	if !caller.Admin {
-		return 0, ErrForbidden
+		return 0, false, ErrForbidden
 	}
 	t, err := newChange(kind, c)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	rec, applied, err := s.store.Apply(ctx, t)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	if !applied && !sameOperation(rec, t) {
-		return 0, ErrIdempotencyKeyReused
+		return 0, false, ErrIdempotencyKeyReused
 	}
-	return rec.BalanceAfter, nil
+	return rec.BalanceAfter, applied, nil
 }
 
 // newChange validates c and returns the transaction it asks for.
@@ -208,7 +221,7 @@ func (s *Service) CreditWelcomeBonus(ctx context.Context, userID, eventID string
 	if err != nil {
 		return false, err
 	}
-	return s.store.CreditWelcome(ctx, Transaction{
+	credited, err = s.store.CreditWelcome(ctx, Transaction{
 		ID:      newID(),
 		UserID:  id,
 		Kind:    KindWelcomeBonus,
@@ -216,6 +229,10 @@ func (s *Service) CreditWelcomeBonus(ctx context.Context, userID, eventID string
 		Reason:  welcomeReason,
 		EventID: ev,
 	})
+	if err == nil && credited {
+		s.metrics.welcomeBonus(s.bonus)
+	}
+	return credited, err
 }
 
 // authorizeRead authenticates the caller and lets it read userID's

@@ -24,7 +24,7 @@ const (
 
 // fixture returns a Service over fakes where alice holds 100 points and
 // bob 50; "admin" is an administrator without an account.
-func fixture(t *testing.T) (*ledger.Service, *fakeStore, *fakeAuth) {
+func fixture(t *testing.T, opts ...ledger.Option) (*ledger.Service, *fakeStore, *fakeAuth) {
 	t.Helper()
 	store := newFakeStore()
 	store.open(alice, 100)
@@ -34,7 +34,7 @@ func fixture(t *testing.T) (*ledger.Service, *fakeStore, *fakeAuth) {
 		bobToken:   {UserID: bob},
 		adminToken: {UserID: "9b2f4b4e-1a0e-4d39-9a38-0f3c4a8d1e55", Admin: true},
 	}}
-	svc, err := ledger.NewService(store, auth, ledger.Config{WelcomeBonus: 100})
+	svc, err := ledger.NewService(store, auth, ledger.Config{WelcomeBonus: 100}, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

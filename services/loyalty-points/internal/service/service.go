@@ -79,14 +79,23 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 	}
 	p.Defer(ssoConn.Close)
 
+	// Every metric of the process goes to one registry, served at /metrics.
+	metrics := server.NewRegistry()
+	ledgerMetrics, err := ledger.NewMetrics(metrics)
+	if err != nil {
+		return nil, err
+	}
 	svc, err := ledger.NewService(postgres.NewLedger(db), sso.NewAuthenticator(ssoConn, cfg.SSO.Timeout),
-		ledger.Config{WelcomeBonus: cfg.WelcomeBonus})
+		ledger.Config{WelcomeBonus: cfg.WelcomeBonus}, ledger.WithMetrics(ledgerMetrics))
 	if err != nil {
 		return nil, err
 	}
 
-	metrics := server.NewRegistry()
 	welcome, err := events.NewHandler(svc, metrics, log)
+	if err != nil {
+		return nil, err
+	}
+	consumerMetrics, err := consumer.NewMetrics(metrics)
 	if err != nil {
 		return nil, err
 	}
@@ -99,6 +108,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 		MaxAttempts:       cfg.Consumer.MaxAttempts,
 		InitialBackoff:    cfg.Consumer.InitialBackoff,
 		MaxBackoff:        cfg.Consumer.MaxBackoff,
+		Observer:          consumerMetrics.Observer(cfg.Consumer.GroupID, cfg.Consumer.Topic),
 	}, func() *eventsv1.UserRegistered { return &eventsv1.UserRegistered{} }, welcome.UserRegistered, log)
 	if err != nil {
 		return nil, err
@@ -111,7 +121,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 	health.Add("postgres", db.PingContext)
 	health.Add("kafka", c.Check)
 
-	grpcSrv, grpcHealth := server.NewGRPCServer(log, nil)
+	grpcSrv, grpcHealth, err := server.NewGRPCServer(log, metrics, nil)
+	if err != nil {
+		return nil, err
+	}
 	loyaltyv1.RegisterLoyaltyServiceServer(grpcSrv, grpcapi.NewLoyaltyServer(svc, log))
 	g, err := server.NewGRPC("grpc", cfg.GRPCAddr, grpcSrv, grpcHealth)
 	if err != nil {
@@ -123,7 +136,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 	if err := mountREST(ctx, mux, g.Addr(), p); err != nil {
 		return nil, err
 	}
-	h, err := server.NewHTTP("http", cfg.HTTPAddr, mux)
+	handler, err := server.InstrumentHTTP(metrics, mux)
+	if err != nil {
+		return nil, err
+	}
+	h, err := server.NewHTTP("http", cfg.HTTPAddr, handler)
 	if err != nil {
 		return nil, err
 	}
@@ -133,7 +150,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 
 // mountREST serves the REST gateway and its Swagger UI on mux. The gateway
 // calls the gRPC server over loopback, so REST calls pass the same
-// interceptors (tracing, recovery) and the same error mapping as gRPC calls.
+// interceptors (tracing, recovery, metrics) and the same error mapping as
+// gRPC calls; the HTTP metrics name each REST call's route after its
+// gateway path template.
 func mountREST(ctx context.Context, mux *http.ServeMux, grpcAddr string, p *server.Process) error {
 	conn, err := grpc.NewClient(grpcAddr,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
@@ -143,7 +162,7 @@ func mountREST(ctx context.Context, mux *http.ServeMux, grpcAddr string, p *serv
 		return fmt.Errorf("gateway connection: %w", err)
 	}
 	p.Defer(conn.Close)
-	gw := gateway.New()
+	gw := gateway.New(gateway.WithServeMuxOptions(server.GatewayRoutes()))
 	if err := loyaltyv1.RegisterLoyaltyServiceHandler(ctx, gw, conn); err != nil {
 		return err
 	}

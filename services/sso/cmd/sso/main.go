@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -69,6 +70,9 @@ func run(ctx context.Context) error {
 		return fmt.Errorf("unknown command %q (want no arguments, \"migrate\" or \"keys rotate\")", strings.Join(args, " "))
 	}
 
+	if cfg.MemoryLimitMiB > 0 {
+		debug.SetMemoryLimit(cfg.MemoryLimitMiB << 20)
+	}
 	log.InfoContext(ctx, "starting", slog.Any("config", cfg))
 	proc, err := service.New(ctx, cfg, log)
 	if err != nil {

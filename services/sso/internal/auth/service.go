@@ -49,6 +49,7 @@ type Service struct {
 	policy   PasswordPolicy
 	cfg      Config
 	log      *slog.Logger
+	metrics  *Metrics // nil: not counted
 
 	// dummyHash is verified against when an e-mail is unknown, so a login
 	// costs the same hash work whether or not the account exists.
@@ -57,15 +58,19 @@ type Service struct {
 
 // NewService wires the use cases to their ports.
 func NewService(users Users, sessions Sessions, accounts, clients Throttle, hasher Hasher, signer Signer,
-	policy PasswordPolicy, cfg Config, log *slog.Logger) (*Service, error) {
+	policy PasswordPolicy, cfg Config, log *slog.Logger, opts ...Option) (*Service, error) {
 	dummy, err := hasher.Hash("timing-equaliser-" + uuid.NewString())
 	if err != nil {
 		return nil, fmt.Errorf("dummy hash: %w", err)
 	}
-	return &Service{
+	s := &Service{
 		users: users, sessions: sessions, accounts: accounts, clients: clients, hasher: hasher,
 		signer: signer, policy: policy, cfg: cfg, log: log, dummyHash: dummy,
-	}, nil
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	return s, nil
 }
 
 // Tokens is what a successful register, login or refresh hands out.
@@ -134,6 +139,12 @@ type Credentials struct {
 // account or the client address answer ThrottledError, even for the right
 // password, until the window passes.
 func (s *Service) Login(ctx context.Context, c Credentials) (Tokens, error) {
+	t, err := s.login(ctx, c)
+	s.metrics.login(err)
+	return t, err
+}
+
+func (s *Service) login(ctx context.Context, c Credentials) (Tokens, error) {
 	email, err := user.NormalizeEmail(c.Email)
 	if err != nil {
 		return Tokens{}, invalid("email", err.Error())
@@ -235,13 +246,16 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, err
 	sess, err := s.sessions.Rotate(ctx, token.HashRefresh(refreshToken), hash, s.cfg.RefreshTTL)
 	if err != nil {
 		if errors.Is(err, ErrRefreshReused) {
+			s.metrics.reuse()
 			s.log.WarnContext(ctx, "refresh token reuse detected; family revoked")
 		}
 		return Tokens{}, err
 	}
 	u, err := s.users.ByID(ctx, sess.UserID)
 	if errors.Is(err, user.ErrNotFound) {
-		_ = s.sessions.Revoke(ctx, sess.Family)
+		if s.sessions.Revoke(ctx, sess.Family) == nil {
+			s.metrics.revoke(kindFamily)
+		}
 		return Tokens{}, ErrInvalidToken
 	}
 	if err != nil {
@@ -251,6 +265,8 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, err
 	if err != nil {
 		return Tokens{}, err
 	}
+	s.metrics.refresh()
+	s.metrics.tokenPair()
 	return Tokens{UserID: u.ID, AccessToken: access, RefreshToken: raw, ExpiresIn: s.cfg.AccessTTL}, nil
 }
 
@@ -274,9 +290,14 @@ func (s *Service) Logout(ctx context.Context, accessToken, refreshToken string) 
 			if err := s.sessions.Revoke(ctx, sess.Family); err != nil {
 				return err
 			}
+			s.metrics.revoke(kindFamily)
 		}
 	}
-	return s.sessions.RevokeAccess(ctx, claims.ID, claims.ExpiresAt)
+	if err := s.sessions.RevokeAccess(ctx, claims.ID, claims.ExpiresAt); err != nil {
+		return err
+	}
+	s.metrics.revoke(kindAccess)
+	return nil
 }
 
 // Validation is the answer of Validate.
@@ -362,6 +383,7 @@ func (s *Service) startSession(ctx context.Context, u user.User) (Tokens, error)
 	if err := s.sessions.Start(ctx, Session{Family: uuid.NewString(), UserID: u.ID}, hash, s.cfg.RefreshTTL); err != nil {
 		return Tokens{}, err
 	}
+	s.metrics.tokenPair()
 	return Tokens{UserID: u.ID, AccessToken: access, RefreshToken: raw, ExpiresIn: s.cfg.AccessTTL}, nil
 }
 

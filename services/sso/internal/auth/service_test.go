@@ -21,14 +21,14 @@ type fixture struct {
 	hasher   *fakeHasher
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T, opts ...auth.Option) *fixture {
 	t.Helper()
 	f := &fixture{users: newMemUsers(), sessions: newMemSessions(), hasher: &fakeHasher{version: "v2"}}
 	signer := &fakeSigner{now: time.Now(), ttl: 15 * time.Minute, issued: map[string]token.Claims{}}
 	svc, err := auth.NewService(f.users, f.sessions,
 		&memThrottle{limit: 3, fails: map[string]int{}}, &memThrottle{limit: 10, fails: map[string]int{}},
 		f.hasher, signer, fakePolicy{}, auth.Config{AccessTTL: 15 * time.Minute, RefreshTTL: time.Hour},
-		slog.New(slog.NewTextHandler(io.Discard, nil)))
+		slog.New(slog.NewTextHandler(io.Discard, nil)), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

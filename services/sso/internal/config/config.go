@@ -27,6 +27,14 @@ type Config struct {
 	// OTLPEndpoint is the host:port of an OTLP/gRPC trace collector (Jaeger,
 	// the OpenTelemetry Collector); empty exports no spans.
 	OTLPEndpoint string `env:"SSO_OTLP_ENDPOINT"`
+	// PprofAddr serves Go's profiling endpoints (/debug/pprof/) when set;
+	// keep it on loopback.
+	PprofAddr string `env:"SSO_PPROF_ADDR"`
+	// MemoryLimitMiB is the Go runtime's soft memory limit. Every password
+	// hash allocates argon2id's 19 MiB and drops it at once; without a
+	// limit the collector lets such garbage pile up to several times the
+	// live heap. 0 leaves the runtime's default (or GOMEMLIMIT) alone.
+	MemoryLimitMiB int64 `env:"SSO_MEMORY_LIMIT_MIB" envDefault:"96"`
 
 	DB       DB
 	Redis    Redis
@@ -155,6 +163,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("%w: SSO_DB_PRIMARY_DSN is required", config.ErrInvalid)
 	case c.DB.MaxOpenConns <= 0:
 		return fmt.Errorf("%w: SSO_DB_MAX_OPEN_CONNS must be positive", config.ErrInvalid)
+	case c.MemoryLimitMiB < 0:
+		return fmt.Errorf("%w: SSO_MEMORY_LIMIT_MIB must not be negative", config.ErrInvalid)
 	case c.DB.UserPartitions < 1 || c.DB.UserPartitions > 1024:
 		return fmt.Errorf("%w: SSO_DB_USER_PARTITIONS must be within 1..1024", config.ErrInvalid)
 	case c.Tokens.AccessTTL < time.Minute || c.Tokens.AccessTTL > 24*time.Hour:
@@ -212,6 +222,8 @@ func (c Config) LogValue() slog.Value {
 		slog.String("http_addr", c.HTTPAddr),
 		slog.String("log_level", c.LogLevel),
 		slog.String("otlp_endpoint", c.OTLPEndpoint),
+		slog.String("pprof_addr", c.PprofAddr),
+		slog.Int64("memory_limit_mib", c.MemoryLimitMiB),
 		slog.String("shutdown_timeout", c.ShutdownTimeout.String()),
 		slog.String("db_primary", config.RedactURL(c.DB.PrimaryDSN)),
 		slog.String("db_replica", config.RedactURL(c.DB.ReplicaDSN)),

@@ -122,6 +122,7 @@ type Relay struct {
 	cfg      Config
 	log      *slog.Logger
 	queue    chan queued
+	metrics  *Metrics // nil: not counted
 
 	// inflight counts the messages handed to the producer whose delivery
 	// report has not been recorded yet.
@@ -160,9 +161,9 @@ type delivery struct {
 // publishing with producer (see NewProducer) and framing values with ser.
 // The caller keeps ownership of producer and closes it after Run returns;
 // Run reads its Events channel, which nothing else may read.
-func NewRelay(db *sqlx.DB, producer *kafka.Producer, ser Serializer, cfg Config, log *slog.Logger) *Relay {
+func NewRelay(db *sqlx.DB, producer *kafka.Producer, ser Serializer, cfg Config, log *slog.Logger, opts ...Option) *Relay {
 	cfg = cfg.withDefaults()
-	return &Relay{
+	r := &Relay{
 		db:       db,
 		producer: producer,
 		ser:      ser,
@@ -170,6 +171,10 @@ func NewRelay(db *sqlx.DB, producer *kafka.Producer, ser Serializer, cfg Config,
 		log:      log.With(slog.String("component", "outbox")),
 		queue:    make(chan queued, cfg.QueueSize),
 	}
+	for _, o := range opts {
+		o(r)
+	}
+	return r
 }
 
 // Enqueue hands a just-committed record to the relay; pass it to
@@ -449,6 +454,7 @@ func (r *Relay) report(m *kafka.Message) *delivery {
 
 // delivered marks the rows of successful deliveries successful.
 func (r *Relay) delivered(ds []*delivery) {
+	r.metrics.delivered(len(ds))
 	ids := make([]string, len(ds))
 	for i, d := range ds {
 		ids[i] = d.event.id
@@ -471,6 +477,7 @@ func (r *Relay) delivered(ds []*delivery) {
 // failed records a failed attempt to publish e.
 func (r *Relay) failed(ctx context.Context, e event, cause error) {
 	attempt := max(e.claimed, 1)
+	r.metrics.failed()
 	if r.failing.CompareAndSwap(false, true) {
 		r.log.WarnContext(ctx, "kafka deliveries failing; events stay in the outbox and are retried",
 			slog.String("event_id", e.id), slog.Any("error", cause))

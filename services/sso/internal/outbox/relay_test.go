@@ -15,6 +15,7 @@ import (
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 	"github.com/confluentinc/confluent-kafka-go/v2/schemaregistry/serde"
 	"github.com/confluentinc/confluent-kafka-go/v2/schemaregistry/serde/protobuf"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/protobuf/proto"
 
@@ -342,7 +343,13 @@ func TestKafkaDownThenUp(t *testing.T) {
 		FlushTimeout:   3 * time.Second,
 	}
 	logs := &recordingHandler{}
-	down := outbox.NewRelay(db, newProducer(t, "127.0.0.1:1", cfg.MessageTimeout), k.ser, cfg, slog.New(logs))
+	reg := prometheus.NewRegistry()
+	metrics, err := outbox.NewMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := outbox.NewRelay(db, newProducer(t, "127.0.0.1:1", cfg.MessageTimeout), k.ser, cfg, slog.New(logs),
+		outbox.WithMetrics(metrics))
 	users := postgres.NewUsers(db, nil, registeredEvent(k.topic), postgres.OnCommitted(down.Enqueue))
 	stopDown := start(t, down)
 
@@ -385,11 +392,17 @@ func TestKafkaDownThenUp(t *testing.T) {
 	if warns := logs.count(slog.LevelWarn); warns != 1 {
 		t.Errorf("outage logged %d warnings, want 1: %v", warns, logs.messages())
 	}
+	if failures, successes := deliveries(t, reg, "failure"), deliveries(t, reg, "success"); failures < 2*n || successes != 0 {
+		t.Errorf("during the outage: %v failed and %v successful deliveries counted, want at least %d and 0", failures, successes, 2*n)
+	}
 
 	up := outbox.NewRelay(db, newProducer(t, testenv.KafkaBrokers, 10*time.Second), k.ser,
-		outbox.Config{StaleAfter: time.Minute, SweepInterval: 50 * time.Millisecond}, quietLog())
+		outbox.Config{StaleAfter: time.Minute, SweepInterval: 50 * time.Millisecond}, quietLog(), outbox.WithMetrics(metrics))
 	start(t, up)
 	awaitStatus(t, db, 15*time.Second, "successful", ids...)
+	if successes := deliveries(t, reg, "success"); successes != n {
+		t.Errorf("%v successful deliveries counted, want %d", successes, n)
+	}
 	perEvent := map[string]int{}
 	for _, m := range consume(t, k.topic, n, time.Second) {
 		perEvent[header(m, outbox.HeaderEventID)]++
@@ -583,4 +596,25 @@ func (h *recordingHandler) messages() []string {
 		out = append(out, r.Level.String()+" "+r.Message)
 	}
 	return out
+}
+
+// deliveries returns the value of sso_outbox_deliveries_total{outcome}.
+func deliveries(t *testing.T, g prometheus.Gatherer, outcome string) float64 {
+	t.Helper()
+	families, err := g.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != "sso_outbox_deliveries_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			if l := m.GetLabel(); len(l) == 1 && l[0].GetName() == "outcome" && l[0].GetValue() == outcome {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	t.Fatalf("no sso_outbox_deliveries_total{outcome=%q}", outcome)
+	return 0
 }

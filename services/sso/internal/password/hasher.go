@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -127,17 +128,22 @@ type Hasher struct {
 	sem    chan struct{}
 	kdf    kdf
 	dummy  func() string
+	// metrics, when not nil, times every derivation.
+	metrics *Metrics
 }
 
 // NewHasher returns a Hasher producing hashes with p (zero fields taking
 // their defaults), or an error wrapping ErrInvalidParams when p is weaker
 // than OWASP's floor or implausibly large.
-func NewHasher(p Params) (*Hasher, error) {
+func NewHasher(p Params, opts ...Option) (*Hasher, error) {
 	p = p.withDefaults()
 	if err := p.validate(); err != nil {
 		return nil, err
 	}
 	h := &Hasher{params: p, sem: make(chan struct{}, p.MaxConcurrent), kdf: argon2.IDKey}
+	for _, o := range opts {
+		o(h)
+	}
 	h.dummy = sync.OnceValue(func() string {
 		// rand.Text is 26 base32 characters, far below MaxPasswordBytes,
 		// so Hash cannot fail here.
@@ -166,7 +172,7 @@ func (h *Hasher) Hash(pw string) (string, error) {
 		return "", fmt.Errorf("read salt: %w", err)
 	}
 	p := phc{memory: h.params.Memory, time: h.params.Time, threads: h.params.Threads, salt: salt}
-	p.key = h.derive(pw, p, h.params.KeyLen)
+	p.key = h.derive(opHash, pw, p, h.params.KeyLen)
 	return p.String(), nil
 }
 
@@ -185,7 +191,7 @@ func (h *Hasher) Verify(pw, encoded string) (ok, rehash bool, err error) {
 	if len(pw) > MaxPasswordBytes {
 		return false, false, nil
 	}
-	key := h.derive(pw, p, uint32(len(p.key)))
+	key := h.derive(opVerify, pw, p, uint32(len(p.key)))
 	if subtle.ConstantTimeCompare(key, p.key) != 1 {
 		return false, false, nil
 	}
@@ -206,8 +212,12 @@ func (h *Hasher) Verify(pw, encoded string) (ok, rehash bool, err error) {
 func (h *Hasher) Dummy() string { return h.dummy() }
 
 // derive runs the KDF on Normalize(pw) with p's costs and salt, waiting for
-// a slot when MaxConcurrent hashes are already running.
-func (h *Hasher) derive(pw string, p phc, keyLen uint32) []byte {
+// a slot when MaxConcurrent hashes are already running; op labels its time.
+func (h *Hasher) derive(op, pw string, p phc, keyLen uint32) []byte {
+	if h.metrics != nil {
+		start := time.Now()
+		defer func() { h.metrics.seconds.WithLabelValues(op).Observe(time.Since(start).Seconds()) }()
+	}
 	h.sem <- struct{}{}
 	defer func() { <-h.sem }()
 	return h.kdf([]byte(Normalize(pw)), p.salt, p.time, p.memory, p.threads, keyLen)

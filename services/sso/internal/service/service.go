@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 	_ "github.com/lib/pq" // PostgreSQL driver for database/sql.
+	"github.com/prometheus/client_golang/prometheus"
 	goredis "github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"go.opentelemetry.io/otel"
@@ -83,6 +84,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 	}
 	rdb := newRedis(cfg.Redis)
 	p.Defer(rdb.Close)
+	// Every metric of the process goes to one registry, served at /metrics.
+	metrics := server.NewRegistry()
 
 	// Readiness follows the dependencies a request cannot do without: the
 	// primary takes every write and Redis holds token state. A lagging or
@@ -92,18 +95,21 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 
 	// Kafka is deliberately not a readiness check: registrations keep
 	// working while it is down, their events waiting in the outbox.
-	relay, err := newRelay(cfg, primary, p, log)
+	relay, err := newRelay(cfg, primary, p, metrics, log)
 	if err != nil {
 		return nil, err
 	}
 	p.Go("outbox relay", relay.Run)
 
-	svc, keys, err := newAuth(cfg, primary, replica, rdb, relay.Enqueue, log)
+	svc, keys, err := newAuth(cfg, primary, replica, rdb, relay.Enqueue, metrics, log)
 	if err != nil {
 		return nil, err
 	}
 
-	grpcSrv, grpcHealth := server.NewGRPCServer(log, nil)
+	grpcSrv, grpcHealth, err := server.NewGRPCServer(log, metrics, nil)
+	if err != nil {
+		return nil, err
+	}
 	ssov1.RegisterAuthServiceServer(grpcSrv, grpcapi.NewAuthServer(svc, log))
 	ssov1.RegisterUserServiceServer(grpcSrv, grpcapi.NewUserServer(svc, log))
 	g, err := server.NewGRPC("grpc", cfg.GRPCAddr, grpcSrv, grpcHealth)
@@ -112,12 +118,16 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 	}
 	p.Serve(g)
 
-	mux := server.NewMux(health, server.NewRegistry())
+	mux := server.NewMux(health, metrics)
 	if err := mountREST(ctx, mux, g.Addr(), p); err != nil {
 		return nil, err
 	}
 	mux.Handle("GET /.well-known/jwks.json", token.JWKSHandler(keys))
-	h, err := server.NewHTTP("http", cfg.HTTPAddr, mux)
+	handler, err := server.InstrumentHTTP(metrics, mux)
+	if err != nil {
+		return nil, err
+	}
+	h, err := server.NewHTTP("http", cfg.HTTPAddr, handler)
 	if err != nil {
 		return nil, err
 	}
@@ -126,9 +136,17 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 }
 
 // newRelay builds the outbox relay and its Kafka producer and Schema
-// Registry client, which p releases after the relay has stopped. Neither
-// connects here, so sso starts while Kafka or the registry is down.
-func newRelay(cfg config.Config, primary *sqlx.DB, p *server.Process, log *slog.Logger) (*outbox.Relay, error) {
+// Registry client, which p releases after the relay has stopped, and
+// registers the outbox metrics on reg. Neither client connects here, so sso
+// starts while Kafka or the registry is down.
+func newRelay(cfg config.Config, primary *sqlx.DB, p *server.Process, reg prometheus.Registerer, log *slog.Logger) (*outbox.Relay, error) {
+	relayMetrics, err := outbox.NewMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	if err := reg.Register(outbox.NewBacklog(outbox.QueryBacklog(primary), 0, 0, log)); err != nil {
+		return nil, fmt.Errorf("outbox backlog metrics: %w", err)
+	}
 	producer, err := outbox.NewProducer(cfg.Kafka.Brokers, cfg.Kafka.MessageTimeout)
 	if err != nil {
 		return nil, err
@@ -151,15 +169,25 @@ func newRelay(cfg config.Config, primary *sqlx.DB, p *server.Process, log *slog.
 		MaxBackoff:     cfg.Outbox.MaxBackoff,
 		MessageTimeout: cfg.Kafka.MessageTimeout,
 		FlushTimeout:   cfg.ShutdownTimeout,
-	}, log), nil
+	}, log, outbox.WithMetrics(relayMetrics)), nil
 }
 
-// newAuth builds the use cases over their adapters. Each committed outbox
-// record goes to onCommitted (the relay), to be published at once.
-func newAuth(cfg config.Config, primary, replica *sqlx.DB, rdb goredis.UniversalClient, onCommitted func(postgres.OutboxRecord), log *slog.Logger) (*auth.Service, *token.KeySet, error) {
+// newAuth builds the use cases over their adapters, with their metrics on
+// reg. Each committed outbox record goes to onCommitted (the relay), to be
+// published at once.
+func newAuth(cfg config.Config, primary, replica *sqlx.DB, rdb goredis.UniversalClient, onCommitted func(postgres.OutboxRecord),
+	reg prometheus.Registerer, log *slog.Logger) (*auth.Service, *token.KeySet, error) {
+	hashMetrics, err := password.NewMetrics(reg)
+	if err != nil {
+		return nil, nil, err
+	}
+	authMetrics, err := auth.NewMetrics(reg)
+	if err != nil {
+		return nil, nil, err
+	}
 	hasher, err := password.NewHasher(password.Params{
 		Memory: cfg.Password.MemoryKiB, Time: cfg.Password.Time, Threads: cfg.Password.Threads,
-	})
+	}, password.WithMetrics(hashMetrics))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -177,7 +205,7 @@ func newAuth(cfg config.Config, primary, replica *sqlx.DB, rdb goredis.Universal
 	clients := ssoredis.NewThrottle(rdb, cfg.Redis.KeyPrefix+"login:ip:", cfg.Login.IPLimit, cfg.Login.Window)
 	signer := token.NewIssuer(keys, cfg.Tokens.Issuer, cfg.Tokens.AccessTTL, nil)
 	svc, err := auth.NewService(users, sessions, accounts, clients, hasher, signer, policy,
-		auth.Config{AccessTTL: cfg.Tokens.AccessTTL, RefreshTTL: cfg.Tokens.RefreshTTL}, log)
+		auth.Config{AccessTTL: cfg.Tokens.AccessTTL, RefreshTTL: cfg.Tokens.RefreshTTL}, log, auth.WithMetrics(authMetrics))
 	return svc, keys, err
 }
 
@@ -190,7 +218,8 @@ func loadKeys(c config.Tokens) (*token.KeySet, error) {
 
 // mountREST serves the REST gateway and its Swagger UI on mux. The gateway
 // calls the gRPC server over loopback, so REST calls pass the same
-// interceptors (tracing, recovery, metrics) as gRPC calls.
+// interceptors (tracing, recovery, metrics) as gRPC calls; the HTTP metrics
+// name each REST call's route after its gateway path template.
 func mountREST(ctx context.Context, mux *http.ServeMux, grpcAddr string, p *server.Process) error {
 	conn, err := grpc.NewClient(grpcAddr,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
@@ -200,7 +229,7 @@ func mountREST(ctx context.Context, mux *http.ServeMux, grpcAddr string, p *serv
 		return fmt.Errorf("gateway connection: %w", err)
 	}
 	p.Defer(conn.Close)
-	gw := gateway.New()
+	gw := gateway.New(gateway.WithServeMuxOptions(server.GatewayRoutes()))
 	if err := ssov1.RegisterAuthServiceHandler(ctx, gw, conn); err != nil {
 		return err
 	}

@@ -64,8 +64,13 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 	if err != nil {
 		return nil, err
 	}
+	// Every metric of the process goes to one registry, served at /metrics.
 	metrics := server.NewRegistry()
 	notifier, err := newWelcome(cfg.Mail, postgres.NewLedger(db), sender, metrics, log)
+	if err != nil {
+		return nil, err
+	}
+	consumerMetrics, err := consumer.NewMetrics(metrics)
 	if err != nil {
 		return nil, err
 	}
@@ -79,6 +84,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 		MaxAttempts:       cfg.Kafka.MaxAttempts,
 		InitialBackoff:    cfg.Kafka.InitialBackoff,
 		MaxBackoff:        cfg.Kafka.MaxBackoff,
+		Observer:          consumerMetrics.Observer(cfg.Kafka.GroupID, cfg.Kafka.Topic),
 	}, func() *eventsv1.UserRegistered { return &eventsv1.UserRegistered{} }, notifier.Handle, log)
 	if err != nil {
 		return nil, err
@@ -92,7 +98,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 	health.Add("postgres", db.PingContext)
 	health.Add("smtp", sender.Check)
 
-	h, err := server.NewHTTP("http", cfg.HTTPAddr, server.NewMux(health, metrics))
+	handler, err := server.InstrumentHTTP(metrics, server.NewMux(health, metrics))
+	if err != nil {
+		return nil, err
+	}
+	h, err := server.NewHTTP("http", cfg.HTTPAddr, handler)
 	if err != nil {
 		return nil, err
 	}

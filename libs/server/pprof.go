@@ -1,0 +1,20 @@
+package server
+
+import (
+	"net/http"
+	"net/http/pprof"
+)
+
+// NewPprof returns a server for Go's profiling endpoints under
+// /debug/pprof/ on addr. It is opt-in and separate from the service's main
+// HTTP port: profiles reveal internals and cost CPU, so they are bound to an
+// address operators choose (loopback), never exposed beside the API.
+func NewPprof(addr string) (*HTTP, error) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return NewHTTP("pprof", addr, mux)
+}

@@ -1,0 +1,30 @@
+package server_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/ssokit/platform/libs/server"
+)
+
+func TestPprofServesProfiles(t *testing.T) {
+	s, err := server.NewPprof("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = s.Serve() }()
+	defer s.Shutdown(context.Background())
+
+	resp, err := http.Get("http://" + s.Addr() + "/debug/pprof/goroutine?debug=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "goroutine profile") {
+		t.Fatalf("%d %.200s", resp.StatusCode, body)
+	}
+}

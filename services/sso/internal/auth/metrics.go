@@ -1,0 +1,138 @@
+package auth
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Label values of the metrics.
+const (
+	loginSuccess   = "success"
+	loginInvalid   = "invalid"
+	loginThrottled = "throttled"
+
+	kindAccess  = "access"
+	kindRefresh = "refresh"
+	kindFamily  = "family"
+)
+
+// Metrics counts what the use cases decide, for the dashboards and the
+// security alerts:
+//
+//	sso_logins_total{outcome}          success, invalid (wrong or malformed credentials), throttled
+//	sso_tokens_issued_total{kind}      access, refresh: tokens handed out by register, login and refresh
+//	sso_tokens_refreshed_total         successful refresh-token rotations
+//	sso_tokens_revoked_total{kind}     access (logout), family (logout, refresh token reuse)
+//	sso_refresh_reuse_detected_total   rotated refresh tokens presented again
+//
+// Calls that fail for want of a dependency (Redis or PostgreSQL down) are
+// not counted here: the gRPC metrics count them by status code. A nil
+// *Metrics counts nothing.
+type Metrics struct {
+	logins    *prometheus.CounterVec
+	issued    *prometheus.CounterVec
+	refreshed prometheus.Counter
+	revoked   *prometheus.CounterVec
+	reused    prometheus.Counter
+}
+
+// NewMetrics registers the use-case metrics on reg, every label value at
+// zero.
+func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
+	m := &Metrics{
+		logins: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sso_logins_total",
+			Help: "Login attempts by outcome: success, invalid (wrong or malformed e-mail or password), throttled (refused after too many failures).",
+		}, []string{"outcome"}),
+		issued: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sso_tokens_issued_total",
+			Help: "Tokens handed out by register, login and refresh, by kind: access, refresh.",
+		}, []string{"kind"}),
+		refreshed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sso_tokens_refreshed_total",
+			Help: "Successful refresh-token rotations.",
+		}),
+		revoked: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sso_tokens_revoked_total",
+			Help: "Revocations by kind: access (an access token at logout), family (every refresh token of a login, at logout or on reuse).",
+		}, []string{"kind"}),
+		reused: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sso_refresh_reuse_detected_total",
+			Help: "Refresh tokens presented again after their rotation; each revoked its family.",
+		}),
+	}
+	for _, o := range []string{loginSuccess, loginInvalid, loginThrottled} {
+		m.logins.WithLabelValues(o)
+	}
+	m.issued.WithLabelValues(kindAccess)
+	m.issued.WithLabelValues(kindRefresh)
+	m.revoked.WithLabelValues(kindAccess)
+	m.revoked.WithLabelValues(kindFamily)
+	for _, c := range []prometheus.Collector{m.logins, m.issued, m.refreshed, m.revoked, m.reused} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("auth metrics: %w", err)
+		}
+	}
+	return m, nil
+}
+
+// Option configures NewService.
+type Option func(*Service)
+
+// WithMetrics makes the Service count its decisions on m.
+func WithMetrics(m *Metrics) Option {
+	return func(s *Service) { s.metrics = m }
+}
+
+// login counts a login that ended in err; errors that are not the
+// caller's (a dependency down) are left to the gRPC metrics.
+func (m *Metrics) login(err error) {
+	if m == nil {
+		return
+	}
+	var throttled *ThrottledError
+	var invalidArg *InvalidArgumentError
+	switch {
+	case err == nil:
+		m.logins.WithLabelValues(loginSuccess).Inc()
+	case errors.Is(err, ErrInvalidCredentials), errors.As(err, &invalidArg):
+		m.logins.WithLabelValues(loginInvalid).Inc()
+	case errors.As(err, &throttled):
+		m.logins.WithLabelValues(loginThrottled).Inc()
+	}
+}
+
+// tokenPair counts an access and a refresh token handed out.
+func (m *Metrics) tokenPair() {
+	if m == nil {
+		return
+	}
+	m.issued.WithLabelValues(kindAccess).Inc()
+	m.issued.WithLabelValues(kindRefresh).Inc()
+}
+
+func (m *Metrics) refresh() {
+	if m == nil {
+		return
+	}
+	m.refreshed.Inc()
+}
+
+func (m *Metrics) revoke(kind string) {
+	if m == nil {
+		return
+	}
+	m.revoked.WithLabelValues(kind).Inc()
+}
+
+// reuse counts a rotated refresh token presented again, which revoked its
+// family.
+func (m *Metrics) reuse() {
+	if m == nil {
+		return
+	}
+	m.reused.Inc()
+	m.revoked.WithLabelValues(kindFamily).Inc()
+}

@@ -1,0 +1,133 @@
+package auth_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/ssokit/platform/services/sso/internal/auth"
+)
+
+// authMetrics is the expected exposition of every auth metric.
+type authMetrics struct {
+	success, invalid, throttled int
+	issuedAccess, issuedRefresh int
+	refreshed                   int
+	revokedAccess, revokedFam   int
+	reused                      int
+}
+
+func (m authMetrics) String() string {
+	return fmt.Sprintf(`
+# HELP sso_logins_total Login attempts by outcome: success, invalid (wrong or malformed e-mail or password), throttled (refused after too many failures).
+# TYPE sso_logins_total counter
+sso_logins_total{outcome="invalid"} %d
+sso_logins_total{outcome="success"} %d
+sso_logins_total{outcome="throttled"} %d
+# HELP sso_refresh_reuse_detected_total Refresh tokens presented again after their rotation; each revoked its family.
+# TYPE sso_refresh_reuse_detected_total counter
+sso_refresh_reuse_detected_total %d
+# HELP sso_tokens_issued_total Tokens handed out by register, login and refresh, by kind: access, refresh.
+# TYPE sso_tokens_issued_total counter
+sso_tokens_issued_total{kind="access"} %d
+sso_tokens_issued_total{kind="refresh"} %d
+# HELP sso_tokens_refreshed_total Successful refresh-token rotations.
+# TYPE sso_tokens_refreshed_total counter
+sso_tokens_refreshed_total %d
+# HELP sso_tokens_revoked_total Revocations by kind: access (an access token at logout), family (every refresh token of a login, at logout or on reuse).
+# TYPE sso_tokens_revoked_total counter
+sso_tokens_revoked_total{kind="access"} %d
+sso_tokens_revoked_total{kind="family"} %d
+`, m.invalid, m.success, m.throttled, m.reused, m.issuedAccess, m.issuedRefresh, m.refreshed, m.revokedAccess, m.revokedFam)
+}
+
+// TestMetricsCountTheUseCasesDecisions walks one account through its
+// life, checking every counter after each step.
+func TestMetricsCountTheUseCasesDecisions(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m, err := auth.NewMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t, auth.WithMetrics(m))
+	ctx := context.Background()
+	var first, second auth.Tokens
+
+	steps := []struct {
+		name string
+		do   func(t *testing.T)
+		want authMetrics
+	}{
+		{"nothing yet: every series at zero", func(*testing.T) {}, authMetrics{}},
+		{"register issues a pair", func(t *testing.T) {
+			first = f.register(t, "ada@example.com", "correct horse")
+		}, authMetrics{issuedAccess: 1, issuedRefresh: 1}},
+		{"login succeeds", func(t *testing.T) {
+			if _, err := f.svc.Login(ctx, auth.Credentials{Email: "ada@example.com", Password: "correct horse"}); err != nil {
+				t.Fatal(err)
+			}
+		}, authMetrics{success: 1, issuedAccess: 2, issuedRefresh: 2}},
+		{"wrong password, unknown account and malformed e-mail are invalid", func(t *testing.T) {
+			for _, c := range []auth.Credentials{
+				{Email: "ada@example.com", Password: "wrong"},
+				{Email: "nobody@example.com", Password: "correct horse"},
+				{Email: "not an e-mail", Password: "correct horse"},
+			} {
+				if _, err := f.svc.Login(ctx, c); err == nil {
+					t.Fatalf("login %+v succeeded", c)
+				}
+			}
+		}, authMetrics{success: 1, invalid: 3, issuedAccess: 2, issuedRefresh: 2}},
+		{"the account's fourth attempt is throttled", func(t *testing.T) {
+			for range 2 {
+				_, _ = f.svc.Login(ctx, auth.Credentials{Email: "ada@example.com", Password: "wrong"})
+			}
+			_, err := f.svc.Login(ctx, auth.Credentials{Email: "ada@example.com", Password: "correct horse"})
+			var th *auth.ThrottledError
+			if !errors.As(err, &th) {
+				t.Fatalf("err = %v, want ThrottledError", err)
+			}
+		}, authMetrics{success: 1, invalid: 5, throttled: 1, issuedAccess: 2, issuedRefresh: 2}},
+		{"refresh rotates and issues a pair", func(t *testing.T) {
+			var err error
+			if second, err = f.svc.Refresh(ctx, first.RefreshToken); err != nil {
+				t.Fatal(err)
+			}
+		}, authMetrics{success: 1, invalid: 5, throttled: 1, issuedAccess: 3, issuedRefresh: 3, refreshed: 1}},
+		{"reuse revokes the family", func(t *testing.T) {
+			if _, err := f.svc.Refresh(ctx, first.RefreshToken); !errors.Is(err, auth.ErrRefreshReused) {
+				t.Fatalf("err = %v, want ErrRefreshReused", err)
+			}
+		}, authMetrics{success: 1, invalid: 5, throttled: 1, issuedAccess: 3, issuedRefresh: 3, refreshed: 1, reused: 1, revokedFam: 1}},
+		{"logout revokes the access token and the family", func(t *testing.T) {
+			tok := f.register(t, "bob@example.com", "correct horse")
+			if err := f.svc.Logout(ctx, tok.AccessToken, tok.RefreshToken); err != nil {
+				t.Fatal(err)
+			}
+		}, authMetrics{success: 1, invalid: 5, throttled: 1, issuedAccess: 4, issuedRefresh: 4, refreshed: 1, reused: 1, revokedFam: 2, revokedAccess: 1}},
+		{"a refused logout revokes nothing", func(t *testing.T) {
+			if err := f.svc.Logout(ctx, "", second.RefreshToken); !errors.Is(err, auth.ErrUnauthenticated) {
+				t.Fatalf("err = %v", err)
+			}
+		}, authMetrics{success: 1, invalid: 5, throttled: 1, issuedAccess: 4, issuedRefresh: 4, refreshed: 1, reused: 1, revokedFam: 2, revokedAccess: 1}},
+	}
+	for _, st := range steps {
+		st.do(t)
+		if err := testutil.GatherAndCompare(reg, strings.NewReader(st.want.String())); err != nil {
+			t.Fatalf("after %q: %v", st.name, err)
+		}
+	}
+}
+
+func TestServiceWithoutMetricsCountsNothing(t *testing.T) {
+	f := newFixture(t) // no WithMetrics: must not panic
+	f.register(t, "ada@example.com", "correct horse")
+	if _, err := f.svc.Login(context.Background(), auth.Credentials{Email: "ada@example.com", Password: "wrong"}); !errors.Is(err, auth.ErrInvalidCredentials) {
+		t.Fatal(err)
+	}
+}
