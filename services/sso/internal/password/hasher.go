@@ -59,13 +59,15 @@ type Params struct {
 	KeyLen uint32
 	// MaxConcurrent caps how many hashes are computed at once; more wait.
 	// Each one holds Memory KiB, so the cap bounds the memory a flood of
-	// logins can take to MaxConcurrent*Memory. Zero means 2*GOMAXPROCS.
+	// logins can take to MaxConcurrent*Memory. Zero means GOMAXPROCS:
+	// hashing is CPU-bound, so more at once adds memory and latency but no
+	// throughput.
 	MaxConcurrent int
 }
 
 // DefaultParams returns OWASP's recommended minimum for argon2id: 19 MiB,
 // 2 passes, 1 lane, a 16-byte salt and a 32-byte key, and at most
-// 2*GOMAXPROCS concurrent hashes.
+// GOMAXPROCS concurrent hashes.
 func DefaultParams() Params {
 	return Params{
 		Memory:        19 * 1024,
@@ -73,7 +75,7 @@ func DefaultParams() Params {
 		Threads:       1,
 		SaltLen:       16,
 		KeyLen:        32,
-		MaxConcurrent: 2 * runtime.GOMAXPROCS(0),
+		MaxConcurrent: runtime.GOMAXPROCS(0),
 	}
 }
 

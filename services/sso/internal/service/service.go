@@ -132,6 +132,13 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 		return nil, err
 	}
 	p.Serve(h)
+	if cfg.PprofAddr != "" {
+		pp, err := server.NewPprof(cfg.PprofAddr)
+		if err != nil {
+			return nil, err
+		}
+		p.Serve(pp)
+	}
 	return p, nil
 }
 
