@@ -19,7 +19,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jmoiron/sqlx"
 	_ "github.com/lib/pq"
 
 	"github.com/ssokit/platform/libs/testenv"
@@ -38,7 +37,6 @@ type system struct {
 	notHTTP string
 	dbs     map[string]string // service -> database name
 	procs   map[string]*process
-	admin   *sqlx.DB // primary, database postgres
 	bonus   int64
 }
 
@@ -68,7 +66,7 @@ func TestMain(m *testing.M) {
 // and without the stack it fails.
 func theSystem(t *testing.T) *system {
 	t.Helper()
-	testenv.Require(t, testenv.HostPort(testenv.PGPrimaryDSN), testenv.RedisAddr, testenv.KafkaBrokers,
+	testenv.Require(t, testenv.HostPort(testenv.PGPrimaryDSN), testenv.HostPort(testenv.PGReplicaDSN), testenv.RedisAddr, testenv.KafkaBrokers,
 		testenv.HostPort(testenv.SchemaRegistryURL), testenv.SMTPAddr, testenv.HostPort(testenv.MailpitURL))
 	setupOnce.Do(func() { sys, setupErr = startSystem(t) })
 	if setupErr != nil {
@@ -103,21 +101,15 @@ func startSystem(t *testing.T) (*system, error) {
 		}
 	}
 
-	s.admin, err = sqlx.Open("postgres", testenv.PGPrimaryDSN)
-	if err != nil {
-		return nil, err
-	}
-	cleanups = append(cleanups, func() { s.admin.Close() })
+	// Each service's own database, on the replica too before sso reads
+	// from it.
 	for _, svc := range []string{"sso", "loyalty", "notifier"} {
-		db := svc + "_e2e_" + s.suffix
-		if _, err := s.admin.Exec("CREATE DATABASE " + db); err != nil {
+		db, drop, err := testenv.CreateDatabase(t.Context(), svc+"_e2e_"+s.suffix)
+		if err != nil {
 			return nil, err
 		}
 		s.dbs[svc] = db
-		cleanups = append(cleanups, func() { _, _ = s.admin.Exec("DROP DATABASE IF EXISTS " + db + " WITH (FORCE)") })
-	}
-	if err := waitReplica(s.dbs["sso"]); err != nil {
-		return nil, err
+		cleanups = append(cleanups, func() { _ = drop() })
 	}
 	cleanups = append(cleanups, func() { deleteTopicAndSubjects(s.topic) })
 
@@ -130,8 +122,8 @@ func startSystem(t *testing.T) (*system, error) {
 	if err := s.start("sso", bin, s.ssoHTTP, map[string]string{
 		"SSO_GRPC_ADDR":              s.ssoGRPC,
 		"SSO_HTTP_ADDR":              s.ssoHTTP,
-		"SSO_DB_PRIMARY_DSN":         dsn(testenv.PGPrimaryDSN, s.dbs["sso"]),
-		"SSO_DB_REPLICA_DSN":         dsn(testenv.PGReplicaDSN, s.dbs["sso"]),
+		"SSO_DB_PRIMARY_DSN":         testenv.WithDatabase(testenv.PGPrimaryDSN, s.dbs["sso"]),
+		"SSO_DB_REPLICA_DSN":         testenv.WithDatabase(testenv.PGReplicaDSN, s.dbs["sso"]),
 		"SSO_REDIS_ADDR":             testenv.RedisAddr,
 		"SSO_REDIS_KEY_PREFIX":       "e2e-" + s.suffix + ":",
 		"SSO_JWT_KEYS_DIR":           keys,
@@ -150,7 +142,7 @@ func startSystem(t *testing.T) (*system, error) {
 	if err := s.start("loyalty-points", bin, s.loyHTTP, map[string]string{
 		"LOYALTY_GRPC_ADDR":           s.loyGRPC,
 		"LOYALTY_HTTP_ADDR":           s.loyHTTP,
-		"LOYALTY_DB_DSN":              dsn(testenv.PGPrimaryDSN, s.dbs["loyalty"]),
+		"LOYALTY_DB_DSN":              testenv.WithDatabase(testenv.PGPrimaryDSN, s.dbs["loyalty"]),
 		"LOYALTY_SSO_GRPC_ADDR":       s.ssoGRPC,
 		"LOYALTY_KAFKA_BROKERS":       testenv.KafkaBrokers,
 		"LOYALTY_SCHEMA_REGISTRY_URL": testenv.SchemaRegistryURL,
@@ -163,7 +155,7 @@ func startSystem(t *testing.T) (*system, error) {
 	}
 	if err := s.start("welcome-notifier", bin, s.notHTTP, map[string]string{
 		"NOTIFIER_HTTP_ADDR":             s.notHTTP,
-		"NOTIFIER_DB_DSN":                dsn(testenv.PGPrimaryDSN, s.dbs["notifier"]),
+		"NOTIFIER_DB_DSN":                testenv.WithDatabase(testenv.PGPrimaryDSN, s.dbs["notifier"]),
 		"NOTIFIER_KAFKA_BROKERS":         testenv.KafkaBrokers,
 		"NOTIFIER_SCHEMA_REGISTRY_URL":   testenv.SchemaRegistryURL,
 		"NOTIFIER_TOPIC":                 s.topic,
@@ -283,30 +275,6 @@ func freePorts(n int) []string {
 		ln.Close()
 	}
 	return out
-}
-
-func dsn(base, db string) string {
-	i := strings.LastIndex(base, "/")
-	j := strings.Index(base, "?")
-	if j < 0 {
-		j = len(base)
-	}
-	return base[:i+1] + db + base[j:]
-}
-
-func waitReplica(db string) error {
-	replica, err := sqlx.Open("postgres", testenv.PGReplicaDSN)
-	if err != nil {
-		return err
-	}
-	defer replica.Close()
-	if !testenv.Eventually(10*time.Second, 50*time.Millisecond, func() bool {
-		var n int
-		return replica.Get(&n, "SELECT count(*) FROM pg_database WHERE datname = $1", db) == nil && n == 1
-	}) {
-		return fmt.Errorf("database %s never reached the replica", db)
-	}
-	return nil
 }
 
 func randomHex(n int) string {

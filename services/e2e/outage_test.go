@@ -45,7 +45,7 @@ func TestRegistrationsSurviveAKafkaOutage(t *testing.T) {
 		}
 	}
 
-	db, err := sqlx.Open("postgres", dsn(testenv.PGPrimaryDSN, s.dbs["sso"]))
+	db, err := sqlx.Open("postgres", testenv.WithDatabase(testenv.PGPrimaryDSN, s.dbs["sso"]))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,17 +2,17 @@ package config_test
 
 import (
 	"errors"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	libconfig "github.com/ssokit/platform/libs/config"
+	"github.com/ssokit/platform/libs/testenv"
 	"github.com/ssokit/platform/services/loyalty-points/internal/config"
 )
 
 func TestDefaults(t *testing.T) {
-	clearEnv(t)
+	testenv.ClearEnv(t, "LOYALTY_")
 	c, err := config.Load()
 	if err != nil {
 		t.Fatalf("defaults: %v", err)
@@ -32,7 +32,7 @@ func TestDefaults(t *testing.T) {
 }
 
 func TestOverrides(t *testing.T) {
-	clearEnv(t)
+	testenv.ClearEnv(t, "LOYALTY_")
 	t.Setenv("LOYALTY_WELCOME_BONUS", "250")
 	t.Setenv("LOYALTY_TOPIC", "users")
 	t.Setenv("LOYALTY_SSO_TIMEOUT", "500ms")
@@ -61,7 +61,7 @@ func TestValidate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clearEnv(t)
+			testenv.ClearEnv(t, "LOYALTY_")
 			for k, v := range tt.env {
 				t.Setenv(k, v)
 			}
@@ -74,7 +74,7 @@ func TestValidate(t *testing.T) {
 }
 
 func TestLogValueHidesSecrets(t *testing.T) {
-	clearEnv(t)
+	testenv.ClearEnv(t, "LOYALTY_")
 	t.Setenv("LOYALTY_DB_DSN", "postgres://app:hunter2@db:5432/loyalty")
 	t.Setenv("LOYALTY_SCHEMA_REGISTRY_URL", "http://reg:s3cret@registry:8081/apis/ccompat/v7")
 	c, err := config.Load()
@@ -85,19 +85,6 @@ func TestLogValueHidesSecrets(t *testing.T) {
 	for _, secret := range []string{"hunter2", "s3cret"} {
 		if strings.Contains(logged, secret) {
 			t.Errorf("logged config contains %q: %s", secret, logged)
-		}
-	}
-}
-
-// clearEnv unsets every LOYALTY_ variable for the test, so the developer's
-// environment cannot change the outcome.
-func clearEnv(t *testing.T) {
-	t.Helper()
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(k, "LOYALTY_") || k == libconfig.FileVar {
-			t.Setenv(k, "")
-			os.Unsetenv(k)
 		}
 	}
 }

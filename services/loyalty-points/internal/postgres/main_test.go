@@ -2,10 +2,7 @@ package postgres_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"net/url"
 	"os"
 	"sync"
 	"testing"
@@ -23,8 +20,7 @@ import (
 // touched.
 var shared struct {
 	once     sync.Once
-	name     string
-	admin    *sqlx.DB // the primary's postgres database, to create and drop
+	drop     func() error
 	db       *sqlx.DB
 	setupErr error
 }
@@ -34,13 +30,10 @@ func TestMain(m *testing.M) {
 	if shared.db != nil {
 		shared.db.Close()
 	}
-	if shared.admin != nil {
-		if shared.name != "" {
-			if _, err := shared.admin.Exec("DROP DATABASE IF EXISTS " + shared.name + " WITH (FORCE)"); err != nil {
-				fmt.Printf("drop test database %s: %v\n", shared.name, err)
-			}
+	if shared.drop != nil {
+		if err := shared.drop(); err != nil {
+			fmt.Println(err)
 		}
-		shared.admin.Close()
 	}
 	os.Exit(code)
 }
@@ -48,7 +41,7 @@ func TestMain(m *testing.M) {
 // testDB returns a pool on the package's migrated test database.
 func testDB(tb testing.TB) *sqlx.DB {
 	tb.Helper()
-	testenv.Require(tb, testenv.HostPort(testenv.PGPrimaryDSN))
+	testenv.Require(tb, testenv.HostPort(testenv.PGPrimaryDSN), testenv.HostPort(testenv.PGReplicaDSN))
 	shared.once.Do(func() { shared.setupErr = setup() })
 	if shared.setupErr != nil {
 		tb.Fatalf("test database: %v", shared.setupErr)
@@ -59,24 +52,12 @@ func testDB(tb testing.TB) *sqlx.DB {
 func setup() error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	admin, err := sqlx.Open("postgres", testenv.PGPrimaryDSN)
+	name, drop, err := testenv.CreateDatabase(ctx, "loyalty_test")
 	if err != nil {
 		return err
 	}
-	shared.admin = admin
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	name := "loyalty_test_" + hex.EncodeToString(b[:])
-	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
-		return fmt.Errorf("create database: %w", err)
-	}
-	shared.name = name
-	u, err := url.Parse(testenv.PGPrimaryDSN)
-	if err != nil {
-		return err
-	}
-	u.Path = "/" + name
-	if shared.db, err = sqlx.Open("postgres", u.String()); err != nil {
+	shared.drop = drop
+	if shared.db, err = sqlx.Open("postgres", testenv.WithDatabase(testenv.PGPrimaryDSN, name)); err != nil {
 		return err
 	}
 	// Room for the concurrency tests' goroutines, each holding a

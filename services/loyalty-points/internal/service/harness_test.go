@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -91,7 +90,8 @@ func TestMain(m *testing.M) {
 // fails.
 func loyalty(t *testing.T) *harness {
 	t.Helper()
-	testenv.Require(t, testenv.HostPort(testenv.PGPrimaryDSN), testenv.KafkaBrokers, testenv.HostPort(testenv.SchemaRegistryURL))
+	testenv.Require(t, testenv.HostPort(testenv.PGPrimaryDSN), testenv.HostPort(testenv.PGReplicaDSN), testenv.KafkaBrokers,
+		testenv.HostPort(testenv.SchemaRegistryURL))
 	cfg, err := config.Load()
 	if err != nil {
 		t.Fatal(err)
@@ -110,24 +110,19 @@ func loyalty(t *testing.T) *harness {
 
 func start(cfg config.Config) (*harness, error) {
 	ctx := context.Background()
-	suffix := randomHex(4)
 	h := &harness{}
 
 	// The process's own database.
-	admin, err := sqlx.Open("postgres", testenv.PGPrimaryDSN)
+	dbName, dropDB, err := testenv.CreateDatabase(ctx, "loyalty_e2e")
 	if err != nil {
 		return nil, err
 	}
-	teardown = append(teardown, func() { admin.Close() })
-	dbName := "loyalty_e2e_" + suffix
-	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+dbName); err != nil {
-		return nil, fmt.Errorf("create database: %w", err)
-	}
 	teardown = append(teardown, func() {
-		if _, err := admin.Exec("DROP DATABASE IF EXISTS " + dbName + " WITH (FORCE)"); err != nil {
+		if err := dropDB(); err != nil {
 			fmt.Fprintln(os.Stderr, "drop test database:", err)
 		}
 	})
+	suffix := strings.TrimPrefix(dbName, "loyalty_e2e_")
 
 	// Its own topic and consumer group; the dead-letter topic is created
 	// by the consumer on first use.
@@ -167,7 +162,7 @@ func start(cfg config.Config) (*harness, error) {
 	teardown = append(teardown, h.prod.Close)
 
 	cfg.GRPCAddr, cfg.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0"
-	cfg.DB.DSN = withDatabase(testenv.PGPrimaryDSN, dbName)
+	cfg.DB.DSN = testenv.WithDatabase(testenv.PGPrimaryDSN, dbName)
 	cfg.Kafka.Brokers, cfg.Kafka.SchemaRegistryURL = testenv.KafkaBrokers, testenv.SchemaRegistryURL
 	cfg.Consumer.Topic, cfg.Consumer.GroupID, cfg.Consumer.DeadLetterTopic = topic, group, ""
 	cfg.Consumer.MaxAttempts, cfg.Consumer.InitialBackoff, cfg.Consumer.MaxBackoff = 3, 50*time.Millisecond, 200*time.Millisecond
@@ -211,7 +206,7 @@ func start(cfg config.Config) (*harness, error) {
 	if h.db, err = sqlx.Open("postgres", cfg.DB.DSN); err != nil {
 		return nil, err
 	}
-	if h.ssoDB, err = sqlx.Open("postgres", withDatabase(testenv.PGPrimaryDSN, ssoDatabase)); err != nil {
+	if h.ssoDB, err = sqlx.Open("postgres", testenv.WithDatabase(testenv.PGPrimaryDSN, ssoDatabase)); err != nil {
 		return nil, err
 	}
 	teardown = append(teardown, func() { h.db.Close(); h.ssoDB.Close() })
@@ -345,15 +340,6 @@ func (h *harness) waitForAccount(t *testing.T, u user) {
 	}) {
 		t.Fatalf("the account of %s was never opened", u.ID)
 	}
-}
-
-func withDatabase(dsn, db string) string {
-	u, err := url.Parse(dsn)
-	if err != nil {
-		panic(fmt.Sprintf("testenv DSN %q: %v", dsn, err))
-	}
-	u.Path = "/" + db
-	return u.String()
 }
 
 func randomHex(n int) string {

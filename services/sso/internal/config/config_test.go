@@ -2,17 +2,17 @@ package config_test
 
 import (
 	"errors"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	libconfig "github.com/ssokit/platform/libs/config"
+	"github.com/ssokit/platform/libs/testenv"
 	"github.com/ssokit/platform/services/sso/internal/config"
 )
 
 func TestDefaultsAreValid(t *testing.T) {
-	clearEnv(t)
+	testenv.ClearEnv(t, "SSO_")
 	c, err := config.Load()
 	if err != nil {
 		t.Fatalf("defaults: %v", err)
@@ -50,7 +50,7 @@ func TestValidate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clearEnv(t)
+			testenv.ClearEnv(t, "SSO_")
 			for k, v := range tt.env {
 				t.Setenv(k, v)
 			}
@@ -66,7 +66,7 @@ func TestValidate(t *testing.T) {
 // empty (an empty variable takes the default) but code building a Config
 // can.
 func TestValidateRequiresEventTargets(t *testing.T) {
-	clearEnv(t)
+	testenv.ClearEnv(t, "SSO_")
 	tests := []struct {
 		name  string
 		clear func(*config.Config)
@@ -90,7 +90,7 @@ func TestValidateRequiresEventTargets(t *testing.T) {
 }
 
 func TestLogValueHidesSecrets(t *testing.T) {
-	clearEnv(t)
+	testenv.ClearEnv(t, "SSO_")
 	t.Setenv("SSO_DB_PRIMARY_DSN", "postgres://app:hunter2@db:5432/sso")
 	t.Setenv("SSO_REDIS_PASSWORD", "redis-secret")
 	t.Setenv("SSO_SCHEMA_REGISTRY_URL", "https://sr:registry-secret@registry.test/apis/ccompat/v7")
@@ -102,19 +102,6 @@ func TestLogValueHidesSecrets(t *testing.T) {
 	for _, secret := range []string{"hunter2", "redis-secret", "registry-secret"} {
 		if strings.Contains(logged, secret) {
 			t.Errorf("logged config contains %q: %s", secret, logged)
-		}
-	}
-}
-
-// clearEnv unsets every SSO_ variable for the test, so the developer's
-// environment cannot change the outcome.
-func clearEnv(t *testing.T) {
-	t.Helper()
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(k, "SSO_") || k == libconfig.FileVar {
-			t.Setenv(k, "")
-			os.Unsetenv(k)
 		}
 	}
 }

@@ -4,11 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"os"
 	"slices"
 	"sync"
@@ -51,36 +49,13 @@ func TestMain(m *testing.M) {
 // one would take each other's rows.
 func testDB(tb testing.TB) *sqlx.DB {
 	tb.Helper()
-	testenv.Require(tb, testenv.HostPort(testenv.PGPrimaryDSN))
-	ctx := testenv.Context(tb, time.Minute)
-	admin, err := sqlx.Open("postgres", testenv.PGPrimaryDSN)
+	name := testenv.Database(tb, "sso_outbox_test")
+	db, err := sqlx.Open("postgres", testenv.WithDatabase(testenv.PGPrimaryDSN, name))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	name := "sso_outbox_test_" + hex.EncodeToString(b[:])
-	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
-		admin.Close()
-		tb.Fatalf("create database: %v", err)
-	}
-	u, err := url.Parse(testenv.PGPrimaryDSN)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	u.Path = "/" + name
-	db, err := sqlx.Open("postgres", u.String())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		db.Close()
-		if _, err := admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)"); err != nil {
-			tb.Errorf("drop database %s: %v", name, err)
-		}
-		admin.Close()
-	})
-	if err := postgres.Migrate(ctx, db, 2); err != nil {
+	tb.Cleanup(func() { db.Close() })
+	if err := postgres.Migrate(testenv.Context(tb, time.Minute), db, 2); err != nil {
 		tb.Fatalf("migrate: %v", err)
 	}
 	return db

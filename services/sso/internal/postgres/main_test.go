@@ -2,10 +2,7 @@ package postgres_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"net/url"
 	"sync"
 	"testing"
 	"time"
@@ -22,8 +19,7 @@ import (
 // The real sso database is never touched.
 var shared struct {
 	once     sync.Once
-	name     string
-	admin    *sqlx.DB // the primary's postgres database, to create and drop
+	drop     func() error
 	primary  *sqlx.DB
 	replica  *sqlx.DB
 	setupErr error
@@ -31,21 +27,17 @@ var shared struct {
 
 func TestMain(m *testing.M) {
 	m.Run()
-	if shared.admin == nil {
-		return
-	}
 	if shared.primary != nil {
 		shared.primary.Close()
 	}
 	if shared.replica != nil {
 		shared.replica.Close()
 	}
-	if shared.name != "" {
-		if _, err := shared.admin.Exec("DROP DATABASE IF EXISTS " + shared.name + " WITH (FORCE)"); err != nil {
-			fmt.Printf("drop test database %s: %v\n", shared.name, err)
+	if shared.drop != nil {
+		if err := shared.drop(); err != nil {
+			fmt.Println(err)
 		}
 	}
-	shared.admin.Close()
 }
 
 // testDB returns pools on the primary and on the replica of the package's
@@ -63,23 +55,16 @@ func testDB(tb testing.TB) (primary, replica *sqlx.DB) {
 func setup() error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	admin, err := sqlx.Open("postgres", testenv.PGPrimaryDSN)
+	name, drop, err := testenv.CreateDatabase(ctx, "sso_test")
 	if err != nil {
 		return err
 	}
-	shared.admin = admin
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	name := "sso_test_" + hex.EncodeToString(b[:])
-	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
-		return fmt.Errorf("create database: %w", err)
-	}
-	shared.name = name
+	shared.drop = drop
 
-	if shared.primary, err = sqlx.Open("postgres", withDatabase(testenv.PGPrimaryDSN, name)); err != nil {
+	if shared.primary, err = sqlx.Open("postgres", testenv.WithDatabase(testenv.PGPrimaryDSN, name)); err != nil {
 		return err
 	}
-	if shared.replica, err = sqlx.Open("postgres", withDatabase(testenv.PGReplicaDSN, name)); err != nil {
+	if shared.replica, err = sqlx.Open("postgres", testenv.WithDatabase(testenv.PGReplicaDSN, name)); err != nil {
 		return err
 	}
 	if err := postgres.Migrate(ctx, shared.primary, 0); err != nil {
@@ -94,13 +79,4 @@ func setup() error {
 		return fmt.Errorf("schema never reached the replica: %w", lastErr)
 	}
 	return nil
-}
-
-func withDatabase(dsn, name string) string {
-	u, err := url.Parse(dsn)
-	if err != nil {
-		panic(fmt.Sprintf("testenv DSN %q: %v", dsn, err))
-	}
-	u.Path = "/" + name
-	return u.String()
 }

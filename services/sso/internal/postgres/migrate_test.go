@@ -46,27 +46,13 @@ func TestMigrateIsIdempotentAndKeepsPartitions(t *testing.T) {
 }
 
 func TestMigrateCreatesRequestedPartitions(t *testing.T) {
-	testenv.Require(t, testenv.HostPort(testenv.PGPrimaryDSN))
+	name := testenv.Database(t, "sso_test")
 	ctx := testenv.Context(t, time.Minute)
-	admin, err := sqlx.Open("postgres", testenv.PGPrimaryDSN)
+	db, err := sqlx.Open("postgres", testenv.WithDatabase(testenv.PGPrimaryDSN, name))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { admin.Close() })
-	name := testenv.Name(t, "sso_test")
-	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	db, err := sqlx.Open("postgres", withDatabase(testenv.PGPrimaryDSN, name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		db.Close()
-		if _, err := admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)"); err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-		}
-	})
+	t.Cleanup(func() { db.Close() })
 
 	if err := postgres.Migrate(ctx, db, 3); err != nil {
 		t.Fatal(err)

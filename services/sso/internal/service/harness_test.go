@@ -3,8 +3,6 @@ package service_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -89,28 +87,26 @@ func sso(t *testing.T) *harness {
 
 func start() (*harness, error) {
 	ctx := context.Background()
-	suffix := randomHex(4)
-	dbName := "sso_e2e_" + suffix
-
-	admin, err := sqlx.Open("postgres", testenv.PGPrimaryDSN)
+	// The run's database; it is on the replica too before the service
+	// reads from it.
+	dbName, dropDB, err := testenv.CreateDatabase(ctx, "sso_e2e")
 	if err != nil {
 		return nil, err
 	}
-	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+dbName); err != nil {
-		return nil, fmt.Errorf("create database: %w", err)
-	}
 	teardown = append(teardown, func() {
-		_, _ = admin.Exec("DROP DATABASE IF EXISTS " + dbName + " WITH (FORCE)")
-		admin.Close()
+		if err := dropDB(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+		}
 	})
+	suffix := strings.TrimPrefix(dbName, "sso_e2e_")
 
 	cfg, err := config.Load()
 	if err != nil {
 		return nil, err
 	}
 	cfg.GRPCAddr, cfg.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0"
-	cfg.DB.PrimaryDSN = withDatabase(testenv.PGPrimaryDSN, dbName)
-	cfg.DB.ReplicaDSN = withDatabase(testenv.PGReplicaDSN, dbName)
+	cfg.DB.PrimaryDSN = testenv.WithDatabase(testenv.PGPrimaryDSN, dbName)
+	cfg.DB.ReplicaDSN = testenv.WithDatabase(testenv.PGReplicaDSN, dbName)
 	cfg.Redis.Addr = testenv.RedisAddr
 	cfg.Redis.SentinelAddrs = nil
 	cfg.Redis.KeyPrefix = "sso-e2e-" + suffix + ":"
@@ -130,19 +126,6 @@ func start() (*harness, error) {
 	registry, err := createTopic(ctx, cfg.Events.Topic)
 	if err != nil {
 		return nil, err
-	}
-
-	// The replica must have the new database before the service reads it.
-	replicaAdmin, err := sqlx.Open("postgres", testenv.PGReplicaDSN)
-	if err != nil {
-		return nil, err
-	}
-	defer replicaAdmin.Close()
-	if !testenv.Eventually(10*time.Second, 50*time.Millisecond, func() bool {
-		var n int
-		return replicaAdmin.Get(&n, "SELECT count(*) FROM pg_database WHERE datname = $1", dbName) == nil && n == 1
-	}) {
-		return nil, fmt.Errorf("database %s never reached the replica", dbName)
 	}
 
 	// Tracing as cmd/sso installs it (no exporter): requests get spans, and
@@ -240,21 +223,6 @@ func createTopic(ctx context.Context, topic string) (schemaregistry.Client, erro
 		registry.Close()
 	})
 	return registry, nil
-}
-
-func withDatabase(dsn, db string) string {
-	i := strings.LastIndex(dsn, "/")
-	j := strings.Index(dsn, "?")
-	if j < 0 {
-		j = len(dsn)
-	}
-	return dsn[:i+1] + db + dsn[j:]
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }
 
 // email returns an address no other test uses.

@@ -2,17 +2,17 @@ package config_test
 
 import (
 	"errors"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	libconfig "github.com/ssokit/platform/libs/config"
+	"github.com/ssokit/platform/libs/testenv"
 	"github.com/ssokit/platform/services/welcome-notifier/internal/config"
 )
 
 func TestDefaults(t *testing.T) {
-	clearEnv(t)
+	testenv.ClearEnv(t, "NOTIFIER_")
 	c, err := config.Load()
 	if err != nil {
 		t.Fatalf("defaults: %v", err)
@@ -66,7 +66,7 @@ func TestValidate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clearEnv(t)
+			testenv.ClearEnv(t, "NOTIFIER_")
 			for k, v := range tt.env {
 				t.Setenv(k, v)
 			}
@@ -85,7 +85,7 @@ func TestValidAuthSettings(t *testing.T) {
 		{"NOTIFIER_SMTP_ADDR": "[::1]:1025", "NOTIFIER_SMTP_USERNAME": "u", "NOTIFIER_SMTP_PASSWORD": "p"},
 	}
 	for _, env := range tests {
-		clearEnv(t)
+		testenv.ClearEnv(t, "NOTIFIER_")
 		for k, v := range env {
 			t.Setenv(k, v)
 		}
@@ -96,7 +96,7 @@ func TestValidAuthSettings(t *testing.T) {
 }
 
 func TestLogValueHidesSecrets(t *testing.T) {
-	clearEnv(t)
+	testenv.ClearEnv(t, "NOTIFIER_")
 	t.Setenv("NOTIFIER_DB_DSN", "postgres://app:hunter2@db:5432/notifier")
 	t.Setenv("NOTIFIER_SMTP_ADDR", "mail.example.test:465")
 	t.Setenv("NOTIFIER_SMTP_TLS", "tls")
@@ -115,18 +115,5 @@ func TestLogValueHidesSecrets(t *testing.T) {
 	}
 	if !strings.Contains(logged, "notifier") || !strings.Contains(logged, "mail.example.test:465") {
 		t.Errorf("logged config lacks the non-secret settings: %s", logged)
-	}
-}
-
-// clearEnv unsets every NOTIFIER_ variable and CONFIG_FILE for the test, so
-// the developer's environment cannot change the outcome.
-func clearEnv(t *testing.T) {
-	t.Helper()
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(k, "NOTIFIER_") || k == libconfig.FileVar {
-			t.Setenv(k, "")
-			os.Unsetenv(k)
-		}
 	}
 }

@@ -14,14 +14,13 @@ import (
 
 	"github.com/ssokit/platform/libs/testenv"
 	"github.com/ssokit/platform/services/welcome-notifier/internal/postgres"
-	"github.com/ssokit/platform/services/welcome-notifier/internal/testdb"
 	"github.com/ssokit/platform/services/welcome-notifier/internal/welcome"
 )
 
 // newLedger returns a Ledger on a migrated database of the test's own.
 func newLedger(t *testing.T) (*postgres.Ledger, *sqlx.DB) {
 	t.Helper()
-	db, err := sqlx.Open("postgres", testdb.New(t))
+	db, err := sqlx.Open("postgres", testenv.WithDatabase(testenv.PGPrimaryDSN, testenv.Database(t, "notifier_test")))
 	if err != nil {
 		t.Fatal(err)
 	}

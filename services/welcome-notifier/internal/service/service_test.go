@@ -24,10 +24,8 @@ import (
 	eventsv1 "github.com/ssokit/platform/libs/gen/events/v1"
 	"github.com/ssokit/platform/libs/testenv"
 	"github.com/ssokit/platform/services/welcome-notifier/internal/config"
-	"github.com/ssokit/platform/services/welcome-notifier/internal/mailpit"
 	"github.com/ssokit/platform/services/welcome-notifier/internal/postgres"
 	"github.com/ssokit/platform/services/welcome-notifier/internal/service"
-	"github.com/ssokit/platform/services/welcome-notifier/internal/testdb"
 	"github.com/ssokit/platform/services/welcome-notifier/internal/welcome"
 )
 
@@ -39,7 +37,6 @@ import (
 func TestNotifierEndToEnd(t *testing.T) {
 	testenv.Require(t, testenv.KafkaBrokers, testenv.HostPort(testenv.SchemaRegistryURL),
 		testenv.SMTPAddr, testenv.HostPort(testenv.MailpitURL), testenv.HostPort(testenv.PGPrimaryDSN))
-	ctx := testenv.Context(t, 3*time.Minute)
 	cfg := testConfig(t)
 	topic, dlq := cfg.Kafka.Topic, cfg.Kafka.DeadLetterTopic
 	baseURL, stop := start(t, cfg)
@@ -54,17 +51,16 @@ func TestNotifierEndToEnd(t *testing.T) {
 		}
 	}
 
-	mp := mailpit.New(testenv.MailpitURL)
 	p := newProducer(t, topic)
 	ada := &eventsv1.UserRegistered{
 		EventId:      uuid.NewString(),
 		UserId:       uuid.NewString(),
-		Email:        mp.Mailbox(t, "ada"),
+		Email:        testenv.Mailbox(t, "ada"),
 		FullName:     "Ada Lovelace",
 		RegisteredAt: timestamppb.Now(),
 	}
 	p.send(t, ada.UserId, p.serialize(t, ada))
-	found, err := mp.Await(ctx, ada.Email, 1, time.Minute) // the first poll waits for the group to form
+	found, err := testenv.AwaitMails(ada.Email, 1, time.Minute) // the first poll waits for the group to form
 	if err != nil || len(found) != 1 {
 		t.Fatalf("mails to %s = %d (%v), want 1", ada.Email, len(found), err)
 	}
@@ -74,8 +70,8 @@ func TestNotifierEndToEnd(t *testing.T) {
 	if want := welcome.MessageID(ada.UserId, "ssokit.local"); found[0].MessageID != want {
 		t.Errorf("Message-ID = %q, want %q", found[0].MessageID, want)
 	}
-	if full, err := mp.Message(ctx, found[0].ID); err != nil || !strings.HasPrefix(full.Text, "Hello Ada Lovelace,") {
-		t.Errorf("body = %q (%v), want a greeting by name", full.Text, err)
+	if text, err := testenv.MailBody(found[0].ID); err != nil || !strings.HasPrefix(text, "Hello Ada Lovelace,") {
+		t.Errorf("body = %q (%v), want a greeting by name", text, err)
 	}
 
 	// The same event again, a value that is not a registry-framed
@@ -88,15 +84,15 @@ func TestNotifierEndToEnd(t *testing.T) {
 	grace := &eventsv1.UserRegistered{
 		EventId:      uuid.NewString(),
 		UserId:       uuid.NewString(),
-		Email:        mp.Mailbox(t, "grace"),
+		Email:        testenv.Mailbox(t, "grace"),
 		FullName:     "",
 		RegisteredAt: timestamppb.Now(),
 	}
 	p.send(t, grace.UserId, p.serialize(t, grace))
-	if found, err := mp.Await(ctx, grace.Email, 1, time.Minute); err != nil || len(found) != 1 {
+	if found, err := testenv.AwaitMails(grace.Email, 1, time.Minute); err != nil || len(found) != 1 {
 		t.Fatalf("mails to %s = %d (%v), want 1: a poison message must not block the partition", grace.Email, len(found), err)
 	}
-	if found, err := mp.Search(ctx, "to:"+ada.Email); err != nil || len(found) != 1 {
+	if found, err := testenv.MailsTo(ada.Email); err != nil || len(found) != 1 {
 		t.Fatalf("mails to %s after the redelivery = %d (%v), want still 1", ada.Email, len(found), err)
 	}
 
@@ -217,7 +213,7 @@ func testConfig(t *testing.T) config.Config {
 	cfg.Kafka.MaxAttempts = 3
 	cfg.Kafka.InitialBackoff, cfg.Kafka.MaxBackoff = 50*time.Millisecond, 200*time.Millisecond
 	cfg.SMTP.Addr = testenv.SMTPAddr
-	cfg.DB.DSN = testdb.New(t)
+	cfg.DB.DSN = testenv.WithDatabase(testenv.PGPrimaryDSN, testenv.Database(t, "notifier_test"))
 	return cfg
 }
 

@@ -16,9 +16,7 @@ import (
 	eventsv1 "github.com/ssokit/platform/libs/gen/events/v1"
 	"github.com/ssokit/platform/libs/testenv"
 	wmail "github.com/ssokit/platform/services/welcome-notifier/internal/mail"
-	"github.com/ssokit/platform/services/welcome-notifier/internal/mailpit"
 	"github.com/ssokit/platform/services/welcome-notifier/internal/postgres"
-	"github.com/ssokit/platform/services/welcome-notifier/internal/testdb"
 	"github.com/ssokit/platform/services/welcome-notifier/internal/welcome"
 )
 
@@ -27,14 +25,13 @@ import (
 // talking to the stack's Mailpit, whose API shows what arrived.
 
 type realWorld struct {
-	ledger  *postgres.Ledger
-	mailpit *mailpit.Client
+	ledger *postgres.Ledger
 }
 
 func newRealWorld(t *testing.T) realWorld {
 	t.Helper()
 	testenv.Require(t, testenv.SMTPAddr, testenv.HostPort(testenv.MailpitURL), testenv.HostPort(testenv.PGPrimaryDSN))
-	db, err := sqlx.Open("postgres", testdb.New(t))
+	db, err := sqlx.Open("postgres", testenv.WithDatabase(testenv.PGPrimaryDSN, testenv.Database(t, "notifier_test")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +39,7 @@ func newRealWorld(t *testing.T) realWorld {
 	if err := postgres.Migrate(testenv.Context(t, 30*time.Second), db); err != nil {
 		t.Fatal(err)
 	}
-	return realWorld{ledger: postgres.NewLedger(db), mailpit: mailpit.New(testenv.MailpitURL)}
+	return realWorld{ledger: postgres.NewLedger(db)}
 }
 
 func smtpSender(t *testing.T, addr string) *wmail.Sender {
@@ -76,13 +73,13 @@ func TestWelcomeMailArrivesOncePerUser(t *testing.T) {
 	w := newRealWorld(t)
 	s := realService(t, w, smtpSender(t, testenv.SMTPAddr))
 	ctx := testenv.Context(t, time.Minute)
-	to := w.mailpit.Mailbox(t, "welcome")
+	to := testenv.Mailbox(t, "welcome")
 	ev := newEvent(to, "Zoë Ångström")
 
 	if err := s.Handle(ctx, ev, consumer.Metadata{Attempt: 1}); err != nil {
 		t.Fatalf("Handle: %v", err)
 	}
-	found, err := w.mailpit.Await(ctx, to, 1, 10*time.Second)
+	found, err := testenv.AwaitMails(to, 1, 10*time.Second)
 	if err != nil || len(found) != 1 {
 		t.Fatalf("mails to %s = %d (%v), want 1", to, len(found), err)
 	}
@@ -90,23 +87,23 @@ func TestWelcomeMailArrivesOncePerUser(t *testing.T) {
 	if got.Subject != "Willkommen bei ssokit, schön dass du da bist" {
 		t.Errorf("Subject = %q", got.Subject)
 	}
-	if got.From != (mailpit.Address{Name: "ssokit", Address: "welcome@ssokit.local"}) {
+	if got.From != (testenv.MailAddress{Name: "ssokit", Address: "welcome@ssokit.local"}) {
 		t.Errorf("From = %+v", got.From)
 	}
-	if len(got.To) != 1 || got.To[0] != (mailpit.Address{Name: "Zoë Ångström", Address: to}) {
+	if len(got.To) != 1 || got.To[0] != (testenv.MailAddress{Name: "Zoë Ångström", Address: to}) {
 		t.Errorf("To = %+v", got.To)
 	}
 	if want := welcome.MessageID(ev.UserId, "ssokit.local"); got.MessageID != want {
 		t.Errorf("Message-ID = %q, want %q", got.MessageID, want)
 	}
-	full, err := w.mailpit.Message(ctx, got.ID)
+	text, err := testenv.MailBody(got.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(full.Text, "Hello Zoë Ångström,") || !strings.Contains(full.Text, to) {
-		t.Errorf("body = %q, want the greeting with the name and the account", full.Text)
+	if !strings.HasPrefix(text, "Hello Zoë Ångström,") || !strings.Contains(text, to) {
+		t.Errorf("body = %q, want the greeting with the name and the account", text)
 	}
-	headers, err := w.mailpit.Headers(ctx, got.ID)
+	headers, err := testenv.MailHeaders(got.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +120,7 @@ func TestWelcomeMailArrivesOncePerUser(t *testing.T) {
 		}
 	}
 	time.Sleep(300 * time.Millisecond) // let a wrong second mail land before counting
-	if found, err := w.mailpit.Search(ctx, "to:"+to); err != nil || len(found) != 1 {
+	if found, err := testenv.MailsTo(to); err != nil || len(found) != 1 {
 		t.Fatalf("mails to %s after duplicates = %d (%v), want still 1", to, len(found), err)
 	}
 	r, err := w.ledger.Get(ctx, ev.UserId)
@@ -136,28 +133,28 @@ func TestWelcomeMailWithoutNameGreetsByLocalPart(t *testing.T) {
 	w := newRealWorld(t)
 	s := realService(t, w, smtpSender(t, testenv.SMTPAddr))
 	ctx := testenv.Context(t, time.Minute)
-	to := w.mailpit.Mailbox(t, "noname")
+	to := testenv.Mailbox(t, "noname")
 	if err := s.Handle(ctx, newEvent(to, ""), consumer.Metadata{Attempt: 1}); err != nil {
 		t.Fatal(err)
 	}
-	found, err := w.mailpit.Await(ctx, to, 1, 10*time.Second)
+	found, err := testenv.AwaitMails(to, 1, 10*time.Second)
 	if err != nil || len(found) != 1 {
 		t.Fatalf("mails = %d (%v), want 1", len(found), err)
 	}
-	full, err := w.mailpit.Message(ctx, found[0].ID)
+	text, err := testenv.MailBody(found[0].ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	local, _, _ := strings.Cut(to, "@")
-	if !strings.HasPrefix(full.Text, "Hello "+local+",") {
-		t.Fatalf("body = %q, want a greeting by %q", full.Text, local)
+	if !strings.HasPrefix(text, "Hello "+local+",") {
+		t.Fatalf("body = %q, want a greeting by %q", text, local)
 	}
 }
 
 func TestWelcomeMailAfterSMTPOutage(t *testing.T) {
 	w := newRealWorld(t)
 	ctx := testenv.Context(t, time.Minute)
-	to := w.mailpit.Mailbox(t, "outage")
+	to := testenv.Mailbox(t, "outage")
 	ev := newEvent(to, "Grace Hopper")
 
 	// Nothing listens on port 1: the shared Mailpit stays up for others.
@@ -181,11 +178,11 @@ func TestWelcomeMailAfterSMTPOutage(t *testing.T) {
 			t.Fatalf("Handle attempt %d: %v", attempt, err)
 		}
 	}
-	if _, err := w.mailpit.Await(ctx, to, 1, 10*time.Second); err != nil {
+	if _, err := testenv.AwaitMails(to, 1, 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(300 * time.Millisecond)
-	if found, err := w.mailpit.Search(ctx, "to:"+to); err != nil || len(found) != 1 {
+	if found, err := testenv.MailsTo(to); err != nil || len(found) != 1 {
 		t.Fatalf("mails after recovery = %d (%v), want 1", len(found), err)
 	}
 	r, err = w.ledger.Get(ctx, ev.UserId)
