@@ -8,7 +8,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http"
 
 	"github.com/jmoiron/sqlx"
 	_ "github.com/lib/pq" // PostgreSQL driver for database/sql.
@@ -133,9 +132,15 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 	p.Serve(g)
 
 	mux := server.NewMux(health, metrics)
-	if err := mountREST(ctx, mux, g.Addr(), p); err != nil {
+	spec, err := swaggerui.SpecFromFS(openapi.FS, "loyalty.swagger.json")
+	if err != nil {
 		return nil, err
 	}
+	conn, err := gateway.Mount(ctx, mux, g.Addr(), "Loyalty API", spec, loyaltyv1.RegisterLoyaltyServiceHandler)
+	if err != nil {
+		return nil, err
+	}
+	p.Defer(conn.Close)
 	handler, err := server.InstrumentHTTP(metrics, mux)
 	if err != nil {
 		return nil, err
@@ -146,34 +151,6 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 	}
 	p.Serve(h)
 	return p, nil
-}
-
-// mountREST serves the REST gateway and its Swagger UI on mux. The gateway
-// calls the gRPC server over loopback, so REST calls pass the same
-// interceptors (tracing, recovery, metrics) and the same error mapping as
-// gRPC calls; the HTTP metrics name each REST call's route after its
-// gateway path template.
-func mountREST(ctx context.Context, mux *http.ServeMux, grpcAddr string, p *server.Process) error {
-	conn, err := grpc.NewClient(grpcAddr,
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithStatsHandler(otelgrpc.NewClientHandler()),
-	)
-	if err != nil {
-		return fmt.Errorf("gateway connection: %w", err)
-	}
-	p.Defer(conn.Close)
-	gw := gateway.New(gateway.WithServeMuxOptions(server.GatewayRoutes()))
-	if err := loyaltyv1.RegisterLoyaltyServiceHandler(ctx, gw, conn); err != nil {
-		return err
-	}
-	mux.Handle("/", gateway.Traced(gw)) // catch-all: unknown paths get JSON 404s from the gateway
-
-	spec, err := swaggerui.SpecFromFS(openapi.FS, "loyalty.swagger.json")
-	if err != nil {
-		return err
-	}
-	mux.Handle("/swagger/", http.StripPrefix("/swagger", swaggerui.Handler("Loyalty API", spec)))
-	return nil
 }
 
 // openDB opens a pool; it connects on first use.

@@ -8,7 +8,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/schemaregistry"
 	"github.com/confluentinc/confluent-kafka-go/v2/schemaregistry/serde"
@@ -18,11 +17,8 @@ import (
 	_ "github.com/lib/pq" // PostgreSQL driver for database/sql.
 	"github.com/prometheus/client_golang/prometheus"
 	goredis "github.com/redis/go-redis/v9"
-	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/propagation"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -119,9 +115,15 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 	p.Serve(g)
 
 	mux := server.NewMux(health, metrics)
-	if err := mountREST(ctx, mux, g.Addr(), p); err != nil {
+	spec, err := swaggerui.SpecFromFS(openapi.FS, "sso.swagger.json")
+	if err != nil {
 		return nil, err
 	}
+	conn, err := gateway.Mount(ctx, mux, g.Addr(), "sso API", spec, ssov1.RegisterAuthServiceHandler, ssov1.RegisterUserServiceHandler)
+	if err != nil {
+		return nil, err
+	}
+	p.Defer(conn.Close)
 	mux.Handle("GET /.well-known/jwks.json", token.JWKSHandler(keys))
 	handler, err := server.InstrumentHTTP(metrics, mux)
 	if err != nil {
@@ -221,36 +223,6 @@ func loadKeys(c config.Tokens) (*token.KeySet, error) {
 		return token.EnsureDir(c.KeysDir)
 	}
 	return token.LoadDir(c.KeysDir)
-}
-
-// mountREST serves the REST gateway and its Swagger UI on mux. The gateway
-// calls the gRPC server over loopback, so REST calls pass the same
-// interceptors (tracing, recovery, metrics) as gRPC calls; the HTTP metrics
-// name each REST call's route after its gateway path template.
-func mountREST(ctx context.Context, mux *http.ServeMux, grpcAddr string, p *server.Process) error {
-	conn, err := grpc.NewClient(grpcAddr,
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithStatsHandler(otelgrpc.NewClientHandler()),
-	)
-	if err != nil {
-		return fmt.Errorf("gateway connection: %w", err)
-	}
-	p.Defer(conn.Close)
-	gw := gateway.New(gateway.WithServeMuxOptions(server.GatewayRoutes()))
-	if err := ssov1.RegisterAuthServiceHandler(ctx, gw, conn); err != nil {
-		return err
-	}
-	if err := ssov1.RegisterUserServiceHandler(ctx, gw, conn); err != nil {
-		return err
-	}
-	mux.Handle("/", gateway.Traced(gw)) // catch-all: unknown paths get JSON 404s from the gateway
-
-	spec, err := swaggerui.SpecFromFS(openapi.FS, "sso.swagger.json")
-	if err != nil {
-		return err
-	}
-	mux.Handle("/swagger/", http.StripPrefix("/swagger", swaggerui.Handler("sso API", spec)))
-	return nil
 }
 
 // registeredEvent builds the outbox record announcing a new user. The
