@@ -47,3 +47,23 @@ func BenchmarkAccessRevoked(b *testing.B) {
 		i++
 	}
 }
+
+// BenchmarkAccessRevokedParallel measures the same check made by many
+// goroutines at once, as under load, where checks share pipelines.
+func BenchmarkAccessRevokedParallel(b *testing.B) {
+	rdb, p := testRedis(b)
+	ctx := b.Context()
+	s := redis.NewSessions(rdb, p)
+	if err := s.RevokeAccess(ctx, "revoked", time.Now().Add(time.Hour)); err != nil {
+		b.Fatal(err)
+	}
+	b.SetParallelism(32)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if got, err := s.AccessRevoked(ctx, "revoked"); err != nil || !got {
+				b.Errorf("AccessRevoked(revoked) = %v, %v", got, err)
+				return
+			}
+		}
+	})
+}

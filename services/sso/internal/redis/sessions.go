@@ -18,14 +18,15 @@ var _ auth.Sessions = (*Sessions)(nil)
 // concurrent use by any number of goroutines and sso replicas: each
 // operation is a single atomic step on the server.
 type Sessions struct {
-	rdb    goredis.UniversalClient
-	prefix string
+	rdb     goredis.UniversalClient
+	prefix  string
+	revoked *existsBatcher
 }
 
 // NewSessions returns Sessions storing its keys under prefix (for example
 // "sso:") in rdb. It does not connect: the first operation does.
 func NewSessions(rdb goredis.UniversalClient, prefix string) *Sessions {
-	return &Sessions{rdb: rdb, prefix: prefix}
+	return &Sessions{rdb: rdb, prefix: prefix, revoked: newExistsBatcher(rdb)}
 }
 
 func (s *Sessions) tokenKey(hash string) string    { return s.prefix + "rt:" + hash }
@@ -174,13 +175,13 @@ func (s *Sessions) RevokeAccess(ctx context.Context, jti string, until time.Time
 }
 
 // AccessRevoked reports whether the access token jti was revoked and has not
-// expired yet.
+// expired yet. Concurrent checks share round trips (see existsBatcher).
 func (s *Sessions) AccessRevoked(ctx context.Context, jti string) (bool, error) {
-	n, err := s.rdb.Exists(ctx, s.accessKey(jti)).Result()
+	revoked, err := s.revoked.exists(ctx, s.accessKey(jti))
 	if err != nil {
 		return false, fmt.Errorf("redis: %w", err)
 	}
-	return n == 1, nil
+	return revoked, nil
 }
 
 // decodeSession turns a rotate or find script reply into its result.
