@@ -33,6 +33,7 @@ func NewGRPCServer(log *slog.Logger, reg prometheus.Registerer, extra []grpc.Una
 	unary := append([]grpc.UnaryServerInterceptor{metrics.unary, recoverUnary(log)}, extra...)
 	opts = append([]grpc.ServerOption{
 		grpc.StatsHandler(otelgrpc.NewServerHandler()),
+		grpc.NumStreamWorkers(streamWorkers),
 		grpc.ChainUnaryInterceptor(unary...),
 		grpc.ChainStreamInterceptor(metrics.stream, recoverStream(log)),
 	}, opts...)
@@ -46,6 +47,14 @@ func NewGRPCServer(log *slog.Logger, reg prometheus.Registerer, extra []grpc.Una
 	reflection.Register(srv)
 	return srv, hs, nil
 }
+
+// streamWorkers is how many long-lived goroutines serve calls. Without
+// workers, grpc-go starts a goroutine per call, whose small initial stack
+// then grows by copying as the handler runs (signature checks need several
+// KiB): in a profile of sso's Validate at 10,000 calls/s that copying was a
+// tenth of the CPU. A worker keeps its grown stack; calls beyond the pool
+// still get a goroutine of their own.
+const streamWorkers = 64
 
 func recoverUnary(log *slog.Logger) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, next grpc.UnaryHandler) (resp any, err error) {
