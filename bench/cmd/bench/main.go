@@ -151,7 +151,7 @@ func parseFlags(args []string) (config, error) {
 	restLevels := fs.String("rest-concurrency", "16", "REST worker counts for each single-operation profile")
 	fs.IntVar(&c.MixedConcurrency, "mixed-concurrency", 32, "workers of the mixed profile")
 	fs.StringVar(&c.Mix, "mix", "validate=70,refresh=20,login=7,register=3", "operation weights of the mixed profile")
-	fs.IntVar(&c.GRPCConns, "grpc-conns", 2, "gRPC connections the workers share")
+	fs.IntVar(&c.GRPCConns, "grpc-conns", 1, "gRPC connections the workers share")
 	fs.DurationVar(&c.Timeout, "timeout", 10*time.Second, "per-request timeout")
 
 	fs.DurationVar(&c.CeilingTime, "ceiling-time", 3*time.Second, "how long each ceiling is measured")
