@@ -14,6 +14,7 @@ const (
 	DefaultMaxBackoff     = 30 * time.Second
 	DefaultHandlerTimeout = 30 * time.Second
 	DefaultLagInterval    = 10 * time.Second
+	DefaultCommitInterval = time.Second
 )
 
 // Config says what a Consumer reads, where it dead-letters and how hard it
@@ -48,6 +49,11 @@ type Config struct {
 	// Observer is told what happens to each message, for metrics; default
 	// none.
 	Observer Observer
+	// CommitInterval is how often the offsets of handled messages are
+	// committed (default 1s); they are also committed when partitions are
+	// revoked and on shutdown. A crash redelivers at most what was handled
+	// since the last commit.
+	CommitInterval time.Duration
 	// LagInterval is how often the partitions' lag is measured and given
 	// to Observer.Lag (default 10s).
 	LagInterval time.Duration
@@ -77,6 +83,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.HandlerTimeout == 0 {
 		c.HandlerTimeout = DefaultHandlerTimeout
+	}
+	if c.CommitInterval == 0 {
+		c.CommitInterval = DefaultCommitInterval
 	}
 	if c.Observer == nil {
 		c.Observer = NopObserver{}

@@ -110,7 +110,8 @@ func New[T proto.Message](cfg Config, newEvent func() T, handle Handler[T], log 
 		"bootstrap.servers":             cfg.Brokers,
 		"group.id":                      cfg.GroupID,
 		"client.id":                     cfg.GroupID,
-		"enable.auto.commit":            false,
+		"enable.auto.commit":            true,
+		"auto.commit.interval.ms":       int(cfg.CommitInterval.Milliseconds()),
 		"enable.auto.offset.store":      false,
 		"auto.offset.reset":             "earliest",
 		"enable.partition.eof":          false,
@@ -155,8 +156,8 @@ func New[T proto.Message](cfg Config, newEvent func() T, handle Handler[T], log 
 func (c *Consumer[T]) DeadLetterTopic() string { return c.cfg.DeadLetterTopic }
 
 // Run consumes until ctx is cancelled and then returns nil, after the
-// in-flight message is finished and committed and the consumer has left
-// the group and been closed. It returns an error when it cannot subscribe,
+// in-flight message is finished, the stored offsets are committed, and the
+// consumer has left the group and been closed. It returns an error when it cannot subscribe,
 // the Kafka client fails fatally, or closing fails. Run may be called once.
 func (c *Consumer[T]) Run(ctx context.Context) (err error) {
 	if !c.running.CompareAndSwap(false, true) {
@@ -282,10 +283,10 @@ func (c *Consumer[T]) process(ctx context.Context, msg *kafka.Message) bool {
 		c.obs.Processed(c.cfg.Topic, outcome, time.Since(start))
 		return false
 	}
-	if _, err := c.kc.CommitMessage(msg); err != nil {
+	if _, err := c.kc.StoreMessage(msg); err != nil {
 		// The partition was probably revoked (rebalance, or the group
 		// evicted us); its next owner redelivers the message.
-		log.WarnContext(mctx, "offset commit failed: the message may be redelivered", slog.Any("error", err))
+		log.WarnContext(mctx, "storing the offset failed: the message may be redelivered", slog.Any("error", err))
 	}
 	c.obs.Processed(c.cfg.Topic, outcome, time.Since(start))
 	return true

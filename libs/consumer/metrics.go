@@ -40,7 +40,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m := &Metrics{
 		processed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "kafka_consumer_processed_total",
-			Help: "Messages handled successfully and committed.",
+			Help: "Messages handled successfully; their offsets are committed within the commit interval.",
 		}, groupTopic),
 		failed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "kafka_consumer_failed_total",

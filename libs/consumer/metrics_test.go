@@ -36,7 +36,7 @@ kafka_consumer_dead_lettered_total{group="welcome-notifier",reason="poison",topi
 # TYPE kafka_consumer_failed_total counter
 kafka_consumer_failed_total{group="loyalty-points",topic="user.registered"} 0
 kafka_consumer_failed_total{group="welcome-notifier",topic="user.registered"} %d
-# HELP kafka_consumer_processed_total Messages handled successfully and committed.
+# HELP kafka_consumer_processed_total Messages handled successfully; their offsets are committed within the commit interval.
 # TYPE kafka_consumer_processed_total counter
 kafka_consumer_processed_total{group="loyalty-points",topic="user.registered"} 0
 kafka_consumer_processed_total{group="welcome-notifier",topic="user.registered"} %d

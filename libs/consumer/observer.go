@@ -4,10 +4,10 @@ import "time"
 
 // Outcomes passed to Observer.Processed.
 const (
-	// OutcomeSuccess: the handler succeeded and the offset was committed.
+	// OutcomeSuccess: the handler succeeded and the offset was stored for commit.
 	OutcomeSuccess = "success"
 	// OutcomeDeadLettered: the message was written to the dead-letter topic
-	// and the offset was committed.
+	// and the offset was stored for commit.
 	OutcomeDeadLettered = "dead_lettered"
 	// OutcomeInterrupted: shutdown came while the message waited for a
 	// retry (of the handler, the registry or the dead-letter write); its
