@@ -50,6 +50,12 @@ func newProducer(cfg Config) (*kafka.Producer, error) {
 		"acks":                 "all",
 		"message.timeout.ms":   deliveryTimeout,
 		"log.connection.close": false,
+		// Events carries only client errors here (delivery reports go to
+		// per-message channels) and ProduceChannel is not used; the Go
+		// client's default of a million entries each is 24 MB of pointers
+		// the garbage collector would scan on every cycle.
+		"go.events.channel.size":  100,
+		"go.produce.channel.size": 1,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("kafka dead-letter producer: %w", err)
