@@ -70,6 +70,9 @@ func run(ctx context.Context) error {
 		return fmt.Errorf("unknown command %q (want no arguments, \"migrate\" or \"keys rotate\")", strings.Join(args, " "))
 	}
 
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(cfg.GCPercent)
+	}
 	if cfg.MemoryLimitMiB > 0 {
 		debug.SetMemoryLimit(cfg.MemoryLimitMiB << 20)
 	}

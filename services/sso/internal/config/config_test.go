@@ -20,8 +20,8 @@ func TestDefaultsAreValid(t *testing.T) {
 	if c.Tokens.AccessTTL != 15*time.Minute {
 		t.Errorf("access TTL = %v, want 15m", c.Tokens.AccessTTL)
 	}
-	if c.Password.MemoryKiB != 19456 || c.Password.Time != 2 || c.Password.Threads != 1 {
-		t.Errorf("argon2 defaults = %+v, want OWASP minimum m=19456 t=2 p=1", c.Password)
+	if c.Password.MemoryKiB != 9216 || c.Password.Time != 4 || c.Password.Threads != 1 {
+		t.Errorf("argon2 defaults = %+v, want OWASP's m=9216 t=4 p=1", c.Password)
 	}
 	if c.Password.MinLength != 8 {
 		t.Errorf("min length = %d, want 8", c.Password.MinLength)
@@ -38,6 +38,8 @@ func TestValidate(t *testing.T) {
 		{"min length below NIST", map[string]string{"SSO_PASSWORD_MIN_LENGTH": "6"}},
 		{"max length below 64", map[string]string{"SSO_PASSWORD_MAX_LENGTH": "32"}},
 		{"argon2 memory too small", map[string]string{"SSO_ARGON2_MEMORY_KIB": "1024"}},
+		{"gc percent zero", map[string]string{"SSO_GC_PERCENT": "0"}},
+		{"negative memory limit", map[string]string{"SSO_MEMORY_LIMIT_MIB": "-1"}},
 		{"no partitions", map[string]string{"SSO_DB_USER_PARTITIONS": "0"}},
 		{"zero login limit", map[string]string{"SSO_LOGIN_FAILURE_LIMIT": "0"}},
 		{"sample ratio above 1", map[string]string{"SSO_TRACE_SAMPLE_RATIO": "1.5"}},
