@@ -113,8 +113,11 @@ type Password struct {
 	MemoryKiB uint32 `env:"SSO_ARGON2_MEMORY_KIB" envDefault:"9216"`
 	Time      uint32 `env:"SSO_ARGON2_TIME" envDefault:"4"`
 	Threads   uint8  `env:"SSO_ARGON2_THREADS" envDefault:"1"`
-	MinLength int    `env:"SSO_PASSWORD_MIN_LENGTH" envDefault:"8"`
-	MaxLength int    `env:"SSO_PASSWORD_MAX_LENGTH" envDefault:"256"`
+	// MaxConcurrent caps the hashes computed at once (0: GOMAXPROCS); the
+	// rest wait. It bounds hashing memory to MaxConcurrent*MemoryKiB.
+	MaxConcurrent int `env:"SSO_ARGON2_MAX_CONCURRENT" envDefault:"0"`
+	MinLength     int `env:"SSO_PASSWORD_MIN_LENGTH" envDefault:"8"`
+	MaxLength     int `env:"SSO_PASSWORD_MAX_LENGTH" envDefault:"256"`
 }
 
 // Login configures brute-force throttling: after Limit failed logins for
@@ -186,6 +189,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("%w: SSO_PASSWORD_MIN_LENGTH must be at least 8 (NIST SP 800-63B)", config.ErrInvalid)
 	case c.Password.MaxLength < 64 || c.Password.MaxLength < c.Password.MinLength:
 		return fmt.Errorf("%w: SSO_PASSWORD_MAX_LENGTH must be at least 64 and the minimum", config.ErrInvalid)
+	case c.Password.MaxConcurrent < 0:
+		return fmt.Errorf("%w: SSO_ARGON2_MAX_CONCURRENT must not be negative", config.ErrInvalid)
 	case c.Password.MemoryKiB < 8*1024 || c.Password.Time < 1 || c.Password.Threads < 1:
 		return fmt.Errorf("%w: argon2id needs at least 8 MiB memory, 1 iteration and 1 thread", config.ErrInvalid)
 	case c.Login.Limit < 1 || c.Login.IPLimit < 1 || c.Login.Window <= 0:
@@ -243,7 +248,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("jwt_issuer", c.Tokens.Issuer),
 		slog.String("access_ttl", c.Tokens.AccessTTL.String()),
 		slog.String("refresh_ttl", c.Tokens.RefreshTTL.String()),
-		slog.Any("argon2", map[string]uint32{"memory_kib": c.Password.MemoryKiB, "time": c.Password.Time, "threads": uint32(c.Password.Threads)}),
+		slog.Any("argon2", map[string]uint32{"memory_kib": c.Password.MemoryKiB, "time": c.Password.Time, "threads": uint32(c.Password.Threads), "max_concurrent": uint32(c.Password.MaxConcurrent)}),
 		slog.Int("login_failure_limit", c.Login.Limit),
 		slog.Int("login_ip_failure_limit", c.Login.IPLimit),
 		slog.String("login_failure_window", c.Login.Window.String()),
