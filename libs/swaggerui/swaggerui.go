@@ -30,6 +30,7 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -84,7 +85,10 @@ type file struct {
 }
 
 type handler struct {
-	files map[string]file // by path below the UI root, without the leading slash
+	// files are by path below the UI root, without the leading slash. The
+	// vendored assets (2 MB) are read and hashed on first request, so a
+	// service whose UI nobody opens does not hold them in memory.
+	files map[string]func() file
 }
 
 // Handler returns Swagger UI for specs under a stripped prefix: "/" is the
@@ -100,13 +104,18 @@ func Handler(title string, specs ...Spec) http.Handler {
 	if len(specs) == 0 {
 		panic("swaggerui: no OpenAPI documents")
 	}
-	h := &handler{files: map[string]file{}}
+	h := &handler{files: map[string]func() file{}}
 	for name, contentType := range distFiles {
-		b, err := dist.ReadFile("dist/" + name)
-		if err != nil {
+		if _, err := fs.Stat(dist, "dist/"+name); err != nil {
 			panic(fmt.Sprintf("swaggerui: vendored asset missing, run deploy/tools/swagger-ui.sh: %v", err))
 		}
-		h.add(name, contentType, b)
+		h.files[name] = sync.OnceValue(func() file {
+			b, err := dist.ReadFile("dist/" + name)
+			if err != nil {
+				panic(err) // present at start and embedded; cannot happen
+			}
+			return newFile(contentType, b)
+		})
 	}
 	initJS, err := own.ReadFile("init.js")
 	if err != nil {
@@ -156,8 +165,13 @@ func Handler(title string, specs ...Spec) http.Handler {
 }
 
 func (h *handler) add(name, contentType string, body []byte) {
+	f := newFile(contentType, body)
+	h.files[name] = func() file { return f }
+}
+
+func newFile(contentType string, body []byte) file {
 	sum := sha256.Sum256(body)
-	h.files[name] = file{
+	return file{
 		contentType: contentType,
 		body:        body,
 		etag:        `"` + hex.EncodeToString(sum[:12]) + `"`,
@@ -174,7 +188,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if name == "index.html" {
 		name = ""
 	}
-	f, ok := h.files[name]
+	load, ok := h.files[name]
 	if !ok {
 		http.NotFound(w, r)
 		return
@@ -184,6 +198,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
+	f := load()
 	hdr := w.Header()
 	hdr.Set("Content-Type", f.contentType)
 	hdr.Set("ETag", f.etag)
