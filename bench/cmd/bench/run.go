@@ -373,7 +373,9 @@ func loadRuns(ctx context.Context, cfg config, dir string, rep *report.Report, g
 			r.SSOCores = m.usage.CPU.Seconds() / m.usage.Wall.Seconds()
 			r.SSOPeakRSS = m.usage.PeakRSS
 			r.LoadgenCores = m.selfCPU.Seconds() / m.usage.Wall.Seconds()
-			rep.SSO.PeakRSS = max(rep.SSO.PeakRSS, m.usage.PeakRSS)
+			if m.usage.PeakRSS > rep.SSO.PeakRSS {
+				rep.SSO.PeakRSS, rep.SSO.PeakAnon, rep.SSO.PeakFile = m.usage.PeakRSS, m.usage.PeakAnon, m.usage.PeakFile
+			}
 			wall := m.usage.Wall.Seconds()
 			r.MachineCores = m.machine.Seconds() / wall
 			r.CPUCores = map[string]float64{}

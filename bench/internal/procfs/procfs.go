@@ -78,16 +78,23 @@ func ParseStat(data []byte) (Stat, error) {
 type Memory struct {
 	RSS uint64 `json:"rss_bytes"` // resident now (VmRSS)
 	HWM uint64 `json:"hwm_bytes"` // the peak resident size since the process started (VmHWM)
+	// Anon and File split RSS (RssAnon, RssFile; RssShmem is the rest):
+	// memory the process allocated, and pages of mapped files, mostly its
+	// own binary's code and read-only data, which are shared and clean.
+	Anon uint64 `json:"rss_anon_bytes"`
+	File uint64 `json:"rss_file_bytes"`
 }
 
-// ParseStatus parses VmRSS and VmHWM out of /proc/<pid>/status.
+// ParseStatus parses VmRSS and VmHWM, and RssAnon and RssFile where the
+// kernel reports them, out of /proc/<pid>/status.
 func ParseStatus(data []byte) (Memory, error) {
 	var m Memory
 	var found int
+	dst := map[string]*uint64{"VmRSS": &m.RSS, "VmHWM": &m.HWM, "RssAnon": &m.Anon, "RssFile": &m.File}
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	for sc.Scan() {
 		key, val, ok := strings.Cut(sc.Text(), ":")
-		if !ok || (key != "VmRSS" && key != "VmHWM") {
+		if !ok || dst[key] == nil {
 			continue
 		}
 		f := strings.Fields(val)
@@ -98,12 +105,10 @@ func ParseStatus(data []byte) (Memory, error) {
 		if err != nil {
 			return Memory{}, fmt.Errorf("procfs: status: %s: %w", key, err)
 		}
-		if key == "VmRSS" {
-			m.RSS = kb * 1024
-		} else {
-			m.HWM = kb * 1024
+		*dst[key] = kb * 1024
+		if key == "VmRSS" || key == "VmHWM" {
+			found++
 		}
-		found++
 	}
 	if found != 2 {
 		return Memory{}, errors.New("procfs: status: no VmRSS/VmHWM (a kernel thread or a zombie?)")
@@ -200,7 +205,7 @@ type Window struct {
 	done   chan struct{}
 
 	mu   sync.Mutex
-	peak uint64
+	peak Memory // the sample with the largest VmRSS
 	err  error
 }
 
@@ -239,7 +244,9 @@ func (w *Window) sample() {
 		}
 		return
 	}
-	w.peak = max(w.peak, m.RSS)
+	if m.RSS > w.peak.RSS {
+		w.peak = m
+	}
 }
 
 // Usage is what a Window measured.
@@ -247,6 +254,8 @@ type Usage struct {
 	Wall       time.Duration
 	CPU        time.Duration
 	PeakRSS    uint64 // bytes, the largest VmRSS sampled
+	PeakAnon   uint64 // bytes, RssAnon in that sample
+	PeakFile   uint64 // bytes, RssFile in that sample
 	HWM        uint64 // bytes, VmHWM at the end: the process's lifetime peak
 	CurrentRSS uint64 // bytes, VmRSS at the end
 }
@@ -270,7 +279,11 @@ func (w *Window) Stop() (Usage, error) {
 	if w.err != nil {
 		return Usage{}, w.err
 	}
-	return Usage{Wall: time.Since(w.start), CPU: cpu1 - w.cpu0, PeakRSS: w.peak, HWM: m.HWM, CurrentRSS: m.RSS}, nil
+	return Usage{
+		Wall: time.Since(w.start), CPU: cpu1 - w.cpu0,
+		PeakRSS: w.peak.RSS, PeakAnon: w.peak.Anon, PeakFile: w.peak.File,
+		HWM: m.HWM, CurrentRSS: m.RSS,
+	}, nil
 }
 
 func truncate(b []byte) string {

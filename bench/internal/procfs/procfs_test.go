@@ -60,7 +60,7 @@ func TestParseStatus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (Memory{RSS: 89924 * 1024, HWM: 102504 * 1024}); got != want {
+	if want := (Memory{RSS: 89924 * 1024, HWM: 102504 * 1024, Anon: 67300 * 1024, File: 22624 * 1024}); got != want {
 		t.Fatalf("ParseStatus = %+v, want %+v", got, want)
 	}
 

@@ -114,7 +114,7 @@ func WriteMarkdown(w io.Writer, r *Report, opts MarkdownOptions) error {
 	if opts.Chart != "" {
 		p("\n![latency percentiles against throughput](%s)\n", opts.Chart)
 	}
-	p("\nsso memory: peak sampled RSS %s during the load runs; VmHWM (lifetime peak) %s.", MB(r.SSO.PeakRSS), MB(r.SSO.HWM))
+	p("\nsso memory: peak sampled RSS %s during the load runs%s; VmHWM (lifetime peak) %s.", MB(r.SSO.PeakRSS), rssSplit(r.SSO), MB(r.SSO.HWM))
 	if r.SSO.Restarted != "" {
 		p(" %s", r.SSO.Restarted)
 	}

@@ -53,6 +53,10 @@ type SSO struct {
 	// HWM is the process's own lifetime peak (VmHWM) at the end.
 	PeakRSS uint64 `json:"peak_rss_bytes"`
 	HWM     uint64 `json:"hwm_bytes"`
+	// PeakAnon and PeakFile split the sample of PeakRSS into allocated
+	// memory and mapped file pages (the binary's code and data).
+	PeakAnon uint64 `json:"peak_rss_anon_bytes"`
+	PeakFile uint64 `json:"peak_rss_file_bytes"`
 	// Restarted is set when sso was restarted during the run (its figures
 	// then cover only part of it).
 	Restarted string `json:"restarted,omitempty"`

@@ -32,7 +32,7 @@ func sample() *Report {
 		Started: time.Date(2026, 11, 26, 20, 0, 0, 0, time.UTC), Finished: time.Date(2026, 11, 26, 20, 5, 0, 0, time.UTC),
 		Host:     Host{CPUs: 2, GOMAXPROCS: 2, LoadAvgStart: "3.1 2.0 1.0"},
 		Settings: map[string]string{"duration": "5s"},
-		SSO:      SSO{PID: 42, Argon2: "m=19456,t=2,p=1,k=32", PeakRSS: 91_000_000, HWM: 104_000_000},
+		SSO:      SSO{PID: 42, Argon2: "m=19456,t=2,p=1,k=32", PeakRSS: 91_000_000, PeakAnon: 52_000_000, PeakFile: 39_000_000, HWM: 104_000_000},
 		Ceilings: []ceiling.Result{
 			{Name: "argon2id", PerSecond: 80},
 			{Name: "ed25519-sign", PerSecond: 40_000},
@@ -99,6 +99,9 @@ func TestEvaluate(t *testing.T) {
 	}
 	if n := got["sso resident memory"].Note; n == "" {
 		t.Error("memory target: want a note that VmHWM (104 MB) covers the process's whole life")
+	}
+	if m := got["sso resident memory"].Measured; !strings.Contains(m, "52.0 MB allocated, 39.0 MB mapped from files") {
+		t.Errorf("memory target measured = %q, want the peak split into allocated and file-backed", m)
 	}
 }
 

@@ -159,13 +159,22 @@ func drainTarget(r *Report) Target {
 	return t
 }
 
+// rssSplit describes the peak sample's anonymous and file-backed parts, if
+// the kernel reported them.
+func rssSplit(s SSO) string {
+	if s.PeakAnon == 0 && s.PeakFile == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (%s allocated, %s mapped from files: the binary's code and data)", MB(s.PeakAnon), MB(s.PeakFile))
+}
+
 func memoryTarget(r *Report) Target {
 	t := Target{Name: "sso resident memory", Goal: fmt.Sprintf("< %d MB at peak", RSSBytes/1_000_000)}
 	if r.SSO.PeakRSS == 0 {
 		t.Measured = "not measured"
 		return t
 	}
-	t.Measured = fmt.Sprintf("peak %s sampled during load; VmHWM %s", MB(r.SSO.PeakRSS), MB(r.SSO.HWM))
+	t.Measured = fmt.Sprintf("peak %s sampled during load%s; VmHWM %s", MB(r.SSO.PeakRSS), rssSplit(r.SSO), MB(r.SSO.HWM))
 	t.Pass = pass(r.SSO.PeakRSS < RSSBytes)
 	if r.SSO.HWM >= RSSBytes && r.SSO.PeakRSS < RSSBytes {
 		t.Note = "VmHWM covers the process's whole life, including what ran before this benchmark"
