@@ -129,7 +129,7 @@ func parseFlags(args []string) (config, error) {
 	}
 	root := fs.String("root", "", "repository root (default: the nearest parent directory holding go.work)")
 	out := fs.String("out", "", "results directory (default <root>/bench/results)")
-	parts := fs.String("parts", "micro,ceilings,pipeline,drain,load", "parts to run, comma-separated, in a fixed order: micro, ceilings, pipeline, drain, load")
+	parts := fs.String("parts", "micro,ceilings,pipeline,load,drain", "parts to run, comma-separated, in a fixed order: micro, ceilings, pipeline, load, drain")
 
 	fs.StringVar(&c.SSOGRPC, "sso-grpc", "127.0.0.1:44044", "sso gRPC address")
 	fs.StringVar(&c.SSOHTTP, "sso-http", "http://127.0.0.1:8000", "sso HTTP base URL (REST gateway, /readyz)")
