@@ -73,7 +73,7 @@ type Params struct {
 // memory of the hashes in flight is most of sso's footprint, so it takes
 // 9 MiB and 4 passes: measured on 2 cores against 19 MiB and 2, logins ran
 // 25% faster (the smaller working set stays in cache) and peak RSS fell
-// from 183 to 105 MB (see bench/README.md).
+// from 192 to 119 MB (see bench/README.md).
 func DefaultParams() Params {
 	return Params{
 		Memory:        9 * 1024,
