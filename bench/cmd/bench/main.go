@@ -54,6 +54,7 @@ type config struct {
 
 	Profiles, Transports set
 	Warmup, Duration     time.Duration
+	Repeat               int
 	Count                int64
 	GRPCLevels           []int
 	RESTLevels           []int
@@ -145,6 +146,7 @@ func parseFlags(args []string) (config, error) {
 	profiles := fs.String("profiles", "register,login,refresh,validate,mixed", "load profiles")
 	transports := fs.String("transports", "grpc,rest", "transports for the load profiles")
 	fs.DurationVar(&c.Warmup, "warmup", time.Second, "warm-up before each load run, excluded from the figures")
+	fs.IntVar(&c.Repeat, "repeat", 1, "make each load run this many times and report the one with the median throughput")
 	fs.DurationVar(&c.Duration, "duration", 5*time.Second, "measured window of each load run")
 	fs.Int64Var(&c.Count, "count", 0, "if > 0, end each load run after this many measured requests (-duration then caps it)")
 	grpcLevels := fs.String("concurrency", "1,8,64", "gRPC worker counts swept by each single-operation profile")
@@ -201,8 +203,8 @@ func parseFlags(args []string) (config, error) {
 	if c.RESTLevels, err = parseInts(*restLevels); err != nil {
 		return config{}, fmt.Errorf("-rest-concurrency: %w", err)
 	}
-	if c.MixedConcurrency < 1 || c.GRPCConns < 1 {
-		return config{}, errors.New("-mixed-concurrency and -grpc-conns must be positive")
+	if c.MixedConcurrency < 1 || c.GRPCConns < 1 || c.Repeat < 1 {
+		return config{}, errors.New("-mixed-concurrency, -grpc-conns and -repeat must be positive")
 	}
 	if c.DrainMode != "outage" && c.DrainMode != "inject" {
 		return config{}, fmt.Errorf("-drain-mode: %q is neither outage nor inject", c.DrainMode)

@@ -5,9 +5,14 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ssokit/platform/bench/internal/load"
+	"github.com/ssokit/platform/bench/internal/report"
+	"github.com/ssokit/platform/bench/internal/stats"
 )
 
 func TestParseFlags(t *testing.T) {
@@ -40,6 +45,7 @@ func TestParseFlags(t *testing.T) {
 		{"-root", root, "-transports", "grpc,soap"},
 		{"-root", root, "-concurrency", "0"},
 		{"-root", root, "-drain-mode", "chaos"},
+		{"-root", root, "-repeat", "0"},
 		{"-root", root, "stray"},
 	} {
 		if _, err := parseFlags(bad); err == nil {
@@ -87,5 +93,27 @@ func TestFetchProfile(t *testing.T) {
 func TestLoadAbove(t *testing.T) {
 	if !loadAbove("2.63 3.38 3.55", 1) || loadAbove("0.40 1.2 3", 1) || loadAbove("?", 1) {
 		t.Fatal("loadAbove misreads /proc/loadavg")
+	}
+}
+
+// TestMedianRun checks that of several repeats the one with the median
+// throughput is kept whole, with every repeat's rate recorded in order.
+func TestMedianRun(t *testing.T) {
+	rate := func(per float64, p99 float64) report.Run {
+		return report.Run{Result: load.Result{Profile: "login", Ops: map[string]stats.Summary{"login": {Throughput: per, P99Ms: p99}}}}
+	}
+	one := rate(80, 100)
+	if got := medianRun([]report.Run{one}); got.Repeats != nil || got.Ops["login"].Throughput != 80 {
+		t.Errorf("one run: %+v, want it unchanged", got)
+	}
+	got := medianRun([]report.Run{rate(90, 1), rate(70, 2), rate(85, 3)})
+	if got.Ops["login"].Throughput != 85 || got.Ops["login"].P99Ms != 3 {
+		t.Errorf("median of 90, 70, 85: kept %+v, want the 85/s run whole", got.Ops["login"])
+	}
+	if want := []float64{90, 70, 85}; !slices.Equal(got.Repeats, want) {
+		t.Errorf("Repeats = %v, want %v", got.Repeats, want)
+	}
+	if got := medianRun([]report.Run{rate(90, 1), rate(70, 2)}); got.Ops["login"].Throughput != 70 {
+		t.Errorf("median of two: kept %v/s, want the lower", got.Ops["login"].Throughput)
 	}
 }

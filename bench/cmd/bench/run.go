@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -352,62 +353,108 @@ func loadRuns(ctx context.Context, cfg config, dir string, rep *report.Report, g
 			return err
 		}
 		p.Warmup, p.Duration, p.Count, p.Timeout = cfg.Warmup, cfg.Duration, cfg.Count, cfg.Timeout
-		m := &meter{proc: proc, self: self, hc: &http.Client{}, window: cfg.Duration, group: grouper(cfg, proc.PID)}
-		if cfg.PprofURL != "" {
-			m.pprofURL = strings.TrimRight(cfg.PprofURL, "/")
-			m.pprofFile = filepath.Join(dir, "pprof", fmt.Sprintf("%02d-%s-%s-c%d.cpu.pb.gz", i+1, p.client.Transport(), p.Profile, p.Concurrency))
-		}
-		res, err := load.Run(ctx, p.client, pool, p.Plan, m)
-		if err != nil {
-			return fmt.Errorf("load run %s/%s c=%d: %w", p.client.Transport(), p.Profile, p.Concurrency, err)
-		}
-		r := report.Run{Result: res, SettleSeconds: settled.Seconds()}
-		if m.err != nil {
-			r.MeasureError = m.err.Error()
-		} else {
-			var ok int64
-			for _, s := range res.Ops {
-				ok += s.Ops
+		var runs []report.Run
+		for k := range cfg.Repeat {
+			pprofFile := ""
+			if cfg.PprofURL != "" {
+				name := fmt.Sprintf("%02d-%s-%s-c%d", i+1, p.client.Transport(), p.Profile, p.Concurrency)
+				if cfg.Repeat > 1 {
+					name += fmt.Sprintf("-r%d", k+1)
+				}
+				pprofFile = filepath.Join(dir, "pprof", name+".cpu.pb.gz")
 			}
-			r.SSOCPUSeconds = m.usage.CPU.Seconds()
-			if ok > 0 {
-				r.SSOCPUPerOpMs = m.usage.CPU.Seconds() * 1000 / float64(ok)
+			if k > 0 && busy {
+				settled = settle(ctx, grouper(cfg, proc.PID), 30*time.Second, log)
 			}
-			r.SSOCores = m.usage.CPU.Seconds() / m.usage.Wall.Seconds()
-			r.SSOPeakRSS = m.usage.PeakRSS
-			r.LoadgenCores = m.selfCPU.Seconds() / m.usage.Wall.Seconds()
-			if m.usage.PeakRSS > rep.SSO.PeakRSS {
-				rep.SSO.PeakRSS, rep.SSO.PeakAnon, rep.SSO.PeakFile = m.usage.PeakRSS, m.usage.PeakAnon, m.usage.PeakFile
+			r, err := measureRun(ctx, cfg, rep, p, pool, proc, self, pprofFile)
+			if err != nil {
+				return err
 			}
-			wall := m.usage.Wall.Seconds()
-			r.MachineCores = m.machine.Seconds() / wall
-			r.CPUCores = map[string]float64{}
-			for g, d := range m.groups {
-				r.CPUCores[g] = d.Seconds() / wall
-			}
-		}
-		if p.Profile != "mixed" {
-			if c, ok := rep.FindCeiling(report.CeilingFor(p.Profile)); ok {
-				r.Ceiling, r.CeilingPerS = c.Name, c.Limit()
-				r.Ratio = res.Ops[p.Profile].Throughput / c.Limit()
-				if c.CPUPerOpMs > 0 && r.SSOCPUPerOpMs > 0 {
-					r.CPUEfficiency = c.CPUPerOpMs / r.SSOCPUPerOpMs
+			r.SettleSeconds = settled.Seconds()
+			runs = append(runs, r)
+			for _, op := range load.Ops {
+				if s, ok := r.Ops[op]; ok {
+					log.Info("load", slog.String("transport", r.Transport), slog.String("profile", r.Profile), slog.Int("c", r.Concurrency),
+						slog.Int("repeat", k+1), slog.String("op", op), slog.Float64("per_s", round(s.Throughput)), slog.Float64("p50_ms", round(s.P50Ms)),
+						slog.Float64("p99_ms", round(s.P99Ms)), slog.Int64("errors", s.Errors), slog.Float64("sso_cores", round(r.SSOCores)))
 				}
 			}
 		}
-		if m.pprofErr != nil {
-			rep.Notes = append(rep.Notes, fmt.Sprintf("pprof capture for %s/%s c=%d failed: %v", p.client.Transport(), p.Profile, p.Concurrency, m.pprofErr))
+		rep.Load = append(rep.Load, medianRun(runs))
+	}
+	return nil
+}
+
+// measureRun makes one load run of p against sso (proc) and measures it:
+// sso's CPU and memory, the machine's CPU by process group, the ratio to
+// the operation's ceiling, and a CPU profile into pprofFile if set. It
+// raises rep's peak memory figures and notes a failed profile capture.
+func measureRun(ctx context.Context, cfg config, rep *report.Report, p plan, pool *load.Pool, proc, self *procfs.Process, pprofFile string) (report.Run, error) {
+	m := &meter{proc: proc, self: self, hc: &http.Client{}, window: cfg.Duration, group: grouper(cfg, proc.PID)}
+	if pprofFile != "" {
+		m.pprofURL = strings.TrimRight(cfg.PprofURL, "/")
+		m.pprofFile = pprofFile
+	}
+	res, err := load.Run(ctx, p.client, pool, p.Plan, m)
+	if err != nil {
+		return report.Run{}, fmt.Errorf("load run %s/%s c=%d: %w", p.client.Transport(), p.Profile, p.Concurrency, err)
+	}
+	r := report.Run{Result: res}
+	if m.err != nil {
+		r.MeasureError = m.err.Error()
+	} else {
+		var ok int64
+		for _, s := range res.Ops {
+			ok += s.Ops
 		}
-		rep.Load = append(rep.Load, r)
-		for _, op := range load.Ops {
-			if s, ok := res.Ops[op]; ok {
-				log.Info("load", slog.String("transport", res.Transport), slog.String("profile", res.Profile), slog.Int("c", res.Concurrency),
-					slog.String("op", op), slog.Float64("per_s", round(s.Throughput)), slog.Float64("p50_ms", round(s.P50Ms)),
-					slog.Float64("p99_ms", round(s.P99Ms)), slog.Int64("errors", s.Errors), slog.Float64("sso_cores", round(r.SSOCores)))
+		r.SSOCPUSeconds = m.usage.CPU.Seconds()
+		if ok > 0 {
+			r.SSOCPUPerOpMs = m.usage.CPU.Seconds() * 1000 / float64(ok)
+		}
+		r.SSOCores = m.usage.CPU.Seconds() / m.usage.Wall.Seconds()
+		r.SSOPeakRSS = m.usage.PeakRSS
+		r.LoadgenCores = m.selfCPU.Seconds() / m.usage.Wall.Seconds()
+		if m.usage.PeakRSS > rep.SSO.PeakRSS {
+			rep.SSO.PeakRSS, rep.SSO.PeakAnon, rep.SSO.PeakFile = m.usage.PeakRSS, m.usage.PeakAnon, m.usage.PeakFile
+		}
+		wall := m.usage.Wall.Seconds()
+		r.MachineCores = m.machine.Seconds() / wall
+		r.CPUCores = map[string]float64{}
+		for g, d := range m.groups {
+			r.CPUCores[g] = d.Seconds() / wall
+		}
+	}
+	if p.Profile != "mixed" {
+		if c, ok := rep.FindCeiling(report.CeilingFor(p.Profile)); ok {
+			r.Ceiling, r.CeilingPerS = c.Name, c.Limit()
+			r.Ratio = res.Ops[p.Profile].Throughput / c.Limit()
+			if c.CPUPerOpMs > 0 && r.SSOCPUPerOpMs > 0 {
+				r.CPUEfficiency = c.CPUPerOpMs / r.SSOCPUPerOpMs
 			}
 		}
 	}
-	return nil
+	if m.pprofErr != nil {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("pprof capture for %s/%s c=%d failed: %v", p.client.Transport(), p.Profile, p.Concurrency, m.pprofErr))
+	}
+	return r, nil
+}
+
+// medianRun picks, of repeats of one load run, the one with the median
+// throughput (the lower middle of an even count) and records every
+// repeat's throughput in it. It keeps a whole run rather than averaging,
+// so that its latencies, CPU and memory all come from the same window.
+func medianRun(runs []report.Run) report.Run {
+	if len(runs) == 1 {
+		return runs[0]
+	}
+	byRate := slices.Clone(runs)
+	slices.SortStableFunc(byRate, func(a, b report.Run) int { return cmp.Compare(a.TotalThroughput(), b.TotalThroughput()) })
+	r := byRate[(len(byRate)-1)/2]
+	r.Repeats = make([]float64, len(runs))
+	for k, run := range runs {
+		r.Repeats[k] = run.TotalThroughput()
+	}
+	return r
 }
 
 // grouper names the process group a process's CPU time is reported

@@ -97,6 +97,7 @@ func WriteMarkdown(w io.Writer, r *Report, opts MarkdownOptions) error {
 			p("| mixed | %s | %d | **all** | %s | | | | | | | | | | | |\n", run.Transport, run.Concurrency, num(run.Throughput))
 		}
 	}
+	repeats(p, r.Load)
 	p("\nWhere the CPU went in each window, in cores busy (of %d): the whole machine from /proc/stat, split by process from /proc/<pid>/stat. ", r.Host.CPUs)
 	p("*kafka* includes the Schema Registry; *other* is every other running process (Mailpit, and on a shared machine other people's builds and tests); *gone* is the rest of the machine's busy time: processes that exited within the window (short-lived compilers, test binaries) and kernel work.\n\n")
 	p("| profile | transport | c | machine | sso | postgres | redis | kafka | loyalty-points | welcome-notifier | loadgen | other | gone |\n")
@@ -267,3 +268,25 @@ func ms(v float64) string {
 func gib(b uint64) string { return fmt.Sprintf("%.0f GiB", float64(b)/(1<<30)) }
 
 func esc(s string) string { return strings.ReplaceAll(s, "|", "\\|") }
+
+// repeats lists, for runs made more than once, every repeat's throughput;
+// the table shows the median one.
+func repeats(p func(string, ...any), runs []Run) {
+	var lines []string
+	n := 0
+	for _, run := range runs {
+		if len(run.Repeats) < 2 {
+			continue
+		}
+		n = len(run.Repeats)
+		rates := make([]string, len(run.Repeats))
+		for i, v := range run.Repeats {
+			rates[i] = num(v)
+		}
+		lines = append(lines, fmt.Sprintf("%s %s c=%d: %s/s", run.Profile, run.Transport, run.Concurrency, strings.Join(rates, ", ")))
+	}
+	if len(lines) == 0 {
+		return
+	}
+	p("\nEach load run was made %d times; the rows above are the repeat with the median throughput. Every repeat, in order: %s.\n", n, strings.Join(lines, "; "))
+}

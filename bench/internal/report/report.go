@@ -105,6 +105,10 @@ type Run struct {
 	// SettleSeconds is how long the run waited beforehand for the
 	// consumers to finish the events earlier parts left them.
 	SettleSeconds float64 `json:"settle_seconds,omitempty"`
+	// Repeats holds the throughput (all operations, per second) of each
+	// repeat when the run was made more than once (-repeat); the figures
+	// above are those of the median repeat.
+	Repeats []float64 `json:"repeats_per_s,omitempty"`
 }
 
 // Target is one of the issue's targets and whether this run met it.
@@ -148,4 +152,14 @@ func (r *Report) FindCeiling(name string) (ceiling.Result, bool) {
 		}
 	}
 	return ceiling.Result{}, false
+}
+
+// TotalThroughput is the successful operations per second of all the
+// run's operations together.
+func (r Run) TotalThroughput() float64 {
+	var t float64
+	for _, s := range r.Ops {
+		t += s.Throughput
+	}
+	return t
 }
