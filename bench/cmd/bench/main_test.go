@@ -64,6 +64,14 @@ func TestReproduceNamesOnlyChangedFlags(t *testing.T) {
 	if got != want {
 		t.Fatalf("reproduce =\n%s\nwant\n%s", got, want)
 	}
+	c, err = parseFlags([]string{"-pprof", "http://127.0.0.1:6060/debug/pprof"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = "go tool task up\nSSO_PPROF_ADDR=127.0.0.1:6060 deploy/local/services up sso\nbench/run.sh -pprof=http://127.0.0.1:6060/debug/pprof"
+	if got := reproduce(c); got != want {
+		t.Fatalf("reproduce with -pprof =\n%s\nwant\n%s", got, want)
+	}
 	if q := shellQuote("a b'c"); q != `'a b'\''c'` {
 		t.Fatalf("shellQuote = %s", q)
 	}

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -657,7 +658,12 @@ func reproduce(cfg config) string {
 			args = append(args, "-"+k+"="+shellQuote(cfg.settings[k]))
 		}
 	}
-	return "go tool task up\n" + strings.Join(args, " ")
+	up := "go tool task up\n"
+	if u, err := url.Parse(cfg.PprofURL); err == nil && cfg.PprofURL != "" {
+		// sso serves pprof only when told to, on a port of its own.
+		up += "SSO_PPROF_ADDR=" + u.Host + " deploy/local/services up sso\n"
+	}
+	return up + strings.Join(args, " ")
 }
 
 func shellQuote(s string) string {
