@@ -20,6 +20,7 @@ import (
 	eventsv1 "github.com/ssokit/platform/libs/gen/events/v1"
 	"github.com/ssokit/platform/libs/telemetry"
 	"github.com/ssokit/platform/libs/testenv"
+	"github.com/ssokit/platform/libs/testenv/kafkatest"
 )
 
 // harness owns one single-partition topic, its registry subject, its
@@ -234,19 +235,8 @@ func (h *harness) readTopic(topic string, n int) []*kafka.Message {
 	h.t.Helper()
 	group := testenv.Name(h.t, "reader")
 	h.groups = append(h.groups, group)
-	c, err := kafka.NewConsumer(&kafka.ConfigMap{
-		"bootstrap.servers":  testenv.KafkaBrokers,
-		"group.id":           group,
-		"auto.offset.reset":  "earliest",
-		"enable.auto.commit": false,
-	})
-	if err != nil {
-		h.t.Fatal(err)
-	}
+	c := kafkatest.Reader(h.t, group, topic)
 	defer c.Close()
-	if err := c.Subscribe(topic, nil); err != nil {
-		h.t.Fatal(err)
-	}
 	var msgs []*kafka.Message
 	for len(msgs) < n {
 		if h.ctx.Err() != nil {

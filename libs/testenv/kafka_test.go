@@ -14,6 +14,7 @@ import (
 
 	eventsv1 "github.com/ssokit/platform/libs/gen/events/v1"
 	"github.com/ssokit/platform/libs/testenv"
+	"github.com/ssokit/platform/libs/testenv/kafkatest"
 )
 
 // TestKafkaProtobufThroughSchemaRegistry proves the event path the services
@@ -102,19 +103,8 @@ func TestKafkaProtobufThroughSchemaRegistry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	consumer, err := kafka.NewConsumer(&kafka.ConfigMap{
-		"bootstrap.servers":  testenv.KafkaBrokers,
-		"group.id":           topic,
-		"auto.offset.reset":  "earliest",
-		"enable.auto.commit": false,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	consumer := kafkatest.Reader(t, topic, topic)
 	t.Cleanup(func() { consumer.Close() })
-	if err := consumer.Subscribe(topic, nil); err != nil {
-		t.Fatal(err)
-	}
 	var msg *kafka.Message
 	for msg == nil {
 		if ctx.Err() != nil {

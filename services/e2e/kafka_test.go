@@ -13,25 +13,15 @@ import (
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 
 	"github.com/ssokit/platform/libs/testenv"
+	"github.com/ssokit/platform/libs/testenv/kafkatest"
 )
 
 // readAll returns every message on topic from the beginning that arrives
 // before the topic has been quiet for idle.
 func readAll(t *testing.T, topic string, idle time.Duration) []*kafka.Message {
 	t.Helper()
-	c, err := kafka.NewConsumer(&kafka.ConfigMap{
-		"bootstrap.servers":  testenv.KafkaBrokers,
-		"group.id":           "e2e-reader-" + randomHex(4),
-		"auto.offset.reset":  "earliest",
-		"enable.auto.commit": false,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := kafkatest.Reader(t, "e2e-reader-"+randomHex(4), topic)
 	defer c.Close()
-	if err := c.Subscribe(topic, nil); err != nil {
-		t.Fatal(err)
-	}
 	var out []*kafka.Message
 	deadline := time.Now().Add(30 * time.Second)
 	last := time.Now()

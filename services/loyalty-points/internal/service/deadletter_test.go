@@ -10,6 +10,7 @@ import (
 
 	"github.com/ssokit/platform/libs/consumer"
 	"github.com/ssokit/platform/libs/testenv"
+	"github.com/ssokit/platform/libs/testenv/kafkatest"
 )
 
 // readDeadLetter reads the process's dead-letter topic from the start, in
@@ -20,25 +21,14 @@ func (h *harness) readDeadLetter(t *testing.T, eventID string) *kafka.Message {
 	t.Helper()
 	ctx := testenv.Context(t, 60*time.Second)
 	group := testenv.Name(t, "dlq_reader")
-	c, err := kafka.NewConsumer(&kafka.ConfigMap{
-		"bootstrap.servers":  testenv.KafkaBrokers,
-		"group.id":           group,
-		"auto.offset.reset":  "earliest",
-		"enable.auto.commit": false,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	topic := consumer.DefaultDeadLetterTopic(h.cfg.Consumer.Topic, h.cfg.Consumer.GroupID)
+	c := kafkatest.Reader(t, group, topic)
 	t.Cleanup(func() {
 		c.Close()
 		dctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		_, _ = h.kafka.DeleteConsumerGroups(dctx, []string{group})
 	})
-	topic := consumer.DefaultDeadLetterTopic(h.cfg.Consumer.Topic, h.cfg.Consumer.GroupID)
-	if err := c.Subscribe(topic, nil); err != nil {
-		t.Fatal(err)
-	}
 	for ctx.Err() == nil {
 		msg, err := c.ReadMessage(time.Second)
 		if err != nil {

@@ -29,6 +29,7 @@ import (
 
 	eventsv1 "github.com/ssokit/platform/libs/gen/events/v1"
 	"github.com/ssokit/platform/libs/testenv"
+	"github.com/ssokit/platform/libs/testenv/kafkatest"
 	"github.com/ssokit/platform/services/sso/internal/outbox"
 	"github.com/ssokit/platform/services/sso/internal/postgres"
 	"github.com/ssokit/platform/services/sso/internal/user"
@@ -299,19 +300,8 @@ func awaitStatus(tb testing.TB, db *sqlx.DB, timeout time.Duration, status strin
 // linger more to catch any extra, and returns all it read.
 func consume(tb testing.TB, topic string, want int, linger time.Duration) []*kafka.Message {
 	tb.Helper()
-	c, err := kafka.NewConsumer(&kafka.ConfigMap{
-		"bootstrap.servers":  testenv.KafkaBrokers,
-		"group.id":           testenv.Name(tb, "g"),
-		"auto.offset.reset":  "earliest",
-		"enable.auto.commit": false,
-	})
-	if err != nil {
-		tb.Fatal(err)
-	}
+	c := kafkatest.Reader(tb, testenv.Name(tb, "g"), topic)
 	defer c.Close()
-	if err := c.Subscribe(topic, nil); err != nil {
-		tb.Fatal(err)
-	}
 	var msgs []*kafka.Message
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {

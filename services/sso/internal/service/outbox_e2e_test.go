@@ -20,6 +20,7 @@ import (
 	eventsv1 "github.com/ssokit/platform/libs/gen/events/v1"
 	"github.com/ssokit/platform/libs/otelkafka"
 	"github.com/ssokit/platform/libs/testenv"
+	"github.com/ssokit/platform/libs/testenv/kafkatest"
 	"github.com/ssokit/platform/services/sso/internal/service"
 )
 
@@ -203,19 +204,8 @@ func traceID(carrier propagation.MapCarrier) trace.TraceID {
 // a message keyed key arrives.
 func consumeKey(t *testing.T, topic, key string) *kafka.Message {
 	t.Helper()
-	c, err := kafka.NewConsumer(&kafka.ConfigMap{
-		"bootstrap.servers":  testenv.KafkaBrokers,
-		"group.id":           testenv.Name(t, "g"),
-		"auto.offset.reset":  "earliest",
-		"enable.auto.commit": false,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := kafkatest.Reader(t, testenv.Name(t, "g"), topic)
 	defer c.Close()
-	if err := c.Subscribe(topic, nil); err != nil {
-		t.Fatal(err)
-	}
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		m, err := c.ReadMessage(time.Second)

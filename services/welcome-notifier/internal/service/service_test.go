@@ -23,6 +23,7 @@ import (
 	"github.com/ssokit/platform/libs/consumer"
 	eventsv1 "github.com/ssokit/platform/libs/gen/events/v1"
 	"github.com/ssokit/platform/libs/testenv"
+	"github.com/ssokit/platform/libs/testenv/kafkatest"
 	"github.com/ssokit/platform/services/welcome-notifier/internal/config"
 	"github.com/ssokit/platform/services/welcome-notifier/internal/postgres"
 	"github.com/ssokit/platform/services/welcome-notifier/internal/service"
@@ -426,19 +427,8 @@ func readOne(t *testing.T, topic string) *kafka.Message {
 // readN returns the first n messages of topic, read by a group of its own.
 func readN(t *testing.T, topic string, n int) []*kafka.Message {
 	t.Helper()
-	c, err := kafka.NewConsumer(&kafka.ConfigMap{
-		"bootstrap.servers":  testenv.KafkaBrokers,
-		"group.id":           topic + "_reader",
-		"auto.offset.reset":  "earliest",
-		"enable.auto.commit": false,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := kafkatest.Reader(t, topic+"_reader", topic)
 	defer c.Close()
-	if err := c.Subscribe(topic, nil); err != nil {
-		t.Fatal(err)
-	}
 	var msgs []*kafka.Message
 	deadline := time.Now().Add(time.Minute)
 	for len(msgs) < n && time.Now().Before(deadline) {
