@@ -29,9 +29,15 @@ func NewProducer(brokers string, messageTimeout time.Duration) (*kafka.Producer,
 		// While Kafka is down the relay logs the outage once; the client's
 		// own reconnect chatter adds nothing.
 		"log.connection.close": false,
-		// The client's log lines go to the Logs channel, which Relay.Run
-		// turns into structured records, instead of raw text on stderr.
-		"go.logs.channel.enable": true,
+		// The client reports what the relay acts on (outages, failed
+		// deliveries) as events, which the relay logs as structured
+		// records. Its own log lines would need the Go client's Logs
+		// channel, served by a second goroutine that blocks in C for 100 ms
+		// at a time holding one of the Go scheduler's Ps until the runtime
+		// takes it back (milliseconds later); in the login benchmark that
+		// was idle CPU with hashes queued. So the lines stay in librdkafka,
+		// which prints only critical ones, as raw text on stderr.
+		"log_level": 2,
 		// The Go client's channels default to a million entries each, 24 MB
 		// of pointers allocated up front, which the garbage collector
 		// scanned on every cycle (a tenth of sso's CPU in the register

@@ -208,12 +208,6 @@ func (r *Relay) Run(ctx context.Context) error {
 			cancel()
 		}
 	}()
-	logsDone := make(chan struct{})
-	go func() {
-		defer close(logsDone)
-		r.forwardClientLogs(stopReports)
-	}()
-	defer func() { <-logsDone }()
 
 	var wg sync.WaitGroup
 	wg.Go(func() { r.publishCommitted(ctx) })
@@ -494,29 +488,6 @@ func (r *Relay) failed(ctx context.Context, e event, cause error) {
 	if err := r.markFailed(dbctx, e, attempt, msg, r.cfg.backoff(attempt)); err != nil {
 		// The row stays inProgress and is published again when stale.
 		r.log.ErrorContext(ctx, "recording a failed publish failed", slog.String("event_id", e.id), slog.Any("error", err))
-	}
-}
-
-// forwardClientLogs logs what the Kafka client says (see NewProducer) until
-// stop is closed: errors at info, since the relay reports outages itself,
-// the rest at debug.
-func (r *Relay) forwardClientLogs(stop <-chan struct{}) {
-	logs := r.producer.Logs() // nil unless enabled: then this waits for stop
-	for {
-		select {
-		case l, ok := <-logs:
-			if !ok {
-				return
-			}
-			level := slog.LevelDebug
-			if l.Level <= 3 { // syslog: error and worse
-				level = slog.LevelInfo
-			}
-			r.log.Log(context.Background(), level, "kafka client: "+l.Message,
-				slog.String("client", l.Name), slog.String("tag", l.Tag), slog.Int("syslog_level", l.Level))
-		case <-stop:
-			return
-		}
 	}
 }
 
