@@ -266,6 +266,17 @@ func openDB(dsn string, maxOpen int) (*sqlx.DB, error) {
 	return db, nil
 }
 
+// Buffer sizes of each Redis connection. The client's defaults (32 KiB per
+// connection, 128 KiB on pipeline connections, each way) are sized for large
+// values; sso sends short keys and Lua calls and reads integers and tokens,
+// and the largest thing it writes is a batch of revocation checks (256
+// EXISTS, about 18 KiB). With the defaults the buffers were 4 MB of sso's
+// steady heap, which the GC target then multiplies.
+const (
+	redisBuffer              = 4 << 10
+	redisPipelineWriteBuffer = 32 << 10
+)
+
 func newRedis(c config.Redis) goredis.UniversalClient {
 	if len(c.SentinelAddrs) > 0 {
 		return goredis.NewFailoverClient(&goredis.FailoverOptions{
@@ -273,7 +284,21 @@ func newRedis(c config.Redis) goredis.UniversalClient {
 			SentinelAddrs: c.SentinelAddrs,
 			Password:      c.Password,
 			DB:            c.DB,
+
+			ReadBufferSize:          redisBuffer,
+			WriteBufferSize:         redisBuffer,
+			PipelineReadBufferSize:  redisBuffer,
+			PipelineWriteBufferSize: redisPipelineWriteBuffer,
 		})
 	}
-	return goredis.NewClient(&goredis.Options{Addr: c.Addr, Password: c.Password, DB: c.DB})
+	return goredis.NewClient(&goredis.Options{
+		Addr:     c.Addr,
+		Password: c.Password,
+		DB:       c.DB,
+
+		ReadBufferSize:          redisBuffer,
+		WriteBufferSize:         redisBuffer,
+		PipelineReadBufferSize:  redisBuffer,
+		PipelineWriteBufferSize: redisPipelineWriteBuffer,
+	})
 }
