@@ -64,7 +64,10 @@ type config struct {
 	Timeout              time.Duration
 
 	CeilingTime time.Duration
-	Argon2      string
+	// CeilingBeside measures the argon2id ceiling again right before each
+	// register and login run and holds the run against it.
+	CeilingBeside bool
+	Argon2        string
 
 	MicroBenchTime time.Duration
 	MicroPackages  []string
@@ -157,6 +160,7 @@ func parseFlags(args []string) (config, error) {
 	fs.DurationVar(&c.Timeout, "timeout", 10*time.Second, "per-request timeout")
 
 	fs.DurationVar(&c.CeilingTime, "ceiling-time", 3*time.Second, "how long each ceiling is measured")
+	fs.BoolVar(&c.CeilingBeside, "ceiling-beside", true, "with the ceilings part, measure the argon2id ceiling again right before each register and login run and hold the run against it (the host's speed drifts by several percent over minutes)")
 	fs.StringVar(&c.Argon2, "argon2", "", "argon2id parameters for the ceiling, as m=19456,t=2,p=1 (default: read from a hash the running sso just stored)")
 
 	fs.DurationVar(&c.MicroBenchTime, "micro-benchtime", time.Second, "go test -benchtime for the micro benchmarks")

@@ -92,6 +92,10 @@ type Run struct {
 	// the machine, such as other people's builds).
 	MachineCores float64            `json:"machine_cores"`
 	CPUCores     map[string]float64 `json:"cpu_cores_by_group,omitempty"`
+	// CeilingBeside is the ceiling measured again right before this run
+	// (-ceiling-beside), which the run is then held against instead of the
+	// one in Report.Ceilings.
+	CeilingBeside *ceiling.Result `json:"ceiling_beside,omitempty"`
 	// Ceiling names the ceiling a single-operation profile is held
 	// against, and Ratio is its throughput over that ceiling.
 	Ceiling     string  `json:"ceiling,omitempty"`
@@ -152,6 +156,16 @@ func (r *Report) FindCeiling(name string) (ceiling.Result, bool) {
 		}
 	}
 	return ceiling.Result{}, false
+}
+
+// CeilingOf returns the ceiling run's op is held against: the one
+// measured beside the run if there is one, else the one from the start.
+func (r *Report) CeilingOf(run Run, op string) (ceiling.Result, bool) {
+	name := CeilingFor(op)
+	if b := run.CeilingBeside; b != nil && b.Name == name {
+		return *b, true
+	}
+	return r.FindCeiling(name)
 }
 
 // TotalThroughput is the successful operations per second of all the

@@ -105,6 +105,39 @@ func TestEvaluate(t *testing.T) {
 	}
 }
 
+// A run measured beside its own ceiling is held against that one, and the
+// target takes the run with the best ratio, not the fastest.
+func TestEvaluateCeilingBeside(t *testing.T) {
+	r := sample()
+	login8 := run("login", "grpc", 8, "login", 70, 300)
+	login8.CeilingBeside = &ceiling.Result{Name: "argon2id", PerSecond: 90} // 78%
+	login1 := run("login", "grpc", 1, "login", 50, 30)
+	login1.CeilingBeside = &ceiling.Result{Name: "argon2id", PerSecond: 55} // 91%
+	r.Load = []Run{login8, login1}
+
+	if c, ok := r.CeilingOf(login8, "login"); !ok || c.PerSecond != 90 {
+		t.Errorf("CeilingOf(beside run) = %v, %v; want the beside ceiling", c, ok)
+	}
+	if c, ok := r.CeilingOf(run("login", "grpc", 64, "login", 1, 1), "login"); !ok || c.PerSecond != 80 {
+		t.Errorf("CeilingOf(run without one) = %v, %v; want the start ceiling", c, ok)
+	}
+	for _, tg := range Evaluate(r) {
+		if tg.Name != "login vs argon2id ceiling" {
+			continue
+		}
+		if tg.Pass == nil || !*tg.Pass || !strings.Contains(tg.Measured, "50.0/s of 55.0/s = 91% (c=1") {
+			t.Errorf("login target: pass %v, measured %q; want c=1 held against its own 55/s", deref(tg.Pass), tg.Measured)
+		}
+	}
+	var md bytes.Buffer
+	if err := WriteMarkdown(&md, r, MarkdownOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(md.String(), "| 78% of 90.0 |") {
+		t.Errorf("markdown: want the c=8 run's ratio against its own ceiling (78%% of 90.0):\n%s", md.String())
+	}
+}
+
 func TestEvaluateNotMeasured(t *testing.T) {
 	r := &Report{Pipeline: &pipeline.LatencyResult{Status: pipeline.StatusUnavailable, Reason: "no transactions table"}}
 	for _, tg := range Evaluate(r) {
