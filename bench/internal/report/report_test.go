@@ -136,6 +136,13 @@ func TestEvaluateCeilingBeside(t *testing.T) {
 	if !strings.Contains(md.String(), "| 78% of 90.0 |") {
 		t.Errorf("markdown: want the c=8 run's ratio against its own ceiling (78%% of 90.0):\n%s", md.String())
 	}
+	var sum bytes.Buffer
+	if err := WriteSummary(&sum, r, "results/x"); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(sum.String(), "| login | grpc | 8 | 70.0 | 78% of argon2id 90.0/s |") {
+		t.Errorf("summary: want the fastest run held against its own ceiling:\n%s", sum.String())
+	}
 }
 
 func TestEvaluateNotMeasured(t *testing.T) {
@@ -259,7 +266,7 @@ func TestUpdateReadme(t *testing.T) {
 	}
 	for _, want := range []string{
 		"Run 20261126T200000Z", "[results/20261126T200000Z/report.md](results/20261126T200000Z/report.md)",
-		"| login | grpc | 8 | 70.0 | 88% of argon2id | 75.0 | 300 |",
+		"| login | grpc | 8 | 70.0 | 88% of argon2id 80.0/s | 75.0 | 300 |",
 		"| validate | grpc | 64 | 11,000 |",
 		"![latency percentiles against throughput](results/20261126T200000Z/latency.png)",
 		EndMarker + "\nrest\n",

@@ -59,8 +59,8 @@ func WriteSummary(w io.Writer, r *Report, dir string) error {
 			}
 			s := best.Ops[op]
 			ratio := ""
-			if c, ok := r.FindCeiling(CeilingFor(op)); ok {
-				ratio = fmt.Sprintf("%.0f%% of %s", 100*s.Throughput/c.Limit(), c.Name)
+			if c, ok := r.CeilingOf(*best, op); ok {
+				ratio = fmt.Sprintf("%.0f%% of %s %s/s", 100*s.Throughput/c.Limit(), c.Name, num(c.Limit()))
 			}
 			p("| %s | %s | %d | %s | %s | %s | %s | %.3f |\n", op, tr, best.Concurrency, num(s.Throughput), ratio, ms(s.P50Ms), ms(s.P99Ms), best.SSOCPUPerOpMs)
 		}
