@@ -26,13 +26,17 @@ import (
 // Addresses of the local stack; each can be overridden by the environment
 // variable of the same name.
 var (
-	PGPrimaryDSN      = get("PG_PRIMARY_DSN", "postgres://postgres:postgres@127.0.0.1:5432/postgres?sslmode=disable")
-	PGReplicaDSN      = get("PG_REPLICA_DSN", "postgres://postgres:postgres@127.0.0.1:5433/postgres?sslmode=disable")
-	RedisAddr         = get("REDIS_ADDR", "127.0.0.1:6379")
-	KafkaBrokers      = get("KAFKA_BROKERS", "127.0.0.1:9092")
-	SchemaRegistryURL = get("SCHEMA_REGISTRY_URL", "http://127.0.0.1:8081/apis/ccompat/v7")
-	SMTPAddr          = get("SMTP_ADDR", "127.0.0.1:1025")
-	MailpitURL        = get("MAILPIT_API_URL", "http://127.0.0.1:8025")
+	PGPrimaryDSN = get("PG_PRIMARY_DSN", "postgres://postgres:postgres@127.0.0.1:5432/postgres?sslmode=disable")
+	PGReplicaDSN = get("PG_REPLICA_DSN", "postgres://postgres:postgres@127.0.0.1:5433/postgres?sslmode=disable")
+	RedisAddr    = get("REDIS_ADDR", "127.0.0.1:6379")
+	// RedisSentinelAddr is a Sentinel that monitors RedisAddr as
+	// RedisSentinelMaster.
+	RedisSentinelAddr   = get("REDIS_SENTINEL_ADDR", "127.0.0.1:26379")
+	RedisSentinelMaster = get("REDIS_SENTINEL_MASTER", "mymaster")
+	KafkaBrokers        = get("KAFKA_BROKERS", "127.0.0.1:9092")
+	SchemaRegistryURL   = get("SCHEMA_REGISTRY_URL", "http://127.0.0.1:8081/apis/ccompat/v7")
+	SMTPAddr            = get("SMTP_ADDR", "127.0.0.1:1025")
+	MailpitURL          = get("MAILPIT_API_URL", "http://127.0.0.1:8025")
 )
 
 func get(name, def string) string {

@@ -278,21 +278,8 @@ const (
 )
 
 func newRedis(c config.Redis) goredis.UniversalClient {
-	if len(c.SentinelAddrs) > 0 {
-		return goredis.NewFailoverClient(&goredis.FailoverOptions{
-			MasterName:    c.SentinelMaster,
-			SentinelAddrs: c.SentinelAddrs,
-			Password:      c.Password,
-			DB:            c.DB,
-
-			ReadBufferSize:          redisBuffer,
-			WriteBufferSize:         redisBuffer,
-			PipelineReadBufferSize:  redisBuffer,
-			PipelineWriteBufferSize: redisPipelineWriteBuffer,
-		})
-	}
-	return goredis.NewClient(&goredis.Options{
-		Addr:     c.Addr,
+	o := &goredis.UniversalOptions{
+		Addrs:    []string{c.Addr},
 		Password: c.Password,
 		DB:       c.DB,
 
@@ -300,5 +287,10 @@ func newRedis(c config.Redis) goredis.UniversalClient {
 		WriteBufferSize:         redisBuffer,
 		PipelineReadBufferSize:  redisBuffer,
 		PipelineWriteBufferSize: redisPipelineWriteBuffer,
-	})
+	}
+	if len(c.SentinelAddrs) > 0 {
+		// A master name makes it a Sentinel-backed failover client.
+		o.Addrs, o.MasterName = c.SentinelAddrs, c.SentinelMaster
+	}
+	return goredis.NewUniversalClient(o)
 }
