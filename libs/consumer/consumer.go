@@ -157,8 +157,9 @@ func (c *Consumer[T]) DeadLetterTopic() string { return c.cfg.DeadLetterTopic }
 
 // Run consumes until ctx is cancelled and then returns nil, after the
 // in-flight message is finished, the stored offsets are committed, and the
-// consumer has left the group and been closed. It returns an error when it cannot subscribe,
-// the Kafka client fails fatally, or closing fails. Run may be called once.
+// consumer has left the group and been closed. It returns an error when it
+// cannot subscribe, the Kafka client fails fatally, or closing fails. Run
+// may be called once.
 func (c *Consumer[T]) Run(ctx context.Context) (err error) {
 	if !c.running.CompareAndSwap(false, true) {
 		return errors.New("consumer: Run called twice")

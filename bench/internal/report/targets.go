@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/ssokit/platform/bench/internal/ceiling"
 	"github.com/ssokit/platform/bench/internal/load"
 	"github.com/ssokit/platform/bench/internal/pipeline"
+	"github.com/ssokit/platform/bench/internal/stats"
 )
 
 // The targets, for a 2-core machine running the whole stack.
@@ -39,16 +39,17 @@ func Evaluate(r *Report) []Target {
 }
 
 // best returns the gRPC single-operation run of op with the highest
-// throughput that satisfies ok.
-func best(r *Report, op string, ok func(Run) bool) (Run, bool) {
+// score; runs whose score is not ok are left out.
+func best(r *Report, op string, score func(Run) (v float64, ok bool)) (Run, bool) {
 	var b Run
+	var top float64
 	found := false
 	for _, run := range r.Load {
-		if run.Profile != op || run.Transport != "grpc" || !ok(run) {
+		if run.Profile != op || run.Transport != "grpc" {
 			continue
 		}
-		if !found || run.Ops[op].Throughput > b.Ops[op].Throughput {
-			b, found = run, true
+		if v, ok := score(run); ok && (!found || v > top) {
+			b, top, found = run, v, true
 		}
 	}
 	return b, found
@@ -61,32 +62,23 @@ func ceilingTarget(r *Report, op string, share float64) Target {
 	}
 	// The run with the best ratio: with ceilings measured beside each run
 	// it need not be the fastest one.
-	var run Run
-	var c ceiling.Result
-	var ratio float64
-	found := false
-	for _, x := range r.Load {
-		if x.Profile != op || x.Transport != "grpc" {
-			continue
-		}
-		xc, ok := r.CeilingOf(x, op)
-		if !ok || xc.Limit() <= 0 {
-			continue
-		}
-		if xr := x.Ops[op].Throughput / xc.Limit(); !found || xr > ratio {
-			run, c, ratio, found = x, xc, xr, true
-		}
+	ratio := func(run Run) (float64, bool) {
+		c, ok := r.CeilingOf(run, op)
+		return stats.Ratio(run.Ops[op].Throughput, c.Limit()), ok && c.Limit() > 0
 	}
+	run, found := best(r, op, ratio)
 	if !found {
 		t.Measured = "not measured"
 		return t
 	}
+	c, _ := r.CeilingOf(run, op)
+	rate, _ := ratio(run)
 	s := run.Ops[op]
-	t.Measured = fmt.Sprintf("%.1f/s of %.1f/s = %.0f%% (c=%d, p99 %.0f ms)", s.Throughput, c.Limit(), ratio*100, run.Concurrency, s.P99Ms)
+	t.Measured = fmt.Sprintf("%.1f/s of %.1f/s = %.0f%% (c=%d, p99 %.0f ms)", s.Throughput, c.Limit(), rate*100, run.Concurrency, s.P99Ms)
 	if run.CPUEfficiency > 0 {
 		t.Note = fmt.Sprintf("CPU per request %.1f ms against %.1f ms per hash: %.0f%% efficiency", run.SSOCPUPerOpMs, c.CPUPerOpMs, run.CPUEfficiency*100)
 	}
-	t.Pass = pass(ratio >= share)
+	t.Pass = pass(rate >= share)
 	return t
 }
 
@@ -95,8 +87,11 @@ func rateTarget(r *Report, op string, perSecond float64) Target {
 		Name: op + " throughput (gRPC)",
 		Goal: fmt.Sprintf(">= %.0f/s with p99 < %d ms", perSecond, FastP99Ms),
 	}
-	fast, okFast := best(r, op, func(run Run) bool { return run.Ops[op].P99Ms < FastP99Ms })
-	top, okTop := best(r, op, func(Run) bool { return true })
+	fast, okFast := best(r, op, func(run Run) (float64, bool) {
+		s := run.Ops[op]
+		return s.Throughput, s.P99Ms < FastP99Ms
+	})
+	top, okTop := best(r, op, func(run Run) (float64, bool) { return run.Ops[op].Throughput, true })
 	switch {
 	case !okTop:
 		t.Measured = "not measured"

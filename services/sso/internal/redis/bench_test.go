@@ -1,6 +1,7 @@
 package redis_test
 
 import (
+	"context"
 	"strconv"
 	"testing"
 	"time"
@@ -31,12 +32,7 @@ func BenchmarkRotate(b *testing.B) {
 // BenchmarkAccessRevoked measures the check every authenticated request
 // makes, half on a revoked jti and half on one that is not.
 func BenchmarkAccessRevoked(b *testing.B) {
-	rdb, p := testRedis(b)
-	ctx := b.Context()
-	s := redis.NewSessions(rdb, p)
-	if err := s.RevokeAccess(ctx, "revoked", time.Now().Add(time.Hour)); err != nil {
-		b.Fatal(err)
-	}
+	s, ctx := revokedSessions(b)
 	jtis := [2]string{"revoked", "live"}
 	i := 0
 	for b.Loop() {
@@ -51,12 +47,7 @@ func BenchmarkAccessRevoked(b *testing.B) {
 // BenchmarkAccessRevokedParallel measures the same check made by many
 // goroutines at once, as under load, where checks share pipelines.
 func BenchmarkAccessRevokedParallel(b *testing.B) {
-	rdb, p := testRedis(b)
-	ctx := b.Context()
-	s := redis.NewSessions(rdb, p)
-	if err := s.RevokeAccess(ctx, "revoked", time.Now().Add(time.Hour)); err != nil {
-		b.Fatal(err)
-	}
+	s, ctx := revokedSessions(b)
 	b.SetParallelism(32)
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
@@ -66,4 +57,17 @@ func BenchmarkAccessRevokedParallel(b *testing.B) {
 			}
 		}
 	})
+}
+
+// revokedSessions returns Sessions on the test Redis in which the access
+// token jti "revoked" is revoked and "live" is not.
+func revokedSessions(b *testing.B) (*redis.Sessions, context.Context) {
+	b.Helper()
+	rdb, p := testRedis(b)
+	ctx := b.Context()
+	s := redis.NewSessions(rdb, p)
+	if err := s.RevokeAccess(ctx, "revoked", time.Now().Add(time.Hour)); err != nil {
+		b.Fatal(err)
+	}
+	return s, ctx
 }
