@@ -103,6 +103,10 @@ type Tokens struct {
 	AccessTTL time.Duration `env:"SSO_ACCESS_TOKEN_TTL" envDefault:"15m"`
 	// RefreshTTL is how long a refresh token family lives without use.
 	RefreshTTL time.Duration `env:"SSO_REFRESH_TOKEN_TTL" envDefault:"720h"`
+	// VerifiedCacheSize is how many verified access tokens are remembered,
+	// so that validating one again skips its signature check (0: none).
+	// Each takes about 300 bytes; see token.VerifiedCache.
+	VerifiedCacheSize int `env:"SSO_TOKEN_CACHE_SIZE" envDefault:"4096"`
 }
 
 // Password configures hashing (argon2id; the defaults are one of OWASP's
@@ -183,6 +187,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("%w: SSO_ACCESS_TOKEN_TTL must be within 1m..24h", config.ErrInvalid)
 	case c.Tokens.RefreshTTL <= c.Tokens.AccessTTL:
 		return fmt.Errorf("%w: SSO_REFRESH_TOKEN_TTL must be longer than the access token TTL", config.ErrInvalid)
+	case c.Tokens.VerifiedCacheSize < 0:
+		return fmt.Errorf("%w: SSO_TOKEN_CACHE_SIZE must not be negative", config.ErrInvalid)
 	case c.Tokens.KeysDir == "" || c.Tokens.Issuer == "":
 		return fmt.Errorf("%w: SSO_JWT_KEYS_DIR and SSO_JWT_ISSUER are required", config.ErrInvalid)
 	case c.Password.MinLength < 8:
@@ -248,6 +254,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("jwt_issuer", c.Tokens.Issuer),
 		slog.String("access_ttl", c.Tokens.AccessTTL.String()),
 		slog.String("refresh_ttl", c.Tokens.RefreshTTL.String()),
+		slog.Int("token_cache_size", c.Tokens.VerifiedCacheSize),
 		slog.Any("argon2", map[string]uint32{"memory_kib": c.Password.MemoryKiB, "time": c.Password.Time, "threads": uint32(c.Password.Threads), "max_concurrent": uint32(c.Password.MaxConcurrent)}),
 		slog.Int("login_failure_limit", c.Login.Limit),
 		slog.Int("login_ip_failure_limit", c.Login.IPLimit),

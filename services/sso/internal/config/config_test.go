@@ -40,6 +40,7 @@ func TestValidate(t *testing.T) {
 		{"argon2 memory too small", map[string]string{"SSO_ARGON2_MEMORY_KIB": "1024"}},
 		{"gc percent zero", map[string]string{"SSO_GC_PERCENT": "0"}},
 		{"negative memory limit", map[string]string{"SSO_MEMORY_LIMIT_MIB": "-1"}},
+		{"negative token cache size", map[string]string{"SSO_TOKEN_CACHE_SIZE": "-1"}},
 		{"no partitions", map[string]string{"SSO_DB_USER_PARTITIONS": "0"}},
 		{"zero login limit", map[string]string{"SSO_LOGIN_FAILURE_LIMIT": "0"}},
 		{"sample ratio above 1", map[string]string{"SSO_TRACE_SAMPLE_RATIO": "1.5"}},

@@ -161,6 +161,11 @@ func TestLogoutRevokesBothTokens(t *testing.T) {
 	for _, tr := range transports {
 		t.Run(tr.name, func(t *testing.T) {
 			tok := tr.register(t, h, email(t), goodPassword)
+			// Validated once, the token is in sso's verified-token cache:
+			// logout must still end it, as revocation is checked each time.
+			if !tr.validate(t, h, tok.Access) {
+				t.Fatal("fresh access token not valid")
+			}
 			if code := tr.logout(t, h, "", tok.Refresh); code != http.StatusUnauthorized {
 				t.Fatalf("logout without bearer: %d, want 401", code)
 			}

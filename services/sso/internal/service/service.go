@@ -213,7 +213,15 @@ func newAuth(cfg config.Config, primary, replica *sqlx.DB, rdb goredis.Universal
 	sessions := ssoredis.NewSessions(rdb, cfg.Redis.KeyPrefix)
 	accounts := ssoredis.NewThrottle(rdb, cfg.Redis.KeyPrefix+"login:account:", cfg.Login.Limit, cfg.Login.Window)
 	clients := ssoredis.NewThrottle(rdb, cfg.Redis.KeyPrefix+"login:ip:", cfg.Login.IPLimit, cfg.Login.Window)
-	signer := token.NewIssuer(keys, cfg.Tokens.Issuer, cfg.Tokens.AccessTTL, nil)
+	var tokenOpts []token.IssuerOption
+	if n := cfg.Tokens.VerifiedCacheSize; n > 0 {
+		verified := token.NewVerifiedCache(n)
+		if err := reg.Register(verified); err != nil {
+			return nil, nil, fmt.Errorf("token cache metrics: %w", err)
+		}
+		tokenOpts = append(tokenOpts, token.WithVerifiedCache(verified))
+	}
+	signer := token.NewIssuer(keys, cfg.Tokens.Issuer, cfg.Tokens.AccessTTL, nil, tokenOpts...)
 	svc, err := auth.NewService(users, sessions, accounts, clients, hasher, signer, policy,
 		auth.Config{AccessTTL: cfg.Tokens.AccessTTL, RefreshTTL: cfg.Tokens.RefreshTTL}, log, auth.WithMetrics(authMetrics))
 	return svc, keys, err

@@ -2,6 +2,7 @@ package token
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -57,19 +58,25 @@ type Issuer struct {
 	ttl    time.Duration
 	now    func() time.Time
 	parser *jwt.Parser
+	// verified, if set, skips the signature check for tokens verified
+	// before; see [VerifiedCache].
+	verified *VerifiedCache
 }
+
+// IssuerOption configures an [Issuer].
+type IssuerOption func(*Issuer)
 
 // NewIssuer returns an Issuer that signs tokens as issuer (the iss claim,
 // which Verify requires to match exactly), valid for ttl ([DefaultTTL] if
 // ttl is not positive). now is the clock, time.Now if nil.
-func NewIssuer(keys *KeySet, issuer string, ttl time.Duration, now func() time.Time) *Issuer {
+func NewIssuer(keys *KeySet, issuer string, ttl time.Duration, now func() time.Time, opts ...IssuerOption) *Issuer {
 	if ttl <= 0 {
 		ttl = DefaultTTL
 	}
 	if now == nil {
 		now = time.Now
 	}
-	return &Issuer{
+	i := &Issuer{
 		keys:   keys,
 		issuer: issuer,
 		ttl:    ttl,
@@ -84,6 +91,10 @@ func NewIssuer(keys *KeySet, issuer string, ttl time.Duration, now func() time.T
 			jwt.WithStrictDecoding(),
 		),
 	}
+	for _, o := range opts {
+		o(i)
+	}
+	return i
 }
 
 // wireClaims is the JSON payload of an access token. It spells out the
@@ -221,6 +232,27 @@ func (i *Issuer) Verify(raw string) (Claims, error) {
 	if len(raw) > maxTokenLen {
 		return Claims{}, invalid(errTooLong)
 	}
+	if i.verified == nil {
+		return i.verify(raw)
+	}
+	key := sha256.Sum256([]byte(raw))
+	if c, ok := i.verified.get(key); ok {
+		// Verified in full before; only the clock can have changed since.
+		// Expired exactly as the parser has it: not before exp + Leeway.
+		if !i.now().Before(c.ExpiresAt.Add(Leeway)) {
+			return Claims{}, invalid(errExpired)
+		}
+		return c, nil
+	}
+	c, err := i.verify(raw)
+	if err == nil {
+		i.verified.put(key, c)
+	}
+	return c, err
+}
+
+// verify is Verify without the cache.
+func (i *Issuer) verify(raw string) (Claims, error) {
 	var wc wireClaims
 	t, err := i.parser.ParseWithClaims(raw, &wc, i.keyFor)
 	if err != nil {

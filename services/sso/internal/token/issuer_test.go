@@ -280,19 +280,30 @@ func TestVerifyRefuses(t *testing.T) {
 		{"iat missing", forge(t, jwt.SigningMethodEdDSA, ours, validClaims(func(c jwt.MapClaims) { delete(c, "iat") }), priv), errMissingClaim},
 		{"exp not a number", forge(t, jwt.SigningMethodEdDSA, ours, validClaims(func(c jwt.MapClaims) { c["exp"] = "tomorrow" }), priv), errMalformed},
 	}
+	// The same refusals from an Issuer whose cache holds the good token,
+	// which most of the forgeries are made from.
+	cached := NewIssuer(NewKeySet(priv), testIssuer, DefaultTTL, clock(t0), WithVerifiedCache(NewVerifiedCache(16)))
+	if _, err := cached.Verify(good); err != nil {
+		t.Fatal(err)
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := iss.Verify(tt.raw)
-			if !errors.Is(err, ErrInvalid) {
-				t.Fatalf("Verify error = %v, want ErrInvalid", err)
-			}
-			if !errors.Is(err, tt.reason) {
-				t.Errorf("Verify error = %v, want reason %v", err, tt.reason)
-			}
-			if got != (Claims{}) {
-				t.Errorf("Verify returned claims %+v with its error", got)
+			for _, iss := range []*Issuer{iss, cached} {
+				got, err := iss.Verify(tt.raw)
+				if !errors.Is(err, ErrInvalid) {
+					t.Fatalf("Verify (cache %t) error = %v, want ErrInvalid", iss.verified != nil, err)
+				}
+				if !errors.Is(err, tt.reason) {
+					t.Errorf("Verify (cache %t) error = %v, want reason %v", iss.verified != nil, err, tt.reason)
+				}
+				if got != (Claims{}) {
+					t.Errorf("Verify (cache %t) returned claims %+v with its error", iss.verified != nil, got)
+				}
 			}
 		})
+	}
+	if n := cached.verified.len(); n != 1 {
+		t.Errorf("cache holds %d tokens after the refusals, want only the good one", n)
 	}
 }
 
@@ -494,15 +505,27 @@ func BenchmarkIssue(b *testing.B) {
 }
 
 func BenchmarkVerify(b *testing.B) {
-	iss := NewIssuer(NewKeySet(newKey(b)), testIssuer, 0, nil)
-	raw, _, err := iss.Issue(Claims{Subject: "0198c9a4-1111-7000-8000-000000000001", Email: "ann@example.com"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := iss.Verify(raw); err != nil {
-			b.Fatal(err)
-		}
+	for _, bb := range []struct {
+		name string
+		opts []IssuerOption
+	}{
+		{"full", nil},
+		// A repeat check of a token held in the cache: what a resource
+		// server's second and later requests with one token cost.
+		{"cached", []IssuerOption{WithVerifiedCache(NewVerifiedCache(1024))}},
+	} {
+		b.Run(bb.name, func(b *testing.B) {
+			iss := NewIssuer(NewKeySet(newKey(b)), testIssuer, 0, nil, bb.opts...)
+			raw, _, err := iss.Issue(Claims{Subject: "0198c9a4-1111-7000-8000-000000000001", Email: "ann@example.com"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := iss.Verify(raw); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
