@@ -401,7 +401,7 @@ func loadRuns(ctx context.Context, cfg config, dir string, rep *report.Report, a
 // one from the start), and a CPU profile into pprofFile if set. It
 // raises rep's peak memory figures and notes a failed profile capture.
 func measureRun(ctx context.Context, cfg config, rep *report.Report, p plan, beside *ceiling.Result, pool *load.Pool, proc, self *procfs.Process, pprofFile string) (report.Run, error) {
-	m := &meter{proc: proc, self: self, hc: &http.Client{}, window: cfg.Duration, group: grouper(cfg, proc.PID)}
+	m := &meter{proc: proc, self: self, hc: &http.Client{}, window: cfg.Duration, group: grouper(cfg, proc.PID), ssoHTTP: cfg.SSOHTTP}
 	if pprofFile != "" {
 		m.pprofURL = strings.TrimRight(cfg.PprofURL, "/")
 		m.pprofFile = pprofFile
@@ -433,6 +433,11 @@ func measureRun(ctx context.Context, cfg config, rep *report.Report, p plan, bes
 		r.CPUCores = map[string]float64{}
 		for g, d := range m.groups {
 			r.CPUCores[g] = d.Seconds() / wall
+		}
+	}
+	if m.cacheOK {
+		if h, ok := hitRatio(m.cache0, m.cache1); ok {
+			r.TokenCacheHitRatio = &h
 		}
 	}
 	if p.Profile != "mixed" {
@@ -550,6 +555,11 @@ type meter struct {
 	pprofFile string
 	pprofDone chan struct{}
 	pprofErr  error
+
+	// sso's verified-token cache counters at Begin and End (ssoHTTP set).
+	ssoHTTP        string
+	cache0, cache1 tokenCacheLookups
+	cacheOK        bool
 }
 
 func (m *meter) Begin() {
@@ -557,6 +567,9 @@ func (m *meter) Begin() {
 	m.scan0, _ = procfs.Scan()
 	m.win, m.err = m.proc.Measure(50 * time.Millisecond)
 	m.self0, _ = m.self.CPU()
+	if m.ssoHTTP != "" {
+		m.cache0, m.cacheOK, _ = readTokenCache(m.hc, m.ssoHTTP)
+	}
 	if m.pprofURL != "" {
 		m.pprofDone = make(chan struct{})
 		go func() {
@@ -569,6 +582,11 @@ func (m *meter) Begin() {
 func (m *meter) End() {
 	if self1, err := m.self.CPU(); err == nil {
 		m.selfCPU = self1 - m.self0
+	}
+	if m.cacheOK {
+		var err error
+		m.cache1, m.cacheOK, err = readTokenCache(m.hc, m.ssoHTTP)
+		m.cacheOK = m.cacheOK && err == nil
 	}
 	if m.win != nil {
 		m.usage, m.err = m.win.Stop()

@@ -106,6 +106,10 @@ type Run struct {
 	// Unlike Ratio, other load on the machine hardly moves it.
 	CPUEfficiency float64 `json:"cpu_efficiency,omitempty"`
 	MeasureError  string  `json:"measure_error,omitempty"`
+	// TokenCacheHitRatio is the share of sso's token checks in the window
+	// that its verified-token cache answered without a signature check;
+	// absent when the run checked no token or sso has no cache.
+	TokenCacheHitRatio *float64 `json:"token_cache_hit_ratio,omitempty"`
 	// SettleSeconds is how long the run waited beforehand for the
 	// consumers to finish the events earlier parts left them.
 	SettleSeconds float64 `json:"settle_seconds,omitempty"`
