@@ -18,3 +18,17 @@ func NewPprof(addr string) (*HTTP, error) {
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	return NewHTTP("pprof", addr, mux)
 }
+
+// ServePprof serves the profiling endpoints ([NewPprof]) on addr as one of
+// p's servers, and nothing when addr is empty: the services' switch for it.
+func (p *Process) ServePprof(addr string) error {
+	if addr == "" {
+		return nil
+	}
+	pp, err := NewPprof(addr)
+	if err != nil {
+		return err
+	}
+	p.Serve(pp)
+	return nil
+}

@@ -3,9 +3,11 @@ package server_test
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ssokit/platform/libs/server"
 )
@@ -26,5 +28,15 @@ func TestPprofServesProfiles(t *testing.T) {
 	body, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "goroutine profile") {
 		t.Fatalf("%d %.200s", resp.StatusCode, body)
+	}
+}
+
+func TestServePprofIsOptIn(t *testing.T) {
+	p := server.NewProcess(slog.New(slog.DiscardHandler), server.NewHealth(time.Second), time.Second)
+	if err := p.ServePprof(""); err != nil {
+		t.Errorf("ServePprof with no address: %v", err)
+	}
+	if err := p.ServePprof("127.0.0.1:not-a-port"); err == nil {
+		t.Error("ServePprof on a bad address gave no error")
 	}
 }

@@ -18,6 +18,9 @@ type Config struct {
 	GRPCAddr string `env:"LOYALTY_GRPC_ADDR" envDefault:"127.0.0.1:44045"`
 	// HTTPAddr serves the REST gateway, Swagger UI, health and metrics.
 	HTTPAddr string `env:"LOYALTY_HTTP_ADDR" envDefault:"127.0.0.1:8001"`
+	// PprofAddr serves Go's profiling endpoints (/debug/pprof/) when set;
+	// keep it on loopback.
+	PprofAddr string `env:"LOYALTY_PPROF_ADDR"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `env:"LOYALTY_LOG_LEVEL" envDefault:"info"`
 	// ShutdownTimeout bounds how long in-flight work may finish on stop.
@@ -118,6 +121,7 @@ func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("grpc_addr", c.GRPCAddr),
 		slog.String("http_addr", c.HTTPAddr),
+		slog.String("pprof_addr", c.PprofAddr),
 		slog.String("log_level", c.LogLevel),
 		slog.String("otlp_endpoint", c.OTLPEndpoint),
 		slog.String("shutdown_timeout", c.ShutdownTimeout.String()),

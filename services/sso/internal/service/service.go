@@ -134,12 +134,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 		return nil, err
 	}
 	p.Serve(h)
-	if cfg.PprofAddr != "" {
-		pp, err := server.NewPprof(cfg.PprofAddr)
-		if err != nil {
-			return nil, err
-		}
-		p.Serve(pp)
+	if err := p.ServePprof(cfg.PprofAddr); err != nil {
+		return nil, err
 	}
 	return p, nil
 }

@@ -19,6 +19,9 @@ import (
 type Config struct {
 	// HTTPAddr serves health and metrics.
 	HTTPAddr string `env:"NOTIFIER_HTTP_ADDR" envDefault:"127.0.0.1:8002"`
+	// PprofAddr serves Go's profiling endpoints (/debug/pprof/) when set;
+	// keep it on loopback.
+	PprofAddr string `env:"NOTIFIER_PPROF_ADDR"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `env:"NOTIFIER_LOG_LEVEL" envDefault:"info"`
 	// ShutdownTimeout bounds how long in-flight work may finish on stop.
@@ -176,6 +179,7 @@ func invalid(msg string) error { return fmt.Errorf("%w: %s", config.ErrInvalid, 
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("http_addr", c.HTTPAddr),
+		slog.String("pprof_addr", c.PprofAddr),
 		slog.String("log_level", c.LogLevel),
 		slog.String("otlp_endpoint", c.OTLPEndpoint),
 		slog.String("shutdown_timeout", c.ShutdownTimeout.String()),

@@ -107,6 +107,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 		return nil, err
 	}
 	p.Serve(h)
+	if err := p.ServePprof(cfg.PprofAddr); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 
