@@ -276,8 +276,6 @@ func gib(b uint64) string { return fmt.Sprintf("%.0f GiB", float64(b)/(1<<30)) }
 
 func esc(s string) string { return strings.ReplaceAll(s, "|", "\\|") }
 
-// repeats lists, for runs made more than once, every repeat's throughput;
-// the table shows the median one.
 // tokenCache says how many token checks sso's verified-token cache answered
 // in each run that checked tokens: a hit skips the Ed25519 verification, so
 // the verify ceiling bounds only a token's first check.
@@ -295,6 +293,8 @@ func tokenCache(p func(string, ...any), runs []Run) {
 	p("\nsso's verified-token cache (SSO_TOKEN_CACHE_SIZE) answered these shares of the token checks without a signature check, as it does for a resource server checking one bearer token on each request; the workers reuse the pool's tokens, so validate can pass the ed25519-verify ceiling, which bounds first checks: %s.\n", strings.Join(lines, "; "))
 }
 
+// repeats lists, for runs made more than once, every repeat's throughput;
+// the table shows the median one.
 func repeats(p func(string, ...any), runs []Run) {
 	var lines []string
 	n := 0
