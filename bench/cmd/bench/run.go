@@ -563,13 +563,15 @@ type meter struct {
 }
 
 func (m *meter) Begin() {
+	// sso's /metrics is read before the window opens and after it closes,
+	// so rendering it is not counted as sso's CPU for the run.
+	if m.ssoHTTP != "" {
+		m.cache0, m.cacheOK, _ = readTokenCache(m.hc, m.ssoHTTP)
+	}
 	m.machine0, _ = procfs.ReadMachineCPU()
 	m.scan0, _ = procfs.Scan()
 	m.win, m.err = m.proc.Measure(50 * time.Millisecond)
 	m.self0, _ = m.self.CPU()
-	if m.ssoHTTP != "" {
-		m.cache0, m.cacheOK, _ = readTokenCache(m.hc, m.ssoHTTP)
-	}
 	if m.pprofURL != "" {
 		m.pprofDone = make(chan struct{})
 		go func() {
@@ -583,11 +585,6 @@ func (m *meter) End() {
 	if self1, err := m.self.CPU(); err == nil {
 		m.selfCPU = self1 - m.self0
 	}
-	if m.cacheOK {
-		var err error
-		m.cache1, m.cacheOK, err = readTokenCache(m.hc, m.ssoHTTP)
-		m.cacheOK = m.cacheOK && err == nil
-	}
 	if m.win != nil {
 		m.usage, m.err = m.win.Stop()
 	}
@@ -596,6 +593,11 @@ func (m *meter) End() {
 	}
 	if scan1, err := procfs.Scan(); err == nil && m.scan0 != nil {
 		m.groups = procfs.CPUByGroup(m.scan0, scan1, m.group)
+	}
+	if m.cacheOK {
+		var err error
+		m.cache1, m.cacheOK, err = readTokenCache(m.hc, m.ssoHTTP)
+		m.cacheOK = m.cacheOK && err == nil
 	}
 	if m.pprofDone != nil {
 		<-m.pprofDone

@@ -34,8 +34,9 @@ func readTokenCache(hc *http.Client, ssoHTTP string) (l tokenCacheLookups, ok bo
 	const name = "sso_token_verified_cache_lookups_total{"
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
-		labels, value, found := strings.Cut(strings.TrimPrefix(sc.Text(), name), "} ")
-		if !found || !strings.HasPrefix(sc.Text(), name) {
+		rest, ours := strings.CutPrefix(sc.Text(), name)
+		labels, value, found := strings.Cut(rest, "} ")
+		if !ours || !found {
 			continue
 		}
 		v, err := strconv.ParseFloat(value, 64)

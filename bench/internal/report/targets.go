@@ -39,8 +39,8 @@ func Evaluate(r *Report) []Target {
 }
 
 // best returns the gRPC single-operation run of op with the highest
-// score; runs whose score is not ok are left out.
-func best(r *Report, op string, score func(Run) (v float64, ok bool)) (Run, bool) {
+// score, and that score; runs whose score is not ok are left out.
+func best(r *Report, op string, score func(Run) (v float64, ok bool)) (Run, float64, bool) {
 	var b Run
 	var top float64
 	found := false
@@ -52,7 +52,7 @@ func best(r *Report, op string, score func(Run) (v float64, ok bool)) (Run, bool
 			b, top, found = run, v, true
 		}
 	}
-	return b, found
+	return b, top, found
 }
 
 func ceilingTarget(r *Report, op string, share float64) Target {
@@ -66,13 +66,12 @@ func ceilingTarget(r *Report, op string, share float64) Target {
 		c, ok := r.CeilingOf(run, op)
 		return stats.Ratio(run.Ops[op].Throughput, c.Limit()), ok && c.Limit() > 0
 	}
-	run, found := best(r, op, ratio)
+	run, rate, found := best(r, op, ratio)
 	if !found {
 		t.Measured = "not measured"
 		return t
 	}
 	c, _ := r.CeilingOf(run, op)
-	rate, _ := ratio(run)
 	s := run.Ops[op]
 	t.Measured = fmt.Sprintf("%.1f/s of %.1f/s = %.0f%% (c=%d, p99 %.0f ms)", s.Throughput, c.Limit(), rate*100, run.Concurrency, s.P99Ms)
 	if run.CPUEfficiency > 0 {
@@ -87,11 +86,11 @@ func rateTarget(r *Report, op string, perSecond float64) Target {
 		Name: op + " throughput (gRPC)",
 		Goal: fmt.Sprintf(">= %.0f/s with p99 < %d ms", perSecond, FastP99Ms),
 	}
-	fast, okFast := best(r, op, func(run Run) (float64, bool) {
+	fast, _, okFast := best(r, op, func(run Run) (float64, bool) {
 		s := run.Ops[op]
 		return s.Throughput, s.P99Ms < FastP99Ms
 	})
-	top, okTop := best(r, op, func(run Run) (float64, bool) { return run.Ops[op].Throughput, true })
+	top, _, okTop := best(r, op, func(run Run) (float64, bool) { return run.Ops[op].Throughput, true })
 	switch {
 	case !okTop:
 		t.Measured = "not measured"
