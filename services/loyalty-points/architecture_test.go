@@ -1,0 +1,18 @@
+package loyaltypoints_test
+
+import (
+	"testing"
+
+	"github.com/ssokit/platform/libs/archtest"
+)
+
+// TestDependencyDirection holds loyalty-points to ports and adapters: the
+// ledger (domain and use cases) depends on nothing that talks to the outside
+// world, adapters do not reach into each other, and loyalty-points imports
+// no other service (it calls sso over gRPC).
+func TestDependencyDirection(t *testing.T) {
+	archtest.Check(t, ".", archtest.Layout{
+		Domain:   []string{"internal/ledger"},
+		Adapters: []string{"internal/postgres", "internal/grpcapi", "internal/events", "internal/sso"},
+	})
+}

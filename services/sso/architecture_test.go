@@ -1,0 +1,28 @@
+package sso_test
+
+import (
+	"testing"
+
+	"github.com/ssokit/platform/libs/archtest"
+)
+
+// TestDependencyDirection holds sso to ports and adapters: auth (use cases
+// and ports) and the domain packages depend on nothing that talks to the
+// outside world, adapters do not reach into each other, and sso imports no
+// other service.
+func TestDependencyDirection(t *testing.T) {
+	archtest.Check(t, ".", archtest.Layout{
+		Domain:   []string{"internal/auth", "internal/user", "internal/token", "internal/password"},
+		Adapters: []string{"internal/postgres", "internal/redis", "internal/outbox", "internal/grpcapi"},
+		Pending: []archtest.Exception{
+			{
+				Package: "internal/token", Import: "net/http",
+				Reason: "the JWKS HTTP handler moves out of the token domain package (issue 12, item 4)",
+			},
+			{
+				Package: "internal/outbox", Import: "github.com/ssokit/platform/services/sso/internal/postgres",
+				Reason: "the registered-event builder moves into outbox (issue 12, item 4)",
+			},
+		},
+	})
+}
