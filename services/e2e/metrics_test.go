@@ -1,10 +1,8 @@
 package e2e_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -15,134 +13,20 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
-	"gopkg.in/yaml.v3"
 
 	"github.com/ssokit/platform/libs/testenv"
+	"github.com/ssokit/platform/services/e2e/internal/promql"
 )
 
-// query is one PromQL expression of the monitoring configuration and where
-// it is.
-type query struct {
-	where string
-	expr  string
-}
-
-// monitoringQueries reads every alert rule expression of
-// monitoring/prometheus/rules (their promtool tests aside) and every query
-// of monitoring/grafana/dashboards: panel targets, nested panels included,
-// and query variables.
-func monitoringQueries(t *testing.T) []query {
+// monitoringQueries reads every query of the alert rules and Grafana
+// dashboards under monitoring/.
+func monitoringQueries(t *testing.T) []promql.Query {
 	t.Helper()
-	dir := filepath.Join(repoRoot(), "monitoring")
-	var out []query
-
-	rules, err := filepath.Glob(filepath.Join(dir, "prometheus", "rules", "*.yml"))
+	queries, err := promql.Queries(filepath.Join(repoRoot(), "monitoring"), repoRoot())
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, path := range rules {
-		if strings.HasSuffix(path, "_test.yml") {
-			continue
-		}
-		var doc struct {
-			Groups []struct {
-				Name  string `yaml:"name"`
-				Rules []struct {
-					Alert  string `yaml:"alert"`
-					Record string `yaml:"record"`
-					Expr   string `yaml:"expr"`
-				} `yaml:"rules"`
-			} `yaml:"groups"`
-		}
-		readFile(t, path, func(b []byte) error { return yaml.Unmarshal(b, &doc) })
-		for _, g := range doc.Groups {
-			for _, r := range g.Rules {
-				out = append(out, query{fmt.Sprintf("%s: %s", rel(path), r.Alert+r.Record), r.Expr})
-			}
-		}
-	}
-
-	dashboards, err := filepath.Glob(filepath.Join(dir, "grafana", "dashboards", "*.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	type panel struct {
-		Title   string `json:"title"`
-		Targets []struct {
-			RefID string `json:"refId"`
-			Expr  string `json:"expr"`
-		} `json:"targets"`
-		Panels []json.RawMessage `json:"panels"` // a row's panels
-	}
-	var walk func(path string, raw []json.RawMessage)
-	walk = func(path string, raw []json.RawMessage) {
-		for _, r := range raw {
-			var p panel
-			if err := json.Unmarshal(r, &p); err != nil {
-				t.Fatalf("%s: panel: %v", rel(path), err)
-			}
-			for _, tg := range p.Targets {
-				if tg.Expr != "" {
-					out = append(out, query{fmt.Sprintf("%s: panel %q %s", rel(path), p.Title, tg.RefID), tg.Expr})
-				}
-			}
-			walk(path, p.Panels)
-		}
-	}
-	for _, path := range dashboards {
-		var doc struct {
-			Panels     []json.RawMessage `json:"panels"`
-			Templating struct {
-				List []struct {
-					Name  string          `json:"name"`
-					Type  string          `json:"type"`
-					Query json.RawMessage `json:"query"`
-				} `json:"list"`
-			} `json:"templating"`
-		}
-		readFile(t, path, func(b []byte) error { return json.Unmarshal(b, &doc) })
-		walk(path, doc.Panels)
-		for _, v := range doc.Templating.List {
-			if v.Type != "query" || len(v.Query) == 0 {
-				continue
-			}
-			var q string // a string, or an object with the string in "query"
-			if json.Unmarshal(v.Query, &q) != nil {
-				var obj struct {
-					Query string `json:"query"`
-				}
-				if err := json.Unmarshal(v.Query, &obj); err != nil {
-					t.Fatalf("%s: variable %s: %v", rel(path), v.Name, err)
-				}
-				q = obj.Query
-			}
-			if q != "" {
-				out = append(out, query{fmt.Sprintf("%s: variable %s", rel(path), v.Name), q})
-			}
-		}
-	}
-	if len(rules) == 0 || len(dashboards) == 0 {
-		t.Fatalf("found %d rule files and %d dashboards under %s, want both", len(rules), len(dashboards), dir)
-	}
-	return out
-}
-
-func readFile(t *testing.T, path string, decode func([]byte) error) {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := decode(b); err != nil {
-		t.Fatalf("%s: %v", rel(path), err)
-	}
-}
-
-func rel(path string) string {
-	if r, err := filepath.Rel(repoRoot(), path); err == nil {
-		return r
-	}
-	return path
+	return queries
 }
 
 // scrape reads a service's /metrics in the Prometheus text format.
@@ -187,27 +71,27 @@ func exports(families map[string]*dto.MetricFamily, name string) bool {
 // unexported lists the metrics queries read that no service exports, and
 // those a query reads from a job (job="...") whose service does not export
 // them. byJob holds each job's scrape.
-func unexported(t *testing.T, queries []query, byJob map[string]map[string]*dto.MetricFamily) []string {
+func unexported(t *testing.T, queries []promql.Query, byJob map[string]map[string]*dto.MetricFamily) []string {
 	t.Helper()
 	var missing []string
 	for _, q := range queries {
-		sels, err := metricSelectors(q.expr)
+		sels, err := promql.Selectors(q.Expr)
 		if err != nil {
-			t.Fatalf("%s: %v", q.where, err)
+			t.Fatalf("%s: %v", q.Where, err)
 		}
 		for _, sel := range sels {
-			if families, known := byJob[sel.job]; sel.job != "" && known {
-				if !exports(families, sel.name) {
-					missing = append(missing, fmt.Sprintf("%s (job %s): %s", sel.name, sel.job, q.where))
+			if families, known := byJob[sel.Job]; sel.Job != "" && known {
+				if !exports(families, sel.Name) {
+					missing = append(missing, fmt.Sprintf("%s (job %s): %s", sel.Name, sel.Job, q.Where))
 				}
 				continue
 			}
 			var found bool
 			for _, families := range byJob {
-				found = found || exports(families, sel.name)
+				found = found || exports(families, sel.Name)
 			}
 			if !found {
-				missing = append(missing, fmt.Sprintf("%s: %s", sel.name, q.where))
+				missing = append(missing, fmt.Sprintf("%s: %s", sel.Name, q.Where))
 			}
 		}
 	}
@@ -329,11 +213,11 @@ func TestDashboardsAndAlertsQueryOnlyExportedMetrics(t *testing.T) {
 	}
 
 	// The check itself catches a metric nobody exports.
-	bogus := []query{{"made up", `sum(rate(ssokit_no_such_metric_total[5m])) / sum(go_goroutines{job="sso"})`}}
+	bogus := []promql.Query{{Where: "made up", Expr: `sum(rate(ssokit_no_such_metric_total[5m])) / sum(go_goroutines{job="sso"})`}}
 	if got := unexported(t, bogus, byJob); len(got) != 1 || !strings.HasPrefix(got[0], "ssokit_no_such_metric_total") {
 		t.Errorf("unexported(made-up query) = %v, want only the made-up metric", got)
 	}
-	wrongJob := []query{{"wrong job", `sso_outbox_pending_events{job="loyalty-points"}`}}
+	wrongJob := []promql.Query{{Where: "wrong job", Expr: `sso_outbox_pending_events{job="loyalty-points"}`}}
 	if got := unexported(t, wrongJob, byJob); len(got) != 1 {
 		t.Errorf("unexported(a job that does not export the metric) = %v, want it reported", got)
 	}

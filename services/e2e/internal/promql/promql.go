@@ -1,19 +1,22 @@
-package e2e_test
+// Package promql finds the metrics the monitoring configuration queries:
+// the one extractor behind monitoring/metrics.txt (cmd/list-metrics) and the
+// end-to-end check that every queried metric is exported by a service.
+package promql
 
 import (
 	"fmt"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
-	"testing"
 )
 
-// selector is a metric a PromQL expression reads: its name as written
+// Selector is a metric a PromQL expression reads: its name as written
 // (a histogram's name_bucket, name_sum or name_count included) and, when
 // the selector matches job exactly (job="sso"), that job.
-type selector struct {
-	name string
-	job  string
+type Selector struct {
+	Name string
+	Job  string
 }
 
 // promqlKeywords are the words that stand in PromQL without a "(" right
@@ -38,7 +41,7 @@ func prometheusMade(name string) bool {
 	return name == "up" || name == "ALERTS" || name == "ALERTS_FOR_STATE" || strings.HasPrefix(name, "scrape_")
 }
 
-// metricSelectors returns the metrics expr reads, leaving out the series
+// Selectors returns the metrics expr reads, leaving out the series
 // Prometheus makes itself. expr is PromQL as written in an alert rule or a
 // Grafana query: it may hold Grafana variables ($job, ${job}, [[job]],
 // $__rate_interval) and Grafana's label_values(metric, label). It works
@@ -46,8 +49,8 @@ func prometheusMade(name string) bool {
 // and grouping clauses are skipped, an identifier followed by "(" is a
 // function or aggregation, and every other identifier that is not a
 // keyword is a metric.
-func metricSelectors(expr string) ([]selector, error) {
-	var out []selector
+func Selectors(expr string) ([]Selector, error) {
+	var out []Selector
 	s := expr
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -80,7 +83,7 @@ func metricSelectors(expr string) ([]selector, error) {
 			if err != nil {
 				return nil, fmt.Errorf("%w in %q", err, expr)
 			}
-			if sel.name == "" {
+			if sel.Name == "" {
 				return nil, fmt.Errorf("selector without a metric name in %q", expr)
 			}
 			out = append(out, sel)
@@ -108,7 +111,7 @@ func metricSelectors(expr string) ([]selector, error) {
 				end := matchingParen(s, k)
 				args := s[k+1 : end]
 				if comma := topLevelComma(args); comma >= 0 { // label_values(metric, label)
-					inner, err := metricSelectors(args[:comma])
+					inner, err := Selectors(args[:comma])
 					if err != nil {
 						return nil, err
 					}
@@ -118,17 +121,17 @@ func metricSelectors(expr string) ([]selector, error) {
 			case followedBy == '(' || promqlKeywords[ident]:
 				i = j // a function, an aggregation or a keyword: its arguments are read on
 			default:
-				sel := selector{name: ident}
+				sel := Selector{Name: ident}
 				i = j
 				if followedBy == '{' {
 					m, end, err := matchers(s, k)
 					if err != nil {
 						return nil, fmt.Errorf("%w in %q", err, expr)
 					}
-					if m.name != "" && m.name != ident {
-						return nil, fmt.Errorf("metric %s with __name__=%q in %q", ident, m.name, expr)
+					if m.Name != "" && m.Name != ident {
+						return nil, fmt.Errorf("metric %s with __name__=%q in %q", ident, m.Name, expr)
 					}
-					sel.job, i = m.job, end
+					sel.Job, i = m.Job, end
 				}
 				out = append(out, sel)
 			}
@@ -136,13 +139,13 @@ func metricSelectors(expr string) ([]selector, error) {
 			i++
 		}
 	}
-	return slices.DeleteFunc(out, func(sel selector) bool { return prometheusMade(histogramBase(sel.name)) }), nil
+	return slices.DeleteFunc(out, func(sel Selector) bool { return prometheusMade(HistogramBase(sel.Name)) }), nil
 }
 
 // matchers reads the label matchers block starting at s[open] == '{' and
 // returns the metric named by __name__="..." and the job matched exactly,
 // with the index after the closing '}'.
-func matchers(s string, open int) (sel selector, end int, err error) {
+func matchers(s string, open int) (sel Selector, end int, err error) {
 	i := open + 1
 	for i < len(s) && s[i] != '}' {
 		for i < len(s) && (s[i] == ' ' || s[i] == ',' || s[i] == '\t' || s[i] == '\n') {
@@ -169,28 +172,28 @@ func matchers(s string, open int) (sel selector, end int, err error) {
 			if i < len(s) && s[i] == '}' {
 				break
 			}
-			return selector{}, 0, fmt.Errorf("malformed label matchers at %d", open)
+			return Selector{}, 0, fmt.Errorf("malformed label matchers at %d", open)
 		}
 		valueEnd, err := skipString(s, i)
 		if err != nil {
-			return selector{}, 0, err
+			return Selector{}, 0, err
 		}
 		value := unquote(s[i:valueEnd])
 		i = valueEnd
 		switch {
 		case label == "__name__" && op == "=":
-			sel.name = value
+			sel.Name = value
 		case label == "__name__":
-			return selector{}, 0, fmt.Errorf("cannot list the metrics selected by __name__%s", op)
+			return Selector{}, 0, fmt.Errorf("cannot list the metrics selected by __name__%s", op)
 		case label == "job" && op == "=" && !strings.Contains(value, "$"):
-			sel.job = value
+			sel.Job = value
 		}
 		for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n') {
 			i++
 		}
 	}
 	if i >= len(s) {
-		return selector{}, 0, fmt.Errorf("unclosed label matchers at %d", open)
+		return Selector{}, 0, fmt.Errorf("unclosed label matchers at %d", open)
 	}
 	return sel, i + 1, nil
 }
@@ -288,8 +291,9 @@ func isIdentStart(c byte) bool {
 
 func isIdentChar(c byte) bool { return isIdentStart(c) || c >= '0' && c <= '9' }
 
-// histogramBase strips a histogram series suffix.
-func histogramBase(name string) string {
+// HistogramBase is the family a series belongs to on a /metrics page: name
+// without a histogram's _bucket, _sum or _count suffix.
+func HistogramBase(name string) string {
 	for _, suffix := range []string{"_bucket", "_sum", "_count"} {
 		if base, ok := strings.CutSuffix(name, suffix); ok {
 			return base
@@ -298,50 +302,23 @@ func histogramBase(name string) string {
 	return name
 }
 
-func TestMetricSelectors(t *testing.T) {
-	tests := []struct {
-		expr string
-		want []selector
-	}{
-		{`sum by (job, le) (rate(grpc_server_handling_seconds_bucket{job="sso", le="0.1"}[5m]))`,
-			[]selector{{"grpc_server_handling_seconds_bucket", "sso"}}},
-		{`up == 0`, nil},
-		{`up{job=~"sso|loyalty-points"} == 0`, nil},
-		{`sum(go_goroutines)`, []selector{{name: "go_goroutines"}}},
-		{`process_resident_memory_bytes{job="$job", instance=~"$instance"}`, []selector{{name: "process_resident_memory_bytes"}}},
-		{`a_total{x="y"} / on (job) group_left (instance) b_total and c offset 5m`,
-			[]selector{{name: "a_total"}, {name: "b_total"}, {name: "c"}}},
-		{`histogram_quantile(0.99, sum without (instance) (rate(h_seconds_bucket[$__rate_interval])))`,
-			[]selector{{name: "h_seconds_bucket"}}},
-		{`rate(x_total{code=~"5..|sum(y)"}[5m]) > bool 1e3`, []selector{{name: "x_total"}}},
-		{`rate(x_total[1h:5m]) * 1e-3 + 0x1F - .5`, []selector{{name: "x_total"}}},
-		{`label_values(up{job="$job"}, instance)`, nil},
-		{`label_values(kafka_consumer_lag, group)`, []selector{{name: "kafka_consumer_lag"}}},
-		{`label_values(job)`, nil},
-		{`{__name__="by_name_total", job="loyalty-points"}`, []selector{{"by_name_total", "loyalty-points"}}},
-		{`max_over_time(g[1h:5m]) unless g2 offset 1h`, []selector{{name: "g"}, {name: "g2"}}},
-		{`count(q_count) * 60 + sum(r_sum)`, []selector{{name: "q_count"}, {name: "r_sum"}}},
-		{"topk(3, sum by (m) (rate(t_total[5m])))  # a comment naming fake_metric\n", []selector{{name: "t_total"}}},
-		{`ALERTS{alertname="x"} or scrape_duration_seconds`, nil},
-		{`sum by (job) (k_total unless k_total offset 10m) > 0`, []selector{{name: "k_total"}, {name: "k_total"}}},
-		{"max by (job) (\n  delta(sso_outbox_pending_events{job='sso'}[10m])\n) > 0",
-			[]selector{{"sso_outbox_pending_events", "sso"}}},
-		{`label_replace(m_total, "dst", "$1", "src", "(.*)")`, []selector{{name: "m_total"}}},
-		{`rate(w_total{job="welcome-notifier"}[[[interval]]])`, []selector{{"w_total", "welcome-notifier"}}},
-	}
-	for _, tt := range tests {
-		got, err := metricSelectors(tt.expr)
+// Names returns the families (HistogramBase) that the queries read, sorted
+// and without repeats, for a list such as monitoring/metrics.txt.
+func Names(queries []Query) ([]string, error) {
+	seen := map[string]bool{}
+	for _, q := range queries {
+		sels, err := Selectors(q.Expr)
 		if err != nil {
-			t.Errorf("metricSelectors(%q): %v", tt.expr, err)
-			continue
+			return nil, fmt.Errorf("%s: %w", q.Where, err)
 		}
-		if !slices.Equal(got, tt.want) {
-			t.Errorf("metricSelectors(%q) = %v, want %v", tt.expr, got, tt.want)
-		}
-	}
-	for _, bad := range []string{`{__name__=~"go_.*"}`, `x{job="sso"`, `x{job="sso}`, `{job="sso"}`} {
-		if got, err := metricSelectors(bad); err == nil {
-			t.Errorf("metricSelectors(%q) = %v, want an error", bad, got)
+		for _, sel := range sels {
+			seen[HistogramBase(sel.Name)] = true
 		}
 	}
+	names := make([]string, 0, len(seen))
+	for n := range seen {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names, nil
 }
