@@ -17,6 +17,8 @@
 #   origin/main            a clone of another branch has only the remote one
 #   HEAD~1                 a single-branch clone without main: at least the
 #                          newest commit is checked, and the log says so
+# When main is HEAD itself (CI on main), main's previous commit is the base
+# instead: comparing a tree with itself would check nothing.
 # With none of these (the first commit of a history) there is nothing to
 # compare with, and the check says so and passes.
 #
@@ -44,12 +46,16 @@ else
 		fi
 	done
 fi
+if [[ -n $base && -z ${BUF_BREAKING_AGAINST:-} && $(git rev-parse "$base^{commit}") == $(git rev-parse HEAD) ]]; then
+	base=""
+	git rev-parse --verify -q "HEAD~1^{commit}" >/dev/null && base=HEAD~1
+fi
 if [[ -z $base ]]; then
 	log "no main branch and no parent commit: nothing to compare proto/ with"
 	exit 0
 fi
 if [[ $base == HEAD~1 ]]; then
-	log "no main or origin/main in this clone: comparing with the previous commit only"
+	log "this clone has no main apart from HEAD: comparing with the previous commit only"
 fi
 if [[ -z $(git ls-tree "$base" -- proto) ]]; then
 	log "$base has no proto/: nothing to compare with"
