@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # bench/run.sh: benchmark the running stack and write a report under
 # bench/results/<UTC timestamp>/ (report.json, report.md, latency.png) and
-# bench/results/LATEST.md. Flags go to the bench command; see
-# `bench/run.sh -h` and bench/README.md.
+# bench/results/LATEST.md; the previous run becomes a line of
+# bench/results/HISTORY.md and moves to .local/bench/results. Flags go to the
+# bench command; see `bench/run.sh -h` and bench/README.md.
 #
 # The stack must be up (go tool task up). The whole run takes about five
 # minutes with the defaults; its drain part stops and restarts Kafka

@@ -3,7 +3,9 @@
 // the argon2id and Ed25519 ceilings, closed-loop load over gRPC and REST,
 // the registration event pipeline's latency, and the outbox backlog drain.
 // It writes report.json, report.md and latency.png under
-// bench/results/<UTC timestamp>/, and bench/results/LATEST.md.
+// bench/results/<UTC timestamp>/, and bench/results/LATEST.md. Earlier run
+// folders leave bench/results for .local/bench/results, each leaving a line
+// in bench/results/HISTORY.md: the repository carries one run in full.
 //
 // Start the stack first (go tool task up), then: bench/run.sh [flags], or
 // go tool task bench. bench -h lists the flags.

@@ -673,9 +673,47 @@ func writeReport(cfg config, dir string, rep *report.Report, log *slog.Logger) e
 			log.Warn("could not update the figures", slog.String("readme", readme), slog.Any("error", err))
 		}
 	}
+	if err := retireEarlierRuns(cfg.Out, rep.RunID, filepath.Join(cfg.Root, ".local", "bench", "results"), log); err != nil {
+		log.Warn("could not retire the earlier runs", slog.Any("error", err))
+	}
 	log.Info("report written", slog.String("dir", dir), slog.String("latest", filepath.Join(cfg.Out, "LATEST.md")))
 	fmt.Println(filepath.Join(dir, "report.md"))
 	return nil
+}
+
+// retireEarlierRuns keeps the repository to one run in full: every other
+// run folder under out gets its line in out/HISTORY.md and moves to
+// archive (git-ignored state), profiles and chart included.
+func retireEarlierRuns(out, keep, archive string, log *slog.Logger) error {
+	entries, err := os.ReadDir(out)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		id := e.Name()
+		if !e.IsDir() || id == keep || !isRunID(id) {
+			continue
+		}
+		src := filepath.Join(out, id)
+		if err := report.AppendHistory(filepath.Join(out, "HISTORY.md"), filepath.Join(src, "report.json")); err != nil {
+			return err
+		}
+		if err := os.MkdirAll(archive, 0o755); err != nil {
+			return err
+		}
+		if err := os.Rename(src, filepath.Join(archive, id)); err != nil {
+			return err
+		}
+		log.Info("earlier run retired", slog.String("run", id), slog.String("moved_to", filepath.Join(archive, id)))
+	}
+	return nil
+}
+
+// isRunID reports whether name is a run folder's name, a UTC timestamp
+// such as 20261127T015544Z.
+func isRunID(name string) bool {
+	_, err := time.Parse("20060102T150405Z", name)
+	return err == nil
 }
 
 // reproduce is the command line of this run, without the flags that only

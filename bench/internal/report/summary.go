@@ -47,13 +47,7 @@ func WriteSummary(w io.Writer, r *Report, dir string) error {
 	p("| op | transport | c | ops/s | of ceiling | p50 ms | p99 ms | sso CPU ms/op |\n|---|---|---|---|---|---|---|---|\n")
 	for _, op := range load.Ops {
 		for _, tr := range []string{"grpc", "rest"} {
-			var best *Run
-			for i := range r.Load {
-				run := &r.Load[i]
-				if run.Profile == op && run.Transport == tr && (best == nil || run.Ops[op].Throughput > best.Ops[op].Throughput) {
-					best = run
-				}
-			}
+			best := r.Best(op, tr)
 			if best == nil {
 				continue
 			}
