@@ -5,8 +5,8 @@ import (
 	"database/sql"
 	"net/http"
 
-	"example.com/shop/internal/price"
-	"example.com/shop/internal/store"
+	"github.com/ssokit/platform/services/shop/internal/price"
+	"github.com/ssokit/platform/services/shop/internal/store"
 )
 
 var (

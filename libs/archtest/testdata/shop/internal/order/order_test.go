@@ -3,7 +3,7 @@ package order_test
 import (
 	"testing"
 
-	"example.com/shop/internal/web"
+	"github.com/ssokit/platform/services/shop/internal/web"
 )
 
 // Tests may use adapters: the layer rules do not look at them.

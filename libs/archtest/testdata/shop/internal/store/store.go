@@ -1,7 +1,7 @@
 // Package store is an adapter that imports another adapter.
 package store
 
-import "example.com/shop/internal/web"
+import "github.com/ssokit/platform/services/shop/internal/web"
 
 // Name names the adapter.
 var Name = "store" + web.Name
