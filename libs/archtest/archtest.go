@@ -223,6 +223,9 @@ func Violations(dir string, l Layout) (vs []Violation, stale []Exception, err er
 			return nil, nil, fmt.Errorf("layout names %s, which is not a package of %s", want, module)
 		}
 	}
+	slices.SortFunc(vs, func(a, b Violation) int {
+		return strings.Compare(a.Package+" "+a.Import+" "+a.Rule, b.Package+" "+b.Import+" "+b.Rule)
+	})
 	for _, e := range l.Pending {
 		if !used[[2]string{abs([]string{e.Package})[0], e.Import}] {
 			stale = append(stale, e)
