@@ -1,7 +1,7 @@
 // Package archtest keeps a service's dependency direction a test, not a
 // hope: domain and use-case packages depend on nothing that talks to the
-// outside world (adapters, transports, SQL, Kafka, Redis), adapters do not
-// reach into each other, and no service depends on another service.
+// outside world (adapters, transports, SQL, Kafka, Redis), only the wiring
+// imports an adapter, and no service depends on another service.
 //
 // The package graph comes from `go list -deps -test -json`, so the check
 // needs no dependency beyond the go command that runs the test. A service
@@ -11,6 +11,7 @@
 //		archtest.Check(t, ".", archtest.Layout{
 //			Domain:   []string{"internal/ledger"},
 //			Adapters: []string{"internal/postgres", "internal/grpcapi"},
+//			Wiring:   []string{"internal/service"},
 //		})
 //	}
 //
@@ -84,19 +85,22 @@ var DomainRules = []Rule{
 // Rule names of the checks on the module's own packages.
 const (
 	RuleDomainInward   = "a domain or use-case package imports only domain and use-case packages of its service (never an adapter, a transport or the wiring)"
-	RuleAdapterAlone   = "an adapter imports no other adapter of its service (both implement ports the use cases declare)"
+	RuleAdapterWired   = "only the wiring imports an adapter (adapters implement ports the use cases declare, and meet only in the wiring)"
 	RuleNoOtherService = "a service imports no package of another service's module (they talk over gRPC and Kafka)"
 )
 
 // Layout classifies a module's packages by directory relative to the module
-// root ("internal/auth"). Packages in neither list (the wiring, config,
-// cmd) are only held to RuleNoOtherService.
+// root ("internal/auth"). A package in no list (config, cmd) may import
+// neither adapters nor another service.
 type Layout struct {
 	// Domain lists the domain and use-case packages.
 	Domain []string
 	// Adapters lists the packages that talk to the outside: stores, clients,
 	// transports (gRPC handlers, Kafka handlers).
 	Adapters []string
+	// Wiring lists the packages that build the adapters and hand them to the
+	// use cases: the only ones that may import an adapter.
+	Wiring []string
 	// Pending lists known violations that an open change removes. A pending
 	// entry that no longer matches is reported in the test log, so it can be
 	// deleted.
@@ -172,7 +176,7 @@ func Violations(dir string, l Layout) (vs []Violation, stale []Exception, err er
 		}
 		return out
 	}
-	domain, adapters := abs(l.Domain), abs(l.Adapters)
+	domain, adapters, wiring := abs(l.Domain), abs(l.Adapters), abs(l.Wiring)
 	pending := map[[2]string]bool{}
 	used := map[[2]string]bool{}
 	for _, e := range l.Pending {
@@ -211,14 +215,14 @@ func Violations(dir string, l Layout) (vs []Violation, stale []Exception, err er
 				if within(imp, module) && !slices.Contains(domain, imp) {
 					add(Violation{Package: path, Import: imp, Rule: RuleDomainInward})
 				}
-			case slices.Contains(adapters, path):
+			case !slices.Contains(wiring, path):
 				if slices.Contains(adapters, imp) {
-					add(Violation{Package: path, Import: imp, Rule: RuleAdapterAlone})
+					add(Violation{Package: path, Import: imp, Rule: RuleAdapterWired})
 				}
 			}
 		}
 	}
-	for _, want := range append(domain, adapters...) {
+	for _, want := range slices.Concat(domain, adapters, wiring) {
 		if !slices.ContainsFunc(pkgs, func(p listed) bool { return p.ImportPath == want }) {
 			return nil, nil, fmt.Errorf("layout names %s, which is not a package of %s", want, module)
 		}

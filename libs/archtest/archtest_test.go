@@ -13,6 +13,7 @@ const shop = "github.com/ssokit/platform/services/shop/internal/"
 var shopLayout = archtest.Layout{
 	Domain:   []string{"internal/order", "internal/price"},
 	Adapters: []string{"internal/store", "internal/web"},
+	Wiring:   []string{"internal/app"},
 }
 
 func TestViolationsNameThePackageTheImportAndTheRule(t *testing.T) {
@@ -24,7 +25,7 @@ func TestViolationsNameThePackageTheImportAndTheRule(t *testing.T) {
 		{Package: shop + "order", Import: "database/sql", Rule: archtest.DomainRules[1].Name},
 		{Package: shop + "order", Import: "net/http", Rule: archtest.DomainRules[0].Name},
 		{Package: shop + "order", Import: shop + "store", Rule: archtest.RuleDomainInward},
-		{Package: shop + "store", Import: shop + "web", Rule: archtest.RuleAdapterAlone},
+		{Package: shop + "store", Import: shop + "web", Rule: archtest.RuleAdapterWired},
 		{Package: shop + "web", Import: "github.com/ssokit/platform/services/other/api", Rule: archtest.RuleNoOtherService},
 	}
 	sortViolations(got)

@@ -8,11 +8,12 @@ import (
 
 // TestDependencyDirection holds loyalty-points to ports and adapters: the
 // ledger (domain and use cases) depends on nothing that talks to the outside
-// world, adapters do not reach into each other, and loyalty-points imports
-// no other service (it calls sso over gRPC).
+// world, only the wiring imports an adapter, and loyalty-points imports no
+// other service (it calls sso over gRPC).
 func TestDependencyDirection(t *testing.T) {
 	archtest.Check(t, ".", archtest.Layout{
 		Domain:   []string{"internal/ledger"},
 		Adapters: []string{"internal/postgres", "internal/grpcapi", "internal/events", "internal/sso"},
+		Wiring:   []string{"internal/service"},
 	})
 }

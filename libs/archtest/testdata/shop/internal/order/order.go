@@ -9,9 +9,12 @@ import (
 	"github.com/ssokit/platform/services/shop/internal/store"
 )
 
+// Name names the use case.
+const Name = "order"
+
 var (
 	_ = sql.ErrNoRows
 	_ = http.StatusOK
 	_ = store.Name
-	_ = price.Cents
+	_ = price.Cents(0)
 )
