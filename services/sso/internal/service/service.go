@@ -217,7 +217,7 @@ func newAuth(cfg config.Config, primary, replica *sqlx.DB, rdb goredis.Universal
 		}
 		tokenOpts = append(tokenOpts, token.WithVerifiedCache(verified))
 	}
-	signer := token.NewIssuer(keys, cfg.Tokens.Issuer, cfg.Tokens.AccessTTL, nil, tokenOpts...)
+	signer := token.NewIssuer(keys, cfg.Tokens.Issuer, cfg.Tokens.AccessTTL, tokenOpts...)
 	svc, err := auth.NewService(users, sessions, accounts, clients, hasher, signer, policy,
 		auth.Config{AccessTTL: cfg.Tokens.AccessTTL, RefreshTTL: cfg.Tokens.RefreshTTL}, log, auth.WithMetrics(authMetrics))
 	return svc, keys, err

@@ -39,7 +39,7 @@ func TestVerifyWithGoJOSE(t *testing.T) {
 		t.Fatal(err)
 	}
 	keys := token.NewKeySet(active, older.Public().(ed25519.PublicKey))
-	iss := token.NewIssuer(keys, "https://sso.test", 15*time.Minute, func() time.Time { return now })
+	iss := token.NewIssuer(keys, "https://sso.test", 15*time.Minute, token.WithClock(func() time.Time { return now }))
 	raw, issued, err := iss.Issue(token.Claims{Subject: "u-42", Email: "ann@example.com", Admin: true})
 	if err != nil {
 		t.Fatal(err)
