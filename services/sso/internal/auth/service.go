@@ -35,15 +35,46 @@ type Config struct {
 	RefreshTTL time.Duration
 }
 
+// Deps are the ports a Service works through. Every one is required.
+type Deps struct {
+	Users    Users
+	Sessions Sessions
+	// AccountThrottle counts failed logins per e-mail and ClientThrottle
+	// per client address; two counters because their limits differ: many
+	// users can share one address (an office, a carrier NAT).
+	AccountThrottle Throttle
+	ClientThrottle  Throttle
+	Hasher          Hasher
+	Signer          Signer
+	Policy          PasswordPolicy
+}
+
+func (d Deps) check() error {
+	for _, dep := range []struct {
+		name string
+		set  bool
+	}{
+		{"Users", d.Users != nil},
+		{"Sessions", d.Sessions != nil},
+		{"AccountThrottle", d.AccountThrottle != nil},
+		{"ClientThrottle", d.ClientThrottle != nil},
+		{"Hasher", d.Hasher != nil},
+		{"Signer", d.Signer != nil},
+		{"Policy", d.Policy != nil},
+	} {
+		if !dep.set {
+			return fmt.Errorf("auth: Deps.%s is required", dep.name)
+		}
+	}
+	return nil
+}
+
 // Service is the set of sso use cases.
 type Service struct {
 	users    Users
 	sessions Sessions
-	// accounts and clients count failed logins per e-mail and per client
-	// address; two counters because their limits differ: many users can
-	// share one address (an office, a carrier NAT).
-	accounts Throttle
-	clients  Throttle
+	accounts Throttle // per e-mail
+	clients  Throttle // per client address
 	hasher   Hasher
 	signer   Signer
 	policy   PasswordPolicy
@@ -57,15 +88,17 @@ type Service struct {
 }
 
 // NewService wires the use cases to their ports.
-func NewService(users Users, sessions Sessions, accounts, clients Throttle, hasher Hasher, signer Signer,
-	policy PasswordPolicy, cfg Config, log *slog.Logger, opts ...Option) (*Service, error) {
-	dummy, err := hasher.Hash("timing-equaliser-" + uuid.NewString())
+func NewService(deps Deps, cfg Config, log *slog.Logger, opts ...Option) (*Service, error) {
+	if err := deps.check(); err != nil {
+		return nil, err
+	}
+	dummy, err := deps.Hasher.Hash("timing-equaliser-" + uuid.NewString())
 	if err != nil {
 		return nil, fmt.Errorf("dummy hash: %w", err)
 	}
 	s := &Service{
-		users: users, sessions: sessions, accounts: accounts, clients: clients, hasher: hasher,
-		signer: signer, policy: policy, cfg: cfg, log: log, dummyHash: dummy,
+		users: deps.Users, sessions: deps.Sessions, accounts: deps.AccountThrottle, clients: deps.ClientThrottle,
+		hasher: deps.Hasher, signer: deps.Signer, policy: deps.Policy, cfg: cfg, log: log, dummyHash: dummy,
 	}
 	for _, o := range opts {
 		o(s)

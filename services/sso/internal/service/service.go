@@ -205,10 +205,6 @@ func newAuth(cfg config.Config, primary, replica *sqlx.DB, rdb goredis.Universal
 	if err != nil {
 		return nil, nil, fmt.Errorf("signing keys: %w", err)
 	}
-	users := postgres.NewUsers(primary, replica, registeredEvent(cfg.Events.Topic), postgres.OnCommitted(onCommitted))
-	sessions := ssoredis.NewSessions(rdb, cfg.Redis.KeyPrefix)
-	accounts := ssoredis.NewThrottle(rdb, cfg.Redis.KeyPrefix+"login:account:", cfg.Login.Limit, cfg.Login.Window)
-	clients := ssoredis.NewThrottle(rdb, cfg.Redis.KeyPrefix+"login:ip:", cfg.Login.IPLimit, cfg.Login.Window)
 	var tokenOpts []token.IssuerOption
 	if n := cfg.Tokens.VerifiedCacheSize; n > 0 {
 		verified := token.NewVerifiedCache(n)
@@ -217,9 +213,15 @@ func newAuth(cfg config.Config, primary, replica *sqlx.DB, rdb goredis.Universal
 		}
 		tokenOpts = append(tokenOpts, token.WithVerifiedCache(verified))
 	}
-	signer := token.NewIssuer(keys, cfg.Tokens.Issuer, cfg.Tokens.AccessTTL, tokenOpts...)
-	svc, err := auth.NewService(users, sessions, accounts, clients, hasher, signer, policy,
-		auth.Config{AccessTTL: cfg.Tokens.AccessTTL, RefreshTTL: cfg.Tokens.RefreshTTL}, log, auth.WithMetrics(authMetrics))
+	svc, err := auth.NewService(auth.Deps{
+		Users:           postgres.NewUsers(primary, replica, registeredEvent(cfg.Events.Topic), postgres.OnCommitted(onCommitted)),
+		Sessions:        ssoredis.NewSessions(rdb, cfg.Redis.KeyPrefix),
+		AccountThrottle: ssoredis.NewThrottle(rdb, cfg.Redis.KeyPrefix+"login:account:", cfg.Login.Limit, cfg.Login.Window),
+		ClientThrottle:  ssoredis.NewThrottle(rdb, cfg.Redis.KeyPrefix+"login:ip:", cfg.Login.IPLimit, cfg.Login.Window),
+		Hasher:          hasher,
+		Signer:          token.NewIssuer(keys, cfg.Tokens.Issuer, cfg.Tokens.AccessTTL, tokenOpts...),
+		Policy:          policy,
+	}, auth.Config{AccessTTL: cfg.Tokens.AccessTTL, RefreshTTL: cfg.Tokens.RefreshTTL}, log, auth.WithMetrics(authMetrics))
 	return svc, keys, err
 }
 
