@@ -12,18 +12,12 @@ import (
 	"github.com/confluentinc/confluent-kafka-go/v2/schemaregistry"
 	"github.com/confluentinc/confluent-kafka-go/v2/schemaregistry/serde"
 	"github.com/confluentinc/confluent-kafka-go/v2/schemaregistry/serde/protobuf"
-	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 	_ "github.com/lib/pq" // PostgreSQL driver for database/sql.
 	"github.com/prometheus/client_golang/prometheus"
 	goredis "github.com/redis/go-redis/v9"
-	"go.opentelemetry.io/otel"
-	"go.opentelemetry.io/otel/propagation"
-	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/ssokit/platform/libs/gateway"
-	eventsv1 "github.com/ssokit/platform/libs/gen/events/v1"
 	"github.com/ssokit/platform/libs/gen/openapi"
 	ssov1 "github.com/ssokit/platform/libs/gen/sso/v1"
 	"github.com/ssokit/platform/libs/server"
@@ -36,7 +30,6 @@ import (
 	"github.com/ssokit/platform/services/sso/internal/postgres"
 	ssoredis "github.com/ssokit/platform/services/sso/internal/redis"
 	"github.com/ssokit/platform/services/sso/internal/token"
-	"github.com/ssokit/platform/services/sso/internal/user"
 )
 
 // Name is the service name in logs, traces and metrics.
@@ -180,7 +173,7 @@ func newRelay(cfg config.Config, primary *sqlx.DB, p *server.Process, reg promet
 // newAuth builds the use cases over their adapters, with their metrics on
 // reg. Each committed outbox record goes to onCommitted (the relay), to be
 // published at once.
-func newAuth(cfg config.Config, primary, replica *sqlx.DB, rdb goredis.UniversalClient, onCommitted func(postgres.OutboxRecord),
+func newAuth(cfg config.Config, primary, replica *sqlx.DB, rdb goredis.UniversalClient, onCommitted func(outbox.Record),
 	reg prometheus.Registerer, log *slog.Logger) (*auth.Service, *token.KeySet, error) {
 	hashMetrics, err := password.NewMetrics(reg)
 	if err != nil {
@@ -214,7 +207,7 @@ func newAuth(cfg config.Config, primary, replica *sqlx.DB, rdb goredis.Universal
 		tokenOpts = append(tokenOpts, token.WithVerifiedCache(verified))
 	}
 	svc, err := auth.NewService(auth.Deps{
-		Users:           postgres.NewUsers(primary, replica, registeredEvent(cfg.Events.Topic), postgres.OnCommitted(onCommitted)),
+		Users:           postgres.NewUsers(primary, replica, outbox.UserRegistered(cfg.Events.Topic), postgres.OnCommitted(onCommitted)),
 		Sessions:        ssoredis.NewSessions(rdb, cfg.Redis.KeyPrefix),
 		AccountThrottle: ssoredis.NewThrottle(rdb, cfg.Redis.KeyPrefix+"login:account:", cfg.Login.Limit, cfg.Login.Window),
 		ClientThrottle:  ssoredis.NewThrottle(rdb, cfg.Redis.KeyPrefix+"login:ip:", cfg.Login.IPLimit, cfg.Login.Window),
@@ -230,34 +223,6 @@ func loadKeys(c config.Tokens) (*token.KeySet, error) {
 		return token.EnsureDir(c.KeysDir)
 	}
 	return token.LoadDir(c.KeysDir)
-}
-
-// registeredEvent builds the outbox record announcing a new user. The
-// request's trace context is stored with it, so the relay's publish, and
-// the consumers after it, continue the registration's trace.
-func registeredEvent(topic string) postgres.EventFunc {
-	return func(ctx context.Context, u user.User) (postgres.OutboxRecord, error) {
-		eventID := uuid.NewString()
-		payload, err := proto.Marshal(&eventsv1.UserRegistered{
-			EventId:      eventID,
-			UserId:       u.ID,
-			Email:        u.Email,
-			FullName:     u.FullName,
-			RegisteredAt: timestamppb.New(u.CreatedAt),
-		})
-		if err != nil {
-			return postgres.OutboxRecord{}, err
-		}
-		carrier := propagation.MapCarrier{}
-		otel.GetTextMapPropagator().Inject(ctx, carrier)
-		return postgres.OutboxRecord{
-			ID:           eventID,
-			Topic:        topic,
-			Key:          u.ID,
-			Payload:      payload,
-			TraceContext: carrier,
-		}, nil
-	}
 }
 
 // openDB opens a pool without connecting: the process starts even while the
