@@ -25,6 +25,7 @@ import (
 	"github.com/ssokit/platform/services/sso/internal/auth"
 	"github.com/ssokit/platform/services/sso/internal/config"
 	"github.com/ssokit/platform/services/sso/internal/grpcapi"
+	"github.com/ssokit/platform/services/sso/internal/httpapi"
 	"github.com/ssokit/platform/services/sso/internal/outbox"
 	"github.com/ssokit/platform/services/sso/internal/password"
 	"github.com/ssokit/platform/services/sso/internal/postgres"
@@ -117,7 +118,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 		return nil, err
 	}
 	p.Defer(conn.Close)
-	mux.Handle("GET /.well-known/jwks.json", token.JWKSHandler(keys))
+	mux.Handle("GET /.well-known/jwks.json", httpapi.JWKS(keys))
 	handler, err := server.InstrumentHTTP(metrics, mux)
 	if err != nil {
 		return nil, err
