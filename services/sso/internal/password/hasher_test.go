@@ -71,6 +71,33 @@ func TestNewHasherValidates(t *testing.T) {
 	}
 }
 
+// TestParamsValidateTakesNoDefaults checks that Validate judges the values
+// as given: a zero cost is refused, not read as the default NewHasher
+// would fill in.
+func TestParamsValidateTakesNoDefaults(t *testing.T) {
+	if err := DefaultParams().Validate(); err != nil {
+		t.Fatalf("DefaultParams().Validate() = %v", err)
+	}
+	for name, edit := range map[string]func(*Params){
+		"zero memory":  func(p *Params) { p.Memory = 0 },
+		"zero time":    func(p *Params) { p.Time = 0 },
+		"zero threads": func(p *Params) { p.Threads = 0 },
+		"zero salt":    func(p *Params) { p.SaltLen = 0 },
+		"zero key":     func(p *Params) { p.KeyLen = 0 },
+	} {
+		p := DefaultParams()
+		edit(&p)
+		if err := p.Validate(); !errors.Is(err, ErrInvalidParams) {
+			t.Errorf("%s: Validate() = %v, want ErrInvalidParams", name, err)
+		}
+	}
+	p := DefaultParams()
+	p.MaxConcurrent = 0 // GOMAXPROCS, not a cost
+	if err := p.Validate(); err != nil {
+		t.Errorf("zero MaxConcurrent: Validate() = %v, want nil", err)
+	}
+}
+
 var phcPattern = regexp.MustCompile(`^\$argon2id\$v=19\$m=9216,t=4,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$`)
 
 func TestHashFormatAndRoundTrip(t *testing.T) {

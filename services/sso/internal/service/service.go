@@ -184,10 +184,7 @@ func newAuth(cfg config.Config, primary, replica *sqlx.DB, rdb goredis.Universal
 	if err != nil {
 		return nil, nil, err
 	}
-	hasher, err := password.NewHasher(password.Params{
-		Memory: cfg.Password.MemoryKiB, Time: cfg.Password.Time, Threads: cfg.Password.Threads,
-		MaxConcurrent: cfg.Password.MaxConcurrent,
-	}, password.WithMetrics(hashMetrics))
+	hasher, err := password.NewHasher(cfg.Password.HashParams(), password.WithMetrics(hashMetrics))
 	if err != nil {
 		return nil, nil, err
 	}
