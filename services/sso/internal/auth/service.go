@@ -83,7 +83,10 @@ type Service struct {
 	metrics  *Metrics // nil: not counted
 
 	// dummyHash is verified against when an e-mail is unknown, so a login
-	// costs the same hash work whether or not the account exists.
+	// costs the same hash work whether or not the account exists and its
+	// timing does not tell which e-mails have accounts. NewService makes it
+	// with Hasher.Hash, under the current parameters, before the first
+	// login: made lazily, the first unknown e-mail would cost two hashes.
 	dummyHash string
 }
 
@@ -168,7 +171,8 @@ type Credentials struct {
 }
 
 // Login checks credentials and opens a new refresh-token family. Every
-// failure is the same ErrInvalidCredentials; too many failures for the
+// failure is the same ErrInvalidCredentials, after the same password-hash
+// work whether or not the e-mail has an account; too many failures for the
 // account or the client address answer ThrottledError, even for the right
 // password, until the window passes.
 func (s *Service) Login(ctx context.Context, c Credentials) (Tokens, error) {

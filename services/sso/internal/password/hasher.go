@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"sync"
 	"time"
 
 	"golang.org/x/crypto/argon2"
@@ -144,7 +143,6 @@ type Hasher struct {
 	params Params
 	sem    chan struct{}
 	kdf    kdf
-	dummy  func() string
 	// metrics, when not nil, times every derivation.
 	metrics *Metrics
 }
@@ -161,15 +159,6 @@ func NewHasher(p Params, opts ...Option) (*Hasher, error) {
 	for _, o := range opts {
 		o(h)
 	}
-	h.dummy = sync.OnceValue(func() string {
-		// rand.Text is 26 base32 characters, far below MaxPasswordBytes,
-		// so Hash cannot fail here.
-		s, err := h.Hash(rand.Text())
-		if err != nil {
-			panic("password: dummy hash: " + err.Error())
-		}
-		return s
-	})
 	return h, nil
 }
 
@@ -217,16 +206,6 @@ func (h *Hasher) Verify(pw, encoded string) (ok, rehash bool, err error) {
 		uint32(len(p.key)) != cur.KeyLen || uint32(len(p.salt)) != cur.SaltLen
 	return true, rehash, nil
 }
-
-// Dummy returns a hash, under the current parameters, of a random password
-// nobody knows. A login for an unknown e-mail verifies the given password
-// against it, so it costs the same argon2id work as a wrong password for
-// an existing account and timing does not reveal which accounts exist:
-//
-//	_, _, _ = h.Verify(pw, h.Dummy()) // always a failed login
-//
-// It is computed once, on first use.
-func (h *Hasher) Dummy() string { return h.dummy() }
 
 // derive runs the KDF on Normalize(pw) with p's costs and salt, waiting for
 // a slot when MaxConcurrent hashes are already running; op labels its time.

@@ -390,27 +390,6 @@ func TestHashRefusesOversizedInput(t *testing.T) {
 	}
 }
 
-func TestDummy(t *testing.T) {
-	h := newTestHasher(t, Params{})
-	d := h.Dummy()
-	if d2 := h.Dummy(); d2 != d {
-		t.Fatalf("Dummy changed between calls: %q then %q", d, d2)
-	}
-	if !phcPattern.MatchString(d) {
-		t.Fatalf("Dummy = %q, not a hash under the current parameters", d)
-	}
-	for _, pw := range []string{"", "password", "correct horse battery staple"} {
-		ok, rehash, err := h.Verify(pw, d)
-		if err != nil || ok || rehash {
-			t.Fatalf("Verify(%q, Dummy()) = %v, %v, %v; want false, false, nil", pw, ok, rehash, err)
-		}
-	}
-	other := newTestHasher(t, Params{Time: 5})
-	if p, err := parsePHC(other.Dummy()); err != nil || p.time != 5 {
-		t.Fatalf("Dummy of a t=5 hasher parses as %+v, %v; want t=5", p, err)
-	}
-}
-
 // TestMaxConcurrent replaces the KDF with a probe to check that no more
 // than MaxConcurrent derivations run at once, across Hash and Verify.
 func TestMaxConcurrent(t *testing.T) {
