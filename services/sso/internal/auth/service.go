@@ -83,10 +83,11 @@ type Service struct {
 	metrics  *Metrics // nil: not counted
 
 	// dummyHash is verified against when an e-mail is unknown, so a login
-	// costs the same hash work whether or not the account exists and its
-	// timing does not tell which e-mails have accounts. NewService makes it
-	// with Hasher.Hash, under the current parameters, before the first
-	// login: made lazily, the first unknown e-mail would cost two hashes.
+	// costs the same hash work whether or not the account exists, and the
+	// hash, most of a login's time, does not tell which e-mails have
+	// accounts. NewService makes it with Hasher.Hash, under the current
+	// parameters, before the first login: made lazily, the first unknown
+	// e-mail would cost two hashes.
 	dummyHash string
 }
 
