@@ -113,9 +113,9 @@ type Tokens struct {
 // Password configures hashing (argon2id; the defaults are one of OWASP's
 // equivalent settings, see password.DefaultParams) and the policy for new
 // passwords (NIST SP 800-63B). Hashes made with other parameters still
-// verify and are rehashed with these at the next login. The argon2id
-// settings must pass password.Params.Validate (OWASP's floor), which
-// Validate applies to HashParams.
+// verify and are rehashed with these at the next login. Validate checks
+// the argon2id settings with password.Params.Validate, so the floor they
+// must meet (OWASP's) is decided in one place.
 type Password struct {
 	MemoryKiB uint32 `env:"SSO_ARGON2_MEMORY_KIB" envDefault:"9216"`
 	Time      uint32 `env:"SSO_ARGON2_TIME" envDefault:"4"`

@@ -177,9 +177,9 @@ func NewRelay(db *sqlx.DB, producer *kafka.Producer, ser Serializer, cfg Config,
 }
 
 // Enqueue hands a just-committed record to the relay; pass it to the user
-// store's on-commit hook (postgres.OnCommitted). It never blocks: when the queue is full the record
-// is dropped from memory, and the sweeper publishes its row once it is
-// stale.
+// store's on-commit hook (postgres.OnCommitted). It never blocks: when the
+// queue is full the record is dropped from memory, and the sweeper
+// publishes its row once it is stale.
 func (r *Relay) Enqueue(rec Record) {
 	select {
 	case r.queue <- queued{rec: rec, at: time.Now()}:
