@@ -17,8 +17,8 @@ import (
 	eventsv1 "github.com/ssokit/platform/libs/gen/events/v1"
 	"github.com/ssokit/platform/libs/server"
 	"github.com/ssokit/platform/services/welcome-notifier/internal/config"
-	"github.com/ssokit/platform/services/welcome-notifier/internal/mail"
 	"github.com/ssokit/platform/services/welcome-notifier/internal/postgres"
+	"github.com/ssokit/platform/services/welcome-notifier/internal/smtp"
 	"github.com/ssokit/platform/services/welcome-notifier/internal/welcome"
 )
 
@@ -54,7 +54,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
 
-	sender, err := mail.NewSender(mail.Config{
+	sender, err := smtp.NewSender(smtp.Config{
 		Addr:     cfg.SMTP.Addr,
 		Username: cfg.SMTP.Username,
 		Password: cfg.SMTP.Password,

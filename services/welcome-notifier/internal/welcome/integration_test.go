@@ -15,8 +15,8 @@ import (
 	"github.com/ssokit/platform/libs/consumer"
 	eventsv1 "github.com/ssokit/platform/libs/gen/events/v1"
 	"github.com/ssokit/platform/libs/testenv"
-	wmail "github.com/ssokit/platform/services/welcome-notifier/internal/mail"
 	"github.com/ssokit/platform/services/welcome-notifier/internal/postgres"
+	"github.com/ssokit/platform/services/welcome-notifier/internal/smtp"
 	"github.com/ssokit/platform/services/welcome-notifier/internal/welcome"
 )
 
@@ -42,9 +42,9 @@ func newRealWorld(t *testing.T) realWorld {
 	return realWorld{ledger: postgres.NewLedger(db)}
 }
 
-func smtpSender(t *testing.T, addr string) *wmail.Sender {
+func smtpSender(t *testing.T, addr string) *smtp.Sender {
 	t.Helper()
-	s, err := wmail.NewSender(wmail.Config{Addr: addr, Timeout: 5 * time.Second})
+	s, err := smtp.NewSender(smtp.Config{Addr: addr, Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,8 +160,8 @@ func TestWelcomeMailAfterSMTPOutage(t *testing.T) {
 	// Nothing listens on port 1: the shared Mailpit stays up for others.
 	down := realService(t, w, smtpSender(t, "127.0.0.1:1"))
 	err := down.Handle(ctx, ev, consumer.Metadata{Attempt: 1})
-	var smtpErr *wmail.Error
-	if !errors.As(err, &smtpErr) || smtpErr.Step != wmail.StepConnect {
+	var smtpErr *smtp.Error
+	if !errors.As(err, &smtpErr) || smtpErr.Step != smtp.StepConnect {
 		t.Fatalf("Handle with SMTP down = %v, want an SMTP connect error", err)
 	}
 	if errors.Is(err, consumer.ErrPermanent) {

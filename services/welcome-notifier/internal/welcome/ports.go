@@ -49,7 +49,7 @@ func (o Outcome) String() string {
 
 // Sender hands a message to the mail system. An error that errors.As finds
 // to have a Permanent() bool method reporting true means the message can
-// never be delivered (mail.Error does); any other error is worth retrying.
+// never be delivered (smtp.Error does); any other error is worth retrying.
 type Sender interface {
 	Send(ctx context.Context, m mail.Message) error
 }

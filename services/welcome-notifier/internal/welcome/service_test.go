@@ -16,7 +16,7 @@ import (
 
 	"github.com/ssokit/platform/libs/consumer"
 	eventsv1 "github.com/ssokit/platform/libs/gen/events/v1"
-	wmail "github.com/ssokit/platform/services/welcome-notifier/internal/mail"
+	"github.com/ssokit/platform/services/welcome-notifier/internal/smtp"
 	"github.com/ssokit/platform/services/welcome-notifier/internal/welcome"
 )
 
@@ -169,10 +169,10 @@ func TestHandleClassifiesSendFailures(t *testing.T) {
 		permanent bool
 		want      error
 	}{
-		{"recipient rejected", nil, &wmail.Error{Step: wmail.StepRcpt, Code: 550, Err: errors.New("no such user")}, true, welcome.ErrUndeliverable},
-		{"mailbox busy", nil, &wmail.Error{Step: wmail.StepRcpt, Code: 450, Err: errors.New("try later")}, false, nil},
-		{"server down", nil, &wmail.Error{Step: wmail.StepConnect, Err: errors.New("connection refused")}, false, nil},
-		{"our sender rejected", nil, &wmail.Error{Step: wmail.StepMail, Code: 553, Err: errors.New("not allowed")}, false, nil},
+		{"recipient rejected", nil, &smtp.Error{Step: smtp.StepRcpt, Code: 550, Err: errors.New("no such user")}, true, welcome.ErrUndeliverable},
+		{"mailbox busy", nil, &smtp.Error{Step: smtp.StepRcpt, Code: 450, Err: errors.New("try later")}, false, nil},
+		{"server down", nil, &smtp.Error{Step: smtp.StepConnect, Err: errors.New("connection refused")}, false, nil},
+		{"our sender rejected", nil, &smtp.Error{Step: smtp.StepMail, Code: 553, Err: errors.New("not allowed")}, false, nil},
 		{"database down", database, nil, false, database},
 	}
 	for _, tt := range tests {
@@ -205,7 +205,7 @@ func TestHandleClassifiesSendFailures(t *testing.T) {
 
 func TestHandleRetriesAfterTemporaryFailure(t *testing.T) {
 	ledger := newMemLedger()
-	sender := &fakeSender{err: &wmail.Error{Step: wmail.StepConnect, Err: errors.New("refused")}}
+	sender := &fakeSender{err: &smtp.Error{Step: smtp.StepConnect, Err: errors.New("refused")}}
 	s := newService(t, ledger, sender, welcome.Config{})
 	ev := event("ada@example.test", "Ada")
 	if err := s.Handle(t.Context(), ev, consumer.Metadata{Attempt: 1}); err == nil {
