@@ -1,8 +1,11 @@
 // Package mail is what the notifier's e-mails are, apart from how they
-// travel: a Message and its RFC 5322 form. It does no I/O; package smtp
-// delivers messages.
+// travel: it does no I/O, and package smtp delivers what it builds.
 //
-// Compose writes a Message as RFC 5322 text with MIME headers (UTF-8 body
-// in quoted-printable, RFC 2047 encoded-words in headers), so any name or
-// subject survives any relay.
+// Each Kind of mail (Welcome so far) has a body template embedded from
+// templates/<kind>.txt.tmpl. A Composer turns a kind's template and a
+// Recipient into a Message with a Message-ID derived from the kind and the
+// user, the same on every attempt. Message.Bytes writes a Message as
+// RFC 5322 text with MIME headers (UTF-8 body in quoted-printable,
+// RFC 2047 encoded-words in headers), so any name or subject survives any
+// relay.
 package mail

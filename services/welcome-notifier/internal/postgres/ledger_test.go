@@ -13,6 +13,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/ssokit/platform/libs/testenv"
+	"github.com/ssokit/platform/services/welcome-notifier/internal/mail"
 	"github.com/ssokit/platform/services/welcome-notifier/internal/postgres"
 	"github.com/ssokit/platform/services/welcome-notifier/internal/welcome"
 )
@@ -42,7 +43,7 @@ func delivery() welcome.Delivery {
 		UserID:    id,
 		EventID:   uuid.NewString(),
 		Email:     "ada@example.test",
-		MessageID: welcome.MessageID(id, "ssokit.local"),
+		MessageID: mail.Welcome.MessageID(id, "ssokit.local"),
 	}
 }
 

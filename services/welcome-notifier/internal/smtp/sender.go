@@ -75,7 +75,7 @@ func NewSender(cfg Config) (*Sender, error) {
 // message data; otherwise an *Error (see the package documentation for what
 // its Permanent method means).
 func (s *Sender) Send(ctx context.Context, m mail.Message) error {
-	data, err := m.Compose()
+	data, err := m.Bytes()
 	if err != nil {
 		return &Error{Step: StepCompose, Err: err}
 	}

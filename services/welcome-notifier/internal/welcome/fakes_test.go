@@ -55,6 +55,12 @@ func (s *fakeSender) Send(_ context.Context, m mail.Message) error {
 	return nil
 }
 
+func (s *fakeSender) setErr(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.err = err
+}
+
 func (s *fakeSender) sent() []mail.Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
