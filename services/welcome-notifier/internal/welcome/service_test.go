@@ -9,6 +9,7 @@ import (
 
 	"github.com/ssokit/platform/services/welcome-notifier/internal/mail"
 	"github.com/ssokit/platform/services/welcome-notifier/internal/welcome"
+	"github.com/ssokit/platform/services/welcome-notifier/internal/welcome/ledgertest"
 )
 
 const (
@@ -61,7 +62,7 @@ func TestWelcomeSendsTheMail(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			sender := &fakeSender{}
-			s := newService(t, newMemLedger(), sender, welcome.Config{})
+			s := newService(t, ledgertest.NewMemory(), sender, welcome.Config{})
 			d, outcome, err := s.Welcome(t.Context(), registration("ada.l@example.test", tt.fullName))
 			if err != nil || outcome != welcome.Sent {
 				t.Fatalf("Welcome = %v, %v; want Sent", outcome, err)
@@ -102,7 +103,7 @@ func TestWelcomeSendsTheMail(t *testing.T) {
 func TestWelcomeSendsOncePerUser(t *testing.T) {
 	t.Parallel()
 	sender := &fakeSender{}
-	s := newService(t, newMemLedger(), sender, welcome.Config{})
+	s := newService(t, ledgertest.NewMemory(), sender, welcome.Config{})
 	r := registration("ada@example.test", "Ada")
 	second := registration("ada@example.test", "Ada")
 	second.EventID = "9a3a1d0c-6f7e-4a44-b0a6-3e2f5d8c7b10"
@@ -138,7 +139,7 @@ func TestWelcomeRefusesInvalidRegistrations(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			sender := &fakeSender{}
-			ledger := newMemLedger()
+			ledger := ledgertest.NewMemory()
 			s := newService(t, ledger, sender, welcome.Config{})
 			r := registration("ada@example.test", "Ada")
 			tt.edit(&r)
@@ -148,7 +149,7 @@ func TestWelcomeRefusesInvalidRegistrations(t *testing.T) {
 			if n := len(sender.sent()); n != 0 {
 				t.Fatalf("sent %d mails for an invalid registration", n)
 			}
-			if n := ledger.attempts[userID]; n != 0 {
+			if n := ledger.Attempts(userID); n != 0 {
 				t.Fatalf("ledger counted %d attempts for an invalid registration", n)
 			}
 		})
@@ -182,8 +183,8 @@ func TestWelcomeClassifiesSendFailures(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			ledger := newMemLedger()
-			ledger.err = tt.ledgerErr
+			ledger := ledgertest.NewMemory()
+			ledger.FailWith(tt.ledgerErr)
 			s := newService(t, ledger, &fakeSender{err: tt.sendErr}, welcome.Config{})
 			_, _, err := s.Welcome(t.Context(), registration("ada@example.test", "Ada"))
 			if err == nil {
@@ -206,7 +207,7 @@ func TestWelcomeClassifiesSendFailures(t *testing.T) {
 
 func TestWelcomeRetriesAfterTemporaryFailure(t *testing.T) {
 	t.Parallel()
-	ledger := newMemLedger()
+	ledger := ledgertest.NewMemory()
 	sender := &fakeSender{err: errors.New("connect: connection refused")}
 	s := newService(t, ledger, sender, welcome.Config{})
 	r := registration("ada@example.test", "Ada")
@@ -220,7 +221,7 @@ func TestWelcomeRetriesAfterTemporaryFailure(t *testing.T) {
 	if n := len(sender.sent()); n != 1 {
 		t.Fatalf("sent %d mails, want 1", n)
 	}
-	if n := ledger.attempts[userID]; n != 2 {
+	if n := ledger.Attempts(userID); n != 2 {
 		t.Fatalf("ledger counted %d attempts, want 2", n)
 	}
 }
@@ -230,7 +231,7 @@ func TestEveryAttemptCarriesTheSameMessageID(t *testing.T) {
 	want := mail.Welcome.MessageID(userID, "ssokit.local")
 	sender := &fakeSender{}
 	for i := range 2 {
-		s := newService(t, newMemLedger(), sender, welcome.Config{})
+		s := newService(t, ledgertest.NewMemory(), sender, welcome.Config{})
 		r := registration("ada@example.test", "Ada")
 		if i == 1 {
 			r.UserID = strings.ToUpper(r.UserID)
@@ -253,7 +254,7 @@ func TestWelcomeUsesTheConfiguredTemplate(t *testing.T) {
 		t.Fatal(err)
 	}
 	sender := &fakeSender{}
-	s := newService(t, newMemLedger(), sender, welcome.Config{Body: tmpl, Subject: "Hallo und willkommen"})
+	s := newService(t, ledgertest.NewMemory(), sender, welcome.Config{Body: tmpl, Subject: "Hallo und willkommen"})
 	if _, _, err := s.Welcome(t.Context(), registration("grace@example.test", "")); err != nil {
 		t.Fatal(err)
 	}
@@ -272,12 +273,12 @@ func TestWelcomeRefusesAMailItCannotRender(t *testing.T) {
 		t.Fatal(err)
 	}
 	sender := &fakeSender{}
-	ledger := newMemLedger()
+	ledger := ledgertest.NewMemory()
 	s := newService(t, ledger, sender, welcome.Config{Body: tmpl})
 	if _, _, err := s.Welcome(t.Context(), registration("grace@example.test", "")); !errors.Is(err, welcome.ErrUndeliverable) {
 		t.Fatalf("Welcome = %v, want ErrUndeliverable", err)
 	}
-	if len(sender.sent()) != 0 || ledger.attempts[userID] != 0 {
+	if len(sender.sent()) != 0 || ledger.Attempts(userID) != 0 {
 		t.Fatal("a mail that cannot render reached the ledger or the sender")
 	}
 }
@@ -288,7 +289,7 @@ func TestNewServiceRejectsBadConfig(t *testing.T) {
 		{From: netmail.Address{Address: "nodomain"}, Subject: "s"},
 		{From: from},
 	} {
-		if _, err := welcome.NewService(newMemLedger(), &fakeSender{}, cfg); err == nil {
+		if _, err := welcome.NewService(ledgertest.NewMemory(), &fakeSender{}, cfg); err == nil {
 			t.Errorf("NewService(%+v) succeeded", cfg)
 		}
 	}
