@@ -15,6 +15,7 @@ import (
 )
 
 func TestBytesWritesHeadersAndBody(t *testing.T) {
+	t.Parallel()
 	date := time.Date(2026, 11, 26, 12, 30, 0, 0, time.UTC)
 	tests := []struct {
 		name    string
@@ -30,6 +31,7 @@ func TestBytesWritesHeadersAndBody(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			m := mail.Message{
 				From:      netmail.Address{Name: "ssokit", Address: "welcome@ssokit.local"},
 				To:        tt.to,
@@ -92,6 +94,7 @@ func TestBytesWritesHeadersAndBody(t *testing.T) {
 }
 
 func TestBytesEncodesControlCharactersInHeaders(t *testing.T) {
+	t.Parallel()
 	m := mail.Message{
 		From:      netmail.Address{Address: "welcome@ssokit.local"},
 		To:        netmail.Address{Name: "Eve\r\nBcc: victim@example.test", Address: "eve@example.test"},
@@ -117,6 +120,7 @@ func TestBytesEncodesControlCharactersInHeaders(t *testing.T) {
 }
 
 func TestEncodeHeader(t *testing.T) {
+	t.Parallel()
 	long := strings.Repeat("Grüße aus dem Norden ", 8)
 	tests := []struct {
 		in        string
@@ -150,6 +154,7 @@ func TestEncodeHeader(t *testing.T) {
 }
 
 func TestBytesRejectsInvalidMessages(t *testing.T) {
+	t.Parallel()
 	good := mail.Message{
 		From:      netmail.Address{Address: "welcome@ssokit.local"},
 		To:        netmail.Address{Address: "ada@example.test"},
@@ -170,6 +175,7 @@ func TestBytesRejectsInvalidMessages(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			m := good
 			tt.edit(&m)
 			if _, err := m.Bytes(); !errors.Is(err, mail.ErrInvalidMessage) {

@@ -36,6 +36,7 @@ import (
 // drives it as the sso outbox relay does: UserRegistered values serialized
 // through the registry.
 func TestNotifierEndToEnd(t *testing.T) {
+	t.Parallel()
 	testenv.Require(t, testenv.KafkaBrokers, testenv.HostPort(testenv.SchemaRegistryURL),
 		testenv.SMTPAddr, testenv.HostPort(testenv.MailpitURL), testenv.HostPort(testenv.PGPrimaryDSN))
 	cfg := testConfig(t)
@@ -132,6 +133,7 @@ func TestNotifierEndToEnd(t *testing.T) {
 // backoff, then dead-lettered with the SMTP error in a header, and the
 // ledger shows it was never sent.
 func TestNotifierDeadLettersWhenSMTPStaysDown(t *testing.T) {
+	t.Parallel()
 	testenv.Require(t, testenv.KafkaBrokers, testenv.HostPort(testenv.SchemaRegistryURL), testenv.HostPort(testenv.PGPrimaryDSN))
 	cfg := testConfig(t)
 	cfg.SMTP.Addr = "127.0.0.1:1" // nothing listens; the shared Mailpit stays up

@@ -140,6 +140,7 @@ func newSender(t *testing.T, cfg smtp.Config) *smtp.Sender {
 }
 
 func TestSendDeliversOverSMTP(t *testing.T) {
+	t.Parallel()
 	f := startFake(t, &fakeSMTP{ext: []string{"AUTH PLAIN"}})
 	s := newSender(t, smtp.Config{Addr: f.addr, Username: "notifier", Password: "s3cret"})
 	if err := s.Send(t.Context(), testMessage()); err != nil {
@@ -165,6 +166,7 @@ func TestSendDeliversOverSMTP(t *testing.T) {
 }
 
 func TestSendClassifiesFailures(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name      string
 		replies   map[string]string
@@ -183,6 +185,7 @@ func TestSendClassifiesFailures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			f := startFake(t, &fakeSMTP{replies: tt.replies, ext: []string{"AUTH PLAIN"}})
 			s := newSender(t, smtp.Config{Addr: f.addr, Username: "u", Password: "p"})
 			err := s.Send(t.Context(), testMessage())
@@ -198,6 +201,7 @@ func TestSendClassifiesFailures(t *testing.T) {
 }
 
 func TestSendConnectionRefusedIsTemporary(t *testing.T) {
+	t.Parallel()
 	s := newSender(t, smtp.Config{Addr: "127.0.0.1:1"})
 	err := s.Send(t.Context(), testMessage())
 	var e *smtp.Error
@@ -207,6 +211,7 @@ func TestSendConnectionRefusedIsTemporary(t *testing.T) {
 }
 
 func TestSendInvalidMessageIsPermanent(t *testing.T) {
+	t.Parallel()
 	m := testMessage()
 	m.To.Address = "not an address"
 	// Nothing listens: a malformed message must fail before connecting.
@@ -218,6 +223,7 @@ func TestSendInvalidMessageIsPermanent(t *testing.T) {
 }
 
 func TestSendStopsAtDeadlineAndCancel(t *testing.T) {
+	t.Parallel()
 	f := startFake(t, &fakeSMTP{silent: true}) // accepts, never greets
 	tests := []struct {
 		name    string
@@ -239,6 +245,7 @@ func TestSendStopsAtDeadlineAndCancel(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			s := newSender(t, smtp.Config{Addr: f.addr, Timeout: tt.timeout})
 			start := time.Now()
 			err := s.Send(tt.ctx(t), testMessage())
@@ -257,6 +264,7 @@ func TestSendStopsAtDeadlineAndCancel(t *testing.T) {
 }
 
 func TestStartTLSRequired(t *testing.T) {
+	t.Parallel()
 	f := startFake(t, &fakeSMTP{}) // offers no STARTTLS
 	s := newSender(t, smtp.Config{Addr: f.addr, TLS: smtp.TLSStartTLS})
 	for name, err := range map[string]error{
@@ -277,6 +285,7 @@ func TestStartTLSRequired(t *testing.T) {
 }
 
 func TestCheck(t *testing.T) {
+	t.Parallel()
 	f := startFake(t, &fakeSMTP{})
 	if err := newSender(t, smtp.Config{Addr: f.addr}).Check(t.Context()); err != nil {
 		t.Fatalf("Check against a live server: %v", err)
@@ -288,6 +297,7 @@ func TestCheck(t *testing.T) {
 }
 
 func TestNewSenderRejectsBadConfig(t *testing.T) {
+	t.Parallel()
 	for _, cfg := range []smtp.Config{
 		{Addr: "no-port", Timeout: time.Second},
 		{Addr: "127.0.0.1:25", TLS: "ssl", Timeout: time.Second},

@@ -67,6 +67,7 @@ func newRegistration(email, fullName string) welcome.Registration {
 }
 
 func TestWelcomeMailArrivesOncePerUser(t *testing.T) {
+	t.Parallel()
 	w := newRealWorld(t)
 	s := realService(t, w, smtpSender(t, testenv.SMTPAddr))
 	ctx := testenv.Context(t, time.Minute)
@@ -116,9 +117,8 @@ func TestWelcomeMailArrivesOncePerUser(t *testing.T) {
 			t.Fatalf("Welcome of a duplicate = %v, %v; want AlreadySent", outcome, err)
 		}
 	}
-	time.Sleep(300 * time.Millisecond) // let a wrong second mail land before counting
-	if found, err := testenv.MailsTo(to); err != nil || len(found) != 1 {
-		t.Fatalf("mails to %s after duplicates = %d (%v), want still 1", to, len(found), err)
+	if found := mailsBeforeMarker(t, to); len(found) != 1 {
+		t.Fatalf("mails to %s after duplicates = %d, want still 1", to, len(found))
 	}
 	r, err := w.ledger.Get(ctx, ev.UserID)
 	if err != nil || r.Status != "sent" || r.Attempts != 1 || r.EventID != ev.EventID {
@@ -127,6 +127,7 @@ func TestWelcomeMailArrivesOncePerUser(t *testing.T) {
 }
 
 func TestWelcomeMailWithoutNameGreetsByLocalPart(t *testing.T) {
+	t.Parallel()
 	w := newRealWorld(t)
 	s := realService(t, w, smtpSender(t, testenv.SMTPAddr))
 	ctx := testenv.Context(t, time.Minute)
@@ -149,6 +150,7 @@ func TestWelcomeMailWithoutNameGreetsByLocalPart(t *testing.T) {
 }
 
 func TestWelcomeMailAfterSMTPOutage(t *testing.T) {
+	t.Parallel()
 	w := newRealWorld(t)
 	ctx := testenv.Context(t, time.Minute)
 	to := testenv.Mailbox(t, "outage")
@@ -178,14 +180,48 @@ func TestWelcomeMailAfterSMTPOutage(t *testing.T) {
 	if _, err := testenv.AwaitMails(to, 1, 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(300 * time.Millisecond)
-	if found, err := testenv.MailsTo(to); err != nil || len(found) != 1 {
-		t.Fatalf("mails after recovery = %d (%v), want 1", len(found), err)
+	if found := mailsBeforeMarker(t, to); len(found) != 1 {
+		t.Fatalf("mails after recovery = %d, want 1", len(found))
 	}
 	r, err = w.ledger.Get(ctx, ev.UserID)
 	if err != nil || r.Status != "sent" || r.Attempts != 2 || r.LastError != nil {
 		t.Fatalf("ledger after recovery = %+v, %v; want sent on attempt 2", r, err)
 	}
+}
+
+// mailsBeforeMarker returns what reached to before a marker mail the test
+// sends now through the same server, and leaves the marker out. Once the
+// marker is in Mailpit, so is every mail sent before it: waiting for it
+// replaces waiting a while for a wrong mail that might still land.
+func mailsBeforeMarker(t *testing.T, to string) []testenv.Mail {
+	t.Helper()
+	marker := uuid.NewString() + "@marker.test"
+	if err := smtpSender(t, testenv.SMTPAddr).Send(t.Context(), wmail.Message{
+		From: mail.Address{Address: "marker@example.test"}, To: mail.Address{Address: to},
+		Subject: "marker", Body: "marker", MessageID: marker,
+	}); err != nil {
+		t.Fatalf("marker mail: %v", err)
+	}
+	var found []testenv.Mail
+	if !testenv.Eventually(10*time.Second, 50*time.Millisecond, func() bool {
+		all, err := testenv.MailsTo(to)
+		if err != nil {
+			return false
+		}
+		found = found[:0]
+		seen := false
+		for _, m := range all {
+			if m.MessageID == marker {
+				seen = true
+			} else {
+				found = append(found, m)
+			}
+		}
+		return seen
+	}) {
+		t.Fatalf("the marker mail never reached %s", to)
+	}
+	return found
 }
 
 // welcomeErr is the error of a Welcome call, for tests that check only it.
