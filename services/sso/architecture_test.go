@@ -16,17 +16,7 @@ import (
 func TestDependencyDirection(t *testing.T) {
 	archtest.Check(t, ".", archtest.Layout{
 		Domain:   []string{"internal/auth", "internal/user", "internal/token", "internal/password"},
-		Adapters: []string{"internal/postgres", "internal/redis", "internal/grpcapi"},
+		Adapters: []string{"internal/postgres", "internal/redis", "internal/grpcapi", "internal/httpapi"},
 		Wiring:   []string{"internal/service"},
-		Pending: []archtest.Exception{
-			{
-				Package: "internal/token", Import: "net/http",
-				Reason: "the JWKS HTTP handler moves out of the token domain package (issue 12, item 4)",
-			},
-			{
-				Package: "internal/outbox", Import: "github.com/ssokit/platform/services/sso/internal/postgres",
-				Reason: "the registered-event builder moves into outbox (issue 12, item 4)",
-			},
-		},
 	})
 }

@@ -35,15 +35,46 @@ type Config struct {
 	RefreshTTL time.Duration
 }
 
+// Deps are the ports a Service works through. Every one is required.
+type Deps struct {
+	Users    Users
+	Sessions Sessions
+	// AccountThrottle counts failed logins per e-mail and ClientThrottle
+	// per client address; two counters because their limits differ: many
+	// users can share one address (an office, a carrier NAT).
+	AccountThrottle Throttle
+	ClientThrottle  Throttle
+	Hasher          Hasher
+	Signer          Signer
+	Policy          PasswordPolicy
+}
+
+func (d Deps) check() error {
+	for _, dep := range []struct {
+		name string
+		set  bool
+	}{
+		{"Users", d.Users != nil},
+		{"Sessions", d.Sessions != nil},
+		{"AccountThrottle", d.AccountThrottle != nil},
+		{"ClientThrottle", d.ClientThrottle != nil},
+		{"Hasher", d.Hasher != nil},
+		{"Signer", d.Signer != nil},
+		{"Policy", d.Policy != nil},
+	} {
+		if !dep.set {
+			return fmt.Errorf("auth: Deps.%s is required", dep.name)
+		}
+	}
+	return nil
+}
+
 // Service is the set of sso use cases.
 type Service struct {
 	users    Users
 	sessions Sessions
-	// accounts and clients count failed logins per e-mail and per client
-	// address; two counters because their limits differ: many users can
-	// share one address (an office, a carrier NAT).
-	accounts Throttle
-	clients  Throttle
+	accounts Throttle // per e-mail
+	clients  Throttle // per client address
 	hasher   Hasher
 	signer   Signer
 	policy   PasswordPolicy
@@ -52,20 +83,26 @@ type Service struct {
 	metrics  *Metrics // nil: not counted
 
 	// dummyHash is verified against when an e-mail is unknown, so a login
-	// costs the same hash work whether or not the account exists.
+	// costs the same hash work whether or not the account exists, and the
+	// hash, most of a login's time, does not tell which e-mails have
+	// accounts. NewService makes it with Hasher.Hash, under the current
+	// parameters, before the first login: made lazily, the first unknown
+	// e-mail would cost two hashes.
 	dummyHash string
 }
 
 // NewService wires the use cases to their ports.
-func NewService(users Users, sessions Sessions, accounts, clients Throttle, hasher Hasher, signer Signer,
-	policy PasswordPolicy, cfg Config, log *slog.Logger, opts ...Option) (*Service, error) {
-	dummy, err := hasher.Hash("timing-equaliser-" + uuid.NewString())
+func NewService(deps Deps, cfg Config, log *slog.Logger, opts ...Option) (*Service, error) {
+	if err := deps.check(); err != nil {
+		return nil, err
+	}
+	dummy, err := deps.Hasher.Hash("timing-equaliser-" + uuid.NewString())
 	if err != nil {
 		return nil, fmt.Errorf("dummy hash: %w", err)
 	}
 	s := &Service{
-		users: users, sessions: sessions, accounts: accounts, clients: clients, hasher: hasher,
-		signer: signer, policy: policy, cfg: cfg, log: log, dummyHash: dummy,
+		users: deps.Users, sessions: deps.Sessions, accounts: deps.AccountThrottle, clients: deps.ClientThrottle,
+		hasher: deps.Hasher, signer: deps.Signer, policy: deps.Policy, cfg: cfg, log: log, dummyHash: dummy,
 	}
 	for _, o := range opts {
 		o(s)
@@ -135,7 +172,8 @@ type Credentials struct {
 }
 
 // Login checks credentials and opens a new refresh-token family. Every
-// failure is the same ErrInvalidCredentials; too many failures for the
+// failure is the same ErrInvalidCredentials, after the same password-hash
+// work whether or not the e-mail has an account; too many failures for the
 // account or the client address answer ThrottledError, even for the right
 // password, until the window passes.
 func (s *Service) Login(ctx context.Context, c Credentials) (Tokens, error) {

@@ -25,15 +25,48 @@ func newFixture(t *testing.T, opts ...auth.Option) *fixture {
 	t.Helper()
 	f := &fixture{users: newMemUsers(), sessions: newMemSessions(), hasher: &fakeHasher{version: "v2"}}
 	signer := &fakeSigner{now: time.Now(), ttl: 15 * time.Minute, issued: map[string]token.Claims{}}
-	svc, err := auth.NewService(f.users, f.sessions,
-		&memThrottle{limit: 3, fails: map[string]int{}}, &memThrottle{limit: 10, fails: map[string]int{}},
-		f.hasher, signer, fakePolicy{}, auth.Config{AccessTTL: 15 * time.Minute, RefreshTTL: time.Hour},
+	svc, err := auth.NewService(auth.Deps{
+		Users:           f.users,
+		Sessions:        f.sessions,
+		AccountThrottle: &memThrottle{limit: 3, fails: map[string]int{}},
+		ClientThrottle:  &memThrottle{limit: 10, fails: map[string]int{}},
+		Hasher:          f.hasher,
+		Signer:          signer,
+		Policy:          fakePolicy{},
+	}, auth.Config{AccessTTL: 15 * time.Minute, RefreshTTL: time.Hour},
 		slog.New(slog.NewTextHandler(io.Discard, nil)), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.svc = svc
 	return f
+}
+
+func TestNewServiceRequiresEveryDep(t *testing.T) {
+	full := auth.Deps{
+		Users: newMemUsers(), Sessions: newMemSessions(),
+		AccountThrottle: &memThrottle{fails: map[string]int{}}, ClientThrottle: &memThrottle{fails: map[string]int{}},
+		Hasher: &fakeHasher{version: "v2"}, Signer: &fakeSigner{issued: map[string]token.Claims{}}, Policy: fakePolicy{},
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	for name, drop := range map[string]func(*auth.Deps){
+		"Users":           func(d *auth.Deps) { d.Users = nil },
+		"Sessions":        func(d *auth.Deps) { d.Sessions = nil },
+		"AccountThrottle": func(d *auth.Deps) { d.AccountThrottle = nil },
+		"ClientThrottle":  func(d *auth.Deps) { d.ClientThrottle = nil },
+		"Hasher":          func(d *auth.Deps) { d.Hasher = nil },
+		"Signer":          func(d *auth.Deps) { d.Signer = nil },
+		"Policy":          func(d *auth.Deps) { d.Policy = nil },
+	} {
+		d := full
+		drop(&d)
+		if _, err := auth.NewService(d, auth.Config{}, log); err == nil {
+			t.Errorf("NewService without %s succeeded", name)
+		}
+	}
+	if _, err := auth.NewService(full, auth.Config{}, log); err != nil {
+		t.Fatalf("NewService with every dep: %v", err)
+	}
 }
 
 func (f *fixture) register(t *testing.T, email, pw string) auth.Tokens {

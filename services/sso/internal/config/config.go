@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ssokit/platform/libs/config"
+	"github.com/ssokit/platform/services/sso/internal/password"
 )
 
 // Config is everything the sso process can be told.
@@ -112,7 +113,9 @@ type Tokens struct {
 // Password configures hashing (argon2id; the defaults are one of OWASP's
 // equivalent settings, see password.DefaultParams) and the policy for new
 // passwords (NIST SP 800-63B). Hashes made with other parameters still
-// verify and are rehashed with these at the next login.
+// verify and are rehashed with these at the next login. Validate checks
+// the argon2id settings with password.Params.Validate, so the floor they
+// must meet (OWASP's) is decided in one place.
 type Password struct {
 	MemoryKiB uint32 `env:"SSO_ARGON2_MEMORY_KIB" envDefault:"9216"`
 	Time      uint32 `env:"SSO_ARGON2_TIME" envDefault:"4"`
@@ -122,6 +125,15 @@ type Password struct {
 	MaxConcurrent int `env:"SSO_ARGON2_MAX_CONCURRENT" envDefault:"0"`
 	MinLength     int `env:"SSO_PASSWORD_MIN_LENGTH" envDefault:"8"`
 	MaxLength     int `env:"SSO_PASSWORD_MAX_LENGTH" envDefault:"256"`
+}
+
+// HashParams returns the argon2id parameters of new hashes: these settings,
+// and password.DefaultParams for what sso does not configure (salt and key
+// lengths).
+func (p Password) HashParams() password.Params {
+	hp := password.DefaultParams()
+	hp.Memory, hp.Time, hp.Threads, hp.MaxConcurrent = p.MemoryKiB, p.Time, p.Threads, p.MaxConcurrent
+	return hp
 }
 
 // Login configures brute-force throttling: after Limit failed logins for
@@ -195,12 +207,11 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("%w: SSO_PASSWORD_MIN_LENGTH must be at least 8 (NIST SP 800-63B)", config.ErrInvalid)
 	case c.Password.MaxLength < 64 || c.Password.MaxLength < c.Password.MinLength:
 		return fmt.Errorf("%w: SSO_PASSWORD_MAX_LENGTH must be at least 64 and the minimum", config.ErrInvalid)
-	case c.Password.MaxConcurrent < 0:
-		return fmt.Errorf("%w: SSO_ARGON2_MAX_CONCURRENT must not be negative", config.ErrInvalid)
-	case c.Password.MemoryKiB < 8*1024 || c.Password.Time < 1 || c.Password.Threads < 1:
-		return fmt.Errorf("%w: argon2id needs at least 8 MiB memory, 1 iteration and 1 thread", config.ErrInvalid)
 	case c.Login.Limit < 1 || c.Login.IPLimit < 1 || c.Login.Window <= 0:
 		return fmt.Errorf("%w: SSO_LOGIN_FAILURE_LIMIT, SSO_LOGIN_IP_FAILURE_LIMIT and SSO_LOGIN_FAILURE_WINDOW must be positive", config.ErrInvalid)
+	}
+	if err := c.Password.HashParams().Validate(); err != nil {
+		return fmt.Errorf("%w: SSO_ARGON2_*: %w", config.ErrInvalid, err)
 	}
 	return c.validateEvents()
 }

@@ -9,6 +9,7 @@ import (
 	libconfig "github.com/ssokit/platform/libs/config"
 	"github.com/ssokit/platform/libs/testenv"
 	"github.com/ssokit/platform/services/sso/internal/config"
+	"github.com/ssokit/platform/services/sso/internal/password"
 )
 
 func TestDefaultsAreValid(t *testing.T) {
@@ -38,6 +39,10 @@ func TestValidate(t *testing.T) {
 		{"min length below NIST", map[string]string{"SSO_PASSWORD_MIN_LENGTH": "6"}},
 		{"max length below 64", map[string]string{"SSO_PASSWORD_MAX_LENGTH": "32"}},
 		{"argon2 memory too small", map[string]string{"SSO_ARGON2_MEMORY_KIB": "1024"}},
+		{"argon2 memory*time below OWASP's floor", map[string]string{"SSO_ARGON2_MEMORY_KIB": "8192", "SSO_ARGON2_TIME": "4"}},
+		{"argon2 zero passes", map[string]string{"SSO_ARGON2_TIME": "0"}},
+		{"argon2 zero lanes", map[string]string{"SSO_ARGON2_THREADS": "0"}},
+		{"argon2 negative concurrency", map[string]string{"SSO_ARGON2_MAX_CONCURRENT": "-1"}},
 		{"gc percent zero", map[string]string{"SSO_GC_PERCENT": "0"}},
 		{"negative memory limit", map[string]string{"SSO_MEMORY_LIMIT_MIB": "-1"}},
 		{"negative token cache size", map[string]string{"SSO_TOKEN_CACHE_SIZE": "-1"}},
@@ -62,6 +67,34 @@ func TestValidate(t *testing.T) {
 				t.Fatalf("err = %v, want ErrInvalid", err)
 			}
 		})
+	}
+}
+
+// TestArgon2FloorIsPasswords checks that the configuration takes every
+// argon2id setting OWASP lists, the 7 MiB one included, and that what it
+// refuses is password's refusal.
+func TestArgon2FloorIsPasswords(t *testing.T) {
+	for _, tt := range []struct{ memoryKiB, time string }{
+		{"47104", "1"}, {"19456", "2"}, {"12288", "3"}, {"9216", "4"}, {"7168", "5"},
+	} {
+		t.Run(tt.memoryKiB+"x"+tt.time, func(t *testing.T) {
+			testenv.ClearEnv(t, "SSO_")
+			t.Setenv("SSO_ARGON2_MEMORY_KIB", tt.memoryKiB)
+			t.Setenv("SSO_ARGON2_TIME", tt.time)
+			c, err := config.Load()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := password.NewHasher(c.Password.HashParams()); err != nil {
+				t.Fatalf("the configuration accepts what NewHasher refuses: %v", err)
+			}
+		})
+	}
+	testenv.ClearEnv(t, "SSO_")
+	t.Setenv("SSO_ARGON2_MEMORY_KIB", "7168")
+	t.Setenv("SSO_ARGON2_TIME", "4")
+	if _, err := config.Load(); !errors.Is(err, password.ErrInvalidParams) || !errors.Is(err, libconfig.ErrInvalid) {
+		t.Fatalf("7 MiB x 4: err = %v, want ErrInvalid wrapping password.ErrInvalidParams", err)
 	}
 }
 

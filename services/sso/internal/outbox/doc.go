@@ -3,10 +3,12 @@
 //
 // # How a row moves
 //
-// Create writes a user and its UserRegistered row (status inProgress,
-// attempts 0) in one statement. Right after the commit the record is
-// handed to Relay.Enqueue, which only queues it in memory: the request
-// never waits for Kafka. The relay serializes the event through the Schema
+// The user store (postgres.Users.Create) writes a user and its
+// UserRegistered row (status inProgress, attempts 0) in one statement. The
+// row is the Record that UserRegistered builds: the event's shape lives
+// here, and the store only knows how to write a Record. Right after the
+// commit the record is handed to Relay.Enqueue, which only queues it in
+// memory: the request never waits for Kafka. The relay serializes the event through the Schema
 // Registry and gives it to an idempotent producer (acks=all); a goroutine
 // reading the producer's delivery reports then sets the row
 //

@@ -152,21 +152,6 @@ func start(tb testing.TB, r *outbox.Relay) (stop func() error) {
 	return stop
 }
 
-// registeredEvent builds the outbox record of a new user as the service
-// does: the marshalled UserRegistered and the trace context of ctx.
-func registeredEvent(topic string) postgres.EventFunc {
-	return func(ctx context.Context, u user.User) (postgres.OutboxRecord, error) {
-		id := newID()
-		payload, err := proto.Marshal(userRegistered(id, u))
-		if err != nil {
-			return postgres.OutboxRecord{}, err
-		}
-		carrier := propagation.MapCarrier{}
-		otel.GetTextMapPropagator().Inject(ctx, carrier)
-		return postgres.OutboxRecord{ID: id, Topic: topic, Key: u.ID, Payload: payload, TraceContext: carrier}, nil
-	}
-}
-
 func userRegistered(eventID string, u user.User) *eventsv1.UserRegistered {
 	return &eventsv1.UserRegistered{
 		EventId:      eventID,

@@ -18,7 +18,6 @@ import (
 
 	eventsv1 "github.com/ssokit/platform/libs/gen/events/v1"
 	"github.com/ssokit/platform/libs/otelkafka"
-	"github.com/ssokit/platform/services/sso/internal/postgres"
 )
 
 // Header names the relay sets on every message, besides the trace context.
@@ -100,7 +99,7 @@ type Serializer interface {
 // eventTypes maps an outbox event_type to the protobuf message its payload
 // holds.
 var eventTypes = map[string]func() proto.Message{
-	postgres.EventUserRegistered: func() proto.Message { return new(eventsv1.UserRegistered) },
+	EventUserRegistered: func() proto.Message { return new(eventsv1.UserRegistered) },
 }
 
 // errUnknownEventType marks a row whose event_type the relay cannot decode.
@@ -135,7 +134,7 @@ type Relay struct {
 
 // queued is a committed record waiting to be published.
 type queued struct {
-	rec postgres.OutboxRecord
+	rec Record
 	at  time.Time
 }
 
@@ -177,11 +176,11 @@ func NewRelay(db *sqlx.DB, producer *kafka.Producer, ser Serializer, cfg Config,
 	return r
 }
 
-// Enqueue hands a just-committed record to the relay; pass it to
-// postgres.OnCommitted. It never blocks: when the queue is full the record
-// is dropped from memory, and the sweeper publishes its row once it is
-// stale.
-func (r *Relay) Enqueue(rec postgres.OutboxRecord) {
+// Enqueue hands a just-committed record to the relay; pass it to the user
+// store's on-commit hook (postgres.OnCommitted). It never blocks: when the
+// queue is full the record is dropped from memory, and the sweeper
+// publishes its row once it is stale.
+func (r *Relay) Enqueue(rec Record) {
 	select {
 	case r.queue <- queued{rec: rec, at: time.Now()}:
 	default:
@@ -269,7 +268,7 @@ func (r *Relay) publishQueued(q queued) {
 	}
 	r.publish(event{
 		id:        q.rec.ID,
-		eventType: postgres.EventUserRegistered,
+		eventType: EventUserRegistered,
 		topic:     q.rec.Topic,
 		key:       q.rec.Key,
 		payload:   q.rec.Payload,

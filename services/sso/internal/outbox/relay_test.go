@@ -38,7 +38,7 @@ func TestPublishAfterCommit(t *testing.T) {
 	db, k := testDB(t), newKafkaEnv(t)
 	relay := outbox.NewRelay(db, newProducer(t, testenv.KafkaBrokers, 10*time.Second), k.ser,
 		outbox.Config{SweepInterval: noSweeps}, quietLog())
-	users := postgres.NewUsers(db, nil, registeredEvent(k.topic), postgres.OnCommitted(relay.Enqueue))
+	users := postgres.NewUsers(db, nil, outbox.UserRegistered(k.topic), postgres.OnCommitted(relay.Enqueue))
 	stop := start(t, relay)
 
 	type registration struct {
@@ -92,7 +92,7 @@ func TestPublishAfterCommit(t *testing.T) {
 		if !slices.Contains(ids, eventID) {
 			t.Errorf("event_id header %q is no outbox row", eventID)
 		}
-		if typ := header(m, outbox.HeaderEventType); typ != postgres.EventUserRegistered {
+		if typ := header(m, outbox.HeaderEventType); typ != outbox.EventUserRegistered {
 			t.Errorf("event_type header = %q", typ)
 		}
 		msgTrace := traceOf(header(m, "traceparent"))
@@ -350,7 +350,7 @@ func TestKafkaDownThenUp(t *testing.T) {
 	}
 	down := outbox.NewRelay(db, newProducer(t, "127.0.0.1:1", cfg.MessageTimeout), k.ser, cfg, slog.New(logs),
 		outbox.WithMetrics(metrics))
-	users := postgres.NewUsers(db, nil, registeredEvent(k.topic), postgres.OnCommitted(down.Enqueue))
+	users := postgres.NewUsers(db, nil, outbox.UserRegistered(k.topic), postgres.OnCommitted(down.Enqueue))
 	stopDown := start(t, down)
 
 	const n = 3
@@ -440,7 +440,7 @@ func TestSchemaRegistryDownKeepsTheRow(t *testing.T) {
 	ser.broken.Store(true)
 	cfg := outbox.Config{SweepInterval: 50 * time.Millisecond, InitialBackoff: time.Hour}
 	relay := outbox.NewRelay(db, newProducer(t, testenv.KafkaBrokers, 10*time.Second), ser, cfg, quietLog())
-	users := postgres.NewUsers(db, nil, registeredEvent(k.topic), postgres.OnCommitted(relay.Enqueue))
+	users := postgres.NewUsers(db, nil, outbox.UserRegistered(k.topic), postgres.OnCommitted(relay.Enqueue))
 	start(t, relay)
 
 	u, _ := register(t, users)
@@ -478,7 +478,7 @@ func TestStopSettlesQueuedEvents(t *testing.T) {
 	db, k := testDB(t), newKafkaEnv(t)
 	relay := outbox.NewRelay(db, newProducer(t, testenv.KafkaBrokers, 10*time.Second), k.ser,
 		outbox.Config{SweepInterval: noSweeps}, quietLog())
-	users := postgres.NewUsers(db, nil, registeredEvent(k.topic), postgres.OnCommitted(relay.Enqueue))
+	users := postgres.NewUsers(db, nil, outbox.UserRegistered(k.topic), postgres.OnCommitted(relay.Enqueue))
 	const n = 20
 	for range n { // queued before Run even starts
 		register(t, users)

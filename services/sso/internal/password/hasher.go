@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"sync"
 	"time"
 
 	"golang.org/x/crypto/argon2"
@@ -43,8 +42,8 @@ var (
 	ErrInvalidParams = errors.New("invalid argon2id parameters")
 )
 
-// Params are the argon2id costs of new hashes. A zero field takes its value
-// from DefaultParams.
+// Params are the argon2id costs of new hashes. NewHasher fills a zero field
+// in from DefaultParams; Validate does not.
 type Params struct {
 	// Memory is the memory cost in KiB, at least 7168 (7 MiB).
 	Memory uint32
@@ -108,7 +107,14 @@ func (p Params) withDefaults() Params {
 	return p
 }
 
-func (p Params) validate() error {
+// Validate reports whether p, exactly as given, is within the bounds
+// NewHasher accepts: at least OWASP's floor for argon2id (Memory at least
+// 7 MiB and Memory*Time at least 35840, so 7 MiB needs 5 passes and 19 MiB
+// 2), at least one lane, and nothing implausibly large. Unlike NewHasher it
+// does not fill zero fields in, so a zero cost is refused rather than
+// taken for the default. Errors wrap ErrInvalidParams. This is the one
+// place the floor is decided; the configuration checks settings with it.
+func (p Params) Validate() error {
 	switch {
 	case p.Memory < minMemoryKiB || p.Memory > maxMemoryKiB:
 		return fmt.Errorf("%w: memory %d KiB outside [%d, %d]", ErrInvalidParams, p.Memory, minMemoryKiB, maxMemoryKiB)
@@ -116,6 +122,8 @@ func (p Params) validate() error {
 		return fmt.Errorf("%w: time %d above %d", ErrInvalidParams, p.Time, maxTime)
 	case uint64(p.Memory)*uint64(p.Time) < minMemoryTimeKiB:
 		return fmt.Errorf("%w: memory*time %d below %d", ErrInvalidParams, uint64(p.Memory)*uint64(p.Time), minMemoryTimeKiB)
+	case p.Threads < 1:
+		return fmt.Errorf("%w: threads must be at least 1", ErrInvalidParams)
 	case p.SaltLen < minSaltLen || p.SaltLen > maxSaltLen:
 		return fmt.Errorf("%w: salt length %d outside [%d, %d]", ErrInvalidParams, p.SaltLen, minSaltLen, maxSaltLen)
 	case p.KeyLen < minKeyLen || p.KeyLen > maxKeyLen:
@@ -135,7 +143,6 @@ type Hasher struct {
 	params Params
 	sem    chan struct{}
 	kdf    kdf
-	dummy  func() string
 	// metrics, when not nil, times every derivation.
 	metrics *Metrics
 }
@@ -145,22 +152,13 @@ type Hasher struct {
 // than OWASP's floor or implausibly large.
 func NewHasher(p Params, opts ...Option) (*Hasher, error) {
 	p = p.withDefaults()
-	if err := p.validate(); err != nil {
+	if err := p.Validate(); err != nil {
 		return nil, err
 	}
 	h := &Hasher{params: p, sem: make(chan struct{}, p.MaxConcurrent), kdf: argon2.IDKey}
 	for _, o := range opts {
 		o(h)
 	}
-	h.dummy = sync.OnceValue(func() string {
-		// rand.Text is 26 base32 characters, far below MaxPasswordBytes,
-		// so Hash cannot fail here.
-		s, err := h.Hash(rand.Text())
-		if err != nil {
-			panic("password: dummy hash: " + err.Error())
-		}
-		return s
-	})
 	return h, nil
 }
 
@@ -208,16 +206,6 @@ func (h *Hasher) Verify(pw, encoded string) (ok, rehash bool, err error) {
 		uint32(len(p.key)) != cur.KeyLen || uint32(len(p.salt)) != cur.SaltLen
 	return true, rehash, nil
 }
-
-// Dummy returns a hash, under the current parameters, of a random password
-// nobody knows. A login for an unknown e-mail verifies the given password
-// against it, so it costs the same argon2id work as a wrong password for
-// an existing account and timing does not reveal which accounts exist:
-//
-//	_, _, _ = h.Verify(pw, h.Dummy()) // always a failed login
-//
-// It is computed once, on first use.
-func (h *Hasher) Dummy() string { return h.dummy() }
 
 // derive runs the KDF on Normalize(pw) with p's costs and salt, waiting for
 // a slot when MaxConcurrent hashes are already running; op labels its time.

@@ -71,6 +71,33 @@ func TestNewHasherValidates(t *testing.T) {
 	}
 }
 
+// TestParamsValidateTakesNoDefaults checks that Validate judges the values
+// as given: a zero cost is refused, not read as the default NewHasher
+// would fill in.
+func TestParamsValidateTakesNoDefaults(t *testing.T) {
+	if err := DefaultParams().Validate(); err != nil {
+		t.Fatalf("DefaultParams().Validate() = %v", err)
+	}
+	for name, edit := range map[string]func(*Params){
+		"zero memory":  func(p *Params) { p.Memory = 0 },
+		"zero time":    func(p *Params) { p.Time = 0 },
+		"zero threads": func(p *Params) { p.Threads = 0 },
+		"zero salt":    func(p *Params) { p.SaltLen = 0 },
+		"zero key":     func(p *Params) { p.KeyLen = 0 },
+	} {
+		p := DefaultParams()
+		edit(&p)
+		if err := p.Validate(); !errors.Is(err, ErrInvalidParams) {
+			t.Errorf("%s: Validate() = %v, want ErrInvalidParams", name, err)
+		}
+	}
+	p := DefaultParams()
+	p.MaxConcurrent = 0 // GOMAXPROCS, not a cost
+	if err := p.Validate(); err != nil {
+		t.Errorf("zero MaxConcurrent: Validate() = %v, want nil", err)
+	}
+}
+
 var phcPattern = regexp.MustCompile(`^\$argon2id\$v=19\$m=9216,t=4,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$`)
 
 func TestHashFormatAndRoundTrip(t *testing.T) {
@@ -360,27 +387,6 @@ func TestHashRefusesOversizedInput(t *testing.T) {
 	ok, rehash, err := h.Verify(longest+"z", encoded)
 	if err != nil || ok || rehash {
 		t.Fatalf("Verify(%d bytes) = %v, %v, %v; want false, false, nil", len(longest)+1, ok, rehash, err)
-	}
-}
-
-func TestDummy(t *testing.T) {
-	h := newTestHasher(t, Params{})
-	d := h.Dummy()
-	if d2 := h.Dummy(); d2 != d {
-		t.Fatalf("Dummy changed between calls: %q then %q", d, d2)
-	}
-	if !phcPattern.MatchString(d) {
-		t.Fatalf("Dummy = %q, not a hash under the current parameters", d)
-	}
-	for _, pw := range []string{"", "password", "correct horse battery staple"} {
-		ok, rehash, err := h.Verify(pw, d)
-		if err != nil || ok || rehash {
-			t.Fatalf("Verify(%q, Dummy()) = %v, %v, %v; want false, false, nil", pw, ok, rehash, err)
-		}
-	}
-	other := newTestHasher(t, Params{Time: 5})
-	if p, err := parsePHC(other.Dummy()); err != nil || p.time != 5 {
-		t.Fatalf("Dummy of a t=5 hasher parses as %+v, %v; want t=5", p, err)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ssokit/platform/libs/testenv"
+	"github.com/ssokit/platform/services/sso/internal/outbox"
 	"github.com/ssokit/platform/services/sso/internal/postgres"
 	"github.com/ssokit/platform/services/sso/internal/user"
 )
@@ -17,13 +18,13 @@ func TestOnCommittedSeesOnlyCommittedRecords(t *testing.T) {
 	primary, _ := testDB(t)
 	ctx := testenv.Context(t, 30*time.Second)
 	var (
-		built     []postgres.OutboxRecord
-		committed []postgres.OutboxRecord
+		built     []outbox.Record
+		committed []outbox.Record
 		visible   []int
 	)
 	users := postgres.NewUsers(primary, nil,
-		recordingEvent(func(r postgres.OutboxRecord) { built = append(built, r) }),
-		postgres.OnCommitted(func(r postgres.OutboxRecord) {
+		recordingEvent(func(r outbox.Record) { built = append(built, r) }),
+		postgres.OnCommitted(func(r outbox.Record) {
 			committed = append(committed, r)
 			// Another connection than Create's: the row must be committed.
 			visible = append(visible, count(t, primary, "SELECT count(*) FROM outbox WHERE id = $1", r.ID))
@@ -58,7 +59,7 @@ func TestOnCommittedNotCalledWithoutEvent(t *testing.T) {
 	primary, _ := testDB(t)
 	ctx := testenv.Context(t, 30*time.Second)
 	calls := 0
-	users := postgres.NewUsers(primary, nil, nil, postgres.OnCommitted(func(postgres.OutboxRecord) { calls++ }))
+	users := postgres.NewUsers(primary, nil, nil, postgres.OnCommitted(func(outbox.Record) { calls++ }))
 	if err := users.Create(ctx, newUser(t)); err != nil {
 		t.Fatal(err)
 	}

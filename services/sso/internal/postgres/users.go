@@ -14,40 +14,17 @@ import (
 	"github.com/lib/pq/pqerror"
 
 	"github.com/ssokit/platform/services/sso/internal/auth"
+	"github.com/ssokit/platform/services/sso/internal/outbox"
 	"github.com/ssokit/platform/services/sso/internal/user"
 )
-
-// EventUserRegistered is the outbox event_type of the event Create writes,
-// and the one whose status ByEmail and ByID report.
-const EventUserRegistered = "UserRegistered"
-
-// OutboxRecord is the outbox row that announces a new user. The caller
-// builds it, so this package knows nothing of topics, schemas or tracing.
-type OutboxRecord struct {
-	// ID is the event id (a UUID), the row's key; consumers deduplicate on it.
-	ID string
-	// Topic is the Kafka topic the relay publishes to.
-	Topic string
-	// Key is the Kafka message key.
-	Key string
-	// Payload is the marshalled event, not yet framed for the Schema Registry.
-	Payload []byte
-	// TraceContext is the W3C trace context (traceparent, tracestate) of the
-	// request, so the relay's publish continues its trace.
-	TraceContext map[string]string
-}
-
-// EventFunc builds the UserRegistered outbox record of u, which Create is
-// about to store; ctx is the request's, carrying its trace.
-type EventFunc func(ctx context.Context, u user.User) (OutboxRecord, error)
 
 // Users stores accounts in PostgreSQL: writes on the primary, reads on the
 // replica with a fallback to the primary (see ByEmail).
 type Users struct {
 	primary   *stmts
 	replica   *stmts // nil: reads go to the primary
-	event     EventFunc
-	committed func(OutboxRecord)
+	event     outbox.EventFunc
+	committed func(outbox.Record)
 }
 
 var _ auth.Users = (*Users)(nil)
@@ -60,7 +37,7 @@ type Option func(*Users)
 // publish the event at once instead of waiting for its next sweep. fn must
 // not block: the registration waits for it. A record whose commit fails is
 // never passed; one whose fn call is lost (a crash) is still in the table.
-func OnCommitted(fn func(OutboxRecord)) Option {
+func OnCommitted(fn func(outbox.Record)) Option {
 	return func(u *Users) { u.committed = fn }
 }
 
@@ -69,7 +46,7 @@ func OnCommitted(fn func(OutboxRecord)) Option {
 // writes with each user; with a nil event Create writes no outbox row.
 // Users prepares its statements on the pools as it first uses them (the
 // schema must be migrated by then); they are released when the pools close.
-func NewUsers(primary, replica *sqlx.DB, event EventFunc, opts ...Option) *Users {
+func NewUsers(primary, replica *sqlx.DB, event outbox.EventFunc, opts ...Option) *Users {
 	u := &Users{primary: newStmts(primary), replica: newStmts(replica), event: event}
 	for _, opt := range opts {
 		opt(u)
@@ -94,11 +71,11 @@ const (
 		INSERT INTO user_ids (id, email) VALUES ($1, $2)
 	)
 	INSERT INTO outbox (id, aggregate_id, event_type, topic, msg_key, payload, trace_context)
-	VALUES ($7, $1, '` + EventUserRegistered + `', $8, $9, $10, $11)`
+	VALUES ($7, $1, '` + outbox.EventUserRegistered + `', $8, $9, $10, $11)`
 )
 
 // Create stores u, and the outbox record of its UserRegistered event if
-// Users has an EventFunc, in one transaction on the primary. u.Email is
+// Users has an event builder, in one transaction on the primary. u.Email is
 // stored as given: the caller normalizes it. A zero u.CreatedAt means the
 // database's clock; timestamps keep microseconds. u.EventStatus is ignored:
 // a new event is in progress. It returns user.ErrEmailTaken when another
@@ -112,12 +89,12 @@ func (r *Users) Create(ctx context.Context, u user.User) error {
 	}
 	args := []any{u.ID, u.Email, u.FullName, u.PasswordHash, u.IsAdmin, createdAt}
 	query := insertUser
-	var rec OutboxRecord
+	var rec outbox.Record
 	if r.event != nil {
 		var err error
 		rec, err = r.event(ctx, u)
 		if err != nil {
-			return fmt.Errorf("postgres: build %s event: %w", EventUserRegistered, err)
+			return fmt.Errorf("postgres: build %s event: %w", outbox.EventUserRegistered, err)
 		}
 		tc, err := json.Marshal(rec.TraceContext)
 		if err != nil {
@@ -172,7 +149,7 @@ const (
 	selectUser = `SELECT u.id, u.email, u.full_name, u.password_hash, u.is_admin, u.created_at,
 		COALESCE((
 			SELECT o.status FROM outbox o
-			WHERE o.aggregate_id = u.id AND o.event_type = '` + EventUserRegistered + `'
+			WHERE o.aggregate_id = u.id AND o.event_type = '` + outbox.EventUserRegistered + `'
 			ORDER BY o.created_at DESC
 			LIMIT 1
 		), '') AS event_status

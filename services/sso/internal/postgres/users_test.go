@@ -17,6 +17,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/ssokit/platform/libs/testenv"
+	"github.com/ssokit/platform/services/sso/internal/outbox"
 	"github.com/ssokit/platform/services/sso/internal/postgres"
 	"github.com/ssokit/platform/services/sso/internal/user"
 )
@@ -274,10 +275,10 @@ type traceKey struct{}
 
 // recordingEvent is an EventFunc that takes the trace context from ctx (as
 // the real one does) and reports each record it builds to seen.
-func recordingEvent(seen func(postgres.OutboxRecord)) postgres.EventFunc {
-	return func(ctx context.Context, u user.User) (postgres.OutboxRecord, error) {
+func recordingEvent(seen func(outbox.Record)) outbox.EventFunc {
+	return func(ctx context.Context, u user.User) (outbox.Record, error) {
 		tc, _ := ctx.Value(traceKey{}).(map[string]string)
-		rec := postgres.OutboxRecord{
+		rec := outbox.Record{
 			ID:           newID(),
 			Topic:        "sso.user-registered.v1",
 			Key:          u.ID,
@@ -308,8 +309,8 @@ type outboxRow struct {
 func TestCreateWritesOutboxRow(t *testing.T) {
 	primary, _ := testDB(t)
 	ctx := testenv.Context(t, 30*time.Second)
-	var rec postgres.OutboxRecord
-	users := postgres.NewUsers(primary, nil, recordingEvent(func(r postgres.OutboxRecord) { rec = r }))
+	var rec outbox.Record
+	users := postgres.NewUsers(primary, nil, recordingEvent(func(r outbox.Record) { rec = r }))
 
 	trace := map[string]string{
 		"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
@@ -406,8 +407,8 @@ func TestCreateIsAtomic(t *testing.T) {
 	primary, _ := testDB(t)
 	ctx := testenv.Context(t, 30*time.Second)
 	existing := newUser(t)
-	var existingEvent postgres.OutboxRecord
-	if err := postgres.NewUsers(primary, nil, recordingEvent(func(r postgres.OutboxRecord) { existingEvent = r })).Create(ctx, existing); err != nil {
+	var existingEvent outbox.Record
+	if err := postgres.NewUsers(primary, nil, recordingEvent(func(r outbox.Record) { existingEvent = r })).Create(ctx, existing); err != nil {
 		t.Fatal(err)
 	}
 	errBuild := errors.New("cannot marshal event")
@@ -415,7 +416,7 @@ func TestCreateIsAtomic(t *testing.T) {
 	tests := []struct {
 		name    string
 		user    func() user.User
-		event   postgres.EventFunc
+		event   outbox.EventFunc
 		wantErr func(error) bool
 	}{
 		{
@@ -427,15 +428,15 @@ func TestCreateIsAtomic(t *testing.T) {
 		{
 			name: "event that cannot be built leaves no user",
 			user: func() user.User { return newUser(t) },
-			event: func(context.Context, user.User) (postgres.OutboxRecord, error) {
-				return postgres.OutboxRecord{}, errBuild
+			event: func(context.Context, user.User) (outbox.Record, error) {
+				return outbox.Record{}, errBuild
 			},
 			wantErr: func(err error) bool { return errors.Is(err, errBuild) },
 		},
 		{
 			name: "event that cannot be stored leaves no user",
 			user: func() user.User { return newUser(t) },
-			event: func(ctx context.Context, u user.User) (postgres.OutboxRecord, error) {
+			event: func(ctx context.Context, u user.User) (outbox.Record, error) {
 				rec, _ := recordingEvent(nil)(ctx, u)
 				rec.ID = existingEvent.ID // outbox primary key taken
 				return rec, nil

@@ -12,18 +12,12 @@ import (
 	"github.com/confluentinc/confluent-kafka-go/v2/schemaregistry"
 	"github.com/confluentinc/confluent-kafka-go/v2/schemaregistry/serde"
 	"github.com/confluentinc/confluent-kafka-go/v2/schemaregistry/serde/protobuf"
-	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 	_ "github.com/lib/pq" // PostgreSQL driver for database/sql.
 	"github.com/prometheus/client_golang/prometheus"
 	goredis "github.com/redis/go-redis/v9"
-	"go.opentelemetry.io/otel"
-	"go.opentelemetry.io/otel/propagation"
-	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/ssokit/platform/libs/gateway"
-	eventsv1 "github.com/ssokit/platform/libs/gen/events/v1"
 	"github.com/ssokit/platform/libs/gen/openapi"
 	ssov1 "github.com/ssokit/platform/libs/gen/sso/v1"
 	"github.com/ssokit/platform/libs/server"
@@ -31,12 +25,12 @@ import (
 	"github.com/ssokit/platform/services/sso/internal/auth"
 	"github.com/ssokit/platform/services/sso/internal/config"
 	"github.com/ssokit/platform/services/sso/internal/grpcapi"
+	"github.com/ssokit/platform/services/sso/internal/httpapi"
 	"github.com/ssokit/platform/services/sso/internal/outbox"
 	"github.com/ssokit/platform/services/sso/internal/password"
 	"github.com/ssokit/platform/services/sso/internal/postgres"
 	ssoredis "github.com/ssokit/platform/services/sso/internal/redis"
 	"github.com/ssokit/platform/services/sso/internal/token"
-	"github.com/ssokit/platform/services/sso/internal/user"
 )
 
 // Name is the service name in logs, traces and metrics.
@@ -124,7 +118,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 		return nil, err
 	}
 	p.Defer(conn.Close)
-	mux.Handle("GET /.well-known/jwks.json", token.JWKSHandler(keys))
+	mux.Handle("GET /.well-known/jwks.json", httpapi.JWKS(keys))
 	handler, err := server.InstrumentHTTP(metrics, mux)
 	if err != nil {
 		return nil, err
@@ -180,7 +174,7 @@ func newRelay(cfg config.Config, primary *sqlx.DB, p *server.Process, reg promet
 // newAuth builds the use cases over their adapters, with their metrics on
 // reg. Each committed outbox record goes to onCommitted (the relay), to be
 // published at once.
-func newAuth(cfg config.Config, primary, replica *sqlx.DB, rdb goredis.UniversalClient, onCommitted func(postgres.OutboxRecord),
+func newAuth(cfg config.Config, primary, replica *sqlx.DB, rdb goredis.UniversalClient, onCommitted func(outbox.Record),
 	reg prometheus.Registerer, log *slog.Logger) (*auth.Service, *token.KeySet, error) {
 	hashMetrics, err := password.NewMetrics(reg)
 	if err != nil {
@@ -190,10 +184,7 @@ func newAuth(cfg config.Config, primary, replica *sqlx.DB, rdb goredis.Universal
 	if err != nil {
 		return nil, nil, err
 	}
-	hasher, err := password.NewHasher(password.Params{
-		Memory: cfg.Password.MemoryKiB, Time: cfg.Password.Time, Threads: cfg.Password.Threads,
-		MaxConcurrent: cfg.Password.MaxConcurrent,
-	}, password.WithMetrics(hashMetrics))
+	hasher, err := password.NewHasher(cfg.Password.HashParams(), password.WithMetrics(hashMetrics))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -205,10 +196,6 @@ func newAuth(cfg config.Config, primary, replica *sqlx.DB, rdb goredis.Universal
 	if err != nil {
 		return nil, nil, fmt.Errorf("signing keys: %w", err)
 	}
-	users := postgres.NewUsers(primary, replica, registeredEvent(cfg.Events.Topic), postgres.OnCommitted(onCommitted))
-	sessions := ssoredis.NewSessions(rdb, cfg.Redis.KeyPrefix)
-	accounts := ssoredis.NewThrottle(rdb, cfg.Redis.KeyPrefix+"login:account:", cfg.Login.Limit, cfg.Login.Window)
-	clients := ssoredis.NewThrottle(rdb, cfg.Redis.KeyPrefix+"login:ip:", cfg.Login.IPLimit, cfg.Login.Window)
 	var tokenOpts []token.IssuerOption
 	if n := cfg.Tokens.VerifiedCacheSize; n > 0 {
 		verified := token.NewVerifiedCache(n)
@@ -217,9 +204,15 @@ func newAuth(cfg config.Config, primary, replica *sqlx.DB, rdb goredis.Universal
 		}
 		tokenOpts = append(tokenOpts, token.WithVerifiedCache(verified))
 	}
-	signer := token.NewIssuer(keys, cfg.Tokens.Issuer, cfg.Tokens.AccessTTL, nil, tokenOpts...)
-	svc, err := auth.NewService(users, sessions, accounts, clients, hasher, signer, policy,
-		auth.Config{AccessTTL: cfg.Tokens.AccessTTL, RefreshTTL: cfg.Tokens.RefreshTTL}, log, auth.WithMetrics(authMetrics))
+	svc, err := auth.NewService(auth.Deps{
+		Users:           postgres.NewUsers(primary, replica, outbox.UserRegistered(cfg.Events.Topic), postgres.OnCommitted(onCommitted)),
+		Sessions:        ssoredis.NewSessions(rdb, cfg.Redis.KeyPrefix),
+		AccountThrottle: ssoredis.NewThrottle(rdb, cfg.Redis.KeyPrefix+"login:account:", cfg.Login.Limit, cfg.Login.Window),
+		ClientThrottle:  ssoredis.NewThrottle(rdb, cfg.Redis.KeyPrefix+"login:ip:", cfg.Login.IPLimit, cfg.Login.Window),
+		Hasher:          hasher,
+		Signer:          token.NewIssuer(keys, cfg.Tokens.Issuer, cfg.Tokens.AccessTTL, tokenOpts...),
+		Policy:          policy,
+	}, auth.Config{AccessTTL: cfg.Tokens.AccessTTL, RefreshTTL: cfg.Tokens.RefreshTTL}, log, auth.WithMetrics(authMetrics))
 	return svc, keys, err
 }
 
@@ -228,34 +221,6 @@ func loadKeys(c config.Tokens) (*token.KeySet, error) {
 		return token.EnsureDir(c.KeysDir)
 	}
 	return token.LoadDir(c.KeysDir)
-}
-
-// registeredEvent builds the outbox record announcing a new user. The
-// request's trace context is stored with it, so the relay's publish, and
-// the consumers after it, continue the registration's trace.
-func registeredEvent(topic string) postgres.EventFunc {
-	return func(ctx context.Context, u user.User) (postgres.OutboxRecord, error) {
-		eventID := uuid.NewString()
-		payload, err := proto.Marshal(&eventsv1.UserRegistered{
-			EventId:      eventID,
-			UserId:       u.ID,
-			Email:        u.Email,
-			FullName:     u.FullName,
-			RegisteredAt: timestamppb.New(u.CreatedAt),
-		})
-		if err != nil {
-			return postgres.OutboxRecord{}, err
-		}
-		carrier := propagation.MapCarrier{}
-		otel.GetTextMapPropagator().Inject(ctx, carrier)
-		return postgres.OutboxRecord{
-			ID:           eventID,
-			Topic:        topic,
-			Key:          u.ID,
-			Payload:      payload,
-			TraceContext: carrier,
-		}, nil
-	}
 }
 
 // openDB opens a pool without connecting: the process starts even while the

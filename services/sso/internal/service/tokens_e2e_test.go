@@ -31,15 +31,15 @@ func TestValidateRefusesForgedTokens(t *testing.T) {
 
 	forged := map[string]string{
 		// A well-formed token signed by a key sso never published.
-		"signed by another key": issue(t, token.NewIssuer(token.NewKeySet(otherKey), h.cfg.Tokens.Issuer, 15*time.Minute, nil)),
+		"signed by another key": issue(t, token.NewIssuer(token.NewKeySet(otherKey), h.cfg.Tokens.Issuer, 15*time.Minute)),
 		// Signed with sso's own key, but it expired 45 minutes ago.
-		"expired": issue(t, token.NewIssuer(keys, h.cfg.Tokens.Issuer, 15*time.Minute, hourAgo)),
+		"expired": issue(t, token.NewIssuer(keys, h.cfg.Tokens.Issuer, 15*time.Minute, token.WithClock(hourAgo))),
 		// The classic: no signature at all.
 		"alg none": unsigned(t, genuine.Access),
 		// The genuine signature over a payload that now claims admin.
 		"tampered payload": tamper(t, genuine.Access),
 		// Signed with sso's key for another issuer.
-		"wrong issuer": issue(t, token.NewIssuer(keys, "https://evil.example", 15*time.Minute, nil)),
+		"wrong issuer": issue(t, token.NewIssuer(keys, "https://evil.example", 15*time.Minute)),
 	}
 	for _, tr := range transports {
 		for name, raw := range forged {

@@ -6,7 +6,7 @@
 // An access token is a JWT signed with Ed25519 (alg EdDSA, RFC 8037). Its
 // header names the signing key by kid, the key's RFC 7638 JWK thumbprint, so
 // any service can verify it against the public keys sso publishes as a JWK
-// Set (see [JWKSHandler]) without sharing a secret. [Issuer] signs with the
+// Set ([KeySet.JWKS], served by package httpapi) without sharing a secret. [Issuer] signs with the
 // active key of a [KeySet] and verifies against every key the set publishes.
 //
 // # Key directory

@@ -66,34 +66,38 @@ type Issuer struct {
 // IssuerOption configures an [Issuer].
 type IssuerOption func(*Issuer)
 
+// WithClock makes the Issuer read the time from now instead of time.Now,
+// both to stamp the tokens it issues and to judge the ones it verifies. A
+// nil now keeps time.Now.
+func WithClock(now func() time.Time) IssuerOption {
+	return func(i *Issuer) {
+		if now != nil {
+			i.now = now
+		}
+	}
+}
+
 // NewIssuer returns an Issuer that signs tokens as issuer (the iss claim,
 // which Verify requires to match exactly), valid for ttl ([DefaultTTL] if
-// ttl is not positive). now is the clock, time.Now if nil.
-func NewIssuer(keys *KeySet, issuer string, ttl time.Duration, now func() time.Time, opts ...IssuerOption) *Issuer {
+// ttl is not positive).
+func NewIssuer(keys *KeySet, issuer string, ttl time.Duration, opts ...IssuerOption) *Issuer {
 	if ttl <= 0 {
 		ttl = DefaultTTL
 	}
-	if now == nil {
-		now = time.Now
-	}
-	i := &Issuer{
-		keys:   keys,
-		issuer: issuer,
-		ttl:    ttl,
-		now:    now,
-		parser: jwt.NewParser(
-			jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg()}),
-			jwt.WithIssuer(issuer),
-			jwt.WithExpirationRequired(),
-			jwt.WithIssuedAt(),
-			jwt.WithLeeway(Leeway),
-			jwt.WithTimeFunc(now),
-			jwt.WithStrictDecoding(),
-		),
-	}
+	i := &Issuer{keys: keys, issuer: issuer, ttl: ttl, now: time.Now}
 	for _, o := range opts {
 		o(i)
 	}
+	// The parser is built last: it keeps the clock an option may have set.
+	i.parser = jwt.NewParser(
+		jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg()}),
+		jwt.WithIssuer(issuer),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithLeeway(Leeway),
+		jwt.WithTimeFunc(i.now),
+		jwt.WithStrictDecoding(),
+	)
 	return i
 }
 

@@ -33,7 +33,7 @@ func public(priv ed25519.PrivateKey) ed25519.PublicKey { return priv.Public().(e
 
 func TestIssueVerifyRoundTrip(t *testing.T) {
 	priv := newKey(t)
-	iss := NewIssuer(NewKeySet(priv), testIssuer, 10*time.Minute, clock(t0.Add(1500*time.Millisecond)))
+	iss := NewIssuer(NewKeySet(priv), testIssuer, 10*time.Minute, WithClock(clock(t0.Add(1500*time.Millisecond))))
 	issuedAt := t0.Add(time.Second) // truncated to the second, as tokens carry it
 
 	tests := []struct {
@@ -82,7 +82,7 @@ func TestIssueVerifyRoundTrip(t *testing.T) {
 
 func TestIssueHeaderAndPayload(t *testing.T) {
 	priv := newKey(t)
-	iss := NewIssuer(NewKeySet(priv), testIssuer, 0, clock(t0))
+	iss := NewIssuer(NewKeySet(priv), testIssuer, 0, WithClock(clock(t0)))
 	raw, c, err := iss.Issue(Claims{Subject: "u-1", Email: "ann@example.com"})
 	if err != nil {
 		t.Fatal(err)
@@ -119,7 +119,7 @@ func TestIssueHeaderAndPayload(t *testing.T) {
 }
 
 func TestIssueIDsAreUnique(t *testing.T) {
-	iss := NewIssuer(NewKeySet(newKey(t)), testIssuer, 0, clock(t0))
+	iss := NewIssuer(NewKeySet(newKey(t)), testIssuer, 0, WithClock(clock(t0)))
 	seen := make(map[string]bool)
 	for range 1000 {
 		_, c, err := iss.Issue(Claims{Subject: "u-1"})
@@ -134,7 +134,7 @@ func TestIssueIDsAreUnique(t *testing.T) {
 }
 
 func TestIssueRefuses(t *testing.T) {
-	iss := NewIssuer(NewKeySet(newKey(t)), testIssuer, 0, clock(t0))
+	iss := NewIssuer(NewKeySet(newKey(t)), testIssuer, 0, WithClock(clock(t0)))
 	if _, _, err := iss.Issue(Claims{Email: "ann@example.com"}); err == nil {
 		t.Error("Issue without subject: no error")
 	}
@@ -147,7 +147,7 @@ func TestIssueRefuses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	early := NewIssuer(keys, testIssuer, 0, clock(t0))
+	early := NewIssuer(keys, testIssuer, 0, WithClock(clock(t0)))
 	if _, _, err := early.Issue(Claims{Subject: "u-1"}); err == nil {
 		t.Error("Issue before any key signs: no error")
 	}
@@ -195,7 +195,7 @@ func TestVerifyRefuses(t *testing.T) {
 	priv := newKey(t)
 	pub := public(priv)
 	kid := KeyID(pub)
-	iss := NewIssuer(NewKeySet(priv), testIssuer, DefaultTTL, clock(t0))
+	iss := NewIssuer(NewKeySet(priv), testIssuer, DefaultTTL, WithClock(clock(t0)))
 	good, _, err := iss.Issue(Claims{Subject: "u-1", Email: "ann@example.com"})
 	if err != nil {
 		t.Fatal(err)
@@ -282,7 +282,7 @@ func TestVerifyRefuses(t *testing.T) {
 	}
 	// The same refusals from an Issuer whose cache holds the good token,
 	// which most of the forgeries are made from.
-	cached := NewIssuer(NewKeySet(priv), testIssuer, DefaultTTL, clock(t0), WithVerifiedCache(NewVerifiedCache(16)))
+	cached := NewIssuer(NewKeySet(priv), testIssuer, DefaultTTL, WithClock(clock(t0)), WithVerifiedCache(NewVerifiedCache(16)))
 	if _, err := cached.Verify(good); err != nil {
 		t.Fatal(err)
 	}
@@ -310,7 +310,7 @@ func TestVerifyRefuses(t *testing.T) {
 func TestVerifyLeeway(t *testing.T) {
 	priv := newKey(t)
 	keys := NewKeySet(priv)
-	raw, _, err := NewIssuer(keys, testIssuer, DefaultTTL, clock(t0)).Issue(Claims{Subject: "u-1"})
+	raw, _, err := NewIssuer(keys, testIssuer, DefaultTTL, WithClock(clock(t0))).Issue(Claims{Subject: "u-1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -328,7 +328,7 @@ func TestVerifyLeeway(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := NewIssuer(keys, testIssuer, DefaultTTL, clock(tt.at)).Verify(raw)
+			_, err := NewIssuer(keys, testIssuer, DefaultTTL, WithClock(clock(tt.at))).Verify(raw)
 			if tt.want == nil {
 				if err != nil {
 					t.Fatalf("Verify: %v", err)
@@ -355,11 +355,11 @@ func TestVerifyIssuerMustMatch(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%q to %q", tt.issued, tt.verifier), func(t *testing.T) {
-			raw, _, err := NewIssuer(keys, tt.issued, 0, clock(t0)).Issue(Claims{Subject: "u-1"})
+			raw, _, err := NewIssuer(keys, tt.issued, 0, WithClock(clock(t0))).Issue(Claims{Subject: "u-1"})
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = NewIssuer(keys, tt.verifier, 0, clock(t0)).Verify(raw)
+			_, err = NewIssuer(keys, tt.verifier, 0, WithClock(clock(t0))).Verify(raw)
 			if !errors.Is(err, ErrInvalid) || !errors.Is(err, tt.reason) {
 				t.Fatalf("Verify error = %v, want ErrInvalid with %v", err, tt.reason)
 			}
@@ -369,14 +369,14 @@ func TestVerifyIssuerMustMatch(t *testing.T) {
 
 func TestRotation(t *testing.T) {
 	oldKey, newKey := newKey(t), newKey(t)
-	before := NewIssuer(NewKeySet(oldKey), testIssuer, 0, clock(t0))
+	before := NewIssuer(NewKeySet(oldKey), testIssuer, 0, WithClock(clock(t0)))
 	oldToken, oldClaims, err := before.Issue(Claims{Subject: "u-1", Admin: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 
 	// Rotated: the new key signs, the old one is still published.
-	rotated := NewIssuer(NewKeySet(newKey, public(oldKey)), testIssuer, 0, clock(t0.Add(time.Minute)))
+	rotated := NewIssuer(NewKeySet(newKey, public(oldKey)), testIssuer, 0, WithClock(clock(t0.Add(time.Minute))))
 	got, err := rotated.Verify(oldToken)
 	if err != nil {
 		t.Fatalf("token of the old key after rotation: %v", err)
@@ -396,7 +396,7 @@ func TestRotation(t *testing.T) {
 	}
 
 	// Retired: the old key is no longer published.
-	retired := NewIssuer(NewKeySet(newKey), testIssuer, 0, clock(t0.Add(time.Minute)))
+	retired := NewIssuer(NewKeySet(newKey), testIssuer, 0, WithClock(clock(t0.Add(time.Minute))))
 	if _, err := retired.Verify(oldToken); !errors.Is(err, ErrInvalid) || !errors.Is(err, errUnknownKey) {
 		t.Errorf("token of a removed key: Verify error = %v, want ErrInvalid with %v", err, errUnknownKey)
 	}
@@ -437,7 +437,7 @@ func TestRotationAtInstant(t *testing.T) {
 	}
 	var tokens []string
 	for _, tt := range tests {
-		iss := NewIssuer(keys, testIssuer, 0, clock(tt.at))
+		iss := NewIssuer(keys, testIssuer, 0, WithClock(clock(tt.at)))
 		raw, _, err := iss.Issue(Claims{Subject: "u-1"})
 		if err != nil {
 			t.Fatal(err)
@@ -451,7 +451,7 @@ func TestRotationAtInstant(t *testing.T) {
 		tokens = append(tokens, raw)
 	}
 	// Every token verifies on a replica that has the same directory.
-	verifier := NewIssuer(keys, testIssuer, 0, clock(switchAt))
+	verifier := NewIssuer(keys, testIssuer, 0, WithClock(clock(switchAt)))
 	for _, raw := range tokens[:3] {
 		if _, err := verifier.Verify(raw); err != nil {
 			t.Errorf("Verify: %v", err)
@@ -471,7 +471,7 @@ func headerKID(t *testing.T, raw string) string {
 
 func FuzzVerify(f *testing.F) {
 	priv := ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
-	iss := NewIssuer(NewKeySet(priv), testIssuer, 0, clock(t0))
+	iss := NewIssuer(NewKeySet(priv), testIssuer, 0, WithClock(clock(t0)))
 	good, _, err := iss.Issue(Claims{Subject: "u-1", Email: "ann@example.com"})
 	if err != nil {
 		f.Fatal(err)
@@ -494,7 +494,7 @@ func FuzzVerify(f *testing.F) {
 }
 
 func BenchmarkIssue(b *testing.B) {
-	iss := NewIssuer(NewKeySet(newKey(b)), testIssuer, 0, nil)
+	iss := NewIssuer(NewKeySet(newKey(b)), testIssuer, 0)
 	c := Claims{Subject: "0198c9a4-1111-7000-8000-000000000001", Email: "ann@example.com"}
 	b.ReportAllocs()
 	for b.Loop() {
@@ -515,7 +515,7 @@ func BenchmarkVerify(b *testing.B) {
 		{"cached", []IssuerOption{WithVerifiedCache(NewVerifiedCache(1024))}},
 	} {
 		b.Run(bb.name, func(b *testing.B) {
-			iss := NewIssuer(NewKeySet(newKey(b)), testIssuer, 0, nil, bb.opts...)
+			iss := NewIssuer(NewKeySet(newKey(b)), testIssuer, 0, bb.opts...)
 			raw, _, err := iss.Issue(Claims{Subject: "0198c9a4-1111-7000-8000-000000000001", Email: "ann@example.com"})
 			if err != nil {
 				b.Fatal(err)

@@ -22,7 +22,7 @@ func cachedIssuer(t *testing.T, size int) (*Issuer, *movableClock) {
 	t.Helper()
 	var clk movableClock
 	clk.set(t0)
-	return NewIssuer(NewKeySet(newKey(t)), testIssuer, DefaultTTL, clk.now, WithVerifiedCache(NewVerifiedCache(size))), &clk
+	return NewIssuer(NewKeySet(newKey(t)), testIssuer, DefaultTTL, WithClock(clk.now), WithVerifiedCache(NewVerifiedCache(size))), &clk
 }
 
 func issue(t *testing.T, iss *Issuer, subject string) (string, Claims) {
@@ -67,7 +67,7 @@ func TestVerifiedCacheExpiry(t *testing.T) {
 	if _, err := iss.Verify(raw); err != nil {
 		t.Fatal(err)
 	}
-	uncached := NewIssuer(iss.keys, testIssuer, DefaultTTL, clk.now)
+	uncached := NewIssuer(iss.keys, testIssuer, DefaultTTL, WithClock(clk.now))
 	for _, tt := range []struct {
 		at      time.Time
 		expired bool

@@ -1,28 +1,11 @@
-// Package mail composes plain-text e-mails and hands them to an SMTP server.
+// Package mail is what the notifier's e-mails are, apart from how they
+// travel: it does no I/O, and package smtp delivers what it builds.
 //
-// A Message becomes RFC 5322 text with MIME headers (UTF-8 body in
-// quoted-printable, RFC 2047 encoded-words in headers), so any name or
-// subject survives any relay. A Sender delivers one message per SMTP
-// session with net/smtp: plain, STARTTLS or implicit TLS, optional AUTH
-// PLAIN, every step bounded by the configured timeout and by the caller's
-// context.
-//
-// # Errors
-//
-// Send returns an *Error naming the step that failed and, when the server
-// answered, its reply code. Error.Permanent tells a message that can never
-// be delivered (a 5xx reply to the recipient or to the message itself) from
-// a failure worth retrying (network trouble, 4xx replies, and 5xx replies to
-// our own sender address or credentials, which are configuration faults
-// that resending after a fix cures).
-//
-// # Delivery guarantees
-//
-// SMTP has no transactions: once the server has accepted the message data,
-// the message is on its way, whatever happens to the connection after.
-// Send returns nil exactly when the server accepted the data; an error
-// before that means the server did not take the message, except when the
-// connection broke while waiting for the reply to the data, in which case
-// the server may have accepted it. Callers that retry should therefore use
-// a stable Message-ID, so that a duplicate can be recognised downstream.
+// Each Kind of mail (Welcome so far) has a body template embedded from
+// templates/<kind>.txt.tmpl. A Composer turns a kind's template and a
+// Recipient into a Message with a Message-ID derived from the kind and the
+// user, the same on every attempt. Message.Bytes writes a Message as
+// RFC 5322 text with MIME headers (UTF-8 body in quoted-printable,
+// RFC 2047 encoded-words in headers), so any name or subject survives any
+// relay.
 package mail

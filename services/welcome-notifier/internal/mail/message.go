@@ -27,13 +27,13 @@ type Message struct {
 	Date time.Time
 }
 
-// ErrInvalidMessage is wrapped by Compose errors: the message cannot be
+// ErrInvalidMessage is wrapped by Bytes errors: the message cannot be
 // written as valid mail, however often it is tried.
 var ErrInvalidMessage = errors.New("invalid message")
 
-// Compose returns the message as RFC 5322 text with CRLF line endings, ready
+// Bytes returns the message as RFC 5322 text with CRLF line endings, ready
 // for the SMTP DATA command.
-func (m Message) Compose() ([]byte, error) {
+func (m Message) Bytes() ([]byte, error) {
 	if err := m.validate(); err != nil {
 		return nil, err
 	}

@@ -6,44 +6,46 @@ import (
 	"io"
 	"mime"
 	"mime/quotedprintable"
-	"net/mail"
+	netmail "net/mail"
 	"strings"
 	"testing"
 	"time"
 
-	wmail "github.com/ssokit/platform/services/welcome-notifier/internal/mail"
+	"github.com/ssokit/platform/services/welcome-notifier/internal/mail"
 )
 
-func TestComposeWritesHeadersAndBody(t *testing.T) {
+func TestBytesWritesHeadersAndBody(t *testing.T) {
+	t.Parallel()
 	date := time.Date(2026, 11, 26, 12, 30, 0, 0, time.UTC)
 	tests := []struct {
 		name    string
-		to      mail.Address
+		to      netmail.Address
 		subject string
 		body    string
 	}{
-		{"ascii", mail.Address{Name: "Ada Lovelace", Address: "ada@example.test"}, "Welcome to ssokit", "Hello Ada,\nwelcome.\n"},
-		{"non-ascii name and subject", mail.Address{Name: "Zoë Ångström", Address: "zoe@example.test"}, "Willkommen, Zoë!", "Hallo Zoë,\r\nschön, dass du da bist.\r\n"},
-		{"name with specials", mail.Address{Name: `O'Brien, "Bob" (Jr.)`, Address: "bob@example.test"}, "Welcome", "Hi Bob"},
-		{"no name", mail.Address{Address: "anon@example.test"}, "Welcome", "Hi"},
-		{"long lines and trailing spaces", mail.Address{Address: "long@example.test"}, "Welcome", strings.Repeat("a", 200) + "   \nend = done"},
+		{"ascii", netmail.Address{Name: "Ada Lovelace", Address: "ada@example.test"}, "Welcome to ssokit", "Hello Ada,\nwelcome.\n"},
+		{"non-ascii name and subject", netmail.Address{Name: "Zoë Ångström", Address: "zoe@example.test"}, "Willkommen, Zoë!", "Hallo Zoë,\r\nschön, dass du da bist.\r\n"},
+		{"name with specials", netmail.Address{Name: `O'Brien, "Bob" (Jr.)`, Address: "bob@example.test"}, "Welcome", "Hi Bob"},
+		{"no name", netmail.Address{Address: "anon@example.test"}, "Welcome", "Hi"},
+		{"long lines and trailing spaces", netmail.Address{Address: "long@example.test"}, "Welcome", strings.Repeat("a", 200) + "   \nend = done"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := wmail.Message{
-				From:      mail.Address{Name: "ssokit", Address: "welcome@ssokit.local"},
+			t.Parallel()
+			m := mail.Message{
+				From:      netmail.Address{Name: "ssokit", Address: "welcome@ssokit.local"},
 				To:        tt.to,
 				Subject:   tt.subject,
 				Body:      tt.body,
 				MessageID: "welcome.42@ssokit.local",
 				Date:      date,
 			}
-			raw, err := m.Compose()
+			raw, err := m.Bytes()
 			if err != nil {
 				t.Fatal(err)
 			}
 			assertLines(t, raw)
-			parsed, err := mail.ReadMessage(bytes.NewReader(raw))
+			parsed, err := netmail.ReadMessage(bytes.NewReader(raw))
 			if err != nil {
 				t.Fatalf("not a parsable message: %v\n%s", err, raw)
 			}
@@ -91,19 +93,20 @@ func TestComposeWritesHeadersAndBody(t *testing.T) {
 	}
 }
 
-func TestComposeEncodesControlCharactersInHeaders(t *testing.T) {
-	m := wmail.Message{
-		From:      mail.Address{Address: "welcome@ssokit.local"},
-		To:        mail.Address{Name: "Eve\r\nBcc: victim@example.test", Address: "eve@example.test"},
+func TestBytesEncodesControlCharactersInHeaders(t *testing.T) {
+	t.Parallel()
+	m := mail.Message{
+		From:      netmail.Address{Address: "welcome@ssokit.local"},
+		To:        netmail.Address{Name: "Eve\r\nBcc: victim@example.test", Address: "eve@example.test"},
 		Subject:   "Hi\r\nBcc: victim@example.test",
 		Body:      "x",
 		MessageID: "a@b",
 	}
-	raw, err := m.Compose()
+	raw, err := m.Bytes()
 	if err != nil {
 		t.Fatal(err)
 	}
-	parsed, err := mail.ReadMessage(bytes.NewReader(raw))
+	parsed, err := netmail.ReadMessage(bytes.NewReader(raw))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,6 +120,7 @@ func TestComposeEncodesControlCharactersInHeaders(t *testing.T) {
 }
 
 func TestEncodeHeader(t *testing.T) {
+	t.Parallel()
 	long := strings.Repeat("Grüße aus dem Norden ", 8)
 	tests := []struct {
 		in        string
@@ -129,7 +133,7 @@ func TestEncodeHeader(t *testing.T) {
 		{long, false, true},
 	}
 	for _, tt := range tests {
-		got := wmail.EncodeHeader(tt.in)
+		got := mail.EncodeHeader(tt.in)
 		if (got == tt.in) != tt.raw {
 			t.Errorf("EncodeHeader(%q) = %q; written raw: %v, want %v", tt.in, got, got == tt.in, tt.raw)
 		}
@@ -149,35 +153,37 @@ func TestEncodeHeader(t *testing.T) {
 	}
 }
 
-func TestComposeRejectsInvalidMessages(t *testing.T) {
-	good := wmail.Message{
-		From:      mail.Address{Address: "welcome@ssokit.local"},
-		To:        mail.Address{Address: "ada@example.test"},
+func TestBytesRejectsInvalidMessages(t *testing.T) {
+	t.Parallel()
+	good := mail.Message{
+		From:      netmail.Address{Address: "welcome@ssokit.local"},
+		To:        netmail.Address{Address: "ada@example.test"},
 		Subject:   "s",
 		MessageID: "welcome.1@ssokit.local",
 	}
 	tests := []struct {
 		name string
-		edit func(*wmail.Message)
+		edit func(*mail.Message)
 	}{
-		{"no recipient", func(m *wmail.Message) { m.To.Address = "" }},
-		{"recipient with a line break", func(m *wmail.Message) { m.To.Address = "ada@example.test\r\nRCPT TO:<x@y>" }},
-		{"recipient not an address", func(m *wmail.Message) { m.To.Address = "ada" }},
-		{"no sender", func(m *wmail.Message) { m.From.Address = "" }},
-		{"message id without @", func(m *wmail.Message) { m.MessageID = "welcome.1" }},
-		{"message id with brackets", func(m *wmail.Message) { m.MessageID = "<welcome.1@ssokit.local>" }},
-		{"message id with space", func(m *wmail.Message) { m.MessageID = "welcome 1@ssokit.local" }},
+		{"no recipient", func(m *mail.Message) { m.To.Address = "" }},
+		{"recipient with a line break", func(m *mail.Message) { m.To.Address = "ada@example.test\r\nRCPT TO:<x@y>" }},
+		{"recipient not an address", func(m *mail.Message) { m.To.Address = "ada" }},
+		{"no sender", func(m *mail.Message) { m.From.Address = "" }},
+		{"message id without @", func(m *mail.Message) { m.MessageID = "welcome.1" }},
+		{"message id with brackets", func(m *mail.Message) { m.MessageID = "<welcome.1@ssokit.local>" }},
+		{"message id with space", func(m *mail.Message) { m.MessageID = "welcome 1@ssokit.local" }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			m := good
 			tt.edit(&m)
-			if _, err := m.Compose(); !errors.Is(err, wmail.ErrInvalidMessage) {
-				t.Fatalf("Compose = %v, want ErrInvalidMessage", err)
+			if _, err := m.Bytes(); !errors.Is(err, mail.ErrInvalidMessage) {
+				t.Fatalf("Bytes = %v, want ErrInvalidMessage", err)
 			}
 		})
 	}
-	if _, err := good.Compose(); err != nil {
+	if _, err := good.Bytes(); err != nil {
 		t.Fatalf("the good message: %v", err)
 	}
 }

@@ -11,14 +11,15 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	_ "github.com/lib/pq" // PostgreSQL driver for database/sql.
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ssokit/platform/libs/consumer"
 	eventsv1 "github.com/ssokit/platform/libs/gen/events/v1"
 	"github.com/ssokit/platform/libs/server"
 	"github.com/ssokit/platform/services/welcome-notifier/internal/config"
+	"github.com/ssokit/platform/services/welcome-notifier/internal/events"
 	"github.com/ssokit/platform/services/welcome-notifier/internal/mail"
 	"github.com/ssokit/platform/services/welcome-notifier/internal/postgres"
+	"github.com/ssokit/platform/services/welcome-notifier/internal/smtp"
 	"github.com/ssokit/platform/services/welcome-notifier/internal/welcome"
 )
 
@@ -54,7 +55,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
 
-	sender, err := mail.NewSender(mail.Config{
+	sender, err := smtp.NewSender(smtp.Config{
 		Addr:     cfg.SMTP.Addr,
 		Username: cfg.SMTP.Username,
 		Password: cfg.SMTP.Password,
@@ -66,7 +67,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 	}
 	// Every metric of the process goes to one registry, served at /metrics.
 	metrics := server.NewRegistry()
-	notifier, err := newWelcome(cfg.Mail, postgres.NewLedger(db), sender, metrics, log)
+	notifier, err := newWelcome(cfg.Mail, postgres.NewLedger(db), sender)
+	if err != nil {
+		return nil, err
+	}
+	handler, err := events.NewHandler(notifier, metrics, log)
 	if err != nil {
 		return nil, err
 	}
@@ -85,7 +90,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 		InitialBackoff:    cfg.Kafka.InitialBackoff,
 		MaxBackoff:        cfg.Kafka.MaxBackoff,
 		Observer:          consumerMetrics.Observer(cfg.Kafka.GroupID, cfg.Kafka.Topic),
-	}, func() *eventsv1.UserRegistered { return &eventsv1.UserRegistered{} }, notifier.Handle, log)
+	}, func() *eventsv1.UserRegistered { return &eventsv1.UserRegistered{} }, handler.UserRegistered, log)
 	if err != nil {
 		return nil, err
 	}
@@ -98,11 +103,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 	health.Add("postgres", db.PingContext)
 	health.Add("smtp", sender.Check)
 
-	handler, err := server.InstrumentHTTP(metrics, server.NewMux(health, metrics))
+	mux, err := server.InstrumentHTTP(metrics, server.NewMux(health, metrics))
 	if err != nil {
 		return nil, err
 	}
-	h, err := server.NewHTTP("http", cfg.HTTPAddr, handler)
+	h, err := server.NewHTTP("http", cfg.HTTPAddr, mux)
 	if err != nil {
 		return nil, err
 	}
@@ -114,12 +119,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 }
 
 // newWelcome builds the use case from the mail settings.
-func newWelcome(cfg config.Mail, ledger welcome.Ledger, sender welcome.Sender, metrics prometheus.Registerer, log *slog.Logger) (*welcome.Service, error) {
+func newWelcome(cfg config.Mail, ledger welcome.Ledger, sender welcome.Sender) (*welcome.Service, error) {
 	from, err := netmail.ParseAddress(cfg.From)
 	if err != nil {
 		return nil, fmt.Errorf("mail sender %q: %w", cfg.From, err)
 	}
-	body, err := welcome.LoadTemplate(cfg.TemplateFile)
+	body, err := mail.LoadTemplate(mail.Welcome, cfg.TemplateFile)
 	if err != nil {
 		return nil, err
 	}
@@ -127,6 +132,5 @@ func newWelcome(cfg config.Mail, ledger welcome.Ledger, sender welcome.Sender, m
 		From:    *from,
 		Subject: cfg.Subject,
 		Body:    body,
-		Metrics: metrics,
-	}, log)
+	})
 }

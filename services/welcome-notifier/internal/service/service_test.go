@@ -25,9 +25,9 @@ import (
 	"github.com/ssokit/platform/libs/testenv"
 	"github.com/ssokit/platform/libs/testenv/kafkatest"
 	"github.com/ssokit/platform/services/welcome-notifier/internal/config"
+	"github.com/ssokit/platform/services/welcome-notifier/internal/mail"
 	"github.com/ssokit/platform/services/welcome-notifier/internal/postgres"
 	"github.com/ssokit/platform/services/welcome-notifier/internal/service"
-	"github.com/ssokit/platform/services/welcome-notifier/internal/welcome"
 )
 
 // TestNotifierEndToEnd runs the whole notifier, built by service.New as
@@ -36,6 +36,7 @@ import (
 // drives it as the sso outbox relay does: UserRegistered values serialized
 // through the registry.
 func TestNotifierEndToEnd(t *testing.T) {
+	t.Parallel()
 	testenv.Require(t, testenv.KafkaBrokers, testenv.HostPort(testenv.SchemaRegistryURL),
 		testenv.SMTPAddr, testenv.HostPort(testenv.MailpitURL), testenv.HostPort(testenv.PGPrimaryDSN))
 	cfg := testConfig(t)
@@ -68,7 +69,7 @@ func TestNotifierEndToEnd(t *testing.T) {
 	if found[0].Subject != cfg.Mail.Subject || found[0].From.Address != "welcome@ssokit.local" {
 		t.Errorf("mail = %q from %+v, want the configured subject and sender", found[0].Subject, found[0].From)
 	}
-	if want := welcome.MessageID(ada.UserId, "ssokit.local"); found[0].MessageID != want {
+	if want := mail.Welcome.MessageID(ada.UserId, "ssokit.local"); found[0].MessageID != want {
 		t.Errorf("Message-ID = %q, want %q", found[0].MessageID, want)
 	}
 	if text, err := testenv.MailBody(found[0].ID); err != nil || !strings.HasPrefix(text, "Hello Ada Lovelace,") {
@@ -132,6 +133,7 @@ func TestNotifierEndToEnd(t *testing.T) {
 // backoff, then dead-lettered with the SMTP error in a header, and the
 // ledger shows it was never sent.
 func TestNotifierDeadLettersWhenSMTPStaysDown(t *testing.T) {
+	t.Parallel()
 	testenv.Require(t, testenv.KafkaBrokers, testenv.HostPort(testenv.SchemaRegistryURL), testenv.HostPort(testenv.PGPrimaryDSN))
 	cfg := testConfig(t)
 	cfg.SMTP.Addr = "127.0.0.1:1" // nothing listens; the shared Mailpit stays up

@@ -2,8 +2,6 @@ package welcome_test
 
 import (
 	"errors"
-	"io"
-	"log/slog"
 	"net/mail"
 	"strings"
 	"testing"
@@ -12,11 +10,10 @@ import (
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 
-	"github.com/ssokit/platform/libs/consumer"
-	eventsv1 "github.com/ssokit/platform/libs/gen/events/v1"
 	"github.com/ssokit/platform/libs/testenv"
 	wmail "github.com/ssokit/platform/services/welcome-notifier/internal/mail"
 	"github.com/ssokit/platform/services/welcome-notifier/internal/postgres"
+	"github.com/ssokit/platform/services/welcome-notifier/internal/smtp"
 	"github.com/ssokit/platform/services/welcome-notifier/internal/welcome"
 )
 
@@ -42,9 +39,9 @@ func newRealWorld(t *testing.T) realWorld {
 	return realWorld{ledger: postgres.NewLedger(db)}
 }
 
-func smtpSender(t *testing.T, addr string) *wmail.Sender {
+func smtpSender(t *testing.T, addr string) *smtp.Sender {
 	t.Helper()
-	s, err := wmail.NewSender(wmail.Config{Addr: addr, Timeout: 5 * time.Second})
+	s, err := smtp.NewSender(smtp.Config{Addr: addr, Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,28 +53,29 @@ func realService(t *testing.T, w realWorld, sender welcome.Sender) *welcome.Serv
 	s, err := welcome.NewService(w.ledger, sender, welcome.Config{
 		From:    mail.Address{Name: "ssokit", Address: "welcome@ssokit.local"},
 		Subject: "Willkommen bei ssokit, schön dass du da bist",
-	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return s
 }
 
-func newEvent(email, fullName string) *eventsv1.UserRegistered {
-	ev := event(email, fullName)
-	ev.UserId, ev.EventId = uuid.NewString(), uuid.NewString()
-	return ev
+func newRegistration(email, fullName string) welcome.Registration {
+	r := registration(email, fullName)
+	r.UserID, r.EventID = uuid.NewString(), uuid.NewString()
+	return r
 }
 
 func TestWelcomeMailArrivesOncePerUser(t *testing.T) {
+	t.Parallel()
 	w := newRealWorld(t)
 	s := realService(t, w, smtpSender(t, testenv.SMTPAddr))
 	ctx := testenv.Context(t, time.Minute)
 	to := testenv.Mailbox(t, "welcome")
-	ev := newEvent(to, "Zoë Ångström")
+	ev := newRegistration(to, "Zoë Ångström")
 
-	if err := s.Handle(ctx, ev, consumer.Metadata{Attempt: 1}); err != nil {
-		t.Fatalf("Handle: %v", err)
+	if err := welcomeErr(s.Welcome(ctx, ev)); err != nil {
+		t.Fatalf("Welcome: %v", err)
 	}
 	found, err := testenv.AwaitMails(to, 1, 10*time.Second)
 	if err != nil || len(found) != 1 {
@@ -93,7 +91,7 @@ func TestWelcomeMailArrivesOncePerUser(t *testing.T) {
 	if len(got.To) != 1 || got.To[0] != (testenv.MailAddress{Name: "Zoë Ångström", Address: to}) {
 		t.Errorf("To = %+v", got.To)
 	}
-	if want := welcome.MessageID(ev.UserId, "ssokit.local"); got.MessageID != want {
+	if want := wmail.Welcome.MessageID(ev.UserID, "ssokit.local"); got.MessageID != want {
 		t.Errorf("Message-ID = %q, want %q", got.MessageID, want)
 	}
 	text, err := testenv.MailBody(got.ID)
@@ -112,29 +110,29 @@ func TestWelcomeMailArrivesOncePerUser(t *testing.T) {
 	}
 
 	// The same event redelivered, then a second event for the same user.
-	again := newEvent(to, "Zoë Ångström")
-	again.UserId = ev.UserId
-	for _, e := range []*eventsv1.UserRegistered{ev, again} {
-		if err := s.Handle(ctx, e, consumer.Metadata{Attempt: 1}); err != nil {
-			t.Fatalf("Handle of a duplicate: %v", err)
+	again := newRegistration(to, "Zoë Ångström")
+	again.UserID = ev.UserID
+	for _, e := range []welcome.Registration{ev, again} {
+		if _, outcome, err := s.Welcome(ctx, e); err != nil || outcome != welcome.AlreadySent {
+			t.Fatalf("Welcome of a duplicate = %v, %v; want AlreadySent", outcome, err)
 		}
 	}
-	time.Sleep(300 * time.Millisecond) // let a wrong second mail land before counting
-	if found, err := testenv.MailsTo(to); err != nil || len(found) != 1 {
-		t.Fatalf("mails to %s after duplicates = %d (%v), want still 1", to, len(found), err)
+	if found := mailsBeforeMarker(t, to); len(found) != 1 {
+		t.Fatalf("mails to %s after duplicates = %d, want still 1", to, len(found))
 	}
-	r, err := w.ledger.Get(ctx, ev.UserId)
-	if err != nil || r.Status != "sent" || r.Attempts != 1 || r.EventID != ev.EventId {
+	r, err := w.ledger.Get(ctx, ev.UserID)
+	if err != nil || r.Status != "sent" || r.Attempts != 1 || r.EventID != ev.EventID {
 		t.Fatalf("ledger = %+v, %v; want sent once by the first event", r, err)
 	}
 }
 
 func TestWelcomeMailWithoutNameGreetsByLocalPart(t *testing.T) {
+	t.Parallel()
 	w := newRealWorld(t)
 	s := realService(t, w, smtpSender(t, testenv.SMTPAddr))
 	ctx := testenv.Context(t, time.Minute)
 	to := testenv.Mailbox(t, "noname")
-	if err := s.Handle(ctx, newEvent(to, ""), consumer.Metadata{Attempt: 1}); err != nil {
+	if err := welcomeErr(s.Welcome(ctx, newRegistration(to, ""))); err != nil {
 		t.Fatal(err)
 	}
 	found, err := testenv.AwaitMails(to, 1, 10*time.Second)
@@ -152,41 +150,79 @@ func TestWelcomeMailWithoutNameGreetsByLocalPart(t *testing.T) {
 }
 
 func TestWelcomeMailAfterSMTPOutage(t *testing.T) {
+	t.Parallel()
 	w := newRealWorld(t)
 	ctx := testenv.Context(t, time.Minute)
 	to := testenv.Mailbox(t, "outage")
-	ev := newEvent(to, "Grace Hopper")
+	ev := newRegistration(to, "Grace Hopper")
 
 	// Nothing listens on port 1: the shared Mailpit stays up for others.
 	down := realService(t, w, smtpSender(t, "127.0.0.1:1"))
-	err := down.Handle(ctx, ev, consumer.Metadata{Attempt: 1})
-	var smtpErr *wmail.Error
-	if !errors.As(err, &smtpErr) || smtpErr.Step != wmail.StepConnect {
-		t.Fatalf("Handle with SMTP down = %v, want an SMTP connect error", err)
+	err := welcomeErr(down.Welcome(ctx, ev))
+	var smtpErr *smtp.Error
+	if !errors.As(err, &smtpErr) || smtpErr.Step != smtp.StepConnect {
+		t.Fatalf("Welcome with SMTP down = %v, want an SMTP connect error", err)
 	}
-	if errors.Is(err, consumer.ErrPermanent) {
-		t.Fatalf("Handle with SMTP down = %v: an outage must be retried, not dead-lettered", err)
+	if errors.Is(err, welcome.ErrUndeliverable) {
+		t.Fatalf("Welcome with SMTP down = %v: an outage must be retried, not dead-lettered", err)
 	}
-	r, err := w.ledger.Get(ctx, ev.UserId)
+	r, err := w.ledger.Get(ctx, ev.UserID)
 	if err != nil || r.Status != "sending" || r.Attempts != 1 || r.SentAt.Valid {
 		t.Fatalf("ledger after the failure = %+v, %v; want not sent, 1 attempt", r, err)
 	}
 
 	up := realService(t, w, smtpSender(t, testenv.SMTPAddr))
 	for attempt := 2; attempt <= 3; attempt++ {
-		if err := up.Handle(ctx, ev, consumer.Metadata{Attempt: attempt}); err != nil {
-			t.Fatalf("Handle attempt %d: %v", attempt, err)
+		if err := welcomeErr(up.Welcome(ctx, ev)); err != nil {
+			t.Fatalf("Welcome attempt %d: %v", attempt, err)
 		}
 	}
 	if _, err := testenv.AwaitMails(to, 1, 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(300 * time.Millisecond)
-	if found, err := testenv.MailsTo(to); err != nil || len(found) != 1 {
-		t.Fatalf("mails after recovery = %d (%v), want 1", len(found), err)
+	if found := mailsBeforeMarker(t, to); len(found) != 1 {
+		t.Fatalf("mails after recovery = %d, want 1", len(found))
 	}
-	r, err = w.ledger.Get(ctx, ev.UserId)
+	r, err = w.ledger.Get(ctx, ev.UserID)
 	if err != nil || r.Status != "sent" || r.Attempts != 2 || r.LastError != nil {
 		t.Fatalf("ledger after recovery = %+v, %v; want sent on attempt 2", r, err)
 	}
 }
+
+// mailsBeforeMarker returns what reached to before a marker mail the test
+// sends now through the same server, and leaves the marker out. Once the
+// marker is in Mailpit, so is every mail sent before it: waiting for it
+// replaces waiting a while for a wrong mail that might still land.
+func mailsBeforeMarker(t *testing.T, to string) []testenv.Mail {
+	t.Helper()
+	marker := uuid.NewString() + "@marker.test"
+	if err := smtpSender(t, testenv.SMTPAddr).Send(t.Context(), wmail.Message{
+		From: mail.Address{Address: "marker@example.test"}, To: mail.Address{Address: to},
+		Subject: "marker", Body: "marker", MessageID: marker,
+	}); err != nil {
+		t.Fatalf("marker mail: %v", err)
+	}
+	var found []testenv.Mail
+	if !testenv.Eventually(10*time.Second, 50*time.Millisecond, func() bool {
+		all, err := testenv.MailsTo(to)
+		if err != nil {
+			return false
+		}
+		found = found[:0]
+		seen := false
+		for _, m := range all {
+			if m.MessageID == marker {
+				seen = true
+			} else {
+				found = append(found, m)
+			}
+		}
+		return seen
+	}) {
+		t.Fatalf("the marker mail never reached %s", to)
+	}
+	return found
+}
+
+// welcomeErr is the error of a Welcome call, for tests that check only it.
+func welcomeErr(_ welcome.Delivery, _ welcome.Outcome, err error) error { return err }

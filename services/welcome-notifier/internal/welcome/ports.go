@@ -7,6 +7,8 @@ import (
 )
 
 // Ledger remembers, per user, whether the welcome e-mail went out.
+// ledgertest.Run is its contract as a test, passed by the PostgreSQL
+// ledger and by the in-memory one the unit tests use.
 type Ledger interface {
 	// Once calls send unless d.UserID's welcome e-mail is recorded as sent,
 	// and records it as sent when send returns nil. Calls for the same user
@@ -14,7 +16,10 @@ type Ledger interface {
 	// group rebalancing mid-message) call send once. It returns Sent when
 	// send succeeded and was recorded, AlreadySent when send was not
 	// called. When send fails, its error is returned as is, after the
-	// failed attempt has been counted where the store still answers.
+	// failed attempt has been counted where the store still answers. A
+	// call whose ctx has ended before send returns an error wrapping
+	// ctx's; once send has returned nil, the mail is recorded even if ctx
+	// ends meanwhile, so a sent mail is not sent again.
 	Once(ctx context.Context, d Delivery, send func(context.Context) error) (Outcome, error)
 }
 
@@ -49,7 +54,7 @@ func (o Outcome) String() string {
 
 // Sender hands a message to the mail system. An error that errors.As finds
 // to have a Permanent() bool method reporting true means the message can
-// never be delivered (mail.Error does); any other error is worth retrying.
+// never be delivered (smtp.Error does); any other error is worth retrying.
 type Sender interface {
 	Send(ctx context.Context, m mail.Message) error
 }

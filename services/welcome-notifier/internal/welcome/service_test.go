@@ -2,22 +2,14 @@ package welcome_test
 
 import (
 	"errors"
-	"io"
-	"log/slog"
-	"net/mail"
-	"os"
-	"path/filepath"
+	netmail "net/mail"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"google.golang.org/protobuf/types/known/timestamppb"
-
-	"github.com/ssokit/platform/libs/consumer"
-	eventsv1 "github.com/ssokit/platform/libs/gen/events/v1"
-	wmail "github.com/ssokit/platform/services/welcome-notifier/internal/mail"
+	"github.com/ssokit/platform/services/welcome-notifier/internal/mail"
 	"github.com/ssokit/platform/services/welcome-notifier/internal/welcome"
+	"github.com/ssokit/platform/services/welcome-notifier/internal/welcome/ledgertest"
 )
 
 const (
@@ -25,15 +17,15 @@ const (
 	eventID = "0b6f6f5e-7a43-4b87-9d36-5f3c0d9f1a01"
 )
 
-var from = mail.Address{Name: "ssokit", Address: "welcome@ssokit.local"}
+var from = netmail.Address{Name: "ssokit", Address: "welcome@ssokit.local"}
 
-func event(email, fullName string) *eventsv1.UserRegistered {
-	return &eventsv1.UserRegistered{
-		EventId:      eventID,
-		UserId:       userID,
+func registration(email, fullName string) welcome.Registration {
+	return welcome.Registration{
+		EventID:      eventID,
+		UserID:       userID,
 		Email:        email,
 		FullName:     fullName,
-		RegisteredAt: timestamppb.New(time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)),
+		RegisteredAt: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC),
 	}
 }
 
@@ -45,14 +37,15 @@ func newService(t *testing.T, ledger welcome.Ledger, sender welcome.Sender, cfg 
 	if cfg.Subject == "" {
 		cfg.Subject = "Welcome to ssokit"
 	}
-	s, err := welcome.NewService(ledger, sender, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s, err := welcome.NewService(ledger, sender, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return s
 }
 
-func TestHandleSendsTheWelcomeMail(t *testing.T) {
+func TestWelcomeSendsTheMail(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		fullName string
@@ -67,10 +60,12 @@ func TestHandleSendsTheWelcomeMail(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			sender := &fakeSender{}
-			s := newService(t, newMemLedger(), sender, welcome.Config{})
-			if err := s.Handle(t.Context(), event("ada.l@example.test", tt.fullName), consumer.Metadata{Attempt: 1}); err != nil {
-				t.Fatalf("Handle: %v", err)
+			s := newService(t, ledgertest.NewMemory(), sender, welcome.Config{})
+			d, outcome, err := s.Welcome(t.Context(), registration("ada.l@example.test", tt.fullName))
+			if err != nil || outcome != welcome.Sent {
+				t.Fatalf("Welcome = %v, %v; want Sent", outcome, err)
 			}
 			msgs := sender.sent()
 			if len(msgs) != 1 {
@@ -80,14 +75,17 @@ func TestHandleSendsTheWelcomeMail(t *testing.T) {
 			if m.From != from {
 				t.Errorf("From = %v, want %v", m.From, from)
 			}
-			if want := (mail.Address{Name: tt.toName, Address: "ada.l@example.test"}); m.To != want {
+			if want := (netmail.Address{Name: tt.toName, Address: "ada.l@example.test"}); m.To != want {
 				t.Errorf("To = %+v, want %+v", m.To, want)
 			}
 			if m.Subject != "Welcome to ssokit" {
 				t.Errorf("Subject = %q", m.Subject)
 			}
-			if want := "welcome." + userID + "@ssokit.local"; m.MessageID != want {
-				t.Errorf("MessageID = %q, want %q", m.MessageID, want)
+			if want := "welcome." + userID + "@ssokit.local"; m.MessageID != want || d.MessageID != want {
+				t.Errorf("MessageID = %q (delivery %q), want %q", m.MessageID, d.MessageID, want)
+			}
+			if d.UserID != userID || d.EventID != eventID || d.Email != "ada.l@example.test" {
+				t.Errorf("delivery = %+v, want the registration's ids and address", d)
 			}
 			if !strings.HasPrefix(m.Body, tt.greeting+"\n") {
 				t.Errorf("body starts %q, want %q", firstLine(m.Body), tt.greeting)
@@ -95,216 +93,169 @@ func TestHandleSendsTheWelcomeMail(t *testing.T) {
 			if !strings.Contains(m.Body, "ada.l@example.test") {
 				t.Errorf("body does not name the account: %q", m.Body)
 			}
-			if _, err := m.Compose(); err != nil {
+			if _, err := m.Bytes(); err != nil {
 				t.Errorf("the message does not compose: %v", err)
 			}
 		})
 	}
 }
 
-func TestHandleSendsOncePerUser(t *testing.T) {
+func TestWelcomeSendsOncePerUser(t *testing.T) {
+	t.Parallel()
 	sender := &fakeSender{}
-	reg := prometheus.NewRegistry()
-	s := newService(t, newMemLedger(), sender, welcome.Config{Metrics: reg})
-	ev := event("ada@example.test", "Ada")
-	second := event("ada@example.test", "Ada")
-	second.EventId = "9a3a1d0c-6f7e-4a44-b0a6-3e2f5d8c7b10"
-	for i, e := range []*eventsv1.UserRegistered{ev, ev, second} {
-		if err := s.Handle(t.Context(), e, consumer.Metadata{Attempt: 1}); err != nil {
-			t.Fatalf("Handle #%d: %v", i+1, err)
+	s := newService(t, ledgertest.NewMemory(), sender, welcome.Config{})
+	r := registration("ada@example.test", "Ada")
+	second := registration("ada@example.test", "Ada")
+	second.EventID = "9a3a1d0c-6f7e-4a44-b0a6-3e2f5d8c7b10"
+	for i, tt := range []struct {
+		r    welcome.Registration
+		want welcome.Outcome
+	}{{r, welcome.Sent}, {r, welcome.AlreadySent}, {second, welcome.AlreadySent}} {
+		if _, got, err := s.Welcome(t.Context(), tt.r); err != nil || got != tt.want {
+			t.Fatalf("Welcome #%d = %v, %v; want %v", i+1, got, err, tt.want)
 		}
 	}
 	if n := len(sender.sent()); n != 1 {
 		t.Fatalf("sent %d mails for one user, want 1", n)
 	}
-	assertCount(t, reg, "sent", 1)
-	assertCount(t, reg, "duplicate", 2)
 }
 
-func TestHandleRefusesInvalidEvents(t *testing.T) {
+func TestWelcomeRefusesInvalidRegistrations(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
-		edit func(*eventsv1.UserRegistered)
+		edit func(*welcome.Registration)
 	}{
-		{"no user id", func(e *eventsv1.UserRegistered) { e.UserId = "" }},
-		{"user id not a uuid", func(e *eventsv1.UserRegistered) { e.UserId = "42" }},
-		{"user id in braces", func(e *eventsv1.UserRegistered) { e.UserId = "{" + userID + "}" }},
-		{"no event id", func(e *eventsv1.UserRegistered) { e.EventId = "" }},
-		{"no e-mail", func(e *eventsv1.UserRegistered) { e.Email = "" }},
-		{"e-mail not an address", func(e *eventsv1.UserRegistered) { e.Email = "ada" }},
-		{"e-mail with a display name", func(e *eventsv1.UserRegistered) { e.Email = "Ada <ada@example.test>" }},
-		{"e-mail with a line break", func(e *eventsv1.UserRegistered) { e.Email = "ada@example.test\r\nBcc: x@y" }},
+		{"no user id", func(r *welcome.Registration) { r.UserID = "" }},
+		{"user id not a uuid", func(r *welcome.Registration) { r.UserID = "42" }},
+		{"user id in braces", func(r *welcome.Registration) { r.UserID = "{" + userID + "}" }},
+		{"no event id", func(r *welcome.Registration) { r.EventID = "" }},
+		{"no e-mail", func(r *welcome.Registration) { r.Email = "" }},
+		{"e-mail not an address", func(r *welcome.Registration) { r.Email = "ada" }},
+		{"e-mail with a display name", func(r *welcome.Registration) { r.Email = "Ada <ada@example.test>" }},
+		{"e-mail with a line break", func(r *welcome.Registration) { r.Email = "ada@example.test\r\nBcc: x@y" }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			sender := &fakeSender{}
-			reg := prometheus.NewRegistry()
-			s := newService(t, newMemLedger(), sender, welcome.Config{Metrics: reg})
-			ev := event("ada@example.test", "Ada")
-			tt.edit(ev)
-			err := s.Handle(t.Context(), ev, consumer.Metadata{Attempt: 1})
-			if !errors.Is(err, consumer.ErrPermanent) || !errors.Is(err, welcome.ErrInvalidEvent) {
-				t.Fatalf("Handle = %v, want ErrPermanent and ErrInvalidEvent", err)
+			ledger := ledgertest.NewMemory()
+			s := newService(t, ledger, sender, welcome.Config{})
+			r := registration("ada@example.test", "Ada")
+			tt.edit(&r)
+			if _, _, err := s.Welcome(t.Context(), r); !errors.Is(err, welcome.ErrInvalidEvent) {
+				t.Fatalf("Welcome = %v, want ErrInvalidEvent", err)
 			}
 			if n := len(sender.sent()); n != 0 {
-				t.Fatalf("sent %d mails for an invalid event", n)
+				t.Fatalf("sent %d mails for an invalid registration", n)
 			}
-			assertCount(t, reg, "rejected", 1)
+			if n := ledger.Attempts(userID); n != 0 {
+				t.Fatalf("ledger counted %d attempts for an invalid registration", n)
+			}
 		})
 	}
-	t.Run("nil event", func(t *testing.T) {
-		s := newService(t, newMemLedger(), &fakeSender{}, welcome.Config{})
-		if err := s.Handle(t.Context(), nil, consumer.Metadata{}); !errors.Is(err, welcome.ErrInvalidEvent) {
-			t.Fatalf("Handle(nil) = %v, want ErrInvalidEvent", err)
-		}
-	})
 }
 
-func TestHandleClassifiesSendFailures(t *testing.T) {
+// sendError is an error of the Sender port: Permanent says whether the
+// mail can ever be delivered.
+type sendError struct {
+	msg       string
+	permanent bool
+}
+
+func (e *sendError) Error() string   { return e.msg }
+func (e *sendError) Permanent() bool { return e.permanent }
+
+func TestWelcomeClassifiesSendFailures(t *testing.T) {
+	t.Parallel()
 	database := errors.New("connection refused")
 	tests := []struct {
-		name      string
-		ledgerErr error
-		sendErr   error
-		permanent bool
-		want      error
+		name          string
+		ledgerErr     error
+		sendErr       error
+		undeliverable bool
 	}{
-		{"recipient rejected", nil, &wmail.Error{Step: wmail.StepRcpt, Code: 550, Err: errors.New("no such user")}, true, welcome.ErrUndeliverable},
-		{"mailbox busy", nil, &wmail.Error{Step: wmail.StepRcpt, Code: 450, Err: errors.New("try later")}, false, nil},
-		{"server down", nil, &wmail.Error{Step: wmail.StepConnect, Err: errors.New("connection refused")}, false, nil},
-		{"our sender rejected", nil, &wmail.Error{Step: wmail.StepMail, Code: 553, Err: errors.New("not allowed")}, false, nil},
-		{"database down", database, nil, false, database},
+		{"recipient rejected", nil, &sendError{"rcpt to: 550 no such user", true}, true},
+		{"mailbox busy", nil, &sendError{"rcpt to: 450 try later", false}, false},
+		{"server down", nil, errors.New("connect: connection refused"), false},
+		{"database down", database, nil, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ledger := newMemLedger()
-			ledger.err = tt.ledgerErr
-			reg := prometheus.NewRegistry()
-			s := newService(t, ledger, &fakeSender{err: tt.sendErr}, welcome.Config{Metrics: reg})
-			err := s.Handle(t.Context(), event("ada@example.test", "Ada"), consumer.Metadata{Attempt: 1})
+			t.Parallel()
+			ledger := ledgertest.NewMemory()
+			ledger.FailWith(tt.ledgerErr)
+			s := newService(t, ledger, &fakeSender{err: tt.sendErr}, welcome.Config{})
+			_, _, err := s.Welcome(t.Context(), registration("ada@example.test", "Ada"))
 			if err == nil {
-				t.Fatal("Handle succeeded")
+				t.Fatal("Welcome succeeded")
 			}
-			if errors.Is(err, consumer.ErrPermanent) != tt.permanent {
-				t.Fatalf("Handle = %v; permanent %v, want %v", err, !tt.permanent, tt.permanent)
+			if errors.Is(err, welcome.ErrUndeliverable) != tt.undeliverable {
+				t.Fatalf("Welcome = %v; undeliverable %v, want %v", err, !tt.undeliverable, tt.undeliverable)
 			}
-			if tt.sendErr != nil && !errors.Is(err, tt.sendErr) {
-				t.Errorf("Handle = %v, does not wrap the SMTP error", err)
+			if errors.Is(err, welcome.ErrInvalidEvent) {
+				t.Fatalf("Welcome = %v: a valid registration reported invalid", err)
 			}
-			if tt.want != nil && !errors.Is(err, tt.want) {
-				t.Errorf("Handle = %v, want %v", err, tt.want)
+			for _, cause := range []error{tt.sendErr, tt.ledgerErr} {
+				if cause != nil && !errors.Is(err, cause) {
+					t.Errorf("Welcome = %v, does not wrap %v", err, cause)
+				}
 			}
-			outcome := "failed"
-			if tt.permanent {
-				outcome = "rejected"
-			}
-			assertCount(t, reg, outcome, 1)
 		})
 	}
 }
 
-func TestHandleRetriesAfterTemporaryFailure(t *testing.T) {
-	ledger := newMemLedger()
-	sender := &fakeSender{err: &wmail.Error{Step: wmail.StepConnect, Err: errors.New("refused")}}
+func TestWelcomeRetriesAfterTemporaryFailure(t *testing.T) {
+	t.Parallel()
+	ledger := ledgertest.NewMemory()
+	sender := &fakeSender{err: errors.New("connect: connection refused")}
 	s := newService(t, ledger, sender, welcome.Config{})
-	ev := event("ada@example.test", "Ada")
-	if err := s.Handle(t.Context(), ev, consumer.Metadata{Attempt: 1}); err == nil {
-		t.Fatal("first attempt succeeded while SMTP is down")
+	r := registration("ada@example.test", "Ada")
+	if _, _, err := s.Welcome(t.Context(), r); err == nil {
+		t.Fatal("first attempt succeeded while the mail server is down")
 	}
-	sender.err = nil
-	if err := s.Handle(t.Context(), ev, consumer.Metadata{Attempt: 2}); err != nil {
-		t.Fatalf("second attempt: %v", err)
+	sender.setErr(nil)
+	if _, outcome, err := s.Welcome(t.Context(), r); err != nil || outcome != welcome.Sent {
+		t.Fatalf("second attempt = %v, %v; want Sent", outcome, err)
 	}
 	if n := len(sender.sent()); n != 1 {
 		t.Fatalf("sent %d mails, want 1", n)
 	}
-	if n := ledger.attempts[userID]; n != 2 {
+	if n := ledger.Attempts(userID); n != 2 {
 		t.Fatalf("ledger counted %d attempts, want 2", n)
 	}
 }
 
-func TestMessageIDIsDeterministic(t *testing.T) {
-	a := welcome.MessageID(userID, "ssokit.local")
-	if a != "welcome."+userID+"@ssokit.local" {
-		t.Fatalf("MessageID = %q", a)
-	}
-	if b := welcome.MessageID(strings.ToUpper(userID), "ssokit.local"); b != a {
-		t.Fatalf("MessageID of the upper-case id = %q, want %q", b, a)
-	}
-	if c := welcome.MessageID("9a3a1d0c-6f7e-4a44-b0a6-3e2f5d8c7b10", "ssokit.local"); c == a {
-		t.Fatal("two users share a Message-ID")
-	}
-
-	// Every attempt for one user, whichever event, carries the same id.
+func TestEveryAttemptCarriesTheSameMessageID(t *testing.T) {
+	t.Parallel()
+	want := mail.Welcome.MessageID(userID, "ssokit.local")
 	sender := &fakeSender{}
 	for i := range 2 {
-		s := newService(t, newMemLedger(), sender, welcome.Config{})
-		ev := event("ada@example.test", "Ada")
+		s := newService(t, ledgertest.NewMemory(), sender, welcome.Config{})
+		r := registration("ada@example.test", "Ada")
 		if i == 1 {
-			ev.UserId = strings.ToUpper(ev.UserId)
-			ev.EventId = "9a3a1d0c-6f7e-4a44-b0a6-3e2f5d8c7b10"
+			r.UserID = strings.ToUpper(r.UserID)
+			r.EventID = "9a3a1d0c-6f7e-4a44-b0a6-3e2f5d8c7b10"
 		}
-		if err := s.Handle(t.Context(), ev, consumer.Metadata{}); err != nil {
+		if _, _, err := s.Welcome(t.Context(), r); err != nil {
 			t.Fatal(err)
 		}
 	}
 	msgs := sender.sent()
-	if len(msgs) != 2 || msgs[0].MessageID != msgs[1].MessageID || msgs[0].MessageID != a {
-		t.Fatalf("Message-IDs = %q, %q; want both %q", msgs[0].MessageID, msgs[1].MessageID, a)
+	if len(msgs) != 2 || msgs[0].MessageID != msgs[1].MessageID || msgs[0].MessageID != want {
+		t.Fatalf("Message-IDs = %q, %q; want both %q", msgs[0].MessageID, msgs[1].MessageID, want)
 	}
 }
 
-func TestTemplates(t *testing.T) {
-	data := welcome.TemplateData{Name: "Ada Lovelace", FullName: "Ada Lovelace", Email: "ada@example.test", UserID: userID}
-	body, err := welcome.DefaultTemplate().Render(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.HasPrefix(body, "Hello Ada Lovelace,\n") || !strings.Contains(body, "ada@example.test") {
-		t.Fatalf("default body = %q", body)
-	}
-
-	custom := filepath.Join(t.TempDir(), "welcome.tmpl")
-	if err := os.WriteFile(custom, []byte("Hi {{.Name}} ({{.Email}}){{if .FullName}}, full name on file{{end}}"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	tmpl, err := welcome.LoadTemplate(custom)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tt := range []struct {
-		data welcome.TemplateData
-		want string
-	}{
-		{data, "Hi Ada Lovelace (ada@example.test), full name on file"},
-		{welcome.TemplateData{Name: "ada", Email: "ada@example.test"}, "Hi ada (ada@example.test)"},
-	} {
-		if got, err := tmpl.Render(tt.data); err != nil || got != tt.want {
-			t.Errorf("Render = %q, %v; want %q", got, err, tt.want)
-		}
-	}
-
-	if got, err := welcome.LoadTemplate(""); err != nil || got == nil {
-		t.Fatalf("LoadTemplate(\"\") = %v, %v; want the default", got, err)
-	}
-	if _, err := welcome.LoadTemplate(filepath.Join(t.TempDir(), "missing")); !errors.Is(err, os.ErrNotExist) {
-		t.Fatalf("LoadTemplate(missing) = %v, want ErrNotExist", err)
-	}
-	for _, bad := range []string{"Hi {{.Name", "Hi {{.Nickname}}"} {
-		if _, err := welcome.ParseTemplate(bad); err == nil {
-			t.Errorf("ParseTemplate(%q) succeeded", bad)
-		}
-	}
-}
-
-func TestHandleUsesTheConfiguredTemplate(t *testing.T) {
-	tmpl, err := welcome.ParseTemplate("Dear {{.Name}}")
+func TestWelcomeUsesTheConfiguredTemplate(t *testing.T) {
+	t.Parallel()
+	tmpl, err := mail.ParseTemplate("Dear {{.Name}}")
 	if err != nil {
 		t.Fatal(err)
 	}
 	sender := &fakeSender{}
-	s := newService(t, newMemLedger(), sender, welcome.Config{Body: tmpl, Subject: "Hallo und willkommen"})
-	if err := s.Handle(t.Context(), event("grace@example.test", ""), consumer.Metadata{}); err != nil {
+	s := newService(t, ledgertest.NewMemory(), sender, welcome.Config{Body: tmpl, Subject: "Hallo und willkommen"})
+	if _, _, err := s.Welcome(t.Context(), registration("grace@example.test", "")); err != nil {
 		t.Fatal(err)
 	}
 	m := sender.sent()[0]
@@ -313,39 +264,34 @@ func TestHandleUsesTheConfiguredTemplate(t *testing.T) {
 	}
 }
 
-func TestNewServiceRejectsBadConfig(t *testing.T) {
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	for _, cfg := range []welcome.Config{
-		{From: mail.Address{Address: "nodomain"}, Subject: "s"},
-		{From: from},
-	} {
-		if _, err := welcome.NewService(newMemLedger(), &fakeSender{}, cfg, log); err == nil {
-			t.Errorf("NewService(%+v) succeeded", cfg)
-		}
-	}
-}
-
-func assertCount(t *testing.T, reg *prometheus.Registry, outcome string, want float64) {
-	t.Helper()
-	mfs, err := reg.Gather()
+func TestWelcomeRefusesAMailItCannotRender(t *testing.T) {
+	t.Parallel()
+	// The sample data at parse time has a full name; this user has none,
+	// and the greeting name is too short to index.
+	tmpl, err := mail.ParseTemplate("{{if not .FullName}}{{index .Name 50}}{{end}}Hi")
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := 0.0
-	for _, mf := range mfs {
-		if mf.GetName() != "welcome_notifier_mails_total" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "outcome" && l.GetValue() == outcome {
-					got = m.GetCounter().GetValue()
-				}
-			}
-		}
+	sender := &fakeSender{}
+	ledger := ledgertest.NewMemory()
+	s := newService(t, ledger, sender, welcome.Config{Body: tmpl})
+	if _, _, err := s.Welcome(t.Context(), registration("grace@example.test", "")); !errors.Is(err, welcome.ErrUndeliverable) {
+		t.Fatalf("Welcome = %v, want ErrUndeliverable", err)
 	}
-	if got != want {
-		t.Errorf("welcome_notifier_mails_total{outcome=%q} = %v, want %v", outcome, got, want)
+	if len(sender.sent()) != 0 || ledger.Attempts(userID) != 0 {
+		t.Fatal("a mail that cannot render reached the ledger or the sender")
+	}
+}
+
+func TestNewServiceRejectsBadConfig(t *testing.T) {
+	t.Parallel()
+	for _, cfg := range []welcome.Config{
+		{From: netmail.Address{Address: "nodomain"}, Subject: "s"},
+		{From: from},
+	} {
+		if _, err := welcome.NewService(ledgertest.NewMemory(), &fakeSender{}, cfg); err == nil {
+			t.Errorf("NewService(%+v) succeeded", cfg)
+		}
 	}
 }
 

@@ -1,4 +1,4 @@
-package mail
+package smtp
 
 import (
 	"context"
@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/smtp"
+	netsmtp "net/smtp"
 	"net/textproto"
 	"time"
+
+	"github.com/ssokit/platform/services/welcome-notifier/internal/mail"
 )
 
 // TLS modes of a Sender's connection.
@@ -47,17 +49,17 @@ type Sender struct {
 func NewSender(cfg Config) (*Sender, error) {
 	host, _, err := net.SplitHostPort(cfg.Addr)
 	if err != nil {
-		return nil, fmt.Errorf("mail: smtp address %q: %w", cfg.Addr, err)
+		return nil, fmt.Errorf("smtp: address %q: %w", cfg.Addr, err)
 	}
 	switch cfg.TLS {
 	case "":
 		cfg.TLS = TLSNone
 	case TLSNone, TLSStartTLS, TLSImplicit:
 	default:
-		return nil, fmt.Errorf("mail: unknown TLS mode %q", cfg.TLS)
+		return nil, fmt.Errorf("smtp: unknown TLS mode %q", cfg.TLS)
 	}
 	if cfg.Timeout <= 0 {
-		return nil, errors.New("mail: timeout must be positive")
+		return nil, errors.New("smtp: timeout must be positive")
 	}
 	if cfg.TLSConfig == nil {
 		cfg.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
@@ -72,8 +74,8 @@ func NewSender(cfg Config) (*Sender, error) {
 // Send delivers m. It returns nil exactly when the server accepted the
 // message data; otherwise an *Error (see the package documentation for what
 // its Permanent method means).
-func (s *Sender) Send(ctx context.Context, m Message) error {
-	data, err := m.Compose()
+func (s *Sender) Send(ctx context.Context, m mail.Message) error {
+	data, err := m.Bytes()
 	if err != nil {
 		return &Error{Step: StepCompose, Err: err}
 	}
@@ -86,7 +88,7 @@ func (s *Sender) Send(ctx context.Context, m Message) error {
 	defer release()
 
 	if s.cfg.Username != "" {
-		if err := c.Auth(smtp.PlainAuth("", s.cfg.Username, s.cfg.Password, s.host)); err != nil {
+		if err := c.Auth(netsmtp.PlainAuth("", s.cfg.Username, s.cfg.Password, s.host)); err != nil {
 			return stepError(ctx, StepAuth, err)
 		}
 	}
@@ -137,7 +139,7 @@ func (s *Sender) Check(ctx context.Context) error {
 // open dials, reads the greeting and sets up TLS. Every read and write on
 // the connection is bounded by ctx's deadline, and cancelling ctx aborts
 // one in progress. release closes the connection.
-func (s *Sender) open(ctx context.Context) (_ *smtp.Client, _ func(), err error) {
+func (s *Sender) open(ctx context.Context) (_ *netsmtp.Client, _ func(), err error) {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", s.cfg.Addr)
 	if err != nil {
@@ -166,7 +168,7 @@ func (s *Sender) open(ctx context.Context) (_ *smtp.Client, _ func(), err error)
 		}
 		conn = tc
 	}
-	c, err := smtp.NewClient(conn, s.host)
+	c, err := netsmtp.NewClient(conn, s.host)
 	if err != nil {
 		return nil, nil, stepError(ctx, StepConnect, err)
 	}

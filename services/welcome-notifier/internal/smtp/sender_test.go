@@ -1,4 +1,4 @@
-package mail_test
+package smtp_test
 
 import (
 	"bufio"
@@ -6,14 +6,15 @@ import (
 	"encoding/base64"
 	"errors"
 	"net"
-	"net/mail"
+	netmail "net/mail"
 	"net/textproto"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	wmail "github.com/ssokit/platform/services/welcome-notifier/internal/mail"
+	"github.com/ssokit/platform/services/welcome-notifier/internal/mail"
+	"github.com/ssokit/platform/services/welcome-notifier/internal/smtp"
 )
 
 // fakeSMTP is a scripted SMTP server on a loopback port: it answers every
@@ -116,22 +117,22 @@ func (f *fakeSMTP) received() (commands, data []string) {
 	return append([]string(nil), f.commands...), append([]string(nil), f.data...)
 }
 
-func testMessage() wmail.Message {
-	return wmail.Message{
-		From:      mail.Address{Name: "ssokit", Address: "welcome@ssokit.local"},
-		To:        mail.Address{Name: "Ada", Address: "ada@example.test"},
+func testMessage() mail.Message {
+	return mail.Message{
+		From:      netmail.Address{Name: "ssokit", Address: "welcome@ssokit.local"},
+		To:        netmail.Address{Name: "Ada", Address: "ada@example.test"},
 		Subject:   "Welcome",
 		Body:      "Hello Ada",
 		MessageID: "welcome.1@ssokit.local",
 	}
 }
 
-func newSender(t *testing.T, cfg wmail.Config) *wmail.Sender {
+func newSender(t *testing.T, cfg smtp.Config) *smtp.Sender {
 	t.Helper()
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 5 * time.Second
 	}
-	s, err := wmail.NewSender(cfg)
+	s, err := smtp.NewSender(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,8 +140,9 @@ func newSender(t *testing.T, cfg wmail.Config) *wmail.Sender {
 }
 
 func TestSendDeliversOverSMTP(t *testing.T) {
+	t.Parallel()
 	f := startFake(t, &fakeSMTP{ext: []string{"AUTH PLAIN"}})
-	s := newSender(t, wmail.Config{Addr: f.addr, Username: "notifier", Password: "s3cret"})
+	s := newSender(t, smtp.Config{Addr: f.addr, Username: "notifier", Password: "s3cret"})
 	if err := s.Send(t.Context(), testMessage()); err != nil {
 		t.Fatalf("Send: %v", err)
 	}
@@ -164,30 +166,32 @@ func TestSendDeliversOverSMTP(t *testing.T) {
 }
 
 func TestSendClassifiesFailures(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name      string
 		replies   map[string]string
-		step      wmail.Step
+		step      smtp.Step
 		code      int
 		permanent bool
 	}{
-		{"unknown recipient", map[string]string{"RCPT": "550 5.1.1 no such user"}, wmail.StepRcpt, 550, true},
-		{"recipient relaying denied", map[string]string{"RCPT": "554 5.7.1 relay denied"}, wmail.StepRcpt, 554, true},
-		{"mailbox busy", map[string]string{"RCPT": "450 4.2.1 try later"}, wmail.StepRcpt, 450, false},
-		{"greylisted", map[string]string{"MAIL": "451 4.7.1 greylisted"}, wmail.StepMail, 451, false},
-		{"our sender rejected", map[string]string{"MAIL": "553 5.7.1 sender not allowed"}, wmail.StepMail, 553, false},
-		{"credentials rejected", map[string]string{"AUTH": "535 5.7.8 bad credentials"}, wmail.StepAuth, 535, false},
-		{"message rejected", map[string]string{"DATA.": "554 5.6.0 content rejected"}, wmail.StepData, 554, true},
-		{"message deferred", map[string]string{"DATA.": "452 4.3.1 insufficient storage"}, wmail.StepData, 452, false},
+		{"unknown recipient", map[string]string{"RCPT": "550 5.1.1 no such user"}, smtp.StepRcpt, 550, true},
+		{"recipient relaying denied", map[string]string{"RCPT": "554 5.7.1 relay denied"}, smtp.StepRcpt, 554, true},
+		{"mailbox busy", map[string]string{"RCPT": "450 4.2.1 try later"}, smtp.StepRcpt, 450, false},
+		{"greylisted", map[string]string{"MAIL": "451 4.7.1 greylisted"}, smtp.StepMail, 451, false},
+		{"our sender rejected", map[string]string{"MAIL": "553 5.7.1 sender not allowed"}, smtp.StepMail, 553, false},
+		{"credentials rejected", map[string]string{"AUTH": "535 5.7.8 bad credentials"}, smtp.StepAuth, 535, false},
+		{"message rejected", map[string]string{"DATA.": "554 5.6.0 content rejected"}, smtp.StepData, 554, true},
+		{"message deferred", map[string]string{"DATA.": "452 4.3.1 insufficient storage"}, smtp.StepData, 452, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			f := startFake(t, &fakeSMTP{replies: tt.replies, ext: []string{"AUTH PLAIN"}})
-			s := newSender(t, wmail.Config{Addr: f.addr, Username: "u", Password: "p"})
+			s := newSender(t, smtp.Config{Addr: f.addr, Username: "u", Password: "p"})
 			err := s.Send(t.Context(), testMessage())
-			var e *wmail.Error
+			var e *smtp.Error
 			if !errors.As(err, &e) {
-				t.Fatalf("Send = %v, want a *mail.Error", err)
+				t.Fatalf("Send = %v, want a *smtp.Error", err)
 			}
 			if e.Step != tt.step || e.Code != tt.code || e.Permanent() != tt.permanent {
 				t.Fatalf("Send = step %q code %d permanent %v (%v); want %q %d %v", e.Step, e.Code, e.Permanent(), err, tt.step, tt.code, tt.permanent)
@@ -197,26 +201,29 @@ func TestSendClassifiesFailures(t *testing.T) {
 }
 
 func TestSendConnectionRefusedIsTemporary(t *testing.T) {
-	s := newSender(t, wmail.Config{Addr: "127.0.0.1:1"})
+	t.Parallel()
+	s := newSender(t, smtp.Config{Addr: "127.0.0.1:1"})
 	err := s.Send(t.Context(), testMessage())
-	var e *wmail.Error
-	if !errors.As(err, &e) || e.Step != wmail.StepConnect || e.Code != 0 || e.Permanent() {
+	var e *smtp.Error
+	if !errors.As(err, &e) || e.Step != smtp.StepConnect || e.Code != 0 || e.Permanent() {
 		t.Fatalf("Send = %#v, want a temporary connect error", err)
 	}
 }
 
 func TestSendInvalidMessageIsPermanent(t *testing.T) {
+	t.Parallel()
 	m := testMessage()
 	m.To.Address = "not an address"
 	// Nothing listens: a malformed message must fail before connecting.
-	err := newSender(t, wmail.Config{Addr: "127.0.0.1:1"}).Send(t.Context(), m)
-	var e *wmail.Error
-	if !errors.As(err, &e) || !e.Permanent() || !errors.Is(err, wmail.ErrInvalidMessage) {
+	err := newSender(t, smtp.Config{Addr: "127.0.0.1:1"}).Send(t.Context(), m)
+	var e *smtp.Error
+	if !errors.As(err, &e) || !e.Permanent() || !errors.Is(err, mail.ErrInvalidMessage) {
 		t.Fatalf("Send = %v, want a permanent ErrInvalidMessage", err)
 	}
 }
 
 func TestSendStopsAtDeadlineAndCancel(t *testing.T) {
+	t.Parallel()
 	f := startFake(t, &fakeSMTP{silent: true}) // accepts, never greets
 	tests := []struct {
 		name    string
@@ -238,15 +245,16 @@ func TestSendStopsAtDeadlineAndCancel(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := newSender(t, wmail.Config{Addr: f.addr, Timeout: tt.timeout})
+			t.Parallel()
+			s := newSender(t, smtp.Config{Addr: f.addr, Timeout: tt.timeout})
 			start := time.Now()
 			err := s.Send(tt.ctx(t), testMessage())
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("Send = %v, want %v", err, tt.want)
 			}
-			var e *wmail.Error
+			var e *smtp.Error
 			if !errors.As(err, &e) || e.Permanent() {
-				t.Fatalf("Send = %v, want a temporary *mail.Error", err)
+				t.Fatalf("Send = %v, want a temporary *smtp.Error", err)
 			}
 			if d := time.Since(start); d > 2*time.Second {
 				t.Fatalf("Send took %s to notice", d)
@@ -256,14 +264,15 @@ func TestSendStopsAtDeadlineAndCancel(t *testing.T) {
 }
 
 func TestStartTLSRequired(t *testing.T) {
+	t.Parallel()
 	f := startFake(t, &fakeSMTP{}) // offers no STARTTLS
-	s := newSender(t, wmail.Config{Addr: f.addr, TLS: wmail.TLSStartTLS})
+	s := newSender(t, smtp.Config{Addr: f.addr, TLS: smtp.TLSStartTLS})
 	for name, err := range map[string]error{
 		"Send":  s.Send(t.Context(), testMessage()),
 		"Check": s.Check(t.Context()),
 	} {
-		var e *wmail.Error
-		if !errors.As(err, &e) || e.Step != wmail.StepTLS {
+		var e *smtp.Error
+		if !errors.As(err, &e) || e.Step != smtp.StepTLS {
 			t.Errorf("%s = %v, want a tls step error", name, err)
 		}
 	}
@@ -276,23 +285,25 @@ func TestStartTLSRequired(t *testing.T) {
 }
 
 func TestCheck(t *testing.T) {
+	t.Parallel()
 	f := startFake(t, &fakeSMTP{})
-	if err := newSender(t, wmail.Config{Addr: f.addr}).Check(t.Context()); err != nil {
+	if err := newSender(t, smtp.Config{Addr: f.addr}).Check(t.Context()); err != nil {
 		t.Fatalf("Check against a live server: %v", err)
 	}
-	var e *wmail.Error
-	if err := newSender(t, wmail.Config{Addr: "127.0.0.1:1"}).Check(t.Context()); !errors.As(err, &e) || e.Step != wmail.StepConnect {
+	var e *smtp.Error
+	if err := newSender(t, smtp.Config{Addr: "127.0.0.1:1"}).Check(t.Context()); !errors.As(err, &e) || e.Step != smtp.StepConnect {
 		t.Fatalf("Check against nothing = %v, want a connect error", err)
 	}
 }
 
 func TestNewSenderRejectsBadConfig(t *testing.T) {
-	for _, cfg := range []wmail.Config{
+	t.Parallel()
+	for _, cfg := range []smtp.Config{
 		{Addr: "no-port", Timeout: time.Second},
 		{Addr: "127.0.0.1:25", TLS: "ssl", Timeout: time.Second},
 		{Addr: "127.0.0.1:25"},
 	} {
-		if _, err := wmail.NewSender(cfg); err == nil {
+		if _, err := smtp.NewSender(cfg); err == nil {
 			t.Errorf("NewSender(%+v) succeeded", cfg)
 		}
 	}

@@ -1,0 +1,99 @@
+// Package events is the Kafka side of the welcome-notifier: it turns the
+// UserRegistered events it consumes into welcome e-mails. Delivery
+// (retries, dead letters, commits, tracing) is package consumer's job; this
+// package decides only what an event means and which failures are
+// permanent.
+package events
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ssokit/platform/libs/consumer"
+	eventsv1 "github.com/ssokit/platform/libs/gen/events/v1"
+	"github.com/ssokit/platform/services/welcome-notifier/internal/welcome"
+)
+
+// Welcomer sends a registered user's welcome e-mail, once per user.
+type Welcomer interface {
+	Welcome(ctx context.Context, r welcome.Registration) (welcome.Delivery, welcome.Outcome, error)
+}
+
+// Outcomes of a UserRegistered event, the values of the outcome label of
+// welcome_notifier_mails_total.
+const (
+	outcomeSent      = "sent"
+	outcomeDuplicate = "duplicate"
+	outcomeFailed    = "failed"
+	outcomeRejected  = "rejected"
+)
+
+// Handler handles UserRegistered events.
+type Handler struct {
+	w     Welcomer
+	log   *slog.Logger
+	mails *prometheus.CounterVec
+}
+
+// NewHandler returns a Handler welcoming through w, with its counter
+// registered on reg.
+func NewHandler(w Welcomer, reg prometheus.Registerer, log *slog.Logger) (*Handler, error) {
+	mails := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "welcome_notifier_mails_total",
+		Help: "UserRegistered events handled, by outcome: sent, duplicate (the user's mail was sent before), failed (to be retried), rejected (permanently undeliverable or invalid).",
+	}, []string{"outcome"})
+	for _, o := range []string{outcomeSent, outcomeDuplicate, outcomeFailed, outcomeRejected} {
+		mails.WithLabelValues(o) // exported as 0 from the start, so rates and alerts work
+	}
+	if err := reg.Register(mails); err != nil {
+		return nil, fmt.Errorf("events metrics: %w", err)
+	}
+	return &Handler{w: w, log: log, mails: mails}, nil
+}
+
+// UserRegistered is a consumer.Handler: it sends the user's welcome
+// e-mail, and a repeated or redelivered event is a success that sends
+// nothing. An event no retry can fix (malformed, or a recipient the mail
+// server refuses for good) returns an error wrapping consumer.ErrPermanent,
+// so it is dead-lettered at once; any other failure is retried.
+func (h *Handler) UserRegistered(ctx context.Context, ev *eventsv1.UserRegistered, meta consumer.Metadata) error {
+	d, outcome, err := h.welcome(ctx, ev)
+	switch {
+	case errors.Is(err, welcome.ErrInvalidEvent), errors.Is(err, welcome.ErrUndeliverable):
+		h.mails.WithLabelValues(outcomeRejected).Inc()
+		return fmt.Errorf("%w: %w", consumer.ErrPermanent, err)
+	case err != nil:
+		h.mails.WithLabelValues(outcomeFailed).Inc()
+		return err
+	}
+	attrs := []any{
+		slog.String("user_id", d.UserID), slog.String("event_id", d.EventID),
+		slog.String("message_id", d.MessageID), slog.Int("attempt", meta.Attempt),
+		slog.String("topic", meta.Topic), slog.Int64("offset", meta.Offset),
+	}
+	if outcome == welcome.AlreadySent {
+		h.mails.WithLabelValues(outcomeDuplicate).Inc()
+		h.log.InfoContext(ctx, "welcome e-mail already sent, skipping", attrs...)
+		return nil
+	}
+	h.mails.WithLabelValues(outcomeSent).Inc()
+	h.log.InfoContext(ctx, "welcome e-mail sent", attrs...)
+	return nil
+}
+
+func (h *Handler) welcome(ctx context.Context, ev *eventsv1.UserRegistered) (welcome.Delivery, welcome.Outcome, error) {
+	if ev == nil {
+		return welcome.Delivery{}, 0, fmt.Errorf("%w: no event", welcome.ErrInvalidEvent)
+	}
+	return h.w.Welcome(ctx, welcome.Registration{
+		UserID:       ev.GetUserId(),
+		EventID:      ev.GetEventId(),
+		Email:        ev.GetEmail(),
+		FullName:     ev.GetFullName(),
+		RegisteredAt: ev.GetRegisteredAt().AsTime(),
+	})
+}

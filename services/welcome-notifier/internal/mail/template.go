@@ -1,0 +1,70 @@
+package mail
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"text/template"
+	"time"
+)
+
+// Data is what a body template sees. Composer.Compose fills the
+// recipient's fields; the others belong to particular kinds and are zero
+// in the rest.
+type Data struct {
+	// Name is how to address the user: the full name they gave, or the
+	// local part of their e-mail address when they gave none.
+	Name string
+	// FullName is the full name as registered, cleaned of line breaks,
+	// possibly empty.
+	FullName string
+	Email    string
+	UserID   string
+	// RegisteredAt is when the account was created (Welcome).
+	RegisteredAt time.Time
+}
+
+// Template renders the body of one kind of mail.
+type Template struct {
+	t *template.Template
+}
+
+// LoadTemplate reads a text/template from path; an empty path means kind's
+// built-in one.
+func LoadTemplate(kind Kind, path string) (*Template, error) {
+	if path == "" {
+		return kind.Template(), nil
+	}
+	text, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s template: %w", kind, err)
+	}
+	return ParseTemplate(string(text))
+}
+
+// ParseTemplate parses text as a text/template over Data and renders it
+// once with sample data, so a template that names a missing field fails
+// at start rather than on every mail.
+func ParseTemplate(text string) (*Template, error) {
+	t, err := template.New("body").Option("missingkey=error").Parse(text)
+	if err != nil {
+		return nil, fmt.Errorf("mail template: %w", err)
+	}
+	tmpl := &Template{t: t}
+	if _, err := tmpl.Render(Data{
+		Name: "Ada Lovelace", FullName: "Ada Lovelace", Email: "ada@example.test",
+		UserID: "00000000-0000-0000-0000-000000000000", RegisteredAt: time.Unix(0, 0).UTC(),
+	}); err != nil {
+		return nil, err
+	}
+	return tmpl, nil
+}
+
+// Render returns the body for d.
+func (t *Template) Render(d Data) (string, error) {
+	var b strings.Builder
+	if err := t.t.Execute(&b, d); err != nil {
+		return "", fmt.Errorf("mail template: %w", err)
+	}
+	return b.String(), nil
+}

@@ -1,0 +1,181 @@
+// Package ledgertest holds every welcome.Ledger to one contract: Run is
+// the suite, called by the tests of the PostgreSQL ledger and of Memory,
+// the in-memory ledger the use case's unit tests use. A fake that passes
+// Run behaves, as far as the use case can tell, like the real ledger.
+package ledgertest
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/ssokit/platform/services/welcome-notifier/internal/welcome"
+)
+
+// Run tests the ledgers newLedger returns. Its subtests run in parallel
+// and may share one ledger: each works on users of its own.
+func Run(t *testing.T, newLedger func(t *testing.T) welcome.Ledger) {
+	t.Run("sends once per user", func(t *testing.T) {
+		t.Parallel()
+		l := newLedger(t)
+		d := delivery()
+		var c counter
+		if got, err := l.Once(t.Context(), d, c.send); err != nil || got != welcome.Sent {
+			t.Fatalf("first Once = %v, %v; want Sent", got, err)
+		}
+		// The same event redelivered, and another event for the same user.
+		other := d
+		other.EventID = uuid.NewString()
+		other.Email = "ada.new@example.test"
+		for _, again := range []welcome.Delivery{d, other} {
+			if got, err := l.Once(t.Context(), again, c.send); err != nil || got != welcome.AlreadySent {
+				t.Fatalf("Once again = %v, %v; want AlreadySent", got, err)
+			}
+		}
+		if n := c.calls.Load(); n != 1 {
+			t.Fatalf("send called %d times, want 1", n)
+		}
+	})
+
+	t.Run("users are independent", func(t *testing.T) {
+		t.Parallel()
+		l := newLedger(t)
+		var c counter
+		for range 2 {
+			if got, err := l.Once(t.Context(), delivery(), c.send); err != nil || got != welcome.Sent {
+				t.Fatalf("Once for a new user = %v, %v; want Sent", got, err)
+			}
+		}
+		if n := c.calls.Load(); n != 2 {
+			t.Fatalf("send called %d times for two users, want 2", n)
+		}
+	})
+
+	t.Run("a failed send is returned and tried again", func(t *testing.T) {
+		t.Parallel()
+		l := newLedger(t)
+		d := delivery()
+		down := errors.New("smtp connect: connection refused")
+		failing := counter{err: down}
+		for range 2 {
+			if got, err := l.Once(t.Context(), d, failing.send); !errors.Is(err, down) || got != 0 {
+				t.Fatalf("Once with a failing send = %v, %v; want the send error", got, err)
+			}
+		}
+		var ok counter
+		if got, err := l.Once(t.Context(), d, ok.send); err != nil || got != welcome.Sent {
+			t.Fatalf("Once after recovery = %v, %v; want Sent", got, err)
+		}
+		if got, err := l.Once(t.Context(), d, ok.send); err != nil || got != welcome.AlreadySent {
+			t.Fatalf("Once after the mail went out = %v, %v; want AlreadySent", got, err)
+		}
+		if failing.calls.Load() != 2 || ok.calls.Load() != 1 {
+			t.Fatalf("send called %d times failing and %d times succeeding, want 2 and 1", failing.calls.Load(), ok.calls.Load())
+		}
+	})
+
+	t.Run("concurrent deliveries of one user send once", func(t *testing.T) {
+		t.Parallel()
+		l := newLedger(t)
+		d := delivery()
+		// Slow enough that the other deliveries arrive while the first sends.
+		c := counter{delay: 200 * time.Millisecond}
+		const deliveries = 5
+		var (
+			wg       sync.WaitGroup
+			outcomes [deliveries]welcome.Outcome
+			errs     [deliveries]error
+			release  = make(chan struct{})
+		)
+		for i := range deliveries {
+			wg.Go(func() {
+				<-release
+				outcomes[i], errs[i] = l.Once(t.Context(), d, c.send)
+			})
+		}
+		close(release)
+		wg.Wait()
+		sent := 0
+		for i := range deliveries {
+			if errs[i] != nil {
+				t.Fatalf("delivery %d: %v", i, errs[i])
+			}
+			if outcomes[i] == welcome.Sent {
+				sent++
+			}
+		}
+		if sent != 1 || c.calls.Load() != 1 {
+			t.Fatalf("outcomes %v, send called %d times; want one Sent and one call", outcomes, c.calls.Load())
+		}
+	})
+
+	t.Run("an accepted mail is recorded despite cancellation", func(t *testing.T) {
+		t.Parallel()
+		l := newLedger(t)
+		d := delivery()
+		// The mail server accepted the mail, then the caller's context
+		// ended (shutdown, handler timeout) before the record was written.
+		ctx, cancel := context.WithCancel(t.Context())
+		accepted := func(context.Context) error { cancel(); return nil }
+		if got, err := l.Once(ctx, d, accepted); err != nil || got != welcome.Sent {
+			t.Fatalf("Once = %v, %v; want Sent", got, err)
+		}
+		var c counter
+		if got, err := l.Once(t.Context(), d, c.send); err != nil || got != welcome.AlreadySent || c.calls.Load() != 0 {
+			t.Fatalf("Once after the cancelled record = %v, %v (send called %d times); want AlreadySent", got, err, c.calls.Load())
+		}
+	})
+
+	t.Run("a cancelled call sends nothing", func(t *testing.T) {
+		t.Parallel()
+		l := newLedger(t)
+		d := delivery()
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		var c counter
+		if _, err := l.Once(ctx, d, c.send); !errors.Is(err, context.Canceled) {
+			t.Fatalf("Once with a cancelled context = %v, want context.Canceled", err)
+		}
+		if c.calls.Load() != 0 {
+			t.Fatal("send called with a cancelled context")
+		}
+		if got, err := l.Once(t.Context(), d, c.send); err != nil || got != welcome.Sent {
+			t.Fatalf("Once after the cancelled call = %v, %v; want Sent", got, err)
+		}
+	})
+}
+
+func delivery() welcome.Delivery {
+	id := uuid.NewString()
+	return welcome.Delivery{
+		UserID:    id,
+		EventID:   uuid.NewString(),
+		Email:     "ada@example.test",
+		MessageID: "welcome." + id + "@ssokit.local",
+	}
+}
+
+// counter is a send function that counts its calls and returns err,
+// after delay when that is set.
+type counter struct {
+	calls atomic.Int32
+	err   error
+	delay time.Duration
+}
+
+func (c *counter) send(ctx context.Context) error {
+	c.calls.Add(1)
+	if c.delay > 0 {
+		select {
+		case <-time.After(c.delay):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return c.err
+}

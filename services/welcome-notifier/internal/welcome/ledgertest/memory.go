@@ -1,0 +1,62 @@
+package ledgertest
+
+import (
+	"context"
+	"sync"
+
+	"github.com/ssokit/platform/services/welcome-notifier/internal/welcome"
+)
+
+// Memory is welcome.Ledger in memory, for unit tests of the use case. Run
+// holds it to the same contract as the PostgreSQL ledger. It serializes
+// every call, not only those of one user: simpler, and slower only in
+// tests that send concurrently.
+type Memory struct {
+	mu       sync.Mutex
+	sent     map[string]welcome.Delivery
+	attempts map[string]int
+	err      error
+}
+
+var _ welcome.Ledger = (*Memory)(nil)
+
+// NewMemory returns an empty Memory.
+func NewMemory() *Memory {
+	return &Memory{sent: map[string]welcome.Delivery{}, attempts: map[string]int{}}
+}
+
+// Once implements welcome.Ledger.
+func (m *Memory) Once(ctx context.Context, d welcome.Delivery, send func(context.Context) error) (welcome.Outcome, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.err != nil {
+		return 0, m.err
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if _, ok := m.sent[d.UserID]; ok {
+		return welcome.AlreadySent, nil
+	}
+	m.attempts[d.UserID]++
+	if err := send(ctx); err != nil {
+		return 0, err
+	}
+	m.sent[d.UserID] = d
+	return welcome.Sent, nil
+}
+
+// FailWith makes every later Once return err without calling send, as a
+// ledger whose database does not answer; nil heals it.
+func (m *Memory) FailWith(err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.err = err
+}
+
+// Attempts returns how often send was called for userID.
+func (m *Memory) Attempts(userID string) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.attempts[userID]
+}
