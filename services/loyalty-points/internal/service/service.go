@@ -120,12 +120,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 	health.Add("postgres", db.PingContext)
 	health.Add("kafka", c.Check)
 
-	grpcSrv, grpcHealth, err := server.NewGRPCServer(log, metrics, nil)
-	if err != nil {
-		return nil, err
-	}
-	loyaltyv1.RegisterLoyaltyServiceServer(grpcSrv, grpcapi.NewLoyaltyServer(svc, log))
-	g, err := server.NewGRPC("grpc", cfg.GRPCAddr, grpcSrv, grpcHealth)
+	g, err := server.NewGRPC(cfg.GRPCAddr, log, metrics, func(s grpc.ServiceRegistrar) {
+		loyaltyv1.RegisterLoyaltyServiceServer(s, grpcapi.NewLoyaltyServer(svc, log))
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -19,6 +19,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/propagation"
+	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -102,13 +103,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 		return nil, err
 	}
 
-	grpcSrv, grpcHealth, err := server.NewGRPCServer(log, metrics, nil)
-	if err != nil {
-		return nil, err
-	}
-	ssov1.RegisterAuthServiceServer(grpcSrv, grpcapi.NewAuthServer(svc, log))
-	ssov1.RegisterUserServiceServer(grpcSrv, grpcapi.NewUserServer(svc, log))
-	g, err := server.NewGRPC("grpc", cfg.GRPCAddr, grpcSrv, grpcHealth)
+	g, err := server.NewGRPC(cfg.GRPCAddr, log, metrics, func(s grpc.ServiceRegistrar) {
+		ssov1.RegisterAuthServiceServer(s, grpcapi.NewAuthServer(svc, log))
+		ssov1.RegisterUserServiceServer(s, grpcapi.NewUserServer(svc, log))
+	})
 	if err != nil {
 		return nil, err
 	}
