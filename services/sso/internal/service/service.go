@@ -147,8 +147,8 @@ func newRelay(cfg config.Config, primary *sqlx.DB, p *server.Process, reg promet
 	if err != nil {
 		return nil, err
 	}
-	if err := reg.Register(outbox.NewBacklog(outbox.QueryBacklog(primary), 0, 0, log)); err != nil {
-		return nil, fmt.Errorf("outbox backlog metrics: %w", err)
+	if _, err := outbox.NewBacklog(reg, outbox.QueryBacklog(primary), 0, 0, log); err != nil {
+		return nil, err
 	}
 	producer, err := outbox.NewProducer(cfg.Kafka.Brokers, cfg.Kafka.MessageTimeout)
 	if err != nil {
@@ -209,9 +209,9 @@ func newAuth(cfg config.Config, primary, replica *sqlx.DB, rdb goredis.Universal
 	clients := ssoredis.NewThrottle(rdb, cfg.Redis.KeyPrefix+"login:ip:", cfg.Login.IPLimit, cfg.Login.Window)
 	var tokenOpts []token.IssuerOption
 	if n := cfg.Tokens.VerifiedCacheSize; n > 0 {
-		verified := token.NewVerifiedCache(n)
-		if err := reg.Register(verified); err != nil {
-			return nil, nil, fmt.Errorf("token cache metrics: %w", err)
+		verified, err := token.NewVerifiedCache(n, reg)
+		if err != nil {
+			return nil, nil, err
 		}
 		tokenOpts = append(tokenOpts, token.WithVerifiedCache(verified))
 	}
