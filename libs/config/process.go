@@ -32,6 +32,10 @@ type Process struct {
 	PprofAddr string `env:"PPROF_ADDR"`
 }
 
+// ProcessConfig returns p: through the embedding, it gives code that runs
+// any service (libs/bootstrap) the shared part of the service's Config.
+func (p Process) ProcessConfig() Process { return p }
+
 // Validate checks the values; prefix is the one the service embeds Process
 // with, so that the error names the variable an operator sets.
 func (p Process) Validate(prefix string) error {

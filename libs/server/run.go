@@ -49,6 +49,13 @@ func NewProcess(log *slog.Logger, health *Health, drain time.Duration) *Process 
 	return &Process{log: log, health: health, drain: drain}
 }
 
+// Log is the process's logger.
+func (p *Process) Log() *slog.Logger { return p.log }
+
+// Health is the process's health, which readiness reports and shutdown
+// turns unready.
+func (p *Process) Health() *Health { return p.health }
+
 // Serve adds a server.
 func (p *Process) Serve(s Server) { p.servers = append(p.servers, s) }
 

@@ -8,13 +8,13 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/schemaregistry"
 	"github.com/confluentinc/confluent-kafka-go/v2/schemaregistry/serde"
 	"github.com/confluentinc/confluent-kafka-go/v2/schemaregistry/serde/protobuf"
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
-	_ "github.com/lib/pq" // PostgreSQL driver for database/sql.
 	"github.com/prometheus/client_golang/prometheus"
 	goredis "github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/otel"
@@ -23,12 +23,11 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/ssokit/platform/libs/bootstrap"
 	"github.com/ssokit/platform/libs/gateway"
 	eventsv1 "github.com/ssokit/platform/libs/gen/events/v1"
-	"github.com/ssokit/platform/libs/gen/openapi"
 	ssov1 "github.com/ssokit/platform/libs/gen/sso/v1"
 	"github.com/ssokit/platform/libs/server"
-	"github.com/ssokit/platform/libs/swaggerui"
 	"github.com/ssokit/platform/services/sso/internal/auth"
 	"github.com/ssokit/platform/services/sso/internal/config"
 	"github.com/ssokit/platform/services/sso/internal/grpcapi"
@@ -46,7 +45,7 @@ const Name = "sso"
 // Migrate applies the database migrations on the primary; New does it too,
 // and `sso migrate` runs only this.
 func Migrate(ctx context.Context, cfg config.Config) error {
-	db, err := openDB(cfg.DB.PrimaryDSN, 2)
+	db, err := bootstrap.OpenDB(cfg.DB.PrimaryDSN, 2)
 	if err != nil {
 		return err
 	}
@@ -66,12 +65,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 		}
 	}()
 
-	primary, err := openDB(cfg.DB.PrimaryDSN, cfg.DB.MaxOpenConns)
+	primary, err := bootstrap.OpenDB(cfg.DB.PrimaryDSN, cfg.DB.MaxOpenConns)
 	if err != nil {
 		return nil, fmt.Errorf("primary database: %w", err)
 	}
 	p.Defer(primary.Close)
-	replica, err := openDB(cfg.DB.ReplicaDSN, cfg.DB.MaxOpenConns)
+	replica, err := bootstrap.OpenDB(cfg.DB.ReplicaDSN, cfg.DB.MaxOpenConns)
 	if err != nil {
 		return nil, fmt.Errorf("replica database: %w", err)
 	}
@@ -103,36 +102,26 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 		return nil, err
 	}
 
-	g, err := server.NewGRPC(cfg.GRPCAddr, log, metrics, func(s grpc.ServiceRegistrar) {
-		ssov1.RegisterAuthServiceServer(s, grpcapi.NewAuthServer(svc, log))
-		ssov1.RegisterUserServiceServer(s, grpcapi.NewUserServer(svc, log))
+	err = gateway.ServeAPI(ctx, p, gateway.API{
+		GRPCAddr: cfg.GRPCAddr,
+		Register: func(s grpc.ServiceRegistrar) {
+			ssov1.RegisterAuthServiceServer(s, grpcapi.NewAuthServer(svc, log))
+			ssov1.RegisterUserServiceServer(s, grpcapi.NewUserServer(svc, log))
+		},
+		Handlers: []gateway.RegisterFunc{ssov1.RegisterAuthServiceHandler, ssov1.RegisterUserServiceHandler},
+		Title:    "sso API",
+		Spec:     "sso.swagger.json",
+		HTTP: server.HTTPConfig{
+			Addr:      cfg.HTTPAddr,
+			PprofAddr: cfg.PprofAddr,
+			Metrics:   metrics,
+			Routes: func(mux *http.ServeMux) error {
+				mux.Handle("GET /.well-known/jwks.json", token.JWKSHandler(keys))
+				return nil
+			},
+		},
 	})
 	if err != nil {
-		return nil, err
-	}
-	p.Serve(g)
-
-	mux := server.NewMux(health, metrics)
-	spec, err := swaggerui.SpecFromFS(openapi.FS, "sso.swagger.json")
-	if err != nil {
-		return nil, err
-	}
-	conn, err := gateway.Mount(ctx, mux, g.Addr(), "sso API", spec, ssov1.RegisterAuthServiceHandler, ssov1.RegisterUserServiceHandler)
-	if err != nil {
-		return nil, err
-	}
-	p.Defer(conn.Close)
-	mux.Handle("GET /.well-known/jwks.json", token.JWKSHandler(keys))
-	handler, err := server.InstrumentHTTP(metrics, mux)
-	if err != nil {
-		return nil, err
-	}
-	h, err := server.NewHTTP("http", cfg.HTTPAddr, handler)
-	if err != nil {
-		return nil, err
-	}
-	p.Serve(h)
-	if err := p.ServePprof(cfg.PprofAddr); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -254,18 +243,6 @@ func registeredEvent(topic string) postgres.EventFunc {
 			TraceContext: carrier,
 		}, nil
 	}
-}
-
-// openDB opens a pool without connecting: the process starts even while the
-// database is down, and readiness reports it.
-func openDB(dsn string, maxOpen int) (*sqlx.DB, error) {
-	db, err := sqlx.Open("postgres", dsn)
-	if err != nil {
-		return nil, err
-	}
-	db.SetMaxOpenConns(maxOpen)
-	db.SetMaxIdleConns(maxOpen)
-	return db, nil
 }
 
 // Buffer sizes of each Redis connection. The client's defaults (32 KiB per
