@@ -3,8 +3,12 @@
 //
 // Every service declares one struct with `env` and `envDefault` tags and calls
 // Load once in its wiring point; nothing else in a service reads the
-// environment. The defaults are chosen so that a service started with no
-// configuration at all talks to the stack that deploy/local runs.
+// environment. The one exception goes through this package too: the Go
+// runtime reads its own variables (GOGC, GOMEMLIMIT) before main, and a
+// service with a setting of its own for the same thing asks RuntimeVar
+// whether the operator set the runtime's. The defaults are chosen so that a
+// service started with no configuration at all talks to the stack that
+// deploy/local runs.
 package config
 
 import (
@@ -97,6 +101,11 @@ func readFile(path string) (map[string]string, error) {
 	}
 	return vars, nil
 }
+
+// RuntimeVar returns one of the Go runtime's own variables (GOGC,
+// GOMEMLIMIT) as the runtime saw it: from the process environment only,
+// never from CONFIG_FILE, which the runtime does not read.
+func RuntimeVar(name string) string { return os.Getenv(name) }
 
 // ErrInvalid is wrapped by validation errors so callers can tell a bad value
 // from an unreadable file.

@@ -104,3 +104,20 @@ func TestRedactURL(t *testing.T) {
 		}
 	}
 }
+
+func TestRuntimeVarIgnoresTheFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "env")
+	if err := os.WriteFile(path, []byte("GOGC=300\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(config.FileVar, path)
+	t.Setenv("GOGC", "")
+	os.Unsetenv("GOGC")
+	if v := config.RuntimeVar("GOGC"); v != "" {
+		t.Errorf("RuntimeVar(GOGC) = %q with GOGC only in the file, want \"\"", v)
+	}
+	t.Setenv("GOGC", "80")
+	if v := config.RuntimeVar("GOGC"); v != "80" {
+		t.Errorf("RuntimeVar(GOGC) = %q, want 80", v)
+	}
+}

@@ -5,9 +5,10 @@
 //
 // # JSON
 //
-// Field names are the proto names (snake_case), the REST contract in
-// DESIGN.md; fields at their zero value are emitted ("valid": false, not an
-// absent key). Request bodies are strict: an unknown field, a wrong type,
+// Field names are the proto names (snake_case), as in the OpenAPI documents
+// generated from the protos (libs/gen/openapi, served by each service's
+// Swagger UI); fields at their zero value are emitted ("valid": false, not
+// an absent key). Request bodies are strict: an unknown field, a wrong type,
 // malformed JSON or trailing data after the object is 400 INVALID_ARGUMENT
 // ("invalid JSON body: ..."), so a typo such as "pasword" fails loudly
 // instead of reaching the service as an empty password. An empty body decodes
@@ -55,17 +56,21 @@
 // would share its address: such a deployment must teach this package which
 // proxy hops to trust before it relies on per-IP limits.
 //
+// # Metrics
+//
+// Each call's route is named after the path template it matched
+// ("/v1/loyalty/accounts/{user_id}"), never the raw path, for the HTTP
+// metrics of server.InstrumentHTTP.
+//
 // # Wiring
 //
 // A service registers its generated handlers against its own gRPC endpoint,
 // so REST calls run through the same interceptors (tracing, recovery, error
-// mapping, throttling) as native gRPC calls:
+// mapping, throttling) as native gRPC calls. Mount does that and serves the
+// Swagger UI beside it:
 //
-//	gw := gateway.New()
-//	err := ssov1.RegisterAuthServiceHandlerFromEndpoint(ctx, gw, grpcAddr,
-//		[]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())})
-//	...
-//	mux.Handle("/", gw) // the catch-all, so unknown paths get JSON 404s
+//	conn, err := gateway.Mount(ctx, mux, grpcAddr, "sso API", spec,
+//		ssov1.RegisterAuthServiceHandler, ssov1.RegisterUserServiceHandler)
 //
 // The Register*HandlerServer variants work too but skip gRPC interceptors.
 package gateway

@@ -3,9 +3,12 @@ package gateway
 import (
 	"net/http"
 	"net/textproto"
+	"strings"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/ssokit/platform/libs/server"
 )
 
 // DefaultMaxBodyBytes is the request body limit New applies unless
@@ -37,7 +40,8 @@ func WithServeMuxOptions(opts ...runtime.ServeMuxOption) Option {
 
 // New returns an empty grpc-gateway mux speaking the REST contract in the
 // package documentation; the generated Register*Handler functions add the
-// routes.
+// routes. Each call's route is named after the path template it matched,
+// for the HTTP metrics of server.InstrumentHTTP.
 func New(opts ...Option) *runtime.ServeMux {
 	o := options{maxBody: DefaultMaxBodyBytes}
 	for _, opt := range opts {
@@ -57,7 +61,7 @@ func New(opts ...Option) *runtime.ServeMux {
 		runtime.WithIncomingHeaderMatcher(incomingHeader),
 		runtime.WithOutgoingHeaderMatcher(dropHeader),
 		runtime.WithOutgoingTrailerMatcher(dropHeader),
-		runtime.WithMiddlewares(limitBody(o.maxBody), dropForwardedFor),
+		runtime.WithMiddlewares(limitBody(o.maxBody), dropForwardedFor, nameRoute),
 		// The API is JSON only: no form posts turned into GETs, no
 		// X-HTTP-Method-Override.
 		runtime.WithDisablePathLengthFallback(),
@@ -102,6 +106,19 @@ func dropForwardedFor(next runtime.HandlerFunc) runtime.HandlerFunc {
 		if _, ok := r.Header["X-Forwarded-For"]; ok {
 			r = r.Clone(r.Context())
 			r.Header.Del("X-Forwarded-For")
+		}
+		next(w, r, params)
+	}
+}
+
+// nameRoute names the route of the request for the HTTP metrics (see
+// server.InstrumentHTTP) after the path template it matched, as the API's
+// http rules write it: {user_id}, not the pattern's {user_id=*}. The raw
+// path would make a series per user.
+func nameRoute(next runtime.HandlerFunc) runtime.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, params map[string]string) {
+		if p, ok := runtime.HTTPPattern(r.Context()); ok {
+			server.SetRoute(r.Context(), strings.ReplaceAll(p.String(), "=*}", "}"))
 		}
 		next(w, r, params)
 	}

@@ -10,7 +10,6 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
-	"github.com/ssokit/platform/libs/server"
 	"github.com/ssokit/platform/libs/swaggerui"
 )
 
@@ -36,7 +35,7 @@ func Mount(ctx context.Context, mux *http.ServeMux, grpcAddr, title string, spec
 	if err != nil {
 		return nil, fmt.Errorf("gateway connection: %w", err)
 	}
-	gw := New(WithServeMuxOptions(server.GatewayRoutes()))
+	gw := New()
 	for _, r := range register {
 		if err := r(ctx, gw, conn); err != nil {
 			conn.Close()

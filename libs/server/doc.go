@@ -4,4 +4,11 @@
 // registry the service serves at /metrics), and Run, which serves them
 // until the process is asked to stop and then drains in-flight work within a
 // deadline. Business code never touches listeners or signals.
+//
+// A process has one Prometheus registry (NewRegistry), served at /metrics.
+// Whatever makes metrics, here and in the services, takes that registry as
+// a prometheus.Registerer in its constructor and registers them there,
+// returning the error of a clash (NewGRPC, InstrumentHTTP,
+// consumer.NewMetrics, a package's NewMetrics): wiring code never calls
+// Register itself, and a metric cannot be built and then forgotten.
 package server

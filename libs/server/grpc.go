@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"runtime/debug"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,36 +17,69 @@ import (
 	"google.golang.org/grpc/status"
 )
 
-// NewGRPCServer returns a gRPC server with what every service wants:
-// OpenTelemetry spans for each call, metrics for each call registered on
-// reg (grpc_server_handled_total and grpc_server_handling_seconds, by
-// grpc_service and grpc_method; the OK series of every registered method
-// exist from the first scrape), panic recovery (a panic becomes an INTERNAL
-// error with the stack in the log, never a dead process, and is counted as
-// Internal), the standard grpc.health.v1 service and server reflection (so
-// grpcurl works without .proto files). extra interceptors run inside
-// recovery. It fails only when reg already holds the gRPC metrics.
-func NewGRPCServer(log *slog.Logger, reg prometheus.Registerer, extra []grpc.UnaryServerInterceptor, opts ...grpc.ServerOption) (*grpc.Server, *health.Server, error) {
+// GRPCOption adjusts the server NewGRPC builds.
+type GRPCOption func(*grpcOptions)
+
+type grpcOptions struct {
+	unary []grpc.UnaryServerInterceptor
+	opts  []grpc.ServerOption
+}
+
+// WithUnaryInterceptors adds interceptors that run inside panic recovery,
+// after the ones every server has.
+func WithUnaryInterceptors(i ...grpc.UnaryServerInterceptor) GRPCOption {
+	return func(o *grpcOptions) { o.unary = append(o.unary, i...) }
+}
+
+// WithServerOptions adds grpc-go server options after the defaults.
+func WithServerOptions(opts ...grpc.ServerOption) GRPCOption {
+	return func(o *grpcOptions) { o.opts = append(o.opts, opts...) }
+}
+
+// NewGRPC returns the process's gRPC server, listening on addr right away
+// (see NewHTTP), with the service's handlers added by register and what
+// every service wants: OpenTelemetry spans for each call; metrics for each
+// call registered on reg (grpc_server_handled_total and
+// grpc_server_handling_seconds, by grpc_service and grpc_method; the OK
+// series of every registered method exist from the first scrape); panic
+// recovery (a panic becomes an INTERNAL error with the stack in the log,
+// never a dead process, and is counted as Internal); the standard
+// grpc.health.v1 service, SERVING until shutdown begins; and server
+// reflection, so grpcurl works without .proto files. It fails when addr
+// cannot be listened on or reg already holds the gRPC metrics.
+func NewGRPC(addr string, log *slog.Logger, reg prometheus.Registerer, register func(grpc.ServiceRegistrar), opts ...GRPCOption) (*GRPC, error) {
+	var o grpcOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	// The interceptors exist before the server they are options of; the
 	// server is set before the metrics are registered, so before any
 	// collection.
 	metrics := newGRPCMetrics()
-	unary := append([]grpc.UnaryServerInterceptor{metrics.unary, recoverUnary(log)}, extra...)
-	opts = append([]grpc.ServerOption{
+	unary := append([]grpc.UnaryServerInterceptor{metrics.unary, recoverUnary(log)}, o.unary...)
+	srv := grpc.NewServer(append([]grpc.ServerOption{
 		grpc.StatsHandler(otelgrpc.NewServerHandler()),
 		grpc.NumStreamWorkers(streamWorkers),
 		grpc.ChainUnaryInterceptor(unary...),
 		grpc.ChainStreamInterceptor(metrics.stream, recoverStream(log)),
-	}, opts...)
-	srv := grpc.NewServer(opts...)
+	}, o.opts...)...)
 	metrics.srv = srv
-	if err := reg.Register(metrics); err != nil {
-		return nil, nil, fmt.Errorf("grpc server metrics: %w", err)
-	}
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(srv, hs)
 	reflection.Register(srv)
-	return srv, hs, nil
+	if register != nil {
+		register(srv)
+	}
+	if err := reg.Register(metrics); err != nil {
+		return nil, fmt.Errorf("grpc server metrics: %w", err)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		reg.Unregister(metrics)
+		return nil, fmt.Errorf("grpc server: %w", err)
+	}
+	hs.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	return &GRPC{ln: ln, srv: srv, health: hs}, nil
 }
 
 // streamWorkers is how many long-lived goroutines serve calls. Without

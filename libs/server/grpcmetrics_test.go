@@ -34,8 +34,8 @@ func TestGRPCMetricsCountEveryCallByCode(t *testing.T) {
 		}
 		return next(ctx, req)
 	}
-	srv, _, err := server.NewGRPCServer(slog.New(slog.NewTextHandler(io.Discard, nil)), reg,
-		[]grpc.UnaryServerInterceptor{panicky})
+	srv, err := server.NewGRPC("127.0.0.1:0", slog.New(slog.NewTextHandler(io.Discard, nil)), reg, nil,
+		server.WithUnaryInterceptors(panicky))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,13 +49,9 @@ func TestGRPCMetricsCountEveryCallByCode(t *testing.T) {
 		}
 	}
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(srv.Stop)
-	conn, err := grpc.NewClient(ln.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	go func() { _ = srv.Serve() }()
+	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
+	conn, err := grpc.NewClient(srv.Addr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,14 +109,34 @@ func TestGRPCMetricsCountEveryCallByCode(t *testing.T) {
 	}
 }
 
-func TestNewGRPCServerRefusesASecondRegistrationOnOneRegistry(t *testing.T) {
+func TestNewGRPCRefusesASecondRegistrationOnOneRegistry(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if _, _, err := server.NewGRPCServer(log, reg, nil); err != nil {
+	first, err := server.NewGRPC("127.0.0.1:0", log, reg, nil)
+	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = first.Shutdown(context.Background()) })
 	var already prometheus.AlreadyRegisteredError
-	if _, _, err := server.NewGRPCServer(log, reg, nil); !errors.As(err, &already) {
-		t.Fatalf("second NewGRPCServer on one registry: err = %v, want AlreadyRegisteredError", err)
+	if _, err := server.NewGRPC("127.0.0.1:0", log, reg, nil); !errors.As(err, &already) {
+		t.Fatalf("second NewGRPC on one registry: err = %v, want AlreadyRegisteredError", err)
 	}
+}
+
+func TestNewGRPCReportsBusyPortAndReleasesItsMetrics(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	reg := prometheus.NewRegistry()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if _, err := server.NewGRPC(ln.Addr().String(), log, reg, nil); err == nil {
+		t.Fatal("NewGRPC on a busy port gave no error")
+	}
+	srv, err := server.NewGRPC("127.0.0.1:0", log, reg, nil)
+	if err != nil {
+		t.Fatalf("NewGRPC after a failed one on the same registry: %v", err)
+	}
+	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
 }

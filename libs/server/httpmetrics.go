@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/felixge/httpsnoop"
-	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -21,8 +20,8 @@ const RouteUnmatched = "unmatched"
 // and http_server_request_duration_seconds{route, method}.
 //
 // route is never the raw URL path, whose user ids would make a series per
-// user. It is the route a handler named with SetRoute (the REST gateway
-// does, with GatewayRoutes: its path template, such as
+// user. It is the route a handler named with SetRoute (the REST gateway of
+// package gateway does: its path template, such as
 // "/v1/loyalty/accounts/{user_id}"), otherwise the path of the
 // http.ServeMux pattern that matched ("/healthz", "/swagger/", and "/" for
 // the gateway's catch-all when no gateway route matched), otherwise
@@ -68,22 +67,6 @@ func SetRoute(ctx context.Context, route string) {
 	if p, ok := ctx.Value(routeKey{}).(*string); ok {
 		*p = route
 	}
-}
-
-// GatewayRoutes is the grpc-gateway option that names each REST call's
-// route after the path template it matched (see InstrumentHTTP); pass it to
-// gateway.New with gateway.WithServeMuxOptions.
-func GatewayRoutes() runtime.ServeMuxOption {
-	return runtime.WithMiddlewares(func(next runtime.HandlerFunc) runtime.HandlerFunc {
-		return func(w http.ResponseWriter, r *http.Request, params map[string]string) {
-			if p, ok := runtime.HTTPPattern(r.Context()); ok {
-				// The template as the API's http rules write it:
-				// {user_id}, not the pattern's {user_id=*}.
-				SetRoute(r.Context(), strings.ReplaceAll(p.String(), "=*}", "}"))
-			}
-			next(w, r, params)
-		}
-	})
 }
 
 // patternRoute is the path of a ServeMux pattern ("[METHOD ][HOST]/PATH"):

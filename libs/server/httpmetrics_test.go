@@ -7,16 +7,16 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/ssokit/platform/libs/gateway"
 	"github.com/ssokit/platform/libs/server"
 )
 
 // TestInstrumentHTTPLabelsRequestsByRouteNotPath serves a mux shaped like a
 // service's: fixed routes, and a REST gateway behind the catch-all "/".
 func TestInstrumentHTTPLabelsRequestsByRouteNotPath(t *testing.T) {
-	gw := runtime.NewServeMux(server.GatewayRoutes())
+	gw := gateway.New()
 	if err := gw.HandlePath(http.MethodGet, "/v1/accounts/{user_id}", func(w http.ResponseWriter, _ *http.Request, _ map[string]string) {
 		w.WriteHeader(http.StatusOK)
 	}); err != nil {

@@ -12,7 +12,6 @@ import (
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
-	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 )
 
 // Server is one listener of a process: started by Serve, stopped by Shutdown.
@@ -49,6 +48,13 @@ type worker struct {
 func NewProcess(log *slog.Logger, health *Health, drain time.Duration) *Process {
 	return &Process{log: log, health: health, drain: drain}
 }
+
+// Log is the process's logger.
+func (p *Process) Log() *slog.Logger { return p.log }
+
+// Health is the process's health, which readiness reports and shutdown
+// turns unready.
+func (p *Process) Health() *Health { return p.health }
 
 // Serve adds a server.
 func (p *Process) Serve(s Server) { p.servers = append(p.servers, s) }
@@ -166,26 +172,14 @@ func (s *HTTP) Serve() error {
 
 func (s *HTTP) Shutdown(ctx context.Context) error { return s.srv.Shutdown(ctx) }
 
-// GRPC is a Server for a *grpc.Server.
+// GRPC is the gRPC server of a process; NewGRPC builds it.
 type GRPC struct {
-	name   string
 	ln     net.Listener
 	srv    *grpc.Server
 	health *health.Server
 }
 
-// NewGRPC listens on addr right away (see NewHTTP). hs, the server's
-// grpc.health.v1 service, reports SERVING until shutdown begins.
-func NewGRPC(name, addr string, srv *grpc.Server, hs *health.Server) (*GRPC, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("%s server: %w", name, err)
-	}
-	hs.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
-	return &GRPC{name: name, ln: ln, srv: srv, health: hs}, nil
-}
-
-func (s *GRPC) Name() string { return s.name }
+func (s *GRPC) Name() string { return "grpc" }
 func (s *GRPC) Addr() string { return s.ln.Addr().String() }
 
 func (s *GRPC) Serve() error {

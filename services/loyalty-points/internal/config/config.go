@@ -14,22 +14,15 @@ import (
 
 // Config is everything the loyalty-points process can be told.
 type Config struct {
+	// Process is what every service process has: LOYALTY_LOG_LEVEL,
+	// LOYALTY_SHUTDOWN_TIMEOUT, LOYALTY_TRACE_SAMPLE_RATIO,
+	// LOYALTY_OTLP_ENDPOINT and LOYALTY_PPROF_ADDR.
+	config.Process `envPrefix:"LOYALTY_"`
+
 	// GRPCAddr serves the gRPC API.
 	GRPCAddr string `env:"LOYALTY_GRPC_ADDR" envDefault:"127.0.0.1:44045"`
 	// HTTPAddr serves the REST gateway, Swagger UI, health and metrics.
 	HTTPAddr string `env:"LOYALTY_HTTP_ADDR" envDefault:"127.0.0.1:8001"`
-	// PprofAddr serves Go's profiling endpoints (/debug/pprof/) when set;
-	// keep it on loopback.
-	PprofAddr string `env:"LOYALTY_PPROF_ADDR"`
-	// LogLevel is debug, info, warn or error.
-	LogLevel string `env:"LOYALTY_LOG_LEVEL" envDefault:"info"`
-	// ShutdownTimeout bounds how long in-flight work may finish on stop.
-	ShutdownTimeout time.Duration `env:"LOYALTY_SHUTDOWN_TIMEOUT" envDefault:"15s"`
-	// TraceSampleRatio is the share of new traces recorded (0..1).
-	TraceSampleRatio float64 `env:"LOYALTY_TRACE_SAMPLE_RATIO" envDefault:"1"`
-	// OTLPEndpoint is the host:port of an OTLP/gRPC trace collector (Jaeger,
-	// the OpenTelemetry Collector); empty exports no spans.
-	OTLPEndpoint string `env:"LOYALTY_OTLP_ENDPOINT"`
 
 	// WelcomeBonus is the number of points credited, once, to each new
 	// user's account.
@@ -59,8 +52,8 @@ type SSO struct {
 
 // Kafka locates the brokers and the Schema Registry the events come through.
 type Kafka struct {
-	Brokers           string `env:"LOYALTY_KAFKA_BROKERS" envDefault:"127.0.0.1:9092"`
-	SchemaRegistryURL string `env:"LOYALTY_SCHEMA_REGISTRY_URL" envDefault:"http://127.0.0.1:8081/apis/ccompat/v7"`
+	// LOYALTY_KAFKA_BROKERS and LOYALTY_SCHEMA_REGISTRY_URL.
+	config.Kafka `envPrefix:"LOYALTY_"`
 }
 
 // Consumer configures the consumption of UserRegistered events: a message
@@ -87,11 +80,10 @@ func Load() (Config, error) {
 
 // Validate rejects values that would only fail later, at a worse moment.
 func (c *Config) Validate() error {
+	if err := c.Process.Validate("LOYALTY_"); err != nil {
+		return err
+	}
 	switch {
-	case c.ShutdownTimeout <= 0:
-		return fmt.Errorf("%w: LOYALTY_SHUTDOWN_TIMEOUT must be positive", config.ErrInvalid)
-	case c.TraceSampleRatio < 0 || c.TraceSampleRatio > 1:
-		return fmt.Errorf("%w: LOYALTY_TRACE_SAMPLE_RATIO must be within 0..1", config.ErrInvalid)
 	case c.WelcomeBonus <= 0:
 		return fmt.Errorf("%w: LOYALTY_WELCOME_BONUS must be positive", config.ErrInvalid)
 	case c.DB.DSN == "":

@@ -3,11 +3,10 @@ package grpcapi
 import (
 	"context"
 	"log/slog"
-	"strings"
 
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/ssokit/platform/libs/bearer"
 	loyaltyv1 "github.com/ssokit/platform/libs/gen/loyalty/v1"
 	"github.com/ssokit/platform/services/loyalty-points/internal/ledger"
 )
@@ -27,7 +26,7 @@ func NewLoyaltyServer(svc *ledger.Service, log *slog.Logger) *LoyaltyServer {
 }
 
 func (s *LoyaltyServer) GetAccount(ctx context.Context, req *loyaltyv1.GetAccountRequest) (*loyaltyv1.GetAccountResponse, error) {
-	a, err := s.svc.Account(ctx, bearer(ctx), req.GetUserId())
+	a, err := s.svc.Account(ctx, bearer.Token(ctx), req.GetUserId())
 	if err != nil {
 		return nil, toStatus(ctx, s.log, err)
 	}
@@ -39,7 +38,7 @@ func (s *LoyaltyServer) GetAccount(ctx context.Context, req *loyaltyv1.GetAccoun
 }
 
 func (s *LoyaltyServer) ListTransactions(ctx context.Context, req *loyaltyv1.ListTransactionsRequest) (*loyaltyv1.ListTransactionsResponse, error) {
-	page, err := s.svc.History(ctx, bearer(ctx), ledger.HistoryQuery{
+	page, err := s.svc.History(ctx, bearer.Token(ctx), ledger.HistoryQuery{
 		UserID:    req.GetUserId(),
 		PageSize:  int(req.GetPageSize()),
 		PageToken: req.GetPageToken(),
@@ -64,7 +63,7 @@ func (s *LoyaltyServer) ListTransactions(ctx context.Context, req *loyaltyv1.Lis
 }
 
 func (s *LoyaltyServer) Deposit(ctx context.Context, req *loyaltyv1.DepositRequest) (*loyaltyv1.DepositResponse, error) {
-	balance, err := s.svc.Deposit(ctx, bearer(ctx), ledger.Change{
+	balance, err := s.svc.Deposit(ctx, bearer.Token(ctx), ledger.Change{
 		UserID: req.GetUserId(), Amount: req.GetAmount(), Reason: req.GetReason(), IdempotencyKey: req.GetIdempotencyKey(),
 	})
 	if err != nil {
@@ -74,7 +73,7 @@ func (s *LoyaltyServer) Deposit(ctx context.Context, req *loyaltyv1.DepositReque
 }
 
 func (s *LoyaltyServer) Withdraw(ctx context.Context, req *loyaltyv1.WithdrawRequest) (*loyaltyv1.WithdrawResponse, error) {
-	balance, err := s.svc.Withdraw(ctx, bearer(ctx), ledger.Change{
+	balance, err := s.svc.Withdraw(ctx, bearer.Token(ctx), ledger.Change{
 		UserID: req.GetUserId(), Amount: req.GetAmount(), Reason: req.GetReason(), IdempotencyKey: req.GetIdempotencyKey(),
 	})
 	if err != nil {
@@ -94,17 +93,4 @@ func kind(k ledger.Kind) loyaltyv1.TransactionKind {
 	default:
 		return loyaltyv1.TransactionKind_TRANSACTION_KIND_UNSPECIFIED
 	}
-}
-
-// bearer returns the token of an "authorization: Bearer <token>" header,
-// which the REST gateway forwards from the HTTP Authorization header.
-func bearer(ctx context.Context) string {
-	md, _ := metadata.FromIncomingContext(ctx)
-	for _, v := range md.Get("authorization") {
-		scheme, tok, ok := strings.Cut(strings.TrimSpace(v), " ")
-		if ok && strings.EqualFold(scheme, "bearer") {
-			return strings.TrimSpace(tok)
-		}
-	}
-	return ""
 }

@@ -9,19 +9,16 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/jmoiron/sqlx"
-	_ "github.com/lib/pq" // PostgreSQL driver for database/sql.
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/ssokit/platform/libs/bootstrap"
 	"github.com/ssokit/platform/libs/consumer"
 	"github.com/ssokit/platform/libs/gateway"
 	eventsv1 "github.com/ssokit/platform/libs/gen/events/v1"
 	loyaltyv1 "github.com/ssokit/platform/libs/gen/loyalty/v1"
-	"github.com/ssokit/platform/libs/gen/openapi"
 	"github.com/ssokit/platform/libs/server"
-	"github.com/ssokit/platform/libs/swaggerui"
 	"github.com/ssokit/platform/services/loyalty-points/internal/config"
 	"github.com/ssokit/platform/services/loyalty-points/internal/events"
 	"github.com/ssokit/platform/services/loyalty-points/internal/grpcapi"
@@ -36,7 +33,7 @@ const Name = "loyalty-points"
 // Migrate applies the database migrations; New does it too, and
 // `loyalty-points migrate` runs only this.
 func Migrate(ctx context.Context, cfg config.Config) error {
-	db, err := openDB(cfg.DB.DSN, 2)
+	db, err := bootstrap.OpenDB(cfg.DB.DSN, 2)
 	if err != nil {
 		return err
 	}
@@ -57,7 +54,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 		}
 	}()
 
-	db, err := openDB(cfg.DB.DSN, cfg.DB.MaxOpenConns)
+	db, err := bootstrap.OpenDB(cfg.DB.DSN, cfg.DB.MaxOpenConns)
 	if err != nil {
 		return nil, fmt.Errorf("database: %w", err)
 	}
@@ -120,49 +117,18 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 	health.Add("postgres", db.PingContext)
 	health.Add("kafka", c.Check)
 
-	grpcSrv, grpcHealth, err := server.NewGRPCServer(log, metrics, nil)
+	err = gateway.ServeAPI(ctx, p, gateway.API{
+		GRPCAddr: cfg.GRPCAddr,
+		Register: func(s grpc.ServiceRegistrar) {
+			loyaltyv1.RegisterLoyaltyServiceServer(s, grpcapi.NewLoyaltyServer(svc, log))
+		},
+		Handlers: []gateway.RegisterFunc{loyaltyv1.RegisterLoyaltyServiceHandler},
+		Title:    "Loyalty API",
+		Spec:     "loyalty.swagger.json",
+		HTTP:     server.HTTPConfig{Addr: cfg.HTTPAddr, PprofAddr: cfg.PprofAddr, Metrics: metrics},
+	})
 	if err != nil {
-		return nil, err
-	}
-	loyaltyv1.RegisterLoyaltyServiceServer(grpcSrv, grpcapi.NewLoyaltyServer(svc, log))
-	g, err := server.NewGRPC("grpc", cfg.GRPCAddr, grpcSrv, grpcHealth)
-	if err != nil {
-		return nil, err
-	}
-	p.Serve(g)
-
-	mux := server.NewMux(health, metrics)
-	spec, err := swaggerui.SpecFromFS(openapi.FS, "loyalty.swagger.json")
-	if err != nil {
-		return nil, err
-	}
-	conn, err := gateway.Mount(ctx, mux, g.Addr(), "Loyalty API", spec, loyaltyv1.RegisterLoyaltyServiceHandler)
-	if err != nil {
-		return nil, err
-	}
-	p.Defer(conn.Close)
-	handler, err := server.InstrumentHTTP(metrics, mux)
-	if err != nil {
-		return nil, err
-	}
-	h, err := server.NewHTTP("http", cfg.HTTPAddr, handler)
-	if err != nil {
-		return nil, err
-	}
-	p.Serve(h)
-	if err := p.ServePprof(cfg.PprofAddr); err != nil {
 		return nil, err
 	}
 	return p, nil
-}
-
-// openDB opens a pool; it connects on first use.
-func openDB(dsn string, maxOpen int) (*sqlx.DB, error) {
-	db, err := sqlx.Open("postgres", dsn)
-	if err != nil {
-		return nil, err
-	}
-	db.SetMaxOpenConns(maxOpen)
-	db.SetMaxIdleConns(maxOpen)
-	return db, nil
 }

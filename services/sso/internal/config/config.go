@@ -15,22 +15,15 @@ import (
 
 // Config is everything the sso process can be told.
 type Config struct {
+	// Process is what every service process has: SSO_LOG_LEVEL,
+	// SSO_SHUTDOWN_TIMEOUT, SSO_TRACE_SAMPLE_RATIO, SSO_OTLP_ENDPOINT and
+	// SSO_PPROF_ADDR.
+	config.Process `envPrefix:"SSO_"`
+
 	// GRPCAddr serves the gRPC API.
 	GRPCAddr string `env:"SSO_GRPC_ADDR" envDefault:"127.0.0.1:44044"`
 	// HTTPAddr serves the REST gateway, Swagger UI, JWKS, health and metrics.
 	HTTPAddr string `env:"SSO_HTTP_ADDR" envDefault:"127.0.0.1:8000"`
-	// LogLevel is debug, info, warn or error.
-	LogLevel string `env:"SSO_LOG_LEVEL" envDefault:"info"`
-	// ShutdownTimeout bounds how long in-flight requests may drain on stop.
-	ShutdownTimeout time.Duration `env:"SSO_SHUTDOWN_TIMEOUT" envDefault:"15s"`
-	// TraceSampleRatio is the share of new traces recorded (0..1).
-	TraceSampleRatio float64 `env:"SSO_TRACE_SAMPLE_RATIO" envDefault:"1"`
-	// OTLPEndpoint is the host:port of an OTLP/gRPC trace collector (Jaeger,
-	// the OpenTelemetry Collector); empty exports no spans.
-	OTLPEndpoint string `env:"SSO_OTLP_ENDPOINT"`
-	// PprofAddr serves Go's profiling endpoints (/debug/pprof/) when set;
-	// keep it on loopback.
-	PprofAddr string `env:"SSO_PPROF_ADDR"`
 	// GCPercent is the garbage collector's target (GOGC), unless GOGC is
 	// set. Most of what sso allocates is argon2id's 9 MiB per hash, dropped
 	// as the hash ends; at 50 the heap grows to half again what is live
@@ -56,10 +49,8 @@ type Config struct {
 // publishes to. Neither has to be up for sso to start or to register
 // users: events wait in the outbox until they are.
 type Kafka struct {
-	// Brokers is the comma-separated bootstrap list.
-	Brokers string `env:"SSO_KAFKA_BROKERS" envDefault:"127.0.0.1:9092"`
-	// SchemaRegistryURL is the Confluent-compatible Schema Registry API.
-	SchemaRegistryURL string `env:"SSO_SCHEMA_REGISTRY_URL" envDefault:"http://127.0.0.1:8081/apis/ccompat/v7"`
+	// SSO_KAFKA_BROKERS and SSO_SCHEMA_REGISTRY_URL.
+	config.Kafka `envPrefix:"SSO_"`
 	// MessageTimeout is the longest the producer tries to deliver one
 	// message before reporting it failed (message.timeout.ms); the outbox
 	// retries it later.
@@ -180,11 +171,10 @@ func Load() (Config, error) {
 
 // Validate rejects values that would only fail later, at a worse moment.
 func (c *Config) Validate() error {
+	if err := c.Process.Validate("SSO_"); err != nil {
+		return err
+	}
 	switch {
-	case c.ShutdownTimeout <= 0:
-		return fmt.Errorf("%w: SSO_SHUTDOWN_TIMEOUT must be positive", config.ErrInvalid)
-	case c.TraceSampleRatio < 0 || c.TraceSampleRatio > 1:
-		return fmt.Errorf("%w: SSO_TRACE_SAMPLE_RATIO must be within 0..1", config.ErrInvalid)
 	case c.DB.PrimaryDSN == "":
 		return fmt.Errorf("%w: SSO_DB_PRIMARY_DSN is required", config.ErrInvalid)
 	case c.DB.MaxOpenConns <= 0:

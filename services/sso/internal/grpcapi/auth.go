@@ -3,11 +3,10 @@ package grpcapi
 import (
 	"context"
 	"log/slog"
-	"strings"
 
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/ssokit/platform/libs/bearer"
 	ssov1 "github.com/ssokit/platform/libs/gen/sso/v1"
 	"github.com/ssokit/platform/services/sso/internal/auth"
 )
@@ -67,7 +66,7 @@ func (s *AuthServer) Refresh(ctx context.Context, req *ssov1.RefreshRequest) (*s
 }
 
 func (s *AuthServer) Logout(ctx context.Context, req *ssov1.LogoutRequest) (*ssov1.LogoutResponse, error) {
-	if err := s.svc.Logout(ctx, bearer(ctx), req.GetRefreshToken()); err != nil {
+	if err := s.svc.Logout(ctx, bearer.Token(ctx), req.GetRefreshToken()); err != nil {
 		return nil, toStatus(ctx, s.log, err)
 	}
 	return &ssov1.LogoutResponse{}, nil
@@ -83,17 +82,4 @@ func (s *AuthServer) Validate(ctx context.Context, req *ssov1.ValidateRequest) (
 		resp.ExpiresAt = timestamppb.New(v.ExpiresAt)
 	}
 	return resp, nil
-}
-
-// bearer returns the token of an "authorization: Bearer <token>" header,
-// which the REST gateway forwards from the HTTP Authorization header.
-func bearer(ctx context.Context) string {
-	md, _ := metadata.FromIncomingContext(ctx)
-	for _, v := range md.Get("authorization") {
-		scheme, tok, ok := strings.Cut(strings.TrimSpace(v), " ")
-		if ok && strings.EqualFold(scheme, "bearer") {
-			return strings.TrimSpace(tok)
-		}
-	}
-	return ""
 }

@@ -6,6 +6,7 @@ import (
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/ssokit/platform/libs/bearer"
 	ssov1 "github.com/ssokit/platform/libs/gen/sso/v1"
 	"github.com/ssokit/platform/services/sso/internal/auth"
 	"github.com/ssokit/platform/services/sso/internal/user"
@@ -26,7 +27,7 @@ func NewUserServer(svc *auth.Service, log *slog.Logger) *UserServer {
 }
 
 func (s *UserServer) GetMe(ctx context.Context, _ *ssov1.GetMeRequest) (*ssov1.GetMeResponse, error) {
-	u, err := s.svc.Me(ctx, bearer(ctx))
+	u, err := s.svc.Me(ctx, bearer.Token(ctx))
 	if err != nil {
 		return nil, toStatus(ctx, s.log, err)
 	}

@@ -120,16 +120,16 @@ const (
 )
 
 // NewBacklog returns a Backlog measuring with measure, at most once per
-// maxAge, each measurement bounded by timeout (zero values: the defaults).
-// Register it on the registry /metrics serves.
-func NewBacklog(measure BacklogFunc, maxAge, timeout time.Duration, log *slog.Logger) *Backlog {
+// maxAge, each measurement bounded by timeout (zero values: the defaults),
+// registered on reg.
+func NewBacklog(reg prometheus.Registerer, measure BacklogFunc, maxAge, timeout time.Duration, log *slog.Logger) (*Backlog, error) {
 	if maxAge <= 0 {
 		maxAge = DefaultBacklogMaxAge
 	}
 	if timeout <= 0 {
 		timeout = DefaultBacklogTimeout
 	}
-	return &Backlog{
+	b := &Backlog{
 		measure: measure,
 		maxAge:  maxAge,
 		timeout: timeout,
@@ -140,6 +140,10 @@ func NewBacklog(measure BacklogFunc, maxAge, timeout time.Duration, log *slog.Lo
 		oldestDesc: prometheus.NewDesc("sso_outbox_oldest_pending_age_seconds",
 			"Age of the oldest outbox event not yet delivered to Kafka; 0 when there is none.", nil, nil),
 	}
+	if err := reg.Register(b); err != nil {
+		return nil, fmt.Errorf("outbox backlog metrics: %w", err)
+	}
+	return b, nil
 }
 
 // Describe implements prometheus.Collector.

@@ -16,6 +16,16 @@ import (
 	"github.com/ssokit/platform/services/sso/internal/outbox"
 )
 
+// newBacklog returns a Backlog registered on a registry of its own.
+func newBacklog(t *testing.T, measure outbox.BacklogFunc, maxAge, timeout time.Duration, log *slog.Logger) *outbox.Backlog {
+	t.Helper()
+	b, err := outbox.NewBacklog(prometheus.NewRegistry(), measure, maxAge, timeout, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // gauges gathers the backlog gauges; ok is false when they are missing.
 func gauges(t *testing.T, b *outbox.Backlog) (pending, oldest float64, ok bool) {
 	t.Helper()
@@ -41,7 +51,7 @@ func gauges(t *testing.T, b *outbox.Backlog) (pending, oldest float64, ok bool) 
 // age, whatever the delivered rows' ages.
 func TestBacklogMeasuresTheUndeliveredRows(t *testing.T) {
 	db := testDB(t)
-	fresh := outbox.NewBacklog(outbox.QueryBacklog(db), time.Nanosecond, 0, quietLog())
+	fresh := newBacklog(t, outbox.QueryBacklog(db), time.Nanosecond, 0, quietLog())
 	if pending, oldest, ok := gauges(t, fresh); !ok || pending != 0 || oldest != 0 {
 		t.Fatalf("empty outbox: pending %v, oldest %v (reported %v); want 0 and 0", pending, oldest, ok)
 	}
@@ -56,7 +66,7 @@ func TestBacklogMeasuresTheUndeliveredRows(t *testing.T) {
 	}
 
 	// A cached measurement is served until it is maxAge old.
-	cached := outbox.NewBacklog(outbox.QueryBacklog(db), time.Hour, 0, quietLog())
+	cached := newBacklog(t, outbox.QueryBacklog(db), time.Hour, 0, quietLog())
 	gauges(t, cached)
 	insert(t, db, "t", seed{status: "failed", updatedAgo: time.Second})
 	if pending, _, _ := gauges(t, cached); pending != 3 {
@@ -85,7 +95,7 @@ func TestBacklogLeavesTheGaugesOutWhileItCannotMeasure(t *testing.T) {
 		return 7, 42 * time.Second, nil
 	}
 	logs := &recordingHandler{}
-	b := outbox.NewBacklog(measure, 50*time.Millisecond, time.Second, slog.New(logs))
+	b := newBacklog(t, measure, 50*time.Millisecond, time.Second, slog.New(logs))
 
 	for range 3 {
 		if _, _, ok := gauges(t, b); ok {

@@ -8,20 +8,20 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/schemaregistry"
 	"github.com/confluentinc/confluent-kafka-go/v2/schemaregistry/serde"
 	"github.com/confluentinc/confluent-kafka-go/v2/schemaregistry/serde/protobuf"
 	"github.com/jmoiron/sqlx"
-	_ "github.com/lib/pq" // PostgreSQL driver for database/sql.
 	"github.com/prometheus/client_golang/prometheus"
 	goredis "github.com/redis/go-redis/v9"
+	"google.golang.org/grpc"
 
+	"github.com/ssokit/platform/libs/bootstrap"
 	"github.com/ssokit/platform/libs/gateway"
-	"github.com/ssokit/platform/libs/gen/openapi"
 	ssov1 "github.com/ssokit/platform/libs/gen/sso/v1"
 	"github.com/ssokit/platform/libs/server"
-	"github.com/ssokit/platform/libs/swaggerui"
 	"github.com/ssokit/platform/services/sso/internal/auth"
 	"github.com/ssokit/platform/services/sso/internal/config"
 	"github.com/ssokit/platform/services/sso/internal/grpcapi"
@@ -39,7 +39,7 @@ const Name = "sso"
 // Migrate applies the database migrations on the primary; New does it too,
 // and `sso migrate` runs only this.
 func Migrate(ctx context.Context, cfg config.Config) error {
-	db, err := openDB(cfg.DB.PrimaryDSN, 2)
+	db, err := bootstrap.OpenDB(cfg.DB.PrimaryDSN, 2)
 	if err != nil {
 		return err
 	}
@@ -59,12 +59,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 		}
 	}()
 
-	primary, err := openDB(cfg.DB.PrimaryDSN, cfg.DB.MaxOpenConns)
+	primary, err := bootstrap.OpenDB(cfg.DB.PrimaryDSN, cfg.DB.MaxOpenConns)
 	if err != nil {
 		return nil, fmt.Errorf("primary database: %w", err)
 	}
 	p.Defer(primary.Close)
-	replica, err := openDB(cfg.DB.ReplicaDSN, cfg.DB.MaxOpenConns)
+	replica, err := bootstrap.OpenDB(cfg.DB.ReplicaDSN, cfg.DB.MaxOpenConns)
 	if err != nil {
 		return nil, fmt.Errorf("replica database: %w", err)
 	}
@@ -96,39 +96,26 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 		return nil, err
 	}
 
-	grpcSrv, grpcHealth, err := server.NewGRPCServer(log, metrics, nil)
+	err = gateway.ServeAPI(ctx, p, gateway.API{
+		GRPCAddr: cfg.GRPCAddr,
+		Register: func(s grpc.ServiceRegistrar) {
+			ssov1.RegisterAuthServiceServer(s, grpcapi.NewAuthServer(svc, log))
+			ssov1.RegisterUserServiceServer(s, grpcapi.NewUserServer(svc, log))
+		},
+		Handlers: []gateway.RegisterFunc{ssov1.RegisterAuthServiceHandler, ssov1.RegisterUserServiceHandler},
+		Title:    "sso API",
+		Spec:     "sso.swagger.json",
+		HTTP: server.HTTPConfig{
+			Addr:      cfg.HTTPAddr,
+			PprofAddr: cfg.PprofAddr,
+			Metrics:   metrics,
+			Routes: func(mux *http.ServeMux) error {
+				mux.Handle("GET /.well-known/jwks.json", httpapi.JWKS(keys))
+				return nil
+			},
+		},
+	})
 	if err != nil {
-		return nil, err
-	}
-	ssov1.RegisterAuthServiceServer(grpcSrv, grpcapi.NewAuthServer(svc, log))
-	ssov1.RegisterUserServiceServer(grpcSrv, grpcapi.NewUserServer(svc, log))
-	g, err := server.NewGRPC("grpc", cfg.GRPCAddr, grpcSrv, grpcHealth)
-	if err != nil {
-		return nil, err
-	}
-	p.Serve(g)
-
-	mux := server.NewMux(health, metrics)
-	spec, err := swaggerui.SpecFromFS(openapi.FS, "sso.swagger.json")
-	if err != nil {
-		return nil, err
-	}
-	conn, err := gateway.Mount(ctx, mux, g.Addr(), "sso API", spec, ssov1.RegisterAuthServiceHandler, ssov1.RegisterUserServiceHandler)
-	if err != nil {
-		return nil, err
-	}
-	p.Defer(conn.Close)
-	mux.Handle("GET /.well-known/jwks.json", httpapi.JWKS(keys))
-	handler, err := server.InstrumentHTTP(metrics, mux)
-	if err != nil {
-		return nil, err
-	}
-	h, err := server.NewHTTP("http", cfg.HTTPAddr, handler)
-	if err != nil {
-		return nil, err
-	}
-	p.Serve(h)
-	if err := p.ServePprof(cfg.PprofAddr); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -143,8 +130,8 @@ func newRelay(cfg config.Config, primary *sqlx.DB, p *server.Process, reg promet
 	if err != nil {
 		return nil, err
 	}
-	if err := reg.Register(outbox.NewBacklog(outbox.QueryBacklog(primary), 0, 0, log)); err != nil {
-		return nil, fmt.Errorf("outbox backlog metrics: %w", err)
+	if _, err := outbox.NewBacklog(reg, outbox.QueryBacklog(primary), 0, 0, log); err != nil {
+		return nil, err
 	}
 	producer, err := outbox.NewProducer(cfg.Kafka.Brokers, cfg.Kafka.MessageTimeout)
 	if err != nil {
@@ -198,9 +185,9 @@ func newAuth(cfg config.Config, primary, replica *sqlx.DB, rdb goredis.Universal
 	}
 	var tokenOpts []token.IssuerOption
 	if n := cfg.Tokens.VerifiedCacheSize; n > 0 {
-		verified := token.NewVerifiedCache(n)
-		if err := reg.Register(verified); err != nil {
-			return nil, nil, fmt.Errorf("token cache metrics: %w", err)
+		verified, err := token.NewVerifiedCache(n, reg)
+		if err != nil {
+			return nil, nil, err
 		}
 		tokenOpts = append(tokenOpts, token.WithVerifiedCache(verified))
 	}
@@ -221,18 +208,6 @@ func loadKeys(c config.Tokens) (*token.KeySet, error) {
 		return token.EnsureDir(c.KeysDir)
 	}
 	return token.LoadDir(c.KeysDir)
-}
-
-// openDB opens a pool without connecting: the process starts even while the
-// database is down, and readiness reports it.
-func openDB(dsn string, maxOpen int) (*sqlx.DB, error) {
-	db, err := sqlx.Open("postgres", dsn)
-	if err != nil {
-		return nil, err
-	}
-	db.SetMaxOpenConns(maxOpen)
-	db.SetMaxIdleConns(maxOpen)
-	return db, nil
 }
 
 // Buffer sizes of each Redis connection. The client's defaults (32 KiB per

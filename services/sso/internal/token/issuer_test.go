@@ -282,7 +282,7 @@ func TestVerifyRefuses(t *testing.T) {
 	}
 	// The same refusals from an Issuer whose cache holds the good token,
 	// which most of the forgeries are made from.
-	cached := NewIssuer(NewKeySet(priv), testIssuer, DefaultTTL, WithClock(clock(t0)), WithVerifiedCache(NewVerifiedCache(16)))
+	cached := NewIssuer(NewKeySet(priv), testIssuer, DefaultTTL, WithClock(clock(t0)), WithVerifiedCache(newVerifiedCache(t, 16)))
 	if _, err := cached.Verify(good); err != nil {
 		t.Fatal(err)
 	}
@@ -512,7 +512,7 @@ func BenchmarkVerify(b *testing.B) {
 		{"full", nil},
 		// A repeat check of a token held in the cache: what a resource
 		// server's second and later requests with one token cost.
-		{"cached", []IssuerOption{WithVerifiedCache(NewVerifiedCache(1024))}},
+		{"cached", []IssuerOption{WithVerifiedCache(newVerifiedCache(b, 1024))}},
 	} {
 		b.Run(bb.name, func(b *testing.B) {
 			iss := NewIssuer(NewKeySet(newKey(b)), testIssuer, 0, bb.opts...)

@@ -2,6 +2,7 @@ package token
 
 import (
 	"crypto/sha256"
+	"fmt"
 	"sync"
 	"sync/atomic"
 
@@ -41,13 +42,18 @@ type VerifiedCache struct {
 	hits, misses atomic.Uint64
 }
 
-// NewVerifiedCache returns a cache of up to size entries (at least 2).
-func NewVerifiedCache(size int) *VerifiedCache {
+// NewVerifiedCache returns a cache of up to size entries (at least 2),
+// registered on reg for its metrics.
+func NewVerifiedCache(size int, reg prometheus.Registerer) (*VerifiedCache, error) {
 	per := max(size/2, 1)
-	return &VerifiedCache{
+	c := &VerifiedCache{
 		perGeneration: per,
 		current:       make(map[[sha256.Size]byte]Claims, per),
 	}
+	if err := reg.Register(c); err != nil {
+		return nil, fmt.Errorf("token cache metrics: %w", err)
+	}
+	return c, nil
 }
 
 // WithVerifiedCache makes the Issuer remember the tokens it verified in c.

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
@@ -22,7 +23,17 @@ func cachedIssuer(t *testing.T, size int) (*Issuer, *movableClock) {
 	t.Helper()
 	var clk movableClock
 	clk.set(t0)
-	return NewIssuer(NewKeySet(newKey(t)), testIssuer, DefaultTTL, WithClock(clk.now), WithVerifiedCache(NewVerifiedCache(size))), &clk
+	return NewIssuer(NewKeySet(newKey(t)), testIssuer, DefaultTTL, WithClock(clk.now), WithVerifiedCache(newVerifiedCache(t, size))), &clk
+}
+
+// newVerifiedCache returns a cache whose metrics go to a registry of its own.
+func newVerifiedCache(t testing.TB, size int) *VerifiedCache {
+	t.Helper()
+	c, err := NewVerifiedCache(size, prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 func issue(t *testing.T, iss *Issuer, subject string) (string, Claims) {

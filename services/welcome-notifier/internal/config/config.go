@@ -17,20 +17,13 @@ import (
 
 // Config is everything the welcome-notifier process can be told.
 type Config struct {
+	// Process is what every service process has: NOTIFIER_LOG_LEVEL,
+	// NOTIFIER_SHUTDOWN_TIMEOUT, NOTIFIER_TRACE_SAMPLE_RATIO,
+	// NOTIFIER_OTLP_ENDPOINT and NOTIFIER_PPROF_ADDR.
+	config.Process `envPrefix:"NOTIFIER_"`
+
 	// HTTPAddr serves health and metrics.
 	HTTPAddr string `env:"NOTIFIER_HTTP_ADDR" envDefault:"127.0.0.1:8002"`
-	// PprofAddr serves Go's profiling endpoints (/debug/pprof/) when set;
-	// keep it on loopback.
-	PprofAddr string `env:"NOTIFIER_PPROF_ADDR"`
-	// LogLevel is debug, info, warn or error.
-	LogLevel string `env:"NOTIFIER_LOG_LEVEL" envDefault:"info"`
-	// ShutdownTimeout bounds how long in-flight work may finish on stop.
-	ShutdownTimeout time.Duration `env:"NOTIFIER_SHUTDOWN_TIMEOUT" envDefault:"15s"`
-	// TraceSampleRatio is the share of new traces recorded (0..1).
-	TraceSampleRatio float64 `env:"NOTIFIER_TRACE_SAMPLE_RATIO" envDefault:"1"`
-	// OTLPEndpoint is the host:port of an OTLP/gRPC trace collector (Jaeger,
-	// the OpenTelemetry Collector); empty exports no spans.
-	OTLPEndpoint string `env:"NOTIFIER_OTLP_ENDPOINT"`
 
 	Kafka Kafka
 	SMTP  SMTP
@@ -41,8 +34,8 @@ type Config struct {
 // Kafka locates the brokers and the Schema Registry the events come through,
 // and says how a message that cannot be handled is retried.
 type Kafka struct {
-	Brokers           string `env:"NOTIFIER_KAFKA_BROKERS" envDefault:"127.0.0.1:9092"`
-	SchemaRegistryURL string `env:"NOTIFIER_SCHEMA_REGISTRY_URL" envDefault:"http://127.0.0.1:8081/apis/ccompat/v7"`
+	// NOTIFIER_KAFKA_BROKERS and NOTIFIER_SCHEMA_REGISTRY_URL.
+	config.Kafka `envPrefix:"NOTIFIER_"`
 	// Topic carries the UserRegistered events.
 	Topic string `env:"NOTIFIER_TOPIC" envDefault:"user-registered"`
 	// GroupID is the consumer group; its committed offsets are the
@@ -109,11 +102,10 @@ func Load() (Config, error) {
 
 // Validate rejects values that would only fail later, at a worse moment.
 func (c *Config) Validate() error {
+	if err := c.Process.Validate("NOTIFIER_"); err != nil {
+		return err
+	}
 	switch {
-	case c.ShutdownTimeout <= 0:
-		return invalid("NOTIFIER_SHUTDOWN_TIMEOUT must be positive")
-	case c.TraceSampleRatio < 0 || c.TraceSampleRatio > 1:
-		return invalid("NOTIFIER_TRACE_SAMPLE_RATIO must be within 0..1")
 	case c.Kafka.Brokers == "":
 		return invalid("NOTIFIER_KAFKA_BROKERS is required")
 	case c.Kafka.SchemaRegistryURL == "":

@@ -9,9 +9,7 @@ import (
 	"log/slog"
 	netmail "net/mail"
 
-	"github.com/jmoiron/sqlx"
-	_ "github.com/lib/pq" // PostgreSQL driver for database/sql.
-
+	"github.com/ssokit/platform/libs/bootstrap"
 	"github.com/ssokit/platform/libs/consumer"
 	eventsv1 "github.com/ssokit/platform/libs/gen/events/v1"
 	"github.com/ssokit/platform/libs/server"
@@ -44,12 +42,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 		}
 	}()
 
-	db, err := sqlx.Open("postgres", cfg.DB.DSN)
+	db, err := bootstrap.OpenDB(cfg.DB.DSN, maxDBConns)
 	if err != nil {
 		return nil, fmt.Errorf("database: %w", err)
 	}
-	db.SetMaxOpenConns(maxDBConns)
-	db.SetMaxIdleConns(maxDBConns)
 	p.Defer(db.Close)
 	if err := postgres.Migrate(ctx, db); err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)
@@ -103,16 +99,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 	health.Add("postgres", db.PingContext)
 	health.Add("smtp", sender.Check)
 
-	mux, err := server.InstrumentHTTP(metrics, server.NewMux(health, metrics))
-	if err != nil {
-		return nil, err
-	}
-	h, err := server.NewHTTP("http", cfg.HTTPAddr, mux)
-	if err != nil {
-		return nil, err
-	}
-	p.Serve(h)
-	if err := p.ServePprof(cfg.PprofAddr); err != nil {
+	if err := p.ServeHTTP(server.HTTPConfig{Addr: cfg.HTTPAddr, PprofAddr: cfg.PprofAddr, Metrics: metrics}); err != nil {
 		return nil, err
 	}
 	return p, nil

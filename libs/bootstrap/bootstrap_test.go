@@ -1,0 +1,110 @@
+package bootstrap_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/ssokit/platform/libs/bootstrap"
+	"github.com/ssokit/platform/libs/config"
+	"github.com/ssokit/platform/libs/server"
+)
+
+type testConfig struct {
+	config.Process
+	Value string
+}
+
+func program(t *testing.T, ran *[]string) bootstrap.Program[testConfig] {
+	t.Helper()
+	cfg := testConfig{Process: config.Process{LogLevel: "error", ShutdownTimeout: time.Second}, Value: "v"}
+	record := func(what string) func(context.Context, testConfig, *slog.Logger) error {
+		return func(_ context.Context, c testConfig, _ *slog.Logger) error {
+			*ran = append(*ran, what+":"+c.Value)
+			return nil
+		}
+	}
+	return bootstrap.Program[testConfig]{
+		Name: "test",
+		Load: func() (testConfig, error) { return cfg, nil },
+		Start: func(_ context.Context, c testConfig, log *slog.Logger) (*server.Process, error) {
+			*ran = append(*ran, "start:"+c.Value)
+			return server.NewProcess(log, server.NewHealth(time.Second), c.ShutdownTimeout), nil
+		},
+		Commands: []bootstrap.Command[testConfig]{
+			bootstrap.Migrate(func(ctx context.Context, c testConfig) error { return record("migrate")(ctx, c, nil) }),
+			{Name: "keys rotate", Run: record("rotate")},
+		},
+	}
+}
+
+func TestRunPicksTheCommandOrServes(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{nil, "start:v"},
+		{[]string{"migrate"}, "migrate:v"},
+		{[]string{"keys", "rotate"}, "rotate:v"},
+	}
+	for _, tt := range tests {
+		var ran []string
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel() // a served process stops at once
+		if err := program(t, &ran).Run(ctx, tt.args, io.Discard); err != nil {
+			t.Fatalf("Run %q: %v", tt.args, err)
+		}
+		if len(ran) != 1 || ran[0] != tt.want {
+			t.Errorf("Run %q ran %v, want [%s]", tt.args, ran, tt.want)
+		}
+	}
+}
+
+func TestRunRefusesAnUnknownCommand(t *testing.T) {
+	var ran []string
+	p := program(t, &ran)
+	err := p.Run(context.Background(), []string{"keys"}, io.Discard)
+	want := `unknown command "keys" (want no arguments, "migrate" or "keys rotate")`
+	if err == nil || err.Error() != want {
+		t.Fatalf("err = %v, want %s", err, want)
+	}
+	p.Commands = p.Commands[:1]
+	want = `unknown command "x y" (want no arguments or "migrate")`
+	if err := p.Run(context.Background(), []string{"x", "y"}, io.Discard); err == nil || err.Error() != want {
+		t.Fatalf("err = %v, want %s", err, want)
+	}
+	p.Commands = nil
+	want = `unknown command "migrate" (want no arguments)`
+	if err := p.Run(context.Background(), []string{"migrate"}, io.Discard); err == nil || err.Error() != want {
+		t.Fatalf("err = %v, want %s", err, want)
+	}
+	if len(ran) != 0 {
+		t.Errorf("ran %v on unknown commands", ran)
+	}
+}
+
+func TestRunStopsOnABadConfiguration(t *testing.T) {
+	var ran []string
+	p := program(t, &ran)
+	p.Load = func() (testConfig, error) { return testConfig{}, config.ErrInvalid }
+	if err := p.Run(context.Background(), nil, io.Discard); !errors.Is(err, config.ErrInvalid) {
+		t.Fatalf("err = %v, want ErrInvalid", err)
+	}
+	if len(ran) != 0 {
+		t.Errorf("ran %v with a bad configuration", ran)
+	}
+}
+
+func TestOpenDBDoesNotConnect(t *testing.T) {
+	db, err := bootstrap.OpenDB("postgres://nobody@127.0.0.1:1/none?sslmode=disable&connect_timeout=1", 3)
+	if err != nil {
+		t.Fatalf("OpenDB with the database down: %v", err)
+	}
+	defer db.Close()
+	if n := db.Stats().MaxOpenConnections; n != 3 {
+		t.Errorf("max open connections = %d, want 3", n)
+	}
+}

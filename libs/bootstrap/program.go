@@ -1,0 +1,125 @@
+package bootstrap
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/ssokit/platform/libs/config"
+	"github.com/ssokit/platform/libs/server"
+	"github.com/ssokit/platform/libs/telemetry"
+)
+
+// Configuration is a service's Config: it embeds config.Process, whose
+// settings Run needs before the service's own wiring runs.
+type Configuration interface {
+	ProcessConfig() config.Process
+}
+
+// Program describes a service binary.
+type Program[C Configuration] struct {
+	// Name is the service name in logs, traces and error messages.
+	Name string
+	// Load reads and validates the configuration.
+	Load func() (C, error)
+	// Start builds the process: it connects to the dependencies and
+	// listens, but serves nothing until the process runs.
+	Start func(context.Context, C, *slog.Logger) (*server.Process, error)
+	// Commands are what the binary does instead of serving when it is given
+	// arguments.
+	Commands []Command[C]
+}
+
+// Command is a subcommand of a service binary: it runs and the binary
+// exits.
+type Command[C any] struct {
+	// Name is the arguments that select it, separated by single spaces:
+	// "migrate", "keys rotate".
+	Name string
+	// Run does the work and logs its outcome.
+	Run func(context.Context, C, *slog.Logger) error
+}
+
+// Migrate is the "migrate" command: it applies the database migrations with
+// migrate and exits.
+func Migrate[C any](migrate func(context.Context, C) error) Command[C] {
+	return Command[C]{Name: "migrate", Run: func(ctx context.Context, cfg C, log *slog.Logger) error {
+		if err := migrate(ctx, cfg); err != nil {
+			return err
+		}
+		log.InfoContext(ctx, "database migrated")
+		return nil
+	}}
+}
+
+// Main runs the program with the process's arguments until SIGINT or
+// SIGTERM, and exits with status 1 after printing the error if it fails.
+func Main[C Configuration](p Program[C]) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := p.Run(ctx, os.Args[1:], os.Stdout)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, p.Name+":", err)
+		os.Exit(1)
+	}
+}
+
+// Run loads the configuration and sets up logging (to logs) and tracing.
+// Then, with args naming a command, it runs that command; with no args it
+// starts the process and runs it until ctx is cancelled, logging the
+// configuration at start and the outcome at the end.
+func (p Program[C]) Run(ctx context.Context, args []string, logs io.Writer) error {
+	cfg, err := p.Load()
+	if err != nil {
+		return err
+	}
+	pc := cfg.ProcessConfig()
+	log, shutdownTracing, err := telemetry.Setup(ctx, logs, telemetry.Options{
+		Service:      p.Name,
+		LogLevel:     pc.LogLevel,
+		SampleRatio:  pc.TraceSampleRatio,
+		OTLPEndpoint: pc.OTLPEndpoint,
+	})
+	if err != nil {
+		return err
+	}
+	defer shutdownTracing(context.WithoutCancel(ctx))
+
+	if len(args) > 0 {
+		name := strings.Join(args, " ")
+		for _, c := range p.Commands {
+			if c.Name == name {
+				return c.Run(ctx, cfg, log)
+			}
+		}
+		return fmt.Errorf("unknown command %q (want %s)", name, p.usage())
+	}
+
+	log.InfoContext(ctx, "starting", slog.Any("config", cfg))
+	proc, err := p.Start(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	err = proc.Run(ctx)
+	log.InfoContext(ctx, "stopped", slog.Any("error", err))
+	return err
+}
+
+// usage lists what the binary accepts: `no arguments, "migrate" or "keys
+// rotate"`.
+func (p Program[C]) usage() string {
+	choices := []string{"no arguments"}
+	for _, c := range p.Commands {
+		choices = append(choices, strconv.Quote(c.Name))
+	}
+	if len(choices) == 1 {
+		return choices[0]
+	}
+	return strings.Join(choices[:len(choices)-1], ", ") + " or " + choices[len(choices)-1]
+}

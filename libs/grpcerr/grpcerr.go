@@ -1,0 +1,71 @@
+// Package grpcerr holds the part of turning errors into gRPC statuses that
+// every service shares. Each service keeps its own switch over its domain
+// errors, where it decides codes and safe public messages, and hands what it
+// does not recognise to Status, so cancellations, unreachable dependencies
+// and bugs are answered the same way by every API.
+package grpcerr
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"log/slog"
+	"net"
+	"syscall"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/protoadapt"
+)
+
+// InvalidArgument is INVALID_ARGUMENT with msg and a BadRequest detail
+// naming the refused field and why, so clients can point at the field
+// without parsing the message.
+func InvalidArgument(msg, field, reason string) error {
+	return WithDetails(status.New(codes.InvalidArgument, msg), &errdetails.BadRequest{
+		FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: field, Description: reason}},
+	})
+}
+
+// WithDetails returns st with details attached. A detail that cannot be
+// encoded is dropped rather than turning a client error into an internal
+// one: the code and message still say what went wrong.
+func WithDetails(st *status.Status, details ...protoadapt.MessageV1) error {
+	if d, err := st.WithDetails(details...); err == nil {
+		st = d
+	}
+	return st.Err()
+}
+
+// Status maps the errors no service owns: a cancelled or timed-out request
+// keeps its meaning (CANCELED, DEADLINE_EXCEEDED); an unreachable
+// dependency is UNAVAILABLE, which clients may retry, and is logged as a
+// warning; anything else is a bug, logged with the request's trace and
+// answered INTERNAL with a generic message, so internal details never reach
+// a client. A client's own errors are not logged.
+func Status(ctx context.Context, log *slog.Logger, err error) error {
+	switch {
+	case errors.Is(err, context.Canceled):
+		return status.Error(codes.Canceled, "request canceled")
+	case errors.Is(err, context.DeadlineExceeded):
+		return status.Error(codes.DeadlineExceeded, "deadline exceeded")
+	case Unavailable(err):
+		log.WarnContext(ctx, "dependency unavailable", slog.Any("error", err))
+		return status.Error(codes.Unavailable, "service temporarily unavailable, retry later")
+	default:
+		log.ErrorContext(ctx, "internal error", slog.Any("error", err))
+		return status.Error(codes.Internal, "internal error")
+	}
+}
+
+// Unavailable reports whether err means a dependency could not be reached
+// (refused or reset connections, network errors, a connection the database
+// driver gave up on), as opposed to a bug.
+func Unavailable(err error) bool {
+	var netErr *net.OpError
+	return errors.As(err, &netErr) ||
+		errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, driver.ErrBadConn)
+}
