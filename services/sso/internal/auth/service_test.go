@@ -10,23 +10,24 @@ import (
 	"time"
 
 	"github.com/ssokit/platform/services/sso/internal/auth"
+	"github.com/ssokit/platform/services/sso/internal/auth/authtest"
 	"github.com/ssokit/platform/services/sso/internal/token"
 	"github.com/ssokit/platform/services/sso/internal/user"
 )
 
 type fixture struct {
 	svc      *auth.Service
-	users    *memUsers
-	sessions *memSessions
+	users    *authtest.Users
+	sessions *authtest.Sessions
 	hasher   *fakeHasher
 }
 
 func newFixture(t *testing.T, opts ...auth.Option) *fixture {
 	t.Helper()
-	f := &fixture{users: newMemUsers(), sessions: newMemSessions(), hasher: &fakeHasher{version: "v2"}}
+	f := &fixture{users: authtest.NewUsers(), sessions: authtest.NewSessions(), hasher: &fakeHasher{version: "v2"}}
 	signer := &fakeSigner{now: time.Now(), ttl: 15 * time.Minute, issued: map[string]token.Claims{}}
 	svc, err := auth.NewService(f.users, f.sessions,
-		&memThrottle{limit: 3, fails: map[string]int{}}, &memThrottle{limit: 10, fails: map[string]int{}},
+		authtest.NewThrottle(3, time.Minute), authtest.NewThrottle(10, time.Minute),
 		f.hasher, signer, fakePolicy{}, auth.Config{AccessTTL: 15 * time.Minute, RefreshTTL: time.Hour},
 		slog.New(slog.NewTextHandler(io.Discard, nil)), opts...)
 	if err != nil {
@@ -66,7 +67,7 @@ func TestRegisterValidatesInput(t *testing.T) {
 			if !errors.As(err, &inv) || inv.Field != tt.wantField {
 				t.Fatalf("err = %v, want invalid %s", err, tt.wantField)
 			}
-			if len(f.users.byEmail) != 0 {
+			if f.users.Len() != 0 {
 				t.Fatal("a user was stored despite invalid input")
 			}
 		})
