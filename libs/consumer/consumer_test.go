@@ -541,6 +541,8 @@ func TestLagIsReportedForTheAssignedPartitions(t *testing.T) {
 	if len(last) != 0 {
 		t.Errorf("last lag report = %v, want an empty one once Run stopped", last)
 	}
+	// The sleep stays: it checks that nothing more happens, which no
+	// condition can signal; it is a bound on a stray report, not a wait.
 	time.Sleep(200 * time.Millisecond)
 	if _, m := h.obs.lastLag(); m != n {
 		t.Errorf("%d lag reports after Run returned", m-n)
@@ -573,6 +575,8 @@ func TestTopicCreatedAfterTheConsumerStartedIsConsumed(t *testing.T) {
 		if err := r.c.Check(h.ctx); err != nil {
 			t.Fatalf("Check: %v", err)
 		}
+		// The sleep stays: the probes are spaced as /readyz polls are,
+		// and the test is about what they do to the metadata refresh.
 		time.Sleep(time.Second)
 	}
 

@@ -21,7 +21,13 @@ func TestProcessDrainsInFlightRequests(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
 		close(started)
-		time.Sleep(300 * time.Millisecond)
+		// Answer only once shutdown has begun (readiness is withdrawn
+		// first), so the request is surely in flight while it drains.
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+			if _, ok := health.Ready(context.Background()); !ok {
+				break
+			}
+		}
 		_, _ = io.WriteString(w, "done")
 	})
 	h, err := server.NewHTTP("http", "127.0.0.1:0", mux)

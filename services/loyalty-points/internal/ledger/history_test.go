@@ -7,11 +7,12 @@ import (
 	"testing"
 
 	"github.com/ssokit/platform/services/loyalty-points/internal/ledger"
+	"github.com/ssokit/platform/services/loyalty-points/internal/ledger/ledgertest"
 )
 
 // withHistory returns a fixture where alice's account has n transactions:
 // the welcome bonus and n-1 deposits of 1 point.
-func withHistory(t *testing.T, n int) (*ledger.Service, *fakeStore) {
+func withHistory(t *testing.T, n int) (*ledger.Service, *ledgertest.Store) {
 	t.Helper()
 	svc, store, _ := fixture(t)
 	for i := 1; i < n; i++ {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/ssokit/platform/services/loyalty-points/internal/ledger"
+	"github.com/ssokit/platform/services/loyalty-points/internal/ledger/ledgertest"
 )
 
 const (
@@ -24,11 +25,11 @@ const (
 
 // fixture returns a Service over fakes where alice holds 100 points and
 // bob 50; "admin" is an administrator without an account.
-func fixture(t *testing.T, opts ...ledger.Option) (*ledger.Service, *fakeStore, *fakeAuth) {
+func fixture(t *testing.T, opts ...ledger.Option) (*ledger.Service, *ledgertest.Store, *fakeAuth) {
 	t.Helper()
-	store := newFakeStore()
-	store.open(alice, 100)
-	store.open(bob, 50)
+	store := ledgertest.NewStore()
+	store.Open(alice, 100)
+	store.Open(bob, 50)
 	auth := &fakeAuth{callers: map[string]ledger.Caller{
 		aliceToken: {UserID: alice},
 		bobToken:   {UserID: bob},
@@ -43,7 +44,7 @@ func fixture(t *testing.T, opts ...ledger.Option) (*ledger.Service, *fakeStore, 
 
 func TestNewServiceNeedsAPositiveBonus(t *testing.T) {
 	for _, bonus := range []int64{0, -1} {
-		if _, err := ledger.NewService(newFakeStore(), &fakeAuth{}, ledger.Config{WelcomeBonus: bonus}); err == nil {
+		if _, err := ledger.NewService(ledgertest.NewStore(), &fakeAuth{}, ledger.Config{WelcomeBonus: bonus}); err == nil {
 			t.Errorf("bonus %d accepted", bonus)
 		}
 	}
@@ -98,12 +99,12 @@ func TestAuthorization(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.op+"/"+tt.name, func(t *testing.T) {
 			svc, store, _ := fixture(t)
-			before := store.calls
+			before := store.Calls()
 			err := ops[tt.op](svc, tt.token, tt.user)
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("err = %v, want %v", err, tt.want)
 			}
-			if tt.want != nil && tt.want != ledger.ErrNotFound && store.calls != before {
+			if tt.want != nil && tt.want != ledger.ErrNotFound && store.Calls() != before {
 				t.Errorf("a refused call reached the store")
 			}
 		})
@@ -118,7 +119,7 @@ func TestAuthenticationFailuresPassThrough(t *testing.T) {
 	if !errors.Is(err, ledger.ErrAuthUnavailable) {
 		t.Fatalf("err = %v, want ErrAuthUnavailable", err)
 	}
-	if store.calls != 2 { // the two opened by the fixture
+	if store.Calls() != 2 { // the two opened by the fixture
 		t.Errorf("store was called without an authenticated caller")
 	}
 
@@ -154,7 +155,7 @@ func TestChangeValidation(t *testing.T) {
 		for _, kind := range []string{"deposit", "withdraw"} {
 			t.Run(kind+"/"+tt.name, func(t *testing.T) {
 				svc, store, _ := fixture(t)
-				before := store.calls
+				before := store.Calls()
 				var err error
 				if kind == "deposit" {
 					_, err = svc.Deposit(context.Background(), adminToken, tt.c)
@@ -171,7 +172,7 @@ func TestChangeValidation(t *testing.T) {
 				if !errors.As(err, &inv) || inv.Field != tt.field {
 					t.Fatalf("err = %v, want an invalid %s", err, tt.field)
 				}
-				if store.calls != before {
+				if store.Calls() != before {
 					t.Error("invalid input reached the store")
 				}
 			})
@@ -194,10 +195,11 @@ func TestDepositAndWithdrawReturnTheNewBalance(t *testing.T) {
 	if !errors.Is(err, ledger.ErrInsufficientFunds) {
 		t.Fatalf("overdraw: err = %v, want ErrInsufficientFunds", err)
 	}
-	if a := store.accounts[alice]; a.Balance != 0 {
+	if a, _ := store.Peek(alice); a.Balance != 0 {
 		t.Fatalf("balance = %d after a refused withdrawal, want 0", a.Balance)
 	}
-	last := store.txs[len(store.txs)-1]
+	recorded := store.Recorded()
+	last := recorded[len(recorded)-1]
 	if last.Kind != ledger.KindWithdrawal || last.UserID != alice || last.Amount != 125 || last.IdempotencyKey != "w1" {
 		t.Fatalf("last transaction = %+v", last)
 	}
@@ -231,7 +233,7 @@ func TestIdempotency(t *testing.T) {
 			if bal, err := svc.Withdraw(ctx, adminToken, ledger.Change{UserID: alice, Amount: 100, IdempotencyKey: "op-2"}); err != nil || bal != 30 {
 				t.Fatalf("withdraw = %d, %v", bal, err)
 			}
-			txs := len(store.txs)
+			txs := len(store.Recorded())
 			var (
 				bal int64
 				err error
@@ -247,8 +249,8 @@ func TestIdempotency(t *testing.T) {
 			if tt.want == nil && bal != 130 {
 				t.Fatalf("replay = %d, want the first result 130", bal)
 			}
-			if len(store.txs) != txs || store.accounts[alice].Balance != 30 {
-				t.Fatalf("a repeated key changed the account: %d transactions, balance %d", len(store.txs), store.accounts[alice].Balance)
+			if a, _ := store.Peek(alice); len(store.Recorded()) != txs || a.Balance != 30 {
+				t.Fatalf("a repeated key changed the account: %d transactions, balance %d", len(store.Recorded()), a.Balance)
 			}
 		})
 	}
@@ -281,11 +283,12 @@ func TestCreditWelcomeBonus(t *testing.T) {
 			t.Fatalf("repeat with event %s = %v, %v; want not credited", ev, credited, err)
 		}
 	}
-	a := store.accounts[carol]
-	if a == nil || a.Balance != 100 {
+	a, ok := store.Peek(carol)
+	if !ok || a.Balance != 100 {
 		t.Fatalf("carol's account = %+v, want balance 100", a)
 	}
-	last := store.txs[len(store.txs)-1]
+	recorded := store.Recorded()
+	last := recorded[len(recorded)-1]
 	if last.Kind != ledger.KindWelcomeBonus || last.UserID != carol || last.EventID != event || last.Amount != 100 || last.Reason != "welcome bonus" {
 		t.Fatalf("bonus transaction = %+v", last)
 	}
@@ -300,13 +303,13 @@ func TestCreditWelcomeBonusRefusesMalformedIDs(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			svc, store, _ := fixture(t)
-			before := store.calls
+			before := store.Calls()
 			_, err := svc.CreditWelcomeBonus(context.Background(), tt.user, tt.event)
 			var inv *ledger.InvalidArgumentError
 			if !errors.As(err, &inv) || inv.Field != tt.field {
 				t.Fatalf("err = %v, want an invalid %s", err, tt.field)
 			}
-			if store.calls != before {
+			if store.Calls() != before {
 				t.Error("a malformed event reached the store")
 			}
 		})

@@ -10,26 +10,27 @@ import (
 	"time"
 
 	"github.com/ssokit/platform/services/sso/internal/auth"
+	"github.com/ssokit/platform/services/sso/internal/auth/authtest"
 	"github.com/ssokit/platform/services/sso/internal/token"
 	"github.com/ssokit/platform/services/sso/internal/user"
 )
 
 type fixture struct {
 	svc      *auth.Service
-	users    *memUsers
-	sessions *memSessions
+	users    *authtest.Users
+	sessions *authtest.Sessions
 	hasher   *fakeHasher
 }
 
 func newFixture(t *testing.T, opts ...auth.Option) *fixture {
 	t.Helper()
-	f := &fixture{users: newMemUsers(), sessions: newMemSessions(), hasher: &fakeHasher{version: "v2"}}
+	f := &fixture{users: authtest.NewUsers(), sessions: authtest.NewSessions(), hasher: &fakeHasher{version: "v2"}}
 	signer := &fakeSigner{now: time.Now(), ttl: 15 * time.Minute, issued: map[string]token.Claims{}}
 	svc, err := auth.NewService(auth.Deps{
 		Users:           f.users,
 		Sessions:        f.sessions,
-		AccountThrottle: &memThrottle{limit: 3, fails: map[string]int{}},
-		ClientThrottle:  &memThrottle{limit: 10, fails: map[string]int{}},
+		AccountThrottle: authtest.NewThrottle(3, time.Minute),
+		ClientThrottle:  authtest.NewThrottle(10, time.Minute),
 		Hasher:          f.hasher,
 		Signer:          signer,
 		Policy:          fakePolicy{},
@@ -44,8 +45,8 @@ func newFixture(t *testing.T, opts ...auth.Option) *fixture {
 
 func TestNewServiceRequiresEveryDep(t *testing.T) {
 	full := auth.Deps{
-		Users: newMemUsers(), Sessions: newMemSessions(),
-		AccountThrottle: &memThrottle{fails: map[string]int{}}, ClientThrottle: &memThrottle{fails: map[string]int{}},
+		Users: authtest.NewUsers(), Sessions: authtest.NewSessions(),
+		AccountThrottle: authtest.NewThrottle(1, time.Minute), ClientThrottle: authtest.NewThrottle(1, time.Minute),
 		Hasher: &fakeHasher{version: "v2"}, Signer: &fakeSigner{issued: map[string]token.Claims{}}, Policy: fakePolicy{},
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -99,7 +100,7 @@ func TestRegisterValidatesInput(t *testing.T) {
 			if !errors.As(err, &inv) || inv.Field != tt.wantField {
 				t.Fatalf("err = %v, want invalid %s", err, tt.wantField)
 			}
-			if len(f.users.byEmail) != 0 {
+			if f.users.Len() != 0 {
 				t.Fatal("a user was stored despite invalid input")
 			}
 		})

@@ -8,6 +8,7 @@ import (
 )
 
 func TestBackoff(t *testing.T) {
+	t.Parallel()
 	cfg := outbox.Config{InitialBackoff: time.Second, MaxBackoff: time.Minute}
 	tests := []struct {
 		attempt int
@@ -29,6 +30,7 @@ func TestBackoff(t *testing.T) {
 }
 
 func TestConfigDefaults(t *testing.T) {
+	t.Parallel()
 	got := outbox.Defaults(outbox.Config{})
 	want := outbox.Config{
 		StaleAfter:     30 * time.Second,

@@ -36,3 +36,7 @@ func Defaults(cfg Config) Config { return cfg.withDefaults() }
 
 // ClaimDue is the sweeper's claim statement, for the test that EXPLAINs it.
 const ClaimDue = claimDue
+
+// SetClock makes b read the time from now, so a test moves it past maxAge
+// instead of waiting.
+func (b *Backlog) SetClock(now func() time.Time) { b.now = now }

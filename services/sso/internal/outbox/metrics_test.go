@@ -50,6 +50,7 @@ func gauges(t *testing.T, b *outbox.Backlog) (pending, oldest float64, ok bool) 
 // inProgress and failed ones are pending, and the oldest of them gives the
 // age, whatever the delivered rows' ages.
 func TestBacklogMeasuresTheUndeliveredRows(t *testing.T) {
+	t.Parallel()
 	db := testDB(t)
 	fresh := newBacklog(t, outbox.QueryBacklog(db), time.Nanosecond, 0, quietLog())
 	if pending, oldest, ok := gauges(t, fresh); !ok || pending != 0 || oldest != 0 {
@@ -81,6 +82,7 @@ func TestBacklogMeasuresTheUndeliveredRows(t *testing.T) {
 // fails, then recovers: no stale numbers, one warning for the outage, and
 // concurrent scrapes within maxAge share one measurement.
 func TestBacklogLeavesTheGaugesOutWhileItCannotMeasure(t *testing.T) {
+	t.Parallel()
 	var calls atomic.Int32
 	var down atomic.Bool
 	down.Store(true)
@@ -95,13 +97,20 @@ func TestBacklogLeavesTheGaugesOutWhileItCannotMeasure(t *testing.T) {
 		return 7, 42 * time.Second, nil
 	}
 	logs := &recordingHandler{}
-	b := newBacklog(t, measure, 50*time.Millisecond, time.Second, slog.New(logs))
+	const maxAge = 50 * time.Millisecond
+	b := newBacklog(t, measure, maxAge, time.Second, slog.New(logs))
+	var clock atomic.Int64 // nanoseconds past an arbitrary start
+	b.SetClock(func() time.Time { return time.Unix(0, clock.Load()) })
+	older := func() { clock.Add(int64(maxAge + 10*time.Millisecond)) }
 
 	for range 3 {
 		if _, _, ok := gauges(t, b); ok {
 			t.Fatal("gauges reported while the database is down")
 		}
-		time.Sleep(60 * time.Millisecond)
+		older()
+	}
+	if n := calls.Load(); n != 3 {
+		t.Errorf("3 scrapes maxAge apart measured %d times, want 3", n)
 	}
 	if n := testutil.CollectAndCount(b); n != 0 {
 		t.Errorf("%d metrics collected while down, want 0", n)
@@ -111,7 +120,7 @@ func TestBacklogLeavesTheGaugesOutWhileItCannotMeasure(t *testing.T) {
 	}
 
 	down.Store(false)
-	time.Sleep(60 * time.Millisecond)
+	older()
 	before := calls.Load()
 	for range 5 {
 		if pending, oldest, ok := gauges(t, b); !ok || pending != 7 || oldest != 42 {

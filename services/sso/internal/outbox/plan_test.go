@@ -17,6 +17,7 @@ import (
 // outbox returns more rows than the batch, so a claim's cost follows its
 // batch, not the size of the outbox or of the backlog.
 func TestClaimReadsOnlyWhatItTakes(t *testing.T) {
+	t.Parallel()
 	db := testDB(t)
 	fill(t, db, "successful", 20_000)
 	fill(t, db, "failed", 1_000)

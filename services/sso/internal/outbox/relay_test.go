@@ -35,6 +35,7 @@ const noSweeps = time.Hour
 // Registry, keyed by the user, with the event id and a trace context
 // continuing the registration's trace, and its row ends successful.
 func TestPublishAfterCommit(t *testing.T) {
+	t.Parallel()
 	db, k := testDB(t), newKafkaEnv(t)
 	relay := outbox.NewRelay(db, newProducer(t, testenv.KafkaBrokers, 10*time.Second), k.ser,
 		outbox.Config{SweepInterval: noSweeps}, quietLog())
@@ -131,6 +132,7 @@ func endedSpan(t *testing.T, id trace.SpanID) interface {
 // TestSweeperPublishesDueRows seeds rows in every state a sweeper meets
 // and checks it re-publishes exactly the stale and due ones.
 func TestSweeperPublishesDueRows(t *testing.T) {
+	t.Parallel()
 	db, k := testDB(t), newKafkaEnv(t)
 	cfg := outbox.Config{StaleAfter: 10 * time.Second, SweepInterval: 50 * time.Millisecond, MessageTimeout: 5 * time.Second}
 	relay := outbox.NewRelay(db, newProducer(t, testenv.KafkaBrokers, cfg.MessageTimeout), k.ser, cfg, quietLog())
@@ -166,7 +168,15 @@ func TestSweeperPublishesDueRows(t *testing.T) {
 
 	start(t, relay)
 	awaitStatus(t, db, 15*time.Second, "successful", due...)
-	time.Sleep(10 * cfg.SweepInterval) // more sweeps: the others stay put
+	// More sweeps leave the others put. Run them here rather than wait for
+	// the relay's: a claim is what a sweep does first, and a wrongly
+	// claimed row would show below as changed.
+	for range 3 {
+		ids, _, err := relay.Claim(testenv.Context(t, 10*time.Second), 100)
+		if err != nil || len(ids) != 0 {
+			t.Fatalf("a further sweep claimed %v, %v; want nothing", ids, err)
+		}
+	}
 
 	msgs := consume(t, k.topic, len(due), 2*time.Second)
 	deser, err := protobuf.NewDeserializer(k.registry, serde.ValueSerde, protobuf.NewDeserializerConfig())
@@ -223,6 +233,7 @@ func TestSweeperPublishesDueRows(t *testing.T) {
 // table at the same time, in small batches, until it is empty: every due
 // row is claimed, and by exactly one of them.
 func TestConcurrentSweepersClaimEachRowOnce(t *testing.T) {
+	t.Parallel()
 	db := testDB(t)
 	const rows, sweepers, batch = 500, 6, 7
 	want := map[string]bool{}
@@ -300,6 +311,7 @@ func boolKeys(m map[string]int) map[string]bool {
 // processes would, over one backlog: every event reaches the topic exactly
 // once.
 func TestTwoRelaysPublishEachRowOnce(t *testing.T) {
+	t.Parallel()
 	db, k := testDB(t), newKafkaEnv(t)
 	const rows = 300
 	var ids []string
@@ -333,6 +345,7 @@ func TestTwoRelaysPublishEachRowOnce(t *testing.T) {
 // growing attempt count, retried with backoff, and the outage is logged
 // once. Once a relay can reach Kafka, every event is delivered.
 func TestKafkaDownThenUp(t *testing.T) {
+	t.Parallel()
 	db, k := testDB(t), newKafkaEnv(t)
 	cfg := outbox.Config{
 		StaleAfter:     3 * time.Second,
@@ -435,6 +448,7 @@ func (s *flakySerializer) Serialize(topic string, msg any) ([]byte, error) {
 // TestSchemaRegistryDownKeepsTheRow: an event that cannot be serialized is
 // not lost but failed, and delivered once the registry answers again.
 func TestSchemaRegistryDownKeepsTheRow(t *testing.T) {
+	t.Parallel()
 	db, k := testDB(t), newKafkaEnv(t)
 	ser := &flakySerializer{Serializer: k.ser}
 	ser.broken.Store(true)
@@ -475,6 +489,7 @@ func TestSchemaRegistryDownKeepsTheRow(t *testing.T) {
 // Run publishes what was queued, waits for the reports, and records them
 // before it returns.
 func TestStopSettlesQueuedEvents(t *testing.T) {
+	t.Parallel()
 	db, k := testDB(t), newKafkaEnv(t)
 	relay := outbox.NewRelay(db, newProducer(t, testenv.KafkaBrokers, 10*time.Second), k.ser,
 		outbox.Config{SweepInterval: noSweeps}, quietLog())
@@ -496,6 +511,7 @@ func TestStopSettlesQueuedEvents(t *testing.T) {
 // TestReportsNeverRegressARow checks the status updates of delivery
 // reports against rows other publishers have moved on.
 func TestReportsNeverRegressARow(t *testing.T) {
+	t.Parallel()
 	db := testDB(t)
 	ctx := testenv.Context(t, 30*time.Second)
 	r := outbox.NewRelay(db, nil, nil, outbox.Config{InitialBackoff: time.Second}, quietLog())

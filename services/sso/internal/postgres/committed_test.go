@@ -15,6 +15,7 @@ import (
 // publish at once: it gets the record that was stored, after the row is
 // visible to other connections, and nothing when Create fails.
 func TestOnCommittedSeesOnlyCommittedRecords(t *testing.T) {
+	t.Parallel()
 	primary, _ := testDB(t)
 	ctx := testenv.Context(t, 30*time.Second)
 	var (
@@ -56,6 +57,7 @@ func TestOnCommittedSeesOnlyCommittedRecords(t *testing.T) {
 }
 
 func TestOnCommittedNotCalledWithoutEvent(t *testing.T) {
+	t.Parallel()
 	primary, _ := testDB(t)
 	ctx := testenv.Context(t, 30*time.Second)
 	calls := 0

@@ -64,6 +64,7 @@ func count(t *testing.T, db *sqlx.DB, query string, args ...any) int {
 }
 
 func TestCreateThenFind(t *testing.T) {
+	t.Parallel()
 	primary, replica := testDB(t)
 	ctx := testenv.Context(t, 30*time.Second)
 	users := postgres.NewUsers(primary, replica, nil)
@@ -107,6 +108,7 @@ func TestCreateThenFind(t *testing.T) {
 }
 
 func TestCreateWithoutCreatedAtUsesDatabaseClock(t *testing.T) {
+	t.Parallel()
 	primary, replica := testDB(t)
 	ctx := testenv.Context(t, 30*time.Second)
 	users := postgres.NewUsers(primary, replica, nil)
@@ -128,6 +130,7 @@ func TestCreateWithoutCreatedAtUsesDatabaseClock(t *testing.T) {
 }
 
 func TestCreateDuplicateEmail(t *testing.T) {
+	t.Parallel()
 	primary, replica := testDB(t)
 	ctx := testenv.Context(t, 30*time.Second)
 	users := postgres.NewUsers(primary, replica, nil)
@@ -153,6 +156,7 @@ func TestCreateDuplicateEmail(t *testing.T) {
 }
 
 func TestCreateSameEmailConcurrently(t *testing.T) {
+	t.Parallel()
 	primary, replica := testDB(t)
 	ctx := testenv.Context(t, 30*time.Second)
 	users := postgres.NewUsers(primary, replica, recordingEvent(nil))
@@ -204,6 +208,7 @@ func TestCreateSameEmailConcurrently(t *testing.T) {
 }
 
 func TestNotFound(t *testing.T) {
+	t.Parallel()
 	primary, replica := testDB(t)
 	ctx := testenv.Context(t, 30*time.Second)
 	users := postgres.NewUsers(primary, replica, nil)
@@ -229,6 +234,7 @@ func TestNotFound(t *testing.T) {
 // TestMalformedIDMatchesNoUser needs no database: an id that is not a UUID
 // is answered without a query.
 func TestMalformedIDMatchesNoUser(t *testing.T) {
+	t.Parallel()
 	users := postgres.NewUsers(nil, nil, nil)
 	for _, id := range []string{"", "42", "not-a-uuid", "0b8e2f4c-8a1d-4c4e-9f7a-0d6c3b2a1e5", "0b8e2f4c-8a1d-4c4e-9f7a-0d6c3b2a1e5g", "0b8e2f4c08a1d-4c4e-9f7a-0d6c3b2a1e5f"} {
 		if _, err := users.ByID(t.Context(), id); !errors.Is(err, user.ErrNotFound) {
@@ -241,6 +247,7 @@ func TestMalformedIDMatchesNoUser(t *testing.T) {
 }
 
 func TestSetPasswordHash(t *testing.T) {
+	t.Parallel()
 	primary, _ := testDB(t)
 	ctx := testenv.Context(t, 30*time.Second)
 	users := postgres.NewUsers(primary, nil, nil) // read back from the primary: no lag
@@ -307,6 +314,7 @@ type outboxRow struct {
 }
 
 func TestCreateWritesOutboxRow(t *testing.T) {
+	t.Parallel()
 	primary, _ := testDB(t)
 	ctx := testenv.Context(t, 30*time.Second)
 	var rec outbox.Record
@@ -365,6 +373,7 @@ func TestCreateWritesOutboxRow(t *testing.T) {
 }
 
 func TestCreateWithoutTraceContextStoresEmptyObject(t *testing.T) {
+	t.Parallel()
 	primary, _ := testDB(t)
 	ctx := testenv.Context(t, 30*time.Second)
 	users := postgres.NewUsers(primary, nil, recordingEvent(nil))
@@ -378,6 +387,7 @@ func TestCreateWithoutTraceContextStoresEmptyObject(t *testing.T) {
 }
 
 func TestEventStatusFollowsOutbox(t *testing.T) {
+	t.Parallel()
 	primary, _ := testDB(t)
 	ctx := testenv.Context(t, 30*time.Second)
 	users := postgres.NewUsers(primary, nil, recordingEvent(nil))
@@ -404,6 +414,7 @@ func TestEventStatusFollowsOutbox(t *testing.T) {
 // TestCreateIsAtomic proves the user, its id and its event are written
 // together or not at all.
 func TestCreateIsAtomic(t *testing.T) {
+	t.Parallel()
 	primary, _ := testDB(t)
 	ctx := testenv.Context(t, 30*time.Second)
 	existing := newUser(t)
@@ -470,6 +481,7 @@ func TestCreateIsAtomic(t *testing.T) {
 // TestReadsFallBackToPrimaryWhileReplayIsPaused freezes the replica (WAL
 // replay paused), registers a user on the primary, and proves the user is
 // found anyway, then that the replica catches up once replay resumes.
+// It runs alone: the pause freezes the replica for every other test.
 func TestReadsFallBackToPrimaryWhileReplayIsPaused(t *testing.T) {
 	primary, replica := testDB(t)
 	ctx := testenv.Context(t, time.Minute)
@@ -498,7 +510,20 @@ func TestReadsFallBackToPrimaryWhileReplayIsPaused(t *testing.T) {
 	if err := users.Create(ctx, u); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(200 * time.Millisecond) // ample for a streaming replica to apply it, were it not paused
+	// Wait until the replica has received the write: from then on only the
+	// paused replay keeps the user from it.
+	var written string
+	if err := primary.GetContext(ctx, &written, "SELECT pg_current_wal_lsn()::text"); err != nil {
+		t.Fatal(err)
+	}
+	if !testenv.Eventually(10*time.Second, 5*time.Millisecond, func() bool {
+		var received bool
+		err := replica.GetContext(ctx, &received,
+			"SELECT COALESCE(pg_last_wal_receive_lsn() >= $1::pg_lsn, false)", written)
+		return err == nil && received
+	}) {
+		t.Fatalf("the replica never received WAL up to %s", written)
+	}
 	if n := count(t, replica, "SELECT count(*) FROM users WHERE email = $1", u.Email); n != 0 {
 		t.Fatalf("the paused replica has the new user; the test proves nothing")
 	}
@@ -538,6 +563,7 @@ func unreachable(t *testing.T) *sqlx.DB {
 }
 
 func TestReadsFallBackToPrimaryWhenReplicaIsDown(t *testing.T) {
+	t.Parallel()
 	primary, _ := testDB(t)
 	ctx := testenv.Context(t, 30*time.Second)
 	users := postgres.NewUsers(primary, unreachable(t), nil)
@@ -563,6 +589,7 @@ func TestReadsFallBackToPrimaryWhenReplicaIsDown(t *testing.T) {
 // TestDatabaseDownIsNotNotFound: an unreachable database must never read as
 // "no such user" (which a login would turn into wrong credentials).
 func TestDatabaseDownIsNotNotFound(t *testing.T) {
+	t.Parallel()
 	testenv.Require(t) // the point is that nothing answers; -short skips the wait
 	ctx := testenv.Context(t, 30*time.Second)
 	down := unreachable(t)

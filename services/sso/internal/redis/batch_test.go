@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -11,15 +12,31 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/ssokit/platform/libs/testenv"
 	"github.com/ssokit/platform/services/sso/internal/redis"
 )
 
 // existsCounter is a go-redis hook counting EXISTS commands and the round
 // trips that carried them; block, when set, holds every pipeline until it is
-// closed.
+// closed, and held lists the keys of the EXISTS commands it holds.
 type existsCounter struct {
 	trips, cmds atomic.Int64
 	block       chan struct{}
+
+	mu   sync.Mutex
+	held []string
+}
+
+// holding reports whether the hook holds a check of every key.
+func (h *existsCounter) holding(keys ...string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, k := range keys {
+		if !slices.Contains(h.held, k) {
+			return false
+		}
+	}
+	return true
 }
 
 func (h *existsCounter) count(cmds ...goredis.Cmder) {
@@ -47,6 +64,13 @@ func (h *existsCounter) ProcessHook(next goredis.ProcessHook) goredis.ProcessHoo
 func (h *existsCounter) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []goredis.Cmder) error {
 		if h.block != nil {
+			h.mu.Lock()
+			for _, c := range cmds {
+				if c.Name() == "exists" && len(c.Args()) > 1 {
+					h.held = append(h.held, fmt.Sprint(c.Args()[1]))
+				}
+			}
+			h.mu.Unlock()
 			<-h.block
 		}
 		h.count(cmds...)
@@ -58,6 +82,7 @@ func (h *existsCounter) ProcessPipelineHook(next goredis.ProcessPipelineHook) go
 // share pipelines, each get the answer for their own jti, and that they do
 // share: fewer round trips than checks.
 func TestAccessRevokedConcurrent(t *testing.T) {
+	t.Parallel()
 	rdb, p := testRedis(t)
 	ctx := t.Context()
 	s := redis.NewSessions(rdb, p)
@@ -104,6 +129,7 @@ func TestAccessRevokedConcurrent(t *testing.T) {
 // its batch is stuck in Redis returns at once with the context's error, and
 // that the batch still answers the others once Redis does.
 func TestAccessRevokedCancelled(t *testing.T) {
+	t.Parallel()
 	rdb, p := testRedis(t)
 	s := redis.NewSessions(rdb, p)
 	hook := &existsCounter{block: make(chan struct{})}
@@ -122,7 +148,11 @@ func TestAccessRevokedCancelled(t *testing.T) {
 		_, err := s.AccessRevoked(t.Context(), "other")
 		other <- err
 	}()
-	time.Sleep(50 * time.Millisecond) // both checks are waiting on Redis
+	if !testenv.Eventually(5*time.Second, time.Millisecond, func() bool {
+		return hook.holding(p+"jti:stuck", p+"jti:other")
+	}) {
+		t.Fatal("the two checks never reached Redis")
+	}
 	cancel()
 	select {
 	case err := <-cancelled:

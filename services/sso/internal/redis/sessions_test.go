@@ -18,6 +18,7 @@ import (
 const ttl = time.Minute
 
 func TestSessionsStartWritesDocumentedLayout(t *testing.T) {
+	t.Parallel()
 	rdb, p := testRedis(t)
 	ctx := testenv.Context(t, 10*time.Second)
 	s := redis.NewSessions(rdb, p)
@@ -48,6 +49,7 @@ func TestSessionsStartWritesDocumentedLayout(t *testing.T) {
 }
 
 func TestSessionsStartRejectsBadInput(t *testing.T) {
+	t.Parallel()
 	// No Redis needed: input is checked before any command is sent.
 	s := redis.NewSessions(goredis.NewClient(&goredis.Options{Addr: "127.0.0.1:1"}), "x:")
 	ctx := t.Context()
@@ -73,6 +75,7 @@ func TestSessionsStartRejectsBadInput(t *testing.T) {
 }
 
 func TestSessionsRotateChain(t *testing.T) {
+	t.Parallel()
 	rdb, p := testRedis(t)
 	ctx := testenv.Context(t, 10*time.Second)
 	s := redis.NewSessions(rdb, p)
@@ -106,6 +109,7 @@ func TestSessionsRotateChain(t *testing.T) {
 }
 
 func TestSessionsRotateExtendsFamilyNeverShortens(t *testing.T) {
+	t.Parallel()
 	rdb, p := testRedis(t)
 	ctx := testenv.Context(t, 10*time.Second)
 	s := redis.NewSessions(rdb, p)
@@ -131,6 +135,7 @@ func TestSessionsRotateExtendsFamilyNeverShortens(t *testing.T) {
 }
 
 func TestSessionsReuseRevokesFamily(t *testing.T) {
+	t.Parallel()
 	rdb, p := testRedis(t)
 	ctx := testenv.Context(t, 10*time.Second)
 	s := redis.NewSessions(rdb, p)
@@ -173,6 +178,7 @@ func TestSessionsReuseRevokesFamily(t *testing.T) {
 }
 
 func TestSessionsRotateInvalid(t *testing.T) {
+	t.Parallel()
 	rdb, p := testRedis(t)
 	ctx := testenv.Context(t, 10*time.Second)
 	s := redis.NewSessions(rdb, p)
@@ -220,6 +226,7 @@ func TestSessionsRotateInvalid(t *testing.T) {
 }
 
 func TestSessionsExpire(t *testing.T) {
+	t.Parallel()
 	rdb, p := testRedis(t)
 	ctx := testenv.Context(t, 10*time.Second)
 	s := redis.NewSessions(rdb, p)
@@ -231,10 +238,13 @@ func TestSessionsExpire(t *testing.T) {
 		t.Fatalf("Find before expiry: %v", err)
 	}
 
-	time.Sleep(short + 100*time.Millisecond)
-
-	if _, err := s.Find(ctx, "h1"); !errors.Is(err, auth.ErrInvalidToken) {
-		t.Errorf("Find after expiry: err = %v, want ErrInvalidToken", err)
+	// Redis expires the keys on its own clock: wait for that.
+	var err error
+	if !testenv.Eventually(5*time.Second, 10*time.Millisecond, func() bool {
+		_, err = s.Find(ctx, "h1")
+		return errors.Is(err, auth.ErrInvalidToken)
+	}) {
+		t.Fatalf("Find long after expiry: err = %v, want ErrInvalidToken", err)
 	}
 	if _, err := s.Rotate(ctx, "h1", "h2", ttl); !errors.Is(err, auth.ErrInvalidToken) {
 		t.Errorf("Rotate after expiry: err = %v, want ErrInvalidToken", err)
@@ -249,6 +259,7 @@ func TestSessionsExpire(t *testing.T) {
 // first loser is reported as reuse and revokes the family, and every later
 // one finds the family revoked.
 func TestSessionsRotateRace(t *testing.T) {
+	t.Parallel()
 	rdb, p := testRedis(t)
 	ctx := testenv.Context(t, 10*time.Second)
 	s := redis.NewSessions(rdb, p)
@@ -294,6 +305,7 @@ func TestSessionsRotateRace(t *testing.T) {
 }
 
 func TestSessionsRevoke(t *testing.T) {
+	t.Parallel()
 	rdb, p := testRedis(t)
 	ctx := testenv.Context(t, 10*time.Second)
 	s := redis.NewSessions(rdb, p)
@@ -331,6 +343,7 @@ func TestSessionsRevoke(t *testing.T) {
 }
 
 func TestSessionsRevokeAccess(t *testing.T) {
+	t.Parallel()
 	rdb, p := testRedis(t)
 	ctx := testenv.Context(t, 10*time.Second)
 	s := redis.NewSessions(rdb, p)
@@ -366,9 +379,15 @@ func TestSessionsRevokeAccess(t *testing.T) {
 		}
 	}
 
-	time.Sleep(short + 100*time.Millisecond)
-	if got, err := s.AccessRevoked(ctx, "jti-1"); err != nil || got {
-		t.Errorf("AccessRevoked after expiry = %v, %v; want false", got, err)
+	var (
+		got bool
+		err error
+	)
+	if !testenv.Eventually(5*time.Second, 10*time.Millisecond, func() bool {
+		got, err = s.AccessRevoked(ctx, "jti-1")
+		return err == nil && !got
+	}) {
+		t.Errorf("AccessRevoked long after expiry = %v, %v; want false", got, err)
 	}
 }
 
@@ -376,6 +395,7 @@ func TestSessionsRevokeAccess(t *testing.T) {
 // an invalid token or an unthrottled key: the transport turns them into
 // UNAVAILABLE. It needs no Redis and runs under -short.
 func TestRedisDown(t *testing.T) {
+	t.Parallel()
 	unreachable := goredis.NewClient(&goredis.Options{
 		Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: time.Second, DialerRetries: 1,
 	})

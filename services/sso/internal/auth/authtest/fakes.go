@@ -1,0 +1,273 @@
+package authtest
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/ssokit/platform/services/sso/internal/auth"
+	"github.com/ssokit/platform/services/sso/internal/user"
+)
+
+// Users is an in-memory auth.Users. It is safe for concurrent use.
+type Users struct {
+	mu      sync.Mutex
+	byEmail map[string]user.User
+}
+
+var _ auth.Users = (*Users)(nil)
+
+// NewUsers returns an empty Users.
+func NewUsers() *Users { return &Users{byEmail: map[string]user.User{}} }
+
+// Create stores u, or returns user.ErrEmailTaken. Like the PostgreSQL
+// store, which writes the user's UserRegistered event with it, it reports
+// the event in progress, and a zero CreatedAt becomes the current time.
+func (m *Users) Create(_ context.Context, u user.User) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.byEmail[u.Email]; ok {
+		return user.ErrEmailTaken
+	}
+	if u.CreatedAt.IsZero() {
+		u.CreatedAt = time.Now()
+	}
+	u.EventStatus = user.EventInProgress
+	m.byEmail[u.Email] = u
+	return nil
+}
+
+// ByEmail finds a user by e-mail, or returns user.ErrNotFound.
+func (m *Users) ByEmail(_ context.Context, email string) (user.User, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	u, ok := m.byEmail[email]
+	if !ok {
+		return user.User{}, user.ErrNotFound
+	}
+	return u, nil
+}
+
+// ByID finds a user by id, or returns user.ErrNotFound.
+func (m *Users) ByID(_ context.Context, id string) (user.User, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, u := range m.byEmail {
+		if u.ID == id {
+			return u, nil
+		}
+	}
+	return user.User{}, user.ErrNotFound
+}
+
+// SetPasswordHash replaces a user's hash, or returns user.ErrNotFound.
+func (m *Users) SetPasswordHash(_ context.Context, id, hash string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for e, u := range m.byEmail {
+		if u.ID == id {
+			u.PasswordHash = hash
+			m.byEmail[e] = u
+			return nil
+		}
+	}
+	return user.ErrNotFound
+}
+
+// Len returns how many users are stored.
+func (m *Users) Len() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.byEmail)
+}
+
+// Sessions is an in-memory auth.Sessions whose records expire like the
+// Redis keys they stand for. It is safe for concurrent use.
+type Sessions struct {
+	mu       sync.Mutex
+	now      func() time.Time
+	tokens   map[string]expiring[auth.Session] // token hash -> its family's session
+	families map[string]expiring[family]
+	access   map[string]time.Time // jti -> revoked until
+}
+
+type family struct {
+	current string
+	revoked bool
+}
+
+type expiring[T any] struct {
+	v     T
+	until time.Time
+}
+
+var _ auth.Sessions = (*Sessions)(nil)
+
+// NewSessions returns an empty Sessions on the wall clock.
+func NewSessions() *Sessions {
+	return &Sessions{now: time.Now, tokens: map[string]expiring[auth.Session]{},
+		families: map[string]expiring[family]{}, access: map[string]time.Time{}}
+}
+
+// token returns the live session of hash and its live family.
+func (m *Sessions) token(hash string) (auth.Session, family, bool) {
+	now := m.now()
+	t, ok := m.tokens[hash]
+	if !ok || !now.Before(t.until) {
+		return auth.Session{}, family{}, false
+	}
+	f, ok := m.families[t.v.Family]
+	if !ok || !now.Before(f.until) {
+		return auth.Session{}, family{}, false
+	}
+	return t.v, f.v, true
+}
+
+// Start opens a family whose current token is hash; both live for ttl.
+func (m *Sessions) Start(_ context.Context, s auth.Session, hash string, ttl time.Duration) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	until := m.now().Add(ttl)
+	m.tokens[hash] = expiring[auth.Session]{s, until}
+	m.families[s.Family] = expiring[family]{family{current: hash}, until}
+	return nil
+}
+
+// Rotate follows auth.Sessions: the current token rotates, any other token
+// of a live family revokes it (auth.ErrRefreshReused), anything else is
+// auth.ErrInvalidToken. The family lives at least ttl longer.
+func (m *Sessions) Rotate(_ context.Context, oldHash, newHash string, ttl time.Duration) (auth.Session, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, f, ok := m.token(oldHash)
+	if !ok || f.revoked {
+		return auth.Session{}, auth.ErrInvalidToken
+	}
+	fam := m.families[s.Family]
+	if f.current != oldHash {
+		fam.v.revoked = true
+		m.families[s.Family] = fam
+		return auth.Session{}, auth.ErrRefreshReused
+	}
+	until := m.now().Add(ttl)
+	fam.v.current = newHash
+	if until.After(fam.until) {
+		fam.until = until
+	}
+	m.families[s.Family] = fam
+	m.tokens[newHash] = expiring[auth.Session]{s, until}
+	return s, nil
+}
+
+// Find returns the session whose current token is hash, or
+// auth.ErrInvalidToken.
+func (m *Sessions) Find(_ context.Context, hash string) (auth.Session, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, f, ok := m.token(hash)
+	if !ok || f.revoked || f.current != hash {
+		return auth.Session{}, auth.ErrInvalidToken
+	}
+	return s, nil
+}
+
+// Revoke marks a live family revoked; an unknown one is no error.
+func (m *Sessions) Revoke(_ context.Context, fam string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if f, ok := m.families[fam]; ok {
+		f.v.revoked = true
+		m.families[fam] = f
+	}
+	return nil
+}
+
+// RevokeAccess marks jti revoked until until; a past until records nothing.
+func (m *Sessions) RevokeAccess(_ context.Context, jti string, until time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if until.After(m.now()) {
+		m.access[jti] = until
+	}
+	return nil
+}
+
+// AccessRevoked reports whether jti is revoked and its mark has not expired.
+func (m *Sessions) AccessRevoked(_ context.Context, jti string) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	until, ok := m.access[jti]
+	return ok && m.now().Before(until), nil
+}
+
+// Throttle is an in-memory auth.Throttle with the fixed windows of the
+// Redis one: a key's window opens with its first failure and lasts window;
+// limit failures in it block the key until it ends. It is safe for
+// concurrent use.
+type Throttle struct {
+	mu     sync.Mutex
+	now    func() time.Time
+	limit  int
+	window time.Duration
+	keys   map[string]counter
+}
+
+type counter struct {
+	n   int
+	end time.Time
+}
+
+var _ auth.Throttle = (*Throttle)(nil)
+
+// NewThrottle returns a Throttle blocking a key after limit failures
+// within window, on the wall clock.
+func NewThrottle(limit int, window time.Duration) *Throttle {
+	return &Throttle{now: time.Now, limit: limit, window: window, keys: map[string]counter{}}
+}
+
+// live returns key's counter in its current window.
+func (m *Throttle) live(key string, now time.Time) (counter, bool) {
+	c, ok := m.keys[key]
+	if !ok || !now.Before(c.end) {
+		return counter{}, false
+	}
+	return c, true
+}
+
+// Blocked returns the longest remaining window among blocked keys, or 0.
+func (m *Throttle) Blocked(_ context.Context, keys ...string) (time.Duration, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.now()
+	var wait time.Duration
+	for _, k := range keys {
+		if c, ok := m.live(k, now); ok && c.n >= m.limit {
+			wait = max(wait, c.end.Sub(now))
+		}
+	}
+	return wait, nil
+}
+
+// Failed counts one failure for each key, opening its window if needed.
+func (m *Throttle) Failed(_ context.Context, keys ...string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.now()
+	for _, k := range keys {
+		c, ok := m.live(k, now)
+		if !ok {
+			c = counter{end: now.Add(m.window)}
+		}
+		c.n++
+		m.keys[k] = c
+	}
+	return nil
+}
+
+// Reset forgets key's failures.
+func (m *Throttle) Reset(_ context.Context, key string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.keys, key)
+	return nil
+}

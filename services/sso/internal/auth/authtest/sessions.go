@@ -1,0 +1,251 @@
+package authtest
+
+import (
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/ssokit/platform/libs/testenv"
+	"github.com/ssokit/platform/services/sso/internal/auth"
+)
+
+// RunSessions runs the auth.Sessions contract against the stores
+// newSessions returns, one per subtest; subtests run in parallel with their
+// own families and token hashes.
+func RunSessions(t *testing.T, newSessions func(t *testing.T) auth.Sessions) {
+	t.Helper()
+	for _, tc := range []struct {
+		name string
+		run  func(t *testing.T, s auth.Sessions)
+	}{
+		{"RotateChain", sessionsRotateChain},
+		{"ReuseRevokesFamily", sessionsReuseRevokesFamily},
+		{"ConcurrentRotationsOneWins", sessionsConcurrentRotations},
+		{"UnknownTokens", sessionsUnknownTokens},
+		{"Revoke", sessionsRevoke},
+		{"Expire", sessionsExpire},
+		{"RevokeAccess", sessionsRevokeAccess},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tc.run(t, newSessions(t))
+		})
+	}
+}
+
+const sessionTTL = time.Hour
+
+// started opens a new family and returns its session and first token hash.
+func started(t *testing.T, s auth.Sessions) (auth.Session, string) {
+	t.Helper()
+	sess := auth.Session{Family: uuid.NewString(), UserID: uuid.NewString()}
+	hash := uuid.NewString()
+	if err := s.Start(testenv.Context(t, 10*time.Second), sess, hash, sessionTTL); err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	return sess, hash
+}
+
+func sessionsRotateChain(t *testing.T, s auth.Sessions) {
+	ctx := testenv.Context(t, 10*time.Second)
+	sess, cur := started(t, s)
+	if got, err := s.Find(ctx, cur); err != nil || got != sess {
+		t.Fatalf("Find(first) = %+v, %v; want %+v", got, err, sess)
+	}
+	seen := []string{cur}
+	for i := range 3 {
+		next := uuid.NewString()
+		got, err := s.Rotate(ctx, cur, next, sessionTTL)
+		if err != nil || got != sess {
+			t.Fatalf("Rotate #%d = %+v, %v; want %+v", i+1, got, err, sess)
+		}
+		if got, err := s.Find(ctx, next); err != nil || got != sess {
+			t.Fatalf("Find(rotated #%d) = %+v, %v; want %+v", i+1, got, err, sess)
+		}
+		cur = next
+		seen = append(seen, next)
+	}
+	// Find never revokes: asking about a rotated-away token is harmless.
+	for _, old := range seen[:len(seen)-1] {
+		if _, err := s.Find(ctx, old); !errors.Is(err, auth.ErrInvalidToken) {
+			t.Errorf("Find(rotated-away token): err = %v, want auth.ErrInvalidToken", err)
+		}
+	}
+	if got, err := s.Find(ctx, cur); err != nil || got != sess {
+		t.Errorf("Find(current) after Finds of old tokens = %+v, %v; want %+v", got, err, sess)
+	}
+}
+
+func sessionsReuseRevokesFamily(t *testing.T, s auth.Sessions) {
+	ctx := testenv.Context(t, 10*time.Second)
+	_, first := started(t, s)
+	other, otherHash := started(t, s)
+	second := uuid.NewString()
+	if _, err := s.Rotate(ctx, first, second, sessionTTL); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Rotate(ctx, first, uuid.NewString(), sessionTTL); !errors.Is(err, auth.ErrRefreshReused) {
+		t.Fatalf("Rotate(rotated-away token): err = %v, want auth.ErrRefreshReused", err)
+	}
+	// The whole family is gone, the current token included; presenting
+	// the old one again is no longer news.
+	if _, err := s.Find(ctx, second); !errors.Is(err, auth.ErrInvalidToken) {
+		t.Errorf("Find(current of a revoked family): err = %v, want auth.ErrInvalidToken", err)
+	}
+	if _, err := s.Rotate(ctx, second, uuid.NewString(), sessionTTL); !errors.Is(err, auth.ErrInvalidToken) {
+		t.Errorf("Rotate(current of a revoked family): err = %v, want auth.ErrInvalidToken", err)
+	}
+	if _, err := s.Rotate(ctx, first, uuid.NewString(), sessionTTL); !errors.Is(err, auth.ErrInvalidToken) {
+		t.Errorf("Rotate(old token of a revoked family): err = %v, want auth.ErrInvalidToken", err)
+	}
+	if got, err := s.Find(ctx, otherHash); err != nil || got != other {
+		t.Errorf("Find(another family) = %+v, %v; want %+v untouched", got, err, other)
+	}
+}
+
+func sessionsConcurrentRotations(t *testing.T, s auth.Sessions) {
+	ctx := testenv.Context(t, 10*time.Second)
+	_, hash := started(t, s)
+	const n = 8
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		won  []string
+		errs []error
+	)
+	for range n {
+		wg.Go(func() {
+			next := uuid.NewString()
+			_, err := s.Rotate(ctx, hash, next, sessionTTL)
+			mu.Lock()
+			defer mu.Unlock()
+			if err == nil {
+				won = append(won, next)
+			} else {
+				errs = append(errs, err)
+			}
+		})
+	}
+	wg.Wait()
+	if len(won) != 1 {
+		t.Fatalf("%d of %d concurrent rotations of one token won, want 1", len(won), n)
+	}
+	reused := 0
+	for _, err := range errs {
+		switch {
+		case errors.Is(err, auth.ErrRefreshReused):
+			reused++
+		case !errors.Is(err, auth.ErrInvalidToken):
+			t.Errorf("losing rotation: err = %v, want auth.ErrRefreshReused or auth.ErrInvalidToken", err)
+		}
+	}
+	if reused != 1 {
+		t.Errorf("%d losers saw reuse, want 1 (the first; the rest find the family revoked)", reused)
+	}
+	if _, err := s.Find(ctx, won[0]); !errors.Is(err, auth.ErrInvalidToken) {
+		t.Errorf("Find(winner's token) after the race: err = %v, want auth.ErrInvalidToken", err)
+	}
+}
+
+func sessionsUnknownTokens(t *testing.T, s auth.Sessions) {
+	ctx := testenv.Context(t, 10*time.Second)
+	started(t, s)
+	unknown := uuid.NewString()
+	if _, err := s.Find(ctx, unknown); !errors.Is(err, auth.ErrInvalidToken) {
+		t.Errorf("Find(unknown): err = %v, want auth.ErrInvalidToken", err)
+	}
+	next := uuid.NewString()
+	if _, err := s.Rotate(ctx, unknown, next, sessionTTL); !errors.Is(err, auth.ErrInvalidToken) {
+		t.Errorf("Rotate(unknown): err = %v, want auth.ErrInvalidToken", err)
+	}
+	if _, err := s.Find(ctx, next); !errors.Is(err, auth.ErrInvalidToken) {
+		t.Errorf("Find(token of a refused rotation): err = %v, want auth.ErrInvalidToken", err)
+	}
+}
+
+func sessionsRevoke(t *testing.T, s auth.Sessions) {
+	ctx := testenv.Context(t, 10*time.Second)
+	sess, hash := started(t, s)
+	other, otherHash := started(t, s)
+	for i := range 2 { // logging out twice is harmless
+		if err := s.Revoke(ctx, sess.Family); err != nil {
+			t.Fatalf("Revoke #%d: %v", i+1, err)
+		}
+	}
+	if err := s.Revoke(ctx, uuid.NewString()); err != nil {
+		t.Errorf("Revoke(unknown family): %v", err)
+	}
+	if _, err := s.Find(ctx, hash); !errors.Is(err, auth.ErrInvalidToken) {
+		t.Errorf("Find(revoked): err = %v, want auth.ErrInvalidToken", err)
+	}
+	if _, err := s.Rotate(ctx, hash, uuid.NewString(), sessionTTL); !errors.Is(err, auth.ErrInvalidToken) {
+		t.Errorf("Rotate(revoked): err = %v, want auth.ErrInvalidToken", err)
+	}
+	if got, err := s.Find(ctx, otherHash); err != nil || got != other {
+		t.Errorf("Find(another family) = %+v, %v; want %+v untouched", got, err, other)
+	}
+}
+
+// expiryWait bounds how long a store may keep a record past its TTL.
+const expiryWait = 5 * time.Second
+
+func sessionsExpire(t *testing.T, s auth.Sessions) {
+	ctx := testenv.Context(t, 10*time.Second)
+	const short = 100 * time.Millisecond
+	sess := auth.Session{Family: uuid.NewString(), UserID: uuid.NewString()}
+	hash := uuid.NewString()
+	if err := s.Start(ctx, sess, hash, short); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Find(ctx, hash); err != nil {
+		t.Fatalf("Find before expiry: %v", err)
+	}
+	var err error
+	if !testenv.Eventually(expiryWait, 10*time.Millisecond, func() bool {
+		_, err = s.Find(ctx, hash)
+		return errors.Is(err, auth.ErrInvalidToken)
+	}) {
+		t.Fatalf("Find %s after a TTL of %s: err = %v, want auth.ErrInvalidToken", expiryWait, short, err)
+	}
+	if _, err := s.Rotate(ctx, hash, uuid.NewString(), sessionTTL); !errors.Is(err, auth.ErrInvalidToken) {
+		t.Errorf("Rotate after expiry: err = %v, want auth.ErrInvalidToken", err)
+	}
+}
+
+func sessionsRevokeAccess(t *testing.T, s auth.Sessions) {
+	ctx := testenv.Context(t, 10*time.Second)
+	long, short, past, never := uuid.NewString(), uuid.NewString(), uuid.NewString(), uuid.NewString()
+	for jti, until := range map[string]time.Time{
+		long:  time.Now().Add(time.Hour),
+		short: time.Now().Add(100 * time.Millisecond),
+		past:  time.Now().Add(-time.Second),
+	} {
+		if err := s.RevokeAccess(ctx, jti, until); err != nil {
+			t.Fatalf("RevokeAccess: %v", err)
+		}
+	}
+	for _, tt := range []struct {
+		name, jti string
+		want      bool
+	}{
+		{"revoked", long, true},
+		{"revoked until a past time", past, false},
+		{"never revoked", never, false},
+	} {
+		if got, err := s.AccessRevoked(ctx, tt.jti); err != nil || got != tt.want {
+			t.Errorf("AccessRevoked(%s) = %v, %v; want %v", tt.name, got, err, tt.want)
+		}
+	}
+	// The mark ends with the token it describes.
+	var err error
+	if !testenv.Eventually(expiryWait, 10*time.Millisecond, func() bool {
+		var revoked bool
+		revoked, err = s.AccessRevoked(ctx, short)
+		return err == nil && !revoked
+	}) {
+		t.Errorf("AccessRevoked still true %s after the mark's end (err %v)", expiryWait, err)
+	}
+}
