@@ -108,8 +108,9 @@ func TestRegistrationReachesBothConsumersInOneTrace(t *testing.T) {
 		t.Fatalf("trace %s lacks spans; got %+v", traceID, s.spans.Trace(traceID))
 	}
 
-	// Nothing more arrives later: one mail, one credit.
-	time.Sleep(2 * time.Second)
+	// Nothing more arrives once both consumers have caught up: one mail,
+	// one credit.
+	s.settled(t)
 	if n := mailCount(t, addr); n != 1 {
 		t.Fatalf("%d welcome mails, want 1", n)
 	}
@@ -143,7 +144,7 @@ func TestRedeliveredEventIsHandledOnce(t *testing.T) {
 	if !replayed {
 		t.Fatalf("the event of user %s is not on topic %s", userID, s.topic)
 	}
-	time.Sleep(5 * time.Second)
+	s.settled(t)
 	if n := mailCount(t, addr); n != 1 {
 		t.Fatalf("%d mails after redelivery, want 1", n)
 	}

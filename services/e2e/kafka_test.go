@@ -123,3 +123,21 @@ func stopped(t *testing.T, component string) {
 }
 
 var _ = fmt.Sprint
+
+// settled waits until both consumers have handled and committed everything
+// on the system's topic, so that a test can then check that nothing more
+// happened (no second mail, no second credit) without guessing a sleep.
+func (s *system) settled(t *testing.T) {
+	t.Helper()
+	ctx := testenv.Context(t, 2*time.Minute)
+	for _, group := range []string{"e2e-loyalty-" + s.suffix, "e2e-notifier-" + s.suffix} {
+		var lag int64
+		var err error
+		if !testenv.Eventually(60*time.Second, 200*time.Millisecond, func() bool {
+			lag, err = kafkatest.Lag(ctx, group, s.topic)
+			return err == nil && lag == 0
+		}) {
+			t.Fatalf("group %s never caught up on %s: lag %d, %v", group, s.topic, lag, err)
+		}
+	}
+}

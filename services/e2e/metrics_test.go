@@ -48,6 +48,16 @@ func scrape(t *testing.T, addr string) map[string]*dto.MetricFamily {
 	return families
 }
 
+// counter returns the sum of every series of the counter name in families
+// (zero when none has been written yet).
+func counter(families map[string]*dto.MetricFamily, name string) float64 {
+	var sum float64
+	for _, m := range families[name].GetMetric() {
+		sum += m.GetCounter().GetValue()
+	}
+	return sum
+}
+
 // exports reports whether families has the series name: a family of that
 // name, or the _bucket, _sum or _count series of a histogram (_sum and
 // _count of a summary too).

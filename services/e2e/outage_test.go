@@ -35,7 +35,7 @@ func TestRegistrationsSurviveAKafkaOutage(t *testing.T) {
 				u.email, s.eventStatus(t, u.access), mailCount(t, u.email), s.balance(t, u.id, u.access), s.logs("sso"))
 		}
 	}
-	time.Sleep(3 * time.Second)
+	s.settled(t)
 	for _, u := range users {
 		if n := mailCount(t, u.email); n != 1 {
 			t.Errorf("%s: %d mails, want 1", u.email, n)
@@ -65,6 +65,7 @@ func TestRegistrationsSurviveAKafkaOutage(t *testing.T) {
 func TestSMTPOutageDelaysOnlyTheMail(t *testing.T) {
 	s := theSystem(t)
 	stopped(t, "mailpit")
+	retriedBefore := counter(scrape(t, s.notHTTP), "kafka_consumer_retried_total")
 
 	addr := s.email(t)
 	userID, access := s.register(t, addr, nil)
@@ -73,7 +74,13 @@ func TestSMTPOutageDelaysOnlyTheMail(t *testing.T) {
 	}) {
 		t.Fatalf("loyalty credit waited for SMTP: balance %d", s.balance(t, userID, access))
 	}
-	time.Sleep(3 * time.Second) // let the notifier fail a few attempts
+	// The notifier must have tried and failed while the server was away,
+	// so that the mail below proves a retry, not a first attempt.
+	if !testenv.Eventually(30*time.Second, 200*time.Millisecond, func() bool {
+		return counter(scrape(t, s.notHTTP), "kafka_consumer_retried_total") >= retriedBefore+2
+	}) {
+		t.Fatalf("the notifier never retried while SMTP was down\nnotifier:\n%s", s.logs("welcome-notifier"))
+	}
 
 	stack(t, "up", "mailpit")
 	cleanupMails(t, addr)
@@ -82,7 +89,7 @@ func TestSMTPOutageDelaysOnlyTheMail(t *testing.T) {
 	}) {
 		t.Fatalf("no mail after SMTP came back\nnotifier:\n%s", s.logs("welcome-notifier"))
 	}
-	time.Sleep(2 * time.Second)
+	s.settled(t)
 	if n := mailCount(t, addr); n != 1 {
 		t.Fatalf("%d mails, want 1", n)
 	}
