@@ -225,15 +225,38 @@ def dashboards(dash_dir, rules_out):
 ENV_TAG = re.compile(r'env:"([A-Z0-9_]+)"')
 
 
+EMBEDDED = re.compile(r'^\s*config\.(\w+)\s+`envPrefix:"([A-Z0-9_]+)"`', re.M)
+STRUCT = re.compile(r'^type (\w+) struct \{(.*?)^\}', re.M | re.S)
+
+
+def shared_env(repo):
+    """The env tags of each struct libs/config offers for embedding (Process,
+    Kafka), by struct name, without the prefix a service gives them."""
+    structs = {}
+    for path in glob.glob(os.path.join(repo, "libs", "config", "*.go")):
+        if path.endswith("_test.go"):
+            continue
+        with open(path) as f:
+            for name, body in STRUCT.findall(f.read()):
+                structs[name] = set(ENV_TAG.findall(body))
+    return structs
+
+
 def env_read_by(repo, module):
     """The environment variables a service reads: the env tags of its config
-    package, plus CONFIG_FILE (libs/config)."""
+    package, those of the libs/config structs it embeds under its prefix
+    (config.Process `envPrefix:"SSO_"` reads SSO_LOG_LEVEL), plus CONFIG_FILE
+    (libs/config)."""
     names = {"CONFIG_FILE"}
+    shared = shared_env(repo)
     files = [f for f in glob.glob(os.path.join(repo, module, "internal", "config", "*.go"))
              if not f.endswith("_test.go")]
     for path in files:
         with open(path) as f:
-            names |= set(ENV_TAG.findall(f.read()))
+            text = f.read()
+        names |= set(ENV_TAG.findall(text))
+        for struct, prefix in EMBEDDED.findall(text):
+            names |= {prefix + n for n in shared.get(struct, ())}
     return names, files
 
 
