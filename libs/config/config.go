@@ -111,15 +111,88 @@ func RuntimeVar(name string) string { return os.Getenv(name) }
 // from an unreadable file.
 var ErrInvalid = errors.New("invalid configuration")
 
-// RedactURL returns a URL-style DSN with its password replaced, for logs.
-// A value that does not parse as a URL is hidden entirely.
-func RedactURL(dsn string) string {
+// secretKeys are the connection parameters that hold a secret, in either
+// DSN form: libpq's password and sslpassword, and the generic names other
+// clients use in a URL's query.
+var secretKeys = map[string]bool{
+	"password": true, "sslpassword": true, "pass": true, "passwd": true,
+	"secret": true, "token": true, "api_key": true, "apikey": true,
+}
+
+// redacted replaces a secret in a logged DSN.
+const redacted = "xxxxx"
+
+// RedactDSN returns a connection string fit for logs: a URL's password
+// (postgres://app:xxxxx@db/sso) and secret query parameters
+// (?password=xxxxx), or the secret values of a libpq key=value string
+// (host=db password=xxxxx). libpq takes all three forms, so hiding only
+// the URL's user information, as url.Redacted does, logs the others in
+// clear. A URL that does not parse is hidden entirely.
+func RedactDSN(dsn string) string {
 	if dsn == "" {
 		return ""
+	}
+	if !strings.Contains(dsn, "://") {
+		return redactKeyValues(dsn)
 	}
 	u, err := url.Parse(dsn)
 	if err != nil {
 		return "[redacted]"
 	}
+	if q := u.Query(); len(q) > 0 {
+		changed := false
+		for k := range q {
+			if secretKeys[strings.ToLower(k)] {
+				q.Set(k, redacted)
+				changed = true
+			}
+		}
+		if changed {
+			u.RawQuery = q.Encode()
+		}
+	}
 	return u.Redacted()
+}
+
+// redactKeyValues hides the secret values of a libpq key=value string,
+// whose values may be single-quoted with backslash escapes
+// (password='a b\'c').
+func redactKeyValues(dsn string) string {
+	var b strings.Builder
+	for i := 0; i < len(dsn); {
+		// Copy the space before the key and the key itself.
+		eq := strings.IndexByte(dsn[i:], '=')
+		if eq < 0 {
+			b.WriteString(dsn[i:])
+			break
+		}
+		key := strings.TrimSpace(dsn[i : i+eq])
+		b.WriteString(dsn[i : i+eq+1])
+		i += eq + 1
+		for i < len(dsn) && dsn[i] == ' ' {
+			b.WriteByte(' ')
+			i++
+		}
+		// Find the end of the value: a closing quote, or the next space.
+		end := i
+		if end < len(dsn) && dsn[end] == '\'' {
+			for end++; end < len(dsn) && dsn[end] != '\''; end++ {
+				if dsn[end] == '\\' {
+					end++
+				}
+			}
+			end = min(end+1, len(dsn))
+		} else {
+			for end < len(dsn) && dsn[end] != ' ' {
+				end++
+			}
+		}
+		if secretKeys[strings.ToLower(key)] {
+			b.WriteString(redacted)
+		} else {
+			b.WriteString(dsn[i:end])
+		}
+		i = end
+	}
+	return b.String()
 }

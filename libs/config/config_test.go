@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -92,15 +93,29 @@ func TestLoadRejectsMalformedFile(t *testing.T) {
 	}
 }
 
-func TestRedactURL(t *testing.T) {
+func TestRedactDSN(t *testing.T) {
 	tests := map[string]string{
-		"postgres://app:hunter2@db:5432/sso?sslmode=disable": "postgres://app:xxxxx@db:5432/sso?sslmode=disable",
-		"http://registry:8081/apis":                          "http://registry:8081/apis",
-		"":                                                   "",
+		"postgres://app:hunter2@db:5432/sso?sslmode=disable":          "postgres://app:xxxxx@db:5432/sso?sslmode=disable",
+		"postgres://app@db:5432/sso?password=hunter2&sslmode=disable": "postgres://app@db:5432/sso?password=xxxxx&sslmode=disable",
+		"postgres://db/sso?PASSWORD=hunter2":                          "postgres://db/sso?PASSWORD=xxxxx",
+		"postgres://a:b@db/sso?sslpassword=hunter2":                   "postgres://a:xxxxx@db/sso?sslpassword=xxxxx",
+		"host=db port=5432 user=app password=hunter2 dbname=sso":      "host=db port=5432 user=app password=xxxxx dbname=sso",
+		"host=db password = hunter2 dbname=sso":                       "host=db password = xxxxx dbname=sso",
+		`host=db password='hun ter\'2' dbname=sso`:                    "host=db password=xxxxx dbname=sso",
+		"password=hunter2": "password=xxxxx",
+		"host=db sslpassword=hunter2 sslmode=verify-full":      "host=db sslpassword=xxxxx sslmode=verify-full",
+		"http://registry:8081/apis":                            "http://registry:8081/apis",
+		"http://user:hunter2@registry:8081/apis?token=hunter2": "http://user:xxxxx@registry:8081/apis?token=xxxxx",
+		"postgres://app:hunter2@db:bad port/sso":               "[redacted]",
+		"":                                                     "",
 	}
 	for in, want := range tests {
-		if got := config.RedactURL(in); got != want {
-			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)
+		got := config.RedactDSN(in)
+		if got != want {
+			t.Errorf("RedactDSN(%q) = %q, want %q", in, got, want)
+		}
+		if strings.Contains(got, "hunter2") || strings.Contains(got, "hun ter") {
+			t.Errorf("RedactDSN(%q) = %q still holds the secret", in, got)
 		}
 	}
 }

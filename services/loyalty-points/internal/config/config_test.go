@@ -75,7 +75,7 @@ func TestValidate(t *testing.T) {
 
 func TestLogValueHidesSecrets(t *testing.T) {
 	testenv.ClearEnv(t, "LOYALTY_")
-	t.Setenv("LOYALTY_DB_DSN", "postgres://app:hunter2@db:5432/loyalty")
+	t.Setenv("LOYALTY_DB_DSN", "host=db user=app password=hunter2 dbname=loyalty")
 	t.Setenv("LOYALTY_SCHEMA_REGISTRY_URL", "http://reg:s3cret@registry:8081/apis/ccompat/v7")
 	c, err := config.Load()
 	if err != nil {

@@ -127,7 +127,9 @@ func TestValidateRequiresEventTargets(t *testing.T) {
 
 func TestLogValueHidesSecrets(t *testing.T) {
 	testenv.ClearEnv(t, "SSO_")
-	t.Setenv("SSO_DB_PRIMARY_DSN", "postgres://app:hunter2@db:5432/sso")
+	t.Setenv("SSO_DB_PRIMARY_DSN", "postgres://app:hunter2@db:5432/sso?sslpassword=key-secret")
+	// libpq's other two forms: a password in the query, and key=value.
+	t.Setenv("SSO_DB_REPLICA_DSN", "host=replica user=app password='query secret' dbname=sso")
 	t.Setenv("SSO_REDIS_PASSWORD", "redis-secret")
 	t.Setenv("SSO_SCHEMA_REGISTRY_URL", "https://sr:registry-secret@registry.test/apis/ccompat/v7")
 	c, err := config.Load()
@@ -135,7 +137,7 @@ func TestLogValueHidesSecrets(t *testing.T) {
 		t.Fatal(err)
 	}
 	logged := c.LogValue().String()
-	for _, secret := range []string{"hunter2", "redis-secret", "registry-secret"} {
+	for _, secret := range []string{"hunter2", "key-secret", "query secret", "redis-secret", "registry-secret"} {
 		if strings.Contains(logged, secret) {
 			t.Errorf("logged config contains %q: %s", secret, logged)
 		}

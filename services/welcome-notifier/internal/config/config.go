@@ -176,7 +176,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("otlp_endpoint", c.OTLPEndpoint),
 		slog.String("shutdown_timeout", c.ShutdownTimeout.String()),
 		slog.String("kafka_brokers", c.Kafka.Brokers),
-		slog.String("schema_registry", config.RedactURL(c.Kafka.SchemaRegistryURL)),
+		slog.String("schema_registry", config.RedactDSN(c.Kafka.SchemaRegistryURL)),
 		slog.String("topic", c.Kafka.Topic),
 		slog.String("group_id", c.Kafka.GroupID),
 		slog.String("dead_letter_topic", c.Kafka.DeadLetterTopic),
@@ -190,6 +190,6 @@ func (c Config) LogValue() slog.Value {
 		slog.String("mail_from", c.Mail.From),
 		slog.String("mail_subject", c.Mail.Subject),
 		slog.String("template_file", c.Mail.TemplateFile),
-		slog.String("db", config.RedactURL(c.DB.DSN)),
+		slog.String("db", config.RedactDSN(c.DB.DSN)),
 	)
 }

@@ -97,7 +97,7 @@ func TestValidAuthSettings(t *testing.T) {
 
 func TestLogValueHidesSecrets(t *testing.T) {
 	testenv.ClearEnv(t, "NOTIFIER_")
-	t.Setenv("NOTIFIER_DB_DSN", "postgres://app:hunter2@db:5432/notifier")
+	t.Setenv("NOTIFIER_DB_DSN", "postgres://app@db:5432/notifier?password=hunter2")
 	t.Setenv("NOTIFIER_SMTP_ADDR", "mail.example.test:465")
 	t.Setenv("NOTIFIER_SMTP_TLS", "tls")
 	t.Setenv("NOTIFIER_SMTP_USERNAME", "notifier")
