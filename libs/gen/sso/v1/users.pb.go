@@ -324,13 +324,16 @@ const file_sso_v1_users_proto_rawDesc = "" +
 	"%REGISTRATION_EVENT_STATUS_UNSPECIFIED\x10\x00\x12)\n" +
 	"%REGISTRATION_EVENT_STATUS_IN_PROGRESS\x10\x01\x12(\n" +
 	"$REGISTRATION_EVENT_STATUS_SUCCESSFUL\x10\x02\x12$\n" +
-	" REGISTRATION_EVENT_STATUS_FAILED\x10\x032\xc9\x01\n" +
+	" REGISTRATION_EVENT_STATUS_FAILED\x10\x032\xda\x01\n" +
 	"\vUserService\x12[\n" +
 	"\x05GetMe\x12\x14.sso.v1.GetMeRequest\x1a\x15.sso.v1.GetMeResponse\"%\x92A\x0eb\f\n" +
 	"\n" +
 	"\n" +
-	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02\x0e\x12\f/v1/users/me\x12]\n" +
-	"\aIsAdmin\x12\x16.sso.v1.IsAdminRequest\x1a\x17.sso.v1.IsAdminResponse\"!\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/users/{user_id}/adminB\x83\x01\n" +
+	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02\x0e\x12\f/v1/users/me\x12n\n" +
+	"\aIsAdmin\x12\x16.sso.v1.IsAdminRequest\x1a\x17.sso.v1.IsAdminResponse\"2\x92A\x0eb\f\n" +
+	"\n" +
+	"\n" +
+	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/users/{user_id}/adminB\x83\x01\n" +
 	"\n" +
 	"com.sso.v1B\n" +
 	"UsersProtoP\x01Z0github.com/ssokit/platform/libs/gen/sso/v1;ssov1\xa2\x02\x03SXX\xaa\x02\x06Sso.V1\xca\x02\x06Sso\\V1\xe2\x02\x12Sso\\V1\\GPBMetadata\xea\x02\aSso::V1b\x06proto3"

@@ -37,10 +37,16 @@ type UserServiceClient interface {
 	// Errors: UNAUTHENTICATED when the access token is missing, invalid or
 	// revoked.
 	GetMe(ctx context.Context, in *GetMeRequest, opts ...grpc.CallOption) (*GetMeResponse, error)
-	// IsAdmin reports whether a user is an administrator.
+	// IsAdmin reports whether a user is an administrator. The caller
+	// presents an access token as GetMe does and may ask about its own id;
+	// an administrator may ask about any id. Without that rule anyone could
+	// probe which ids exist and which of them hold the keys to the system.
 	//
-	// Errors: INVALID_ARGUMENT when user_id is not a UUID; NOT_FOUND when no
-	// such user exists.
+	// Errors: UNAUTHENTICATED when the access token is missing, invalid or
+	// revoked; PERMISSION_DENIED when a non-administrator asks about another
+	// id (whether or not it exists); INVALID_ARGUMENT when an administrator's
+	// user_id is not a UUID; NOT_FOUND when an administrator asks about no
+	// such user.
 	IsAdmin(ctx context.Context, in *IsAdminRequest, opts ...grpc.CallOption) (*IsAdminResponse, error)
 }
 
@@ -86,10 +92,16 @@ type UserServiceServer interface {
 	// Errors: UNAUTHENTICATED when the access token is missing, invalid or
 	// revoked.
 	GetMe(context.Context, *GetMeRequest) (*GetMeResponse, error)
-	// IsAdmin reports whether a user is an administrator.
+	// IsAdmin reports whether a user is an administrator. The caller
+	// presents an access token as GetMe does and may ask about its own id;
+	// an administrator may ask about any id. Without that rule anyone could
+	// probe which ids exist and which of them hold the keys to the system.
 	//
-	// Errors: INVALID_ARGUMENT when user_id is not a UUID; NOT_FOUND when no
-	// such user exists.
+	// Errors: UNAUTHENTICATED when the access token is missing, invalid or
+	// revoked; PERMISSION_DENIED when a non-administrator asks about another
+	// id (whether or not it exists); INVALID_ARGUMENT when an administrator's
+	// user_id is not a UUID; NOT_FOUND when an administrator asks about no
+	// such user.
 	IsAdmin(context.Context, *IsAdminRequest) (*IsAdminResponse, error)
 	mustEmbedUnimplementedUserServiceServer()
 }

@@ -396,12 +396,24 @@ func (s *Service) Me(ctx context.Context, accessToken string) (user.User, error)
 	return u, err
 }
 
-// IsAdmin reports whether the user with the given id is an administrator.
-func (s *Service) IsAdmin(ctx context.Context, userID string) (bool, error) {
-	if _, err := uuid.Parse(userID); err != nil {
+// IsAdmin reports whether the user with the given id is an administrator,
+// to the holder of accessToken: a user may ask about itself, an
+// administrator about anyone. A non-administrator asking about another id
+// gets ErrForbidden before the id is even parsed, so the answer never tells
+// which ids exist.
+func (s *Service) IsAdmin(ctx context.Context, accessToken, userID string) (bool, error) {
+	c, err := s.Authenticate(ctx, accessToken)
+	if err != nil {
+		return false, err
+	}
+	if !c.Admin && !strings.EqualFold(c.Subject, userID) {
+		return false, ErrForbidden
+	}
+	id, err := uuid.Parse(userID)
+	if err != nil {
 		return false, invalid("user_id", "user_id must be a UUID")
 	}
-	u, err := s.users.ByID(ctx, userID)
+	u, err := s.users.ByID(ctx, id.String())
 	if err != nil {
 		return false, err
 	}

@@ -246,18 +246,57 @@ func TestValidate(t *testing.T) {
 	}
 }
 
-func TestIsAdmin(t *testing.T) {
+func TestIsAdminAnswersOnlyTheUserOrAnAdministrator(t *testing.T) {
 	f := newFixture(t)
-	tok := f.register(t, "ada@example.com", "correct horse")
 	ctx := context.Background()
-	if admin, err := f.svc.IsAdmin(ctx, tok.UserID); err != nil || admin {
-		t.Fatalf("IsAdmin = %v, %v; want false", admin, err)
+	ada := f.register(t, "ada@example.com", "correct horse")
+	bob := f.register(t, "bob@example.com", "correct horse")
+	f.users.SetAdmin(bob.UserID, true)
+	root, err := f.svc.Login(ctx, auth.Credentials{Email: "bob@example.com", Password: "correct horse"})
+	if err != nil {
+		t.Fatal(err)
 	}
-	var inv *auth.InvalidArgumentError
-	if _, err := f.svc.IsAdmin(ctx, "42"); !errors.As(err, &inv) {
-		t.Fatalf("non-UUID: %v", err)
+	unknown := "7a1c9d2e-0000-4000-8000-000000000000"
+	tests := []struct {
+		name      string
+		access    string
+		userID    string
+		wantAdmin bool
+		wantErr   error // nil, a sentinel, or errInvalid
+	}{
+		{"no token", "", ada.UserID, false, auth.ErrUnauthenticated},
+		{"forged token", "not-a-token", ada.UserID, false, auth.ErrInvalidToken},
+		{"user about itself", ada.AccessToken, ada.UserID, false, nil},
+		{"user about itself, upper case", ada.AccessToken, strings.ToUpper(ada.UserID), false, nil},
+		{"user about an administrator", ada.AccessToken, bob.UserID, false, auth.ErrForbidden},
+		// A non-administrator learns nothing of ids: not whether one
+		// exists, not even whether it is well formed.
+		{"user about an unknown id", ada.AccessToken, unknown, false, auth.ErrForbidden},
+		{"user about a non-UUID", ada.AccessToken, "42", false, auth.ErrForbidden},
+		{"administrator about a user", root.AccessToken, ada.UserID, false, nil},
+		{"administrator about itself", root.AccessToken, bob.UserID, true, nil},
+		{"administrator about an unknown id", root.AccessToken, unknown, false, user.ErrNotFound},
+		{"administrator about a non-UUID", root.AccessToken, "42", false, errInvalid},
 	}
-	if _, err := f.svc.IsAdmin(ctx, "7a1c9d2e-0000-4000-8000-000000000000"); !errors.Is(err, user.ErrNotFound) {
-		t.Fatalf("unknown id: %v", err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			admin, err := f.svc.IsAdmin(ctx, tt.access, tt.userID)
+			switch {
+			case tt.wantErr == errInvalid:
+				var inv *auth.InvalidArgumentError
+				if !errors.As(err, &inv) || inv.Field != "user_id" {
+					t.Fatalf("IsAdmin: %v, want an invalid user_id", err)
+				}
+			case tt.wantErr != nil:
+				if !errors.Is(err, tt.wantErr) {
+					t.Fatalf("IsAdmin: %v, want %v", err, tt.wantErr)
+				}
+			case err != nil || admin != tt.wantAdmin:
+				t.Fatalf("IsAdmin = %v, %v; want %v", admin, err, tt.wantAdmin)
+			}
+		})
 	}
 }
+
+// errInvalid stands for an *auth.InvalidArgumentError in test tables.
+var errInvalid = errors.New("invalid argument")

@@ -42,7 +42,7 @@ func (s *UserServer) GetMe(ctx context.Context, _ *ssov1.GetMeRequest) (*ssov1.G
 }
 
 func (s *UserServer) IsAdmin(ctx context.Context, req *ssov1.IsAdminRequest) (*ssov1.IsAdminResponse, error) {
-	admin, err := s.svc.IsAdmin(ctx, req.GetUserId())
+	admin, err := s.svc.IsAdmin(ctx, bearer.Token(ctx), req.GetUserId())
 	if err != nil {
 		return nil, toStatus(ctx, s.log, err)
 	}

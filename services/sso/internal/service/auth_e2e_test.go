@@ -224,34 +224,61 @@ func TestLoginThrottle(t *testing.T) {
 	}
 }
 
-func TestIsAdmin(t *testing.T) {
+// TestIsAdminNeedsTheUserOrAnAdministrator asks IsAdmin over REST and
+// gRPC as nobody, as a user about itself and about others, and as an
+// administrator (made as the README says, in the database).
+func TestIsAdminNeedsTheUserOrAnAdministrator(t *testing.T) {
+	t.Parallel()
 	h := sso(t)
-	tok := transports[0].register(t, h, email(t), goodPassword)
+	ada := transports[0].register(t, h, email(t), goodPassword)
+	rootEmail := email(t)
+	root := transports[0].register(t, h, rootEmail, goodPassword)
+	if _, err := h.primary.Exec("UPDATE users SET is_admin = true WHERE id = $1", root.UserID); err != nil {
+		t.Fatal(err)
+	}
+	root, code := transports[0].login(t, h, rootEmail, goodPassword)
+	if code != http.StatusOK {
+		t.Fatalf("administrator login: %d", code)
+	}
+	unknown := "3f1c8f0e-2f4b-4a57-a3e8-0c6f1f2b9e42"
 	tests := []struct {
 		name       string
+		access     string
 		userID     string
 		wantStatus int
 		wantCode   codes.Code
+		wantAdmin  bool
 	}{
-		{"new user", tok.UserID, http.StatusOK, codes.OK},
-		{"unknown user", "3f1c8f0e-2f4b-4a57-a3e8-0c6f1f2b9e42", http.StatusNotFound, codes.NotFound},
-		{"not a UUID", "42", http.StatusBadRequest, codes.InvalidArgument},
+		{"nobody", "", ada.UserID, http.StatusUnauthorized, codes.Unauthenticated, false},
+		{"forged token", "x.y.z", ada.UserID, http.StatusUnauthorized, codes.Unauthenticated, false},
+		{"user about itself", ada.Access, ada.UserID, http.StatusOK, codes.OK, false},
+		{"user about an administrator", ada.Access, root.UserID, http.StatusForbidden, codes.PermissionDenied, false},
+		{"user about an unknown id", ada.Access, unknown, http.StatusForbidden, codes.PermissionDenied, false},
+		{"user about a non-UUID", ada.Access, "42", http.StatusForbidden, codes.PermissionDenied, false},
+		{"administrator about a user", root.Access, ada.UserID, http.StatusOK, codes.OK, false},
+		{"administrator about itself", root.Access, root.UserID, http.StatusOK, codes.OK, true},
+		{"administrator about an unknown id", root.Access, unknown, http.StatusNotFound, codes.NotFound, false},
+		{"administrator about a non-UUID", root.Access, "42", http.StatusBadRequest, codes.InvalidArgument, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := h.rest(t, http.MethodGet, "/v1/users/"+tt.userID+"/admin", "", nil)
+			r := h.rest(t, http.MethodGet, "/v1/users/"+tt.userID+"/admin", tt.access, nil)
 			if r.Status != tt.wantStatus {
 				t.Fatalf("REST: %d %s, want %d", r.Status, r.Raw, tt.wantStatus)
 			}
-			if tt.wantStatus == http.StatusOK && r.Body["is_admin"] != false {
-				t.Fatalf("REST is_admin = %v, want false", r.Body["is_admin"])
+			if tt.wantStatus == http.StatusOK && r.Body["is_admin"] != tt.wantAdmin {
+				t.Fatalf("REST is_admin = %v, want %v", r.Body["is_admin"], tt.wantAdmin)
 			}
-			resp, err := h.users.IsAdmin(testenv.Context(t, 10*time.Second), &ssov1.IsAdminRequest{UserId: tt.userID})
+			ctx := testenv.Context(t, 10*time.Second)
+			if tt.access != "" {
+				ctx = withBearer(ctx, tt.access)
+			}
+			resp, err := h.users.IsAdmin(ctx, &ssov1.IsAdminRequest{UserId: tt.userID})
 			if status.Code(err) != tt.wantCode {
 				t.Fatalf("gRPC: %v, want %v", err, tt.wantCode)
 			}
-			if err == nil && resp.GetIsAdmin() {
-				t.Fatal("gRPC is_admin = true, want false")
+			if err == nil && resp.GetIsAdmin() != tt.wantAdmin {
+				t.Fatalf("gRPC is_admin = %v, want %v", resp.GetIsAdmin(), tt.wantAdmin)
 			}
 		})
 	}

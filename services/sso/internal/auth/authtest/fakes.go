@@ -74,6 +74,19 @@ func (m *Users) SetPasswordHash(_ context.Context, id, hash string) error {
 	return user.ErrNotFound
 }
 
+// SetAdmin grants or revokes u's administrator role, as an operator does
+// in the database; tokens issued after it carry the new role.
+func (m *Users) SetAdmin(id string, admin bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for email, u := range m.byEmail {
+		if u.ID == id {
+			u.IsAdmin = admin
+			m.byEmail[email] = u
+		}
+	}
+}
+
 // Len returns how many users are stored.
 func (m *Users) Len() int {
 	m.mu.Lock()
