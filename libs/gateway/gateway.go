@@ -1,11 +1,14 @@
 package gateway
 
 import (
+	"mime"
 	"net/http"
 	"net/textproto"
 	"strings"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/ssokit/platform/libs/server"
@@ -61,7 +64,7 @@ func New(opts ...Option) *runtime.ServeMux {
 		runtime.WithIncomingHeaderMatcher(incomingHeader),
 		runtime.WithOutgoingHeaderMatcher(dropHeader),
 		runtime.WithOutgoingTrailerMatcher(dropHeader),
-		runtime.WithMiddlewares(limitBody(o.maxBody), dropForwardedFor, nameRoute),
+		runtime.WithMiddlewares(limitBody(o.maxBody), requireJSON, dropForwardedFor, nameRoute),
 		// The API is JSON only: no form posts turned into GETs, no
 		// X-HTTP-Method-Override.
 		runtime.WithDisablePathLengthFallback(),
@@ -96,6 +99,31 @@ func limitBody(max int64) runtime.Middleware {
 			}), max).ServeHTTP(w, r)
 		}
 	}
+}
+
+// requireJSON refuses a request body that is not declared as JSON with 415
+// Unsupported Media Type. A browser sends a cross-site form or text/plain
+// POST without asking the server first (no CORS preflight); only JSON
+// needs the preflight a server can refuse, so accepting any content type
+// would let another site register or log in a visitor. A request without
+// a body (GET, DELETE, an empty POST) passes whatever it declares. It runs
+// after limitBody, which has read the body and set its length.
+func requireJSON(next runtime.HandlerFunc) runtime.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, params map[string]string) {
+		if r.ContentLength != 0 && !isJSON(r.Header.Get("Content-Type")) {
+			writeStatus(w, http.StatusUnsupportedMediaType,
+				status.New(codes.InvalidArgument, "Content-Type must be application/json"))
+			return
+		}
+		next(w, r, params)
+	}
+}
+
+// isJSON reports whether a Content-Type header names application/json,
+// with or without parameters (charset=utf-8).
+func isJSON(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && mt == "application/json"
 }
 
 // dropForwardedFor removes a client-sent X-Forwarded-For before grpc-gateway

@@ -129,6 +129,7 @@ func newGateway(t *testing.T, wiring string, opts ...gateway.Option) (http.Handl
 func serve(gw http.Handler, method, path string, body io.Reader, header http.Header) *httptest.ResponseRecorder {
 	req := httptest.NewRequest(method, path, body)
 	req.RemoteAddr = clientAddr
+	req.Header.Set("Content-Type", "application/json") // what an API client sends; header may replace it
 	for k, vs := range header {
 		req.Header[k] = vs
 	}
@@ -404,6 +405,49 @@ func TestGatewayBodyLimitOption(t *testing.T) {
 			rec := serve(gw, "POST", "/v1/auth/register", strings.NewReader(tt.body), nil)
 			if rec.Code != tt.wantStatus {
 				t.Errorf("status = %d for %d bytes, want %d: %s", rec.Code, len(tt.body), tt.wantStatus, rec.Body)
+			}
+		})
+	}
+}
+
+// TestGatewayRefusesBodiesNotDeclaredJSON holds the gateway to JSON bodies:
+// a cross-site form or text/plain POST, which a browser sends without a
+// preflight, is refused with 415 before any handler runs.
+func TestGatewayRefusesBodiesNotDeclaredJSON(t *testing.T) {
+	t.Parallel()
+	body := `{"email":"ada@example.com","password":"correct horse"}`
+	tests := []struct {
+		name        string
+		contentType []string // nil: no header at all
+		body        string
+		wantStatus  int
+	}{
+		{"json", []string{"application/json"}, body, http.StatusOK},
+		{"json with charset", []string{"application/json; charset=utf-8"}, body, http.StatusOK},
+		{"json, upper case", []string{"Application/JSON"}, body, http.StatusOK},
+		{"form", []string{"application/x-www-form-urlencoded"}, body, http.StatusUnsupportedMediaType},
+		{"multipart", []string{"multipart/form-data; boundary=x"}, body, http.StatusUnsupportedMediaType},
+		{"text/plain", []string{"text/plain"}, body, http.StatusUnsupportedMediaType},
+		{"no content type", []string{""}, body, http.StatusUnsupportedMediaType},
+		{"malformed content type", []string{"application/json; ="}, body, http.StatusUnsupportedMediaType},
+		// An empty body is the empty message: Register refuses it as
+		// such, past the content-type check.
+		{"empty body, any type", []string{"text/plain"}, "", http.StatusBadRequest},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			gw, auth := newGateway(t, "in process")
+			rec := serve(gw, http.MethodPost, "/v1/auth/register", strings.NewReader(tt.body), http.Header{"Content-Type": tt.contentType})
+			if rec.Code != tt.wantStatus {
+				t.Fatalf("status = %d, want %d: %s", rec.Code, tt.wantStatus, rec.Body)
+			}
+			if tt.wantStatus == http.StatusUnsupportedMediaType {
+				if !strings.Contains(rec.Body.String(), `"message":"Content-Type must be application/json"`) {
+					t.Fatalf("body = %s, want the gateway's error naming the Content-Type", rec.Body)
+				}
+				if md, _ := auth.seen(); md != nil {
+					t.Fatal("the handler ran for a refused body")
+				}
 			}
 		})
 	}

@@ -1,6 +1,7 @@
 package service_test
 
 import (
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -281,5 +282,36 @@ func TestIsAdminNeedsTheUserOrAnAdministrator(t *testing.T) {
 				t.Fatalf("gRPC is_admin = %v, want %v", resp.GetIsAdmin(), tt.wantAdmin)
 			}
 		})
+	}
+}
+
+// TestRESTRefusesBodiesNotDeclaredJSON posts a registration as the forms a
+// browser sends cross-site without a preflight: each is refused with 415
+// and creates no account, so the same registration then succeeds as JSON.
+func TestRESTRefusesBodiesNotDeclaredJSON(t *testing.T) {
+	t.Parallel()
+	h := sso(t)
+	addr := email(t)
+	body := `{"email":"` + addr + `","password":"` + goodPassword + `"}`
+	for _, contentType := range []string{"text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", ""} {
+		req, err := http.NewRequestWithContext(testenv.Context(t, 10*time.Second), http.MethodPost, h.baseURL+"/v1/auth/register", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if contentType != "" {
+			req.Header.Set("Content-Type", contentType)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnsupportedMediaType {
+			t.Fatalf("Content-Type %q: %d %s, want 415", contentType, resp.StatusCode, raw)
+		}
+	}
+	if r := h.rest(t, http.MethodPost, "/v1/auth/register", "", body); r.Status != http.StatusOK {
+		t.Fatalf("register as JSON after the refusals: %d %s", r.Status, r.Raw)
 	}
 }
