@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"slices"
 	"time"
 
 	"github.com/ssokit/platform/libs/config"
@@ -91,6 +92,10 @@ type Tokens struct {
 	CreateKeys bool `env:"SSO_JWT_KEYS_CREATE" envDefault:"true"`
 	// Issuer is the iss claim of every access token.
 	Issuer string `env:"SSO_JWT_ISSUER" envDefault:"http://127.0.0.1:8000"`
+	// Audience is the aud claim of every access token, and what Validate
+	// requires a token to name (one entry is enough): a token the same keys
+	// signed for another audience is not accepted here.
+	Audience []string `env:"SSO_JWT_AUDIENCE" envSeparator:"," envDefault:"ssokit"`
 	// AccessTTL is the lifetime of an access token.
 	AccessTTL time.Duration `env:"SSO_ACCESS_TOKEN_TTL" envDefault:"15m"`
 	// RefreshTTL is how long a refresh token family lives without use.
@@ -193,6 +198,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("%w: SSO_TOKEN_CACHE_SIZE must not be negative", config.ErrInvalid)
 	case c.Tokens.KeysDir == "" || c.Tokens.Issuer == "":
 		return fmt.Errorf("%w: SSO_JWT_KEYS_DIR and SSO_JWT_ISSUER are required", config.ErrInvalid)
+	case len(c.Tokens.Audience) == 0 || slices.Contains(c.Tokens.Audience, ""):
+		return fmt.Errorf("%w: SSO_JWT_AUDIENCE must name at least one audience, none empty", config.ErrInvalid)
 	case c.Password.MinLength < 8:
 		return fmt.Errorf("%w: SSO_PASSWORD_MIN_LENGTH must be at least 8 (NIST SP 800-63B)", config.ErrInvalid)
 	case c.Password.MaxLength < 64 || c.Password.MaxLength < c.Password.MinLength:
@@ -253,6 +260,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Any("redis_sentinels", c.Redis.SentinelAddrs),
 		slog.String("jwt_keys_dir", c.Tokens.KeysDir),
 		slog.String("jwt_issuer", c.Tokens.Issuer),
+		slog.Any("jwt_audience", c.Tokens.Audience),
 		slog.String("access_ttl", c.Tokens.AccessTTL.String()),
 		slog.String("refresh_ttl", c.Tokens.RefreshTTL.String()),
 		slog.Int("token_cache_size", c.Tokens.VerifiedCacheSize),

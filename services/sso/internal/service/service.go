@@ -183,7 +183,7 @@ func newAuth(cfg config.Config, primary, replica *sqlx.DB, rdb goredis.Universal
 	if err != nil {
 		return nil, nil, fmt.Errorf("signing keys: %w", err)
 	}
-	var tokenOpts []token.IssuerOption
+	tokenOpts := []token.IssuerOption{token.WithAudience(cfg.Tokens.Audience...)}
 	if n := cfg.Tokens.VerifiedCacheSize; n > 0 {
 		verified, err := token.NewVerifiedCache(n, reg)
 		if err != nil {

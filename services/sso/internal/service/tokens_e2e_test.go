@@ -29,17 +29,23 @@ func TestValidateRefusesForgedTokens(t *testing.T) {
 	_, otherKey, _ := ed25519.GenerateKey(rand.Reader)
 	hourAgo := func() time.Time { return time.Now().Add(-time.Hour) }
 
+	// Each forgery is what sso would issue but for one thing.
+	aud := token.WithAudience(h.cfg.Tokens.Audience...)
 	forged := map[string]string{
 		// A well-formed token signed by a key sso never published.
-		"signed by another key": issue(t, token.NewIssuer(token.NewKeySet(otherKey), h.cfg.Tokens.Issuer, 15*time.Minute)),
+		"signed by another key": issue(t, token.NewIssuer(token.NewKeySet(otherKey), h.cfg.Tokens.Issuer, 15*time.Minute, aud)),
 		// Signed with sso's own key, but it expired 45 minutes ago.
-		"expired": issue(t, token.NewIssuer(keys, h.cfg.Tokens.Issuer, 15*time.Minute, token.WithClock(hourAgo))),
+		"expired": issue(t, token.NewIssuer(keys, h.cfg.Tokens.Issuer, 15*time.Minute, aud, token.WithClock(hourAgo))),
 		// The classic: no signature at all.
 		"alg none": unsigned(t, genuine.Access),
 		// The genuine signature over a payload that now claims admin.
 		"tampered payload": tamper(t, genuine.Access),
 		// Signed with sso's key for another issuer.
-		"wrong issuer": issue(t, token.NewIssuer(keys, "https://evil.example", 15*time.Minute)),
+		"wrong issuer": issue(t, token.NewIssuer(keys, "https://evil.example", 15*time.Minute, aud)),
+		// Signed with sso's key and issuer, for another service.
+		"another audience": issue(t, token.NewIssuer(keys, h.cfg.Tokens.Issuer, 15*time.Minute, token.WithAudience("billing"))),
+		// Signed with sso's key and issuer, for no one in particular.
+		"no audience": issue(t, token.NewIssuer(keys, h.cfg.Tokens.Issuer, 15*time.Minute)),
 	}
 	for _, tr := range transports {
 		for name, raw := range forged {

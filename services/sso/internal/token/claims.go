@@ -13,8 +13,10 @@ type Claims struct {
 	Subject string
 	Email   string
 	Admin   bool
-	// IssuedAt and ExpiresAt are iat and exp.
+	// IssuedAt, NotBefore and ExpiresAt are iat, nbf and exp. A token
+	// without nbf has the epoch, which is always past.
 	IssuedAt  time.Time
+	NotBefore time.Time
 	ExpiresAt time.Time
 }
 

@@ -101,6 +101,7 @@ func TestVerifyWithGoJOSE(t *testing.T) {
 		Email:     own.Email,
 		Admin:     own.Admin,
 		IssuedAt:  std.IssuedAt.Time().UTC(),
+		NotBefore: std.NotBefore.Time().UTC(),
 		ExpiresAt: std.Expiry.Time().UTC(),
 	}
 	if got != issued {

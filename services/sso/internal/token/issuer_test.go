@@ -61,6 +61,7 @@ func TestIssueVerifyRoundTrip(t *testing.T) {
 				Email:     tt.in.Email,
 				Admin:     tt.in.Admin,
 				IssuedAt:  issuedAt,
+				NotBefore: issuedAt,
 				ExpiresAt: issuedAt.Add(10 * time.Minute),
 			}
 			if issued != want {
@@ -515,7 +516,7 @@ func BenchmarkVerify(b *testing.B) {
 		{"cached", []IssuerOption{WithVerifiedCache(newVerifiedCache(b, 1024))}},
 	} {
 		b.Run(bb.name, func(b *testing.B) {
-			iss := NewIssuer(NewKeySet(newKey(b)), testIssuer, 0, bb.opts...)
+			iss := NewIssuer(NewKeySet(newKey(b)), testIssuer, 0, append([]IssuerOption{WithAudience("ssokit")}, bb.opts...)...)
 			raw, _, err := iss.Issue(Claims{Subject: "0198c9a4-1111-7000-8000-000000000001", Email: "ann@example.com"})
 			if err != nil {
 				b.Fatal(err)
@@ -525,6 +526,37 @@ func BenchmarkVerify(b *testing.B) {
 				if _, err := iss.Verify(raw); err != nil {
 					b.Fatal(err)
 				}
+			}
+		})
+	}
+}
+
+// TestVerifyChecksAudience: a token made with the same keys for another
+// audience, or for none, is refused; one naming ours among others passes.
+func TestVerifyChecksAudience(t *testing.T) {
+	keys := NewKeySet(newKey(t))
+	ours := NewIssuer(keys, testIssuer, DefaultTTL, WithAudience("ssokit"))
+	for _, tt := range []struct {
+		name    string
+		minter  *Issuer
+		wantErr error
+	}{
+		{"ours", ours, nil},
+		{"ours among others", NewIssuer(keys, testIssuer, DefaultTTL, WithAudience("billing", "ssokit")), nil},
+		{"another audience", NewIssuer(keys, testIssuer, DefaultTTL, WithAudience("billing")), errAudience},
+		{"no audience", NewIssuer(keys, testIssuer, DefaultTTL), errMissingClaim},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			raw, _, err := tt.minter.Issue(Claims{Subject: "u-1"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = ours.Verify(raw)
+			if tt.wantErr == nil && err != nil {
+				t.Fatalf("Verify: %v", err)
+			}
+			if tt.wantErr != nil && (!errors.Is(err, ErrInvalid) || !errors.Is(err, tt.wantErr)) {
+				t.Fatalf("Verify: %v, want %v", err, tt.wantErr)
 			}
 		})
 	}

@@ -181,3 +181,26 @@ func TestVerifiedCacheConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestVerifiedCacheRechecksNotBefore turns the clock back after a token is
+// cached: the cached answer refuses it as not valid yet, as a full check
+// does, and takes it again once the clock is past iat and nbf.
+func TestVerifiedCacheRechecksNotBefore(t *testing.T) {
+	iss, clk := cachedIssuer(t, 16)
+	raw, _ := issue(t, iss, "u-1")
+	if _, err := iss.Verify(raw); err != nil {
+		t.Fatal(err)
+	}
+	clk.set(t0.Add(-Leeway - time.Second))
+	if _, err := iss.Verify(raw); !errors.Is(err, ErrInvalid) || !errors.Is(err, errNotYetValid) {
+		t.Fatalf("cached Verify with the clock before nbf: %v, want not valid yet", err)
+	}
+	uncached := NewIssuer(iss.keys, testIssuer, DefaultTTL, WithClock(clk.now))
+	if _, err := uncached.Verify(raw); !errors.Is(err, errNotYetValid) {
+		t.Fatalf("full Verify with the clock before nbf: %v, want not valid yet", err)
+	}
+	clk.set(t0.Add(-Leeway + time.Second))
+	if _, err := iss.Verify(raw); err != nil {
+		t.Fatalf("cached Verify within the leeway: %v", err)
+	}
+}
