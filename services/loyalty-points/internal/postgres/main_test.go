@@ -2,11 +2,8 @@ package postgres_test
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/jmoiron/sqlx"
 
@@ -14,54 +11,23 @@ import (
 	"github.com/ssokit/platform/services/loyalty-points/internal/postgres"
 )
 
-// The package's tests share one database of their own, loyalty_test_<hex>,
-// created on the primary by the first test that needs it, migrated, and
-// dropped when the package is done. The real loyalty database is never
-// touched.
-var shared struct {
-	once     sync.Once
-	drop     func() error
-	db       *sqlx.DB
-	setupErr error
+// shared is the one migrated database, loyalty_test_<hex>, that the
+// package's tests share.
+var shared = testenv.SharedDB{
+	Prefix: "loyalty_test",
+	Setup: func(ctx context.Context, db *sqlx.DB) error {
+		// Room for the concurrency tests' goroutines, each holding a
+		// connection while it waits for the account's lock.
+		db.SetMaxOpenConns(30)
+		return postgres.Migrate(ctx, db)
+	},
 }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if shared.db != nil {
-		shared.db.Close()
-	}
-	if shared.drop != nil {
-		if err := shared.drop(); err != nil {
-			fmt.Println(err)
-		}
-	}
+	shared.Close()
 	os.Exit(code)
 }
 
 // testDB returns a pool on the package's migrated test database.
-func testDB(tb testing.TB) *sqlx.DB {
-	tb.Helper()
-	testenv.Require(tb, testenv.HostPort(testenv.PGPrimaryDSN), testenv.HostPort(testenv.PGReplicaDSN))
-	shared.once.Do(func() { shared.setupErr = setup() })
-	if shared.setupErr != nil {
-		tb.Fatalf("test database: %v", shared.setupErr)
-	}
-	return shared.db
-}
-
-func setup() error {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	name, drop, err := testenv.CreateDatabase(ctx, "loyalty_test")
-	if err != nil {
-		return err
-	}
-	shared.drop = drop
-	if shared.db, err = sqlx.Open("postgres", testenv.WithDatabase(testenv.PGPrimaryDSN, name)); err != nil {
-		return err
-	}
-	// Room for the concurrency tests' goroutines, each holding a
-	// connection while it waits for the account's lock.
-	shared.db.SetMaxOpenConns(30)
-	return postgres.Migrate(ctx, shared.db)
-}
+func testDB(tb testing.TB) *sqlx.DB { return shared.DB(tb) }
