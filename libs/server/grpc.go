@@ -22,18 +22,12 @@ type GRPCOption func(*grpcOptions)
 
 type grpcOptions struct {
 	unary []grpc.UnaryServerInterceptor
-	opts  []grpc.ServerOption
 }
 
 // WithUnaryInterceptors adds interceptors that run inside panic recovery,
 // after the ones every server has.
 func WithUnaryInterceptors(i ...grpc.UnaryServerInterceptor) GRPCOption {
 	return func(o *grpcOptions) { o.unary = append(o.unary, i...) }
-}
-
-// WithServerOptions adds grpc-go server options after the defaults.
-func WithServerOptions(opts ...grpc.ServerOption) GRPCOption {
-	return func(o *grpcOptions) { o.opts = append(o.opts, opts...) }
 }
 
 // NewGRPC returns the process's gRPC server, listening on addr right away
@@ -57,12 +51,12 @@ func NewGRPC(addr string, log *slog.Logger, reg prometheus.Registerer, register 
 	// collection.
 	metrics := newGRPCMetrics()
 	unary := append([]grpc.UnaryServerInterceptor{metrics.unary, recoverUnary(log)}, o.unary...)
-	srv := grpc.NewServer(append([]grpc.ServerOption{
+	srv := grpc.NewServer(
 		grpc.StatsHandler(otelgrpc.NewServerHandler()),
 		grpc.NumStreamWorkers(streamWorkers),
 		grpc.ChainUnaryInterceptor(unary...),
 		grpc.ChainStreamInterceptor(metrics.stream, recoverStream(log)),
-	}, o.opts...)...)
+	)
 	metrics.srv = srv
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(srv, hs)

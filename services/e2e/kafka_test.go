@@ -130,11 +130,15 @@ var _ = fmt.Sprint
 func (s *system) settled(t *testing.T) {
 	t.Helper()
 	ctx := testenv.Context(t, 2*time.Minute)
+	admin, err := kafka.NewAdminClient(&kafka.ConfigMap{"bootstrap.servers": testenv.KafkaBrokers})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
 	for _, group := range []string{"e2e-loyalty-" + s.suffix, "e2e-notifier-" + s.suffix} {
 		var lag int64
-		var err error
 		if !testenv.Eventually(60*time.Second, 200*time.Millisecond, func() bool {
-			lag, err = kafkatest.Lag(ctx, group, s.topic)
+			lag, err = kafkatest.Lag(ctx, admin, group, s.topic)
 			return err == nil && lag == 0
 		}) {
 			t.Fatalf("group %s never caught up on %s: lag %d, %v", group, s.topic, lag, err)

@@ -6,8 +6,6 @@ import (
 	"time"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
-
-	"github.com/ssokit/platform/libs/testenv"
 )
 
 // Lag returns how many messages of topic group has not yet committed past:
@@ -15,13 +13,9 @@ import (
 // group's committed offset (a partition the group never committed counts
 // whole). Zero means the group has handled, and committed, everything the
 // topic held when asked, which is what a test waits for before it checks
-// that a redelivery had no second effect, instead of sleeping.
-func Lag(ctx context.Context, group, topic string) (int64, error) {
-	admin, err := kafka.NewAdminClient(&kafka.ConfigMap{"bootstrap.servers": testenv.KafkaBrokers})
-	if err != nil {
-		return 0, err
-	}
-	defer admin.Close()
+// that a redelivery had no second effect, instead of sleeping. A test that
+// polls makes admin once (kafka.NewAdminClient) and passes it to each call.
+func Lag(ctx context.Context, admin *kafka.AdminClient, group, topic string) (int64, error) {
 	timeout := 10 * time.Second
 	if d, ok := ctx.Deadline(); ok {
 		timeout = time.Until(d)
