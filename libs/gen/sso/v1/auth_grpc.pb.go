@@ -53,10 +53,14 @@ type AuthServiceClient interface {
 	// RESOURCE_EXHAUSTED when the caller is throttled.
 	Login(ctx context.Context, in *LoginRequest, opts ...grpc.CallOption) (*LoginResponse, error)
 	// Refresh rotates a refresh token: the presented token is consumed and a
-	// new pair in the same family is returned.
+	// new pair in the same family is returned. A family lives at most a fixed
+	// time from the login that started it (30 days by default), however often
+	// it is refreshed: no refresh token outlives it, and after it the user
+	// logs in again.
 	//
 	// Errors: UNAUTHENTICATED for an unknown, expired, revoked or already-used
-	// refresh token; reuse of a consumed token also revokes its whole family.
+	// refresh token, or one whose family has reached its lifetime; reuse of a
+	// consumed token also revokes its whole family.
 	Refresh(ctx context.Context, in *RefreshRequest, opts ...grpc.CallOption) (*RefreshResponse, error)
 	// Logout ends a session: the access token in the `authorization` metadata
 	// (`Authorization: Bearer <token>` over REST) is revoked until it expires,
@@ -160,10 +164,14 @@ type AuthServiceServer interface {
 	// RESOURCE_EXHAUSTED when the caller is throttled.
 	Login(context.Context, *LoginRequest) (*LoginResponse, error)
 	// Refresh rotates a refresh token: the presented token is consumed and a
-	// new pair in the same family is returned.
+	// new pair in the same family is returned. A family lives at most a fixed
+	// time from the login that started it (30 days by default), however often
+	// it is refreshed: no refresh token outlives it, and after it the user
+	// logs in again.
 	//
 	// Errors: UNAUTHENTICATED for an unknown, expired, revoked or already-used
-	// refresh token; reuse of a consumed token also revokes its whole family.
+	// refresh token, or one whose family has reached its lifetime; reuse of a
+	// consumed token also revokes its whole family.
 	Refresh(context.Context, *RefreshRequest) (*RefreshResponse, error)
 	// Logout ends a session: the access token in the `authorization` metadata
 	// (`Authorization: Bearer <token>` over REST) is revoked until it expires,

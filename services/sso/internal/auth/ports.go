@@ -30,16 +30,31 @@ type Session struct {
 	UserID string
 }
 
+// Lifetime bounds the refresh tokens of a family.
+type Lifetime struct {
+	// Idle is how long a refresh token stays valid unused: each rotation
+	// issues a token that lives this long, so an active session continues.
+	Idle time.Duration
+	// Absolute is how long a family lives from its start (the login),
+	// however often it rotates: no token of the family outlives it, and
+	// after it the user has to log in again. A stolen refresh token kept
+	// fresh by rotation therefore still dies.
+	Absolute time.Duration
+}
+
 // Sessions keeps refresh-token families and revoked access tokens, each
 // with a TTL so nothing outlives the token it describes.
 type Sessions interface {
-	// Start opens a new family whose current refresh token hashes to hash.
-	Start(ctx context.Context, s Session, hash string, ttl time.Duration) error
+	// Start opens a new family whose current refresh token hashes to hash;
+	// the family's absolute lifetime starts now.
+	Start(ctx context.Context, s Session, hash string, l Lifetime) error
 	// Rotate replaces the family's current token oldHash by newHash and
-	// returns the session. Presenting a token of the family that is no
+	// returns the session. newHash lives l.Idle, but never past the
+	// family's start plus l.Absolute; a family past that is revoked and
+	// returns ErrInvalidToken. Presenting a token of the family that is no
 	// longer current revokes the family and returns ErrRefreshReused; an
 	// unknown, expired or revoked token returns ErrInvalidToken.
-	Rotate(ctx context.Context, oldHash, newHash string, ttl time.Duration) (Session, error)
+	Rotate(ctx context.Context, oldHash, newHash string, l Lifetime) (Session, error)
 	// Find returns the session whose current token hashes to hash, or
 	// ErrInvalidToken.
 	Find(ctx context.Context, hash string) (Session, error)

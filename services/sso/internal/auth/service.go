@@ -33,7 +33,14 @@ type Config struct {
 	AccessTTL time.Duration
 	// RefreshTTL is how long a refresh token family lives without use.
 	RefreshTTL time.Duration
+	// FamilyTTL is how long a refresh token family lives from login,
+	// however often it is refreshed. Both TTLs must be positive: the
+	// session store refuses to start a family without them.
+	FamilyTTL time.Duration
 }
+
+// lifetime is the bound of refresh-token families under c.
+func (c Config) lifetime() Lifetime { return Lifetime{Idle: c.RefreshTTL, Absolute: c.FamilyTTL} }
 
 // Deps are the ports a Service works through. Every one is required.
 type Deps struct {
@@ -272,7 +279,9 @@ func (s *Service) upgradeHash(ctx context.Context, userID, pw string) {
 
 // Refresh rotates a refresh token: the presented token stops working and a
 // new pair is returned. Presenting a token that was already rotated revokes
-// its whole family (ErrRefreshReused): someone else holds a copy.
+// its whole family (ErrRefreshReused): someone else holds a copy. A family
+// older than Config.FamilyTTL no longer refreshes (ErrInvalidToken): the
+// user logs in again.
 func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, error) {
 	if refreshToken == "" {
 		return Tokens{}, invalid("refresh_token", "refresh_token is required")
@@ -281,7 +290,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, err
 	if err != nil {
 		return Tokens{}, err
 	}
-	sess, err := s.sessions.Rotate(ctx, token.HashRefresh(refreshToken), hash, s.cfg.RefreshTTL)
+	sess, err := s.sessions.Rotate(ctx, token.HashRefresh(refreshToken), hash, s.cfg.lifetime())
 	if err != nil {
 		if errors.Is(err, ErrRefreshReused) {
 			s.metrics.reuse()
@@ -430,7 +439,7 @@ func (s *Service) startSession(ctx context.Context, u user.User) (Tokens, error)
 	if err != nil {
 		return Tokens{}, err
 	}
-	if err := s.sessions.Start(ctx, Session{Family: uuid.NewString(), UserID: u.ID}, hash, s.cfg.RefreshTTL); err != nil {
+	if err := s.sessions.Start(ctx, Session{Family: uuid.NewString(), UserID: u.ID}, hash, s.cfg.lifetime()); err != nil {
 		return Tokens{}, err
 	}
 	s.metrics.tokenPair()

@@ -34,7 +34,7 @@ func newFixture(t *testing.T, opts ...auth.Option) *fixture {
 		Hasher:          f.hasher,
 		Signer:          signer,
 		Policy:          fakePolicy{},
-	}, auth.Config{AccessTTL: 15 * time.Minute, RefreshTTL: time.Hour},
+	}, auth.Config{AccessTTL: 15 * time.Minute, RefreshTTL: time.Hour, FamilyTTL: 24 * time.Hour},
 		slog.New(slog.NewTextHandler(io.Discard, nil)), opts...)
 	if err != nil {
 		t.Fatal(err)

@@ -100,6 +100,11 @@ type Tokens struct {
 	AccessTTL time.Duration `env:"SSO_ACCESS_TOKEN_TTL" envDefault:"15m"`
 	// RefreshTTL is how long a refresh token family lives without use.
 	RefreshTTL time.Duration `env:"SSO_REFRESH_TOKEN_TTL" envDefault:"720h"`
+	// RefreshFamilyTTL is how long a refresh token family lives from the
+	// login that started it, however often it is refreshed; then the user
+	// logs in again. It bounds how long a stolen refresh token kept in use
+	// stays good.
+	RefreshFamilyTTL time.Duration `env:"SSO_REFRESH_FAMILY_TTL" envDefault:"720h"`
 	// VerifiedCacheSize is how many verified access tokens are remembered,
 	// so that validating one again skips its signature check (0: none).
 	// Each takes about 300 bytes; see token.VerifiedCache.
@@ -194,6 +199,10 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("%w: SSO_ACCESS_TOKEN_TTL must be within 1m..24h", config.ErrInvalid)
 	case c.Tokens.RefreshTTL <= c.Tokens.AccessTTL:
 		return fmt.Errorf("%w: SSO_REFRESH_TOKEN_TTL must be longer than the access token TTL", config.ErrInvalid)
+	case c.Tokens.RefreshFamilyTTL < c.Tokens.RefreshTTL:
+		// Not fatal in itself, but the idle TTL could never apply: a sign
+		// the two were mixed up.
+		return fmt.Errorf("%w: SSO_REFRESH_FAMILY_TTL must be at least SSO_REFRESH_TOKEN_TTL", config.ErrInvalid)
 	case c.Tokens.VerifiedCacheSize < 0:
 		return fmt.Errorf("%w: SSO_TOKEN_CACHE_SIZE must not be negative", config.ErrInvalid)
 	case c.Tokens.KeysDir == "" || c.Tokens.Issuer == "":
@@ -263,6 +272,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Any("jwt_audience", c.Tokens.Audience),
 		slog.String("access_ttl", c.Tokens.AccessTTL.String()),
 		slog.String("refresh_ttl", c.Tokens.RefreshTTL.String()),
+		slog.String("refresh_family_ttl", c.Tokens.RefreshFamilyTTL.String()),
 		slog.Int("token_cache_size", c.Tokens.VerifiedCacheSize),
 		slog.Any("argon2", map[string]uint32{"memory_kib": c.Password.MemoryKiB, "time": c.Password.Time, "threads": uint32(c.Password.Threads), "max_concurrent": uint32(c.Password.MaxConcurrent)}),
 		slog.Int("login_failure_limit", c.Login.Limit),

@@ -21,6 +21,9 @@ func TestDefaultsAreValid(t *testing.T) {
 	if c.Tokens.AccessTTL != 15*time.Minute {
 		t.Errorf("access TTL = %v, want 15m", c.Tokens.AccessTTL)
 	}
+	if c.Tokens.RefreshTTL != 30*24*time.Hour || c.Tokens.RefreshFamilyTTL != 30*24*time.Hour {
+		t.Errorf("refresh TTL, family TTL = %v, %v; want 30 days each", c.Tokens.RefreshTTL, c.Tokens.RefreshFamilyTTL)
+	}
 	if c.Password.MemoryKiB != 9216 || c.Password.Time != 4 || c.Password.Threads != 1 {
 		t.Errorf("argon2 defaults = %+v, want OWASP's m=9216 t=4 p=1", c.Password)
 	}
@@ -36,6 +39,7 @@ func TestValidate(t *testing.T) {
 	}{
 		{"access ttl too short", map[string]string{"SSO_ACCESS_TOKEN_TTL": "10s"}},
 		{"refresh not longer than access", map[string]string{"SSO_REFRESH_TOKEN_TTL": "15m"}},
+		{"family shorter than its idle TTL", map[string]string{"SSO_REFRESH_FAMILY_TTL": "24h", "SSO_REFRESH_TOKEN_TTL": "48h"}},
 		{"min length below NIST", map[string]string{"SSO_PASSWORD_MIN_LENGTH": "6"}},
 		{"max length below 64", map[string]string{"SSO_PASSWORD_MAX_LENGTH": "32"}},
 		{"argon2 memory too small", map[string]string{"SSO_ARGON2_MEMORY_KIB": "1024"}},

@@ -16,13 +16,13 @@ func BenchmarkRotate(b *testing.B) {
 	rdb, p := testRedis(b)
 	ctx := b.Context()
 	s := redis.NewSessions(rdb, p)
-	if err := s.Start(ctx, auth.Session{Family: "fam", UserID: "u"}, "h0", time.Hour); err != nil {
+	if err := s.Start(ctx, auth.Session{Family: "fam", UserID: "u"}, "h0", auth.Lifetime{Idle: time.Hour, Absolute: 24 * time.Hour}); err != nil {
 		b.Fatal(err)
 	}
 	i := 0
 	for b.Loop() {
 		old, next := "h"+strconv.Itoa(i), "h"+strconv.Itoa(i+1)
-		if _, err := s.Rotate(ctx, old, next, time.Hour); err != nil {
+		if _, err := s.Rotate(ctx, old, next, auth.Lifetime{Idle: time.Hour, Absolute: 24 * time.Hour}); err != nil {
 			b.Fatalf("Rotate #%d: %v", i, err)
 		}
 		i++

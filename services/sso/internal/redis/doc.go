@@ -10,15 +10,20 @@
 // to Redis in the clear. The layout is:
 //
 //	<p>rt:<hash>      hash {family, user_id}
-//	    One issued refresh token. TTL: the refresh TTL given when it was
-//	    issued. It is kept after the token is rotated away, so presenting it
-//	    again is recognized as reuse rather than as an unknown token.
-//	<p>rf:<family>    hash {user_id, current, revoked}
+//	    One issued refresh token. TTL: the idle TTL given when it was issued,
+//	    capped at what was left of the family's absolute lifetime. It is kept
+//	    after the token is rotated away, so presenting it again is recognized
+//	    as reuse rather than as an unknown token.
+//	<p>rf:<family>    hash {user_id, current, revoked, started}
 //	    One family (one login). current is the hash of the only token of the
-//	    family that may still be used; revoked is "0" or "1". TTL: extended on
-//	    every rotation to the newest token's TTL (never shortened), so the
-//	    family outlives each of its tokens and a revoked family stays revoked
-//	    for as long as any of its tokens could be presented.
+//	    family that may still be used; revoked is "0" or "1"; started is the
+//	    login's time on the Redis server's clock (TIME), in Unix milliseconds,
+//	    from which the absolute lifetime runs (a family written before this
+//	    field existed gets it at its next rotation). TTL: extended on every
+//	    rotation to the newest token's TTL (never shortened), so the family
+//	    outlives each of its tokens and a revoked family stays revoked for as
+//	    long as any of its tokens could be presented; as no token outlives
+//	    the absolute lifetime, neither does the family.
 //	<p>jti:<jti>      "1"
 //	    A revoked access token; it expires (PXAT) when the token does.
 //	<p>throttle:<key> integer

@@ -34,26 +34,48 @@ func (s *Sessions) familyPrefix() string           { return s.prefix + "rf:" }
 func (s *Sessions) familyKey(family string) string { return s.familyPrefix() + family }
 func (s *Sessions) accessKey(jti string) string    { return s.prefix + "jti:" + jti }
 
-// Start records a new family sess whose current refresh token hashes to hash;
-// both the family and the token expire after ttl. The two records are
-// written in one MULTI/EXEC, so a crash never leaves one without the other.
-func (s *Sessions) Start(ctx context.Context, sess auth.Session, hash string, ttl time.Duration) error {
+// nowMillisLua sets now to the Redis server's clock in milliseconds. Family
+// ages are measured on that one clock, not on each replica's, so skewed sso
+// hosts agree on when a family ends.
+const nowMillisLua = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+`
+
+// startScript writes a family and its first token in one step, so a crash
+// never leaves one without the other.
+//
+// KEYS[1] token, KEYS[2] family; ARGV[1] family id, ARGV[2] user id,
+// ARGV[3] token hash, ARGV[4] TTL in milliseconds.
+var startScript = goredis.NewScript(nowMillisLua + `
+redis.call('HSET', KEYS[1], 'family', ARGV[1], 'user_id', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+redis.call('HSET', KEYS[2], 'user_id', ARGV[2], 'current', ARGV[3], 'revoked', '0', 'started', now)
+redis.call('PEXPIRE', KEYS[2], ARGV[4])
+return 0
+`)
+
+// Start records a new family sess whose current refresh token hashes to
+// hash, started now: the token and the family expire after l.Idle, or
+// l.Absolute if that is shorter.
+func (s *Sessions) Start(ctx context.Context, sess auth.Session, hash string, l auth.Lifetime) error {
 	if sess.Family == "" || sess.UserID == "" || hash == "" {
 		return errors.New("redis: session needs a family, a user id and a token hash")
 	}
-	if ttl <= 0 {
-		return fmt.Errorf("redis: session ttl must be positive, got %s", ttl)
+	if err := checkLifetime(l); err != nil {
+		return err
 	}
-	tk, fk, ttl := s.tokenKey(hash), s.familyKey(sess.Family), ceilMillis(ttl)
-	_, err := s.rdb.TxPipelined(ctx, func(p goredis.Pipeliner) error {
-		p.HSet(ctx, tk, "family", sess.Family, "user_id", sess.UserID)
-		p.PExpire(ctx, tk, ttl)
-		p.HSet(ctx, fk, "user_id", sess.UserID, "current", hash, "revoked", "0")
-		p.PExpire(ctx, fk, ttl)
-		return nil
-	})
+	err := startScript.Run(ctx, s.rdb, []string{s.tokenKey(hash), s.familyKey(sess.Family)},
+		sess.Family, sess.UserID, hash, ceilMillis(min(l.Idle, l.Absolute)).Milliseconds()).Err()
 	if err != nil {
 		return fmt.Errorf("redis: %w", err)
+	}
+	return nil
+}
+
+func checkLifetime(l auth.Lifetime) error {
+	if l.Idle <= 0 || l.Absolute <= 0 {
+		return fmt.Errorf("redis: session lifetimes must be positive, got idle %s, absolute %s", l.Idle, l.Absolute)
 	}
 	return nil
 }
@@ -66,36 +88,52 @@ const (
 )
 
 // rotateScript checks and rotates in one step, so no two callers can both
-// see the same current token.
+// see the same current token, and the new token's TTL is capped by the
+// family's age read in the same step.
 //
 // KEYS[1] old token, KEYS[2] new token; ARGV[1] family key prefix,
-// ARGV[2] old hash, ARGV[3] new hash, ARGV[4] TTL in milliseconds.
-var rotateScript = goredis.NewScript(`
+// ARGV[2] old hash, ARGV[3] new hash, ARGV[4] idle TTL and ARGV[5] absolute
+// lifetime, in milliseconds.
+var rotateScript = goredis.NewScript(nowMillisLua + `
 local family = redis.call('HGET', KEYS[1], 'family')
 if not family then return {0} end
 local fkey = ARGV[1] .. family
-local f = redis.call('HMGET', fkey, 'user_id', 'current', 'revoked')
+local f = redis.call('HMGET', fkey, 'user_id', 'current', 'revoked', 'started')
 if not f[1] or f[3] == '1' then return {0} end
 if f[2] ~= ARGV[2] then
   redis.call('HSET', fkey, 'revoked', '1')
   return {2}
 end
+local started = tonumber(f[4])
+if not started then
+  -- A family from before absolute lifetimes: its lifetime starts now.
+  started = now
+  redis.call('HSET', fkey, 'started', now)
+end
+local left = started + tonumber(ARGV[5]) - now
+if left <= 0 then
+  redis.call('HSET', fkey, 'revoked', '1')
+  return {0}
+end
+local ttl = math.min(tonumber(ARGV[4]), left)
 redis.call('HSET', fkey, 'current', ARGV[3])
-redis.call('PEXPIRE', fkey, ARGV[4], 'GT')
+redis.call('PEXPIRE', fkey, ttl, 'GT')
 redis.call('HSET', KEYS[2], 'family', family, 'user_id', f[1])
-redis.call('PEXPIRE', KEYS[2], ARGV[4])
+redis.call('PEXPIRE', KEYS[2], ttl)
 return {1, family, f[1]}
 `)
 
 // Rotate makes newHash the current token of oldHash's family and returns the
-// family's session. newHash expires after ttl, and the family lives at least
-// as long.
+// family's session. newHash expires after l.Idle, or when the family reaches
+// l.Absolute of age if that comes first; the family record lives at least
+// as long as its newest token.
 //
 // It returns auth.ErrInvalidToken when oldHash is unknown or expired, or its
-// family is missing or revoked. When oldHash belongs to a live family but is
-// no longer its current token, someone is replaying a token that was already
-// rotated: the family is revoked (kept, marked revoked, until it expires) and
-// Rotate returns auth.ErrRefreshReused.
+// family is missing, revoked or older than l.Absolute (the family is then
+// revoked). When oldHash belongs to a live family but is no longer its
+// current token, someone is replaying a token that was already rotated: the
+// family is revoked (kept, marked revoked, until it expires) and Rotate
+// returns auth.ErrRefreshReused.
 //
 // The check and the update are one Lua script, so of two concurrent calls
 // with the same token exactly one wins; the other is treated as reuse and
@@ -103,13 +141,13 @@ return {1, family, f[1]}
 // deliberate: the server cannot tell a client retrying from an attacker
 // racing it with a stolen copy, and the safe answer is to end the login.
 // Further calls with any token of the family then get auth.ErrInvalidToken.
-func (s *Sessions) Rotate(ctx context.Context, oldHash, newHash string, ttl time.Duration) (auth.Session, error) {
-	if ttl <= 0 {
-		return auth.Session{}, fmt.Errorf("redis: session ttl must be positive, got %s", ttl)
+func (s *Sessions) Rotate(ctx context.Context, oldHash, newHash string, l auth.Lifetime) (auth.Session, error) {
+	if err := checkLifetime(l); err != nil {
+		return auth.Session{}, err
 	}
 	res, err := rotateScript.Run(ctx, s.rdb,
 		[]string{s.tokenKey(oldHash), s.tokenKey(newHash)},
-		s.familyPrefix(), oldHash, newHash, ceilMillis(ttl).Milliseconds(),
+		s.familyPrefix(), oldHash, newHash, ceilMillis(l.Idle).Milliseconds(), ceilMillis(l.Absolute).Milliseconds(),
 	).Slice()
 	if err != nil {
 		return auth.Session{}, fmt.Errorf("redis: %w", err)

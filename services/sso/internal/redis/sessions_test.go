@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -15,7 +16,10 @@ import (
 	"github.com/ssokit/platform/services/sso/internal/redis"
 )
 
+// ttl is the idle TTL of life, the lifetime most tests give families.
 const ttl = time.Minute
+
+var life = auth.Lifetime{Idle: ttl, Absolute: time.Hour}
 
 func TestSessionsStartWritesDocumentedLayout(t *testing.T) {
 	t.Parallel()
@@ -23,7 +27,7 @@ func TestSessionsStartWritesDocumentedLayout(t *testing.T) {
 	ctx := testenv.Context(t, 10*time.Second)
 	s := redis.NewSessions(rdb, p)
 
-	if err := s.Start(ctx, auth.Session{Family: "fam1", UserID: "user1"}, "h1", ttl); err != nil {
+	if err := s.Start(ctx, auth.Session{Family: "fam1", UserID: "user1"}, "h1", life); err != nil {
 		t.Fatalf("Start: %v", err)
 	}
 
@@ -38,8 +42,14 @@ func TestSessionsStartWritesDocumentedLayout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// started is the Redis clock's time of the login, in milliseconds.
+	started, err := strconv.ParseInt(fam["started"], 10, 64)
+	if now := redisNow(t, rdb); err != nil || !within(now.Sub(time.UnixMilli(started)), 0, 5*time.Second) {
+		t.Errorf("rf:fam1 started = %q, want about %d (now)", fam["started"], now.UnixMilli())
+	}
+	delete(fam, "started")
 	if want := map[string]string{"user_id": "user1", "current": "h1", "revoked": "0"}; !maps.Equal(fam, want) {
-		t.Errorf("rf:fam1 = %v, want %v", fam, want)
+		t.Errorf("rf:fam1 = %v, want %v and started", fam, want)
 	}
 	for _, key := range []string{p + "rt:h1", p + "rf:fam1"} {
 		if got := rdb.PTTL(ctx, key).Val(); !within(got, ttl-5*time.Second, ttl) {
@@ -57,17 +67,18 @@ func TestSessionsStartRejectsBadInput(t *testing.T) {
 		name string
 		sess auth.Session
 		hash string
-		ttl  time.Duration
+		life auth.Lifetime
 	}{
-		{"no family", auth.Session{UserID: "u"}, "h", ttl},
-		{"no user", auth.Session{Family: "f"}, "h", ttl},
-		{"no hash", auth.Session{Family: "f", UserID: "u"}, "", ttl},
-		{"zero ttl", auth.Session{Family: "f", UserID: "u"}, "h", 0},
-		{"negative ttl", auth.Session{Family: "f", UserID: "u"}, "h", -time.Second},
+		{"no family", auth.Session{UserID: "u"}, "h", life},
+		{"no user", auth.Session{Family: "f"}, "h", life},
+		{"no hash", auth.Session{Family: "f", UserID: "u"}, "", life},
+		{"zero ttl", auth.Session{Family: "f", UserID: "u"}, "h", auth.Lifetime{Absolute: time.Hour}},
+		{"negative ttl", auth.Session{Family: "f", UserID: "u"}, "h", auth.Lifetime{Idle: -time.Second, Absolute: time.Hour}},
+		{"zero absolute lifetime", auth.Session{Family: "f", UserID: "u"}, "h", auth.Lifetime{Idle: time.Hour}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if err := s.Start(ctx, tt.sess, tt.hash, tt.ttl); err == nil {
+			if err := s.Start(ctx, tt.sess, tt.hash, tt.life); err == nil {
 				t.Fatal("Start succeeded, want an error")
 			}
 		})
@@ -80,13 +91,13 @@ func TestSessionsRotateChain(t *testing.T) {
 	ctx := testenv.Context(t, 10*time.Second)
 	s := redis.NewSessions(rdb, p)
 	want := auth.Session{Family: "fam", UserID: "user42"}
-	if err := s.Start(ctx, want, "h0", ttl); err != nil {
+	if err := s.Start(ctx, want, "h0", life); err != nil {
 		t.Fatalf("Start: %v", err)
 	}
 
 	for i := 1; i <= 5; i++ {
 		old, cur := fmt.Sprintf("h%d", i-1), fmt.Sprintf("h%d", i)
-		got, err := s.Rotate(ctx, old, cur, ttl)
+		got, err := s.Rotate(ctx, old, cur, life)
 		if err != nil {
 			t.Fatalf("Rotate %s -> %s: %v", old, cur, err)
 		}
@@ -113,17 +124,18 @@ func TestSessionsRotateExtendsFamilyNeverShortens(t *testing.T) {
 	rdb, p := testRedis(t)
 	ctx := testenv.Context(t, 10*time.Second)
 	s := redis.NewSessions(rdb, p)
-	if err := s.Start(ctx, auth.Session{Family: "fam", UserID: "u"}, "h0", time.Minute); err != nil {
+	idle := func(d time.Duration) auth.Lifetime { return auth.Lifetime{Idle: d, Absolute: 24 * time.Hour} }
+	if err := s.Start(ctx, auth.Session{Family: "fam", UserID: "u"}, "h0", idle(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 
-	if _, err := s.Rotate(ctx, "h0", "h1", time.Hour); err != nil {
+	if _, err := s.Rotate(ctx, "h0", "h1", idle(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	if got := rdb.PTTL(ctx, p+"rf:fam").Val(); !within(got, time.Hour-5*time.Second, time.Hour) {
 		t.Errorf("family PTTL after a longer TTL = %s, want about 1h", got)
 	}
-	if _, err := s.Rotate(ctx, "h1", "h2", time.Minute); err != nil {
+	if _, err := s.Rotate(ctx, "h1", "h2", idle(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	if got := rdb.PTTL(ctx, p+"rf:fam").Val(); got < time.Hour-5*time.Second {
@@ -134,31 +146,110 @@ func TestSessionsRotateExtendsFamilyNeverShortens(t *testing.T) {
 	}
 }
 
+// A rotation never issues a token that outlives the family's absolute
+// lifetime, and never stretches the family past it: both expire when the
+// family reaches its age.
+func TestSessionsRotateCapsAtFamilyEnd(t *testing.T) {
+	t.Parallel()
+	rdb, p := testRedis(t)
+	ctx := testenv.Context(t, 10*time.Second)
+	s := redis.NewSessions(rdb, p)
+	l := auth.Lifetime{Idle: time.Hour, Absolute: time.Minute}
+	if err := s.Start(ctx, auth.Session{Family: "fam", UserID: "u"}, "h0", l); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Rotate(ctx, "h0", "h1", l); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{p + "rt:h0", p + "rt:h1", p + "rf:fam"} {
+		if got := rdb.PTTL(ctx, key).Val(); !within(got, time.Minute-5*time.Second, time.Minute) {
+			t.Errorf("PTTL(%s) = %s, want about the family's %s, not the idle %s", key, got, l.Absolute, l.Idle)
+		}
+	}
+}
+
+// A family past its absolute lifetime (here: started an hour ago, on the
+// Redis clock, as a longer configured lifetime or a clock step could leave
+// it) no longer rotates, and is marked revoked so no other call takes it
+// for live.
+func TestSessionsRotateRefusesAgedFamily(t *testing.T) {
+	t.Parallel()
+	rdb, p := testRedis(t)
+	ctx := testenv.Context(t, 10*time.Second)
+	s := redis.NewSessions(rdb, p)
+	if err := s.Start(ctx, auth.Session{Family: "fam", UserID: "u"}, "h0", life); err != nil {
+		t.Fatal(err)
+	}
+	hourAgo := redisNow(t, rdb).Add(-time.Hour).UnixMilli()
+	if err := rdb.HSet(ctx, p+"rf:fam", "started", hourAgo).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Rotate(ctx, "h0", "h1", auth.Lifetime{Idle: time.Minute, Absolute: 30 * time.Minute}); !errors.Is(err, auth.ErrInvalidToken) {
+		t.Fatalf("Rotate of a family older than its lifetime: err = %v, want ErrInvalidToken", err)
+	}
+	if got := rdb.HGet(ctx, p+"rf:fam", "revoked").Val(); got != "1" {
+		t.Errorf("revoked = %q after the refused rotation, want 1", got)
+	}
+	if n := rdb.Exists(ctx, p+"rt:h1").Val(); n != 0 {
+		t.Error("the refused rotation stored its new token")
+	}
+}
+
+// A family written before families had a start time gets one at its next
+// rotation: its absolute lifetime runs from then, instead of never.
+func TestSessionsRotateStartsLifetimeOfOlderFamily(t *testing.T) {
+	t.Parallel()
+	rdb, p := testRedis(t)
+	ctx := testenv.Context(t, 10*time.Second)
+	s := redis.NewSessions(rdb, p)
+	_, err := rdb.TxPipelined(ctx, func(pp goredis.Pipeliner) error {
+		pp.HSet(ctx, p+"rt:h0", "family", "fam", "user_id", "u")
+		pp.PExpire(ctx, p+"rt:h0", time.Hour)
+		pp.HSet(ctx, p+"rf:fam", "user_id", "u", "current", "h0", "revoked", "0")
+		pp.PExpire(ctx, p+"rf:fam", time.Hour)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := auth.Lifetime{Idle: time.Hour, Absolute: time.Minute}
+	if _, err := s.Rotate(ctx, "h0", "h1", l); err != nil {
+		t.Fatalf("Rotate of a family without a start time: %v", err)
+	}
+	started, err := rdb.HGet(ctx, p+"rf:fam", "started").Int64()
+	if now := redisNow(t, rdb); err != nil || !within(now.Sub(time.UnixMilli(started)), 0, 5*time.Second) {
+		t.Errorf("started = %d, %v; want about %d (now)", started, err, now.UnixMilli())
+	}
+	if got := rdb.PTTL(ctx, p+"rt:h1").Val(); !within(got, time.Minute-5*time.Second, time.Minute) {
+		t.Errorf("PTTL(rt:h1) = %s, want about %s", got, l.Absolute)
+	}
+}
+
 func TestSessionsReuseRevokesFamily(t *testing.T) {
 	t.Parallel()
 	rdb, p := testRedis(t)
 	ctx := testenv.Context(t, 10*time.Second)
 	s := redis.NewSessions(rdb, p)
-	if err := s.Start(ctx, auth.Session{Family: "fam", UserID: "u"}, "h1", ttl); err != nil {
+	if err := s.Start(ctx, auth.Session{Family: "fam", UserID: "u"}, "h1", life); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Rotate(ctx, "h1", "h2", ttl); err != nil {
+	if _, err := s.Rotate(ctx, "h1", "h2", life); err != nil {
 		t.Fatalf("first Rotate: %v", err)
 	}
 
 	// Token #1 again: reuse.
-	if _, err := s.Rotate(ctx, "h1", "h3", ttl); !errors.Is(err, auth.ErrRefreshReused) {
+	if _, err := s.Rotate(ctx, "h1", "h3", life); !errors.Is(err, auth.ErrRefreshReused) {
 		t.Fatalf("Rotate of rotated-away token: err = %v, want ErrRefreshReused", err)
 	}
 	// The legitimate holder's token #2 is dead too: the family is revoked.
-	if _, err := s.Rotate(ctx, "h2", "h4", ttl); !errors.Is(err, auth.ErrInvalidToken) {
+	if _, err := s.Rotate(ctx, "h2", "h4", life); !errors.Is(err, auth.ErrInvalidToken) {
 		t.Fatalf("Rotate of current token of revoked family: err = %v, want ErrInvalidToken", err)
 	}
 	if _, err := s.Find(ctx, "h2"); !errors.Is(err, auth.ErrInvalidToken) {
 		t.Fatalf("Find of current token of revoked family: err = %v, want ErrInvalidToken", err)
 	}
 	// Replaying token #1 once more finds the family already revoked.
-	if _, err := s.Rotate(ctx, "h1", "h5", ttl); !errors.Is(err, auth.ErrInvalidToken) {
+	if _, err := s.Rotate(ctx, "h1", "h5", life); !errors.Is(err, auth.ErrInvalidToken) {
 		t.Fatalf("second replay: err = %v, want ErrInvalidToken", err)
 	}
 
@@ -182,16 +273,16 @@ func TestSessionsRotateInvalid(t *testing.T) {
 	rdb, p := testRedis(t)
 	ctx := testenv.Context(t, 10*time.Second)
 	s := redis.NewSessions(rdb, p)
-	if err := s.Start(ctx, auth.Session{Family: "live", UserID: "u"}, "live", ttl); err != nil {
+	if err := s.Start(ctx, auth.Session{Family: "live", UserID: "u"}, "live", life); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Start(ctx, auth.Session{Family: "gone", UserID: "u"}, "orphan", ttl); err != nil {
+	if err := s.Start(ctx, auth.Session{Family: "gone", UserID: "u"}, "orphan", life); err != nil {
 		t.Fatal(err)
 	}
 	if err := rdb.Del(ctx, p+"rf:gone").Err(); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Start(ctx, auth.Session{Family: "revoked", UserID: "u"}, "revoked", ttl); err != nil {
+	if err := s.Start(ctx, auth.Session{Family: "revoked", UserID: "u"}, "revoked", life); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Revoke(ctx, "revoked"); err != nil {
@@ -208,7 +299,7 @@ func TestSessionsRotateInvalid(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := s.Rotate(ctx, tt.hash, "new-"+tt.hash, ttl); !errors.Is(err, auth.ErrInvalidToken) {
+			if _, err := s.Rotate(ctx, tt.hash, "new-"+tt.hash, life); !errors.Is(err, auth.ErrInvalidToken) {
 				t.Errorf("Rotate: err = %v, want ErrInvalidToken", err)
 			}
 			if _, err := s.Find(ctx, tt.hash); !errors.Is(err, auth.ErrInvalidToken) {
@@ -231,7 +322,7 @@ func TestSessionsExpire(t *testing.T) {
 	ctx := testenv.Context(t, 10*time.Second)
 	s := redis.NewSessions(rdb, p)
 	const short = 200 * time.Millisecond
-	if err := s.Start(ctx, auth.Session{Family: "fam", UserID: "u"}, "h1", short); err != nil {
+	if err := s.Start(ctx, auth.Session{Family: "fam", UserID: "u"}, "h1", auth.Lifetime{Idle: short, Absolute: time.Hour}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Find(ctx, "h1"); err != nil {
@@ -246,7 +337,7 @@ func TestSessionsExpire(t *testing.T) {
 	}) {
 		t.Fatalf("Find long after expiry: err = %v, want ErrInvalidToken", err)
 	}
-	if _, err := s.Rotate(ctx, "h1", "h2", ttl); !errors.Is(err, auth.ErrInvalidToken) {
+	if _, err := s.Rotate(ctx, "h1", "h2", life); !errors.Is(err, auth.ErrInvalidToken) {
 		t.Errorf("Rotate after expiry: err = %v, want ErrInvalidToken", err)
 	}
 	if n := rdb.Exists(ctx, p+"rt:h1", p+"rf:fam", p+"rt:h2").Val(); n != 0 {
@@ -263,7 +354,7 @@ func TestSessionsRotateRace(t *testing.T) {
 	rdb, p := testRedis(t)
 	ctx := testenv.Context(t, 10*time.Second)
 	s := redis.NewSessions(rdb, p)
-	if err := s.Start(ctx, auth.Session{Family: "fam", UserID: "u"}, "h0", ttl); err != nil {
+	if err := s.Start(ctx, auth.Session{Family: "fam", UserID: "u"}, "h0", life); err != nil {
 		t.Fatal(err)
 	}
 
@@ -274,7 +365,7 @@ func TestSessionsRotateRace(t *testing.T) {
 	for i := range n {
 		wg.Go(func() {
 			<-start
-			_, errs[i] = s.Rotate(ctx, "h0", fmt.Sprintf("new%d", i), ttl)
+			_, errs[i] = s.Rotate(ctx, "h0", fmt.Sprintf("new%d", i), life)
 		})
 	}
 	close(start)
@@ -309,10 +400,10 @@ func TestSessionsRevoke(t *testing.T) {
 	rdb, p := testRedis(t)
 	ctx := testenv.Context(t, 10*time.Second)
 	s := redis.NewSessions(rdb, p)
-	if err := s.Start(ctx, auth.Session{Family: "a", UserID: "u"}, "ha", ttl); err != nil {
+	if err := s.Start(ctx, auth.Session{Family: "a", UserID: "u"}, "ha", life); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Start(ctx, auth.Session{Family: "b", UserID: "u"}, "hb", ttl); err != nil {
+	if err := s.Start(ctx, auth.Session{Family: "b", UserID: "u"}, "hb", life); err != nil {
 		t.Fatal(err)
 	}
 
@@ -322,7 +413,7 @@ func TestSessionsRevoke(t *testing.T) {
 	if _, err := s.Find(ctx, "ha"); !errors.Is(err, auth.ErrInvalidToken) {
 		t.Errorf("Find(revoked): err = %v, want ErrInvalidToken", err)
 	}
-	if _, err := s.Rotate(ctx, "ha", "ha2", ttl); !errors.Is(err, auth.ErrInvalidToken) {
+	if _, err := s.Rotate(ctx, "ha", "ha2", life); !errors.Is(err, auth.ErrInvalidToken) {
 		t.Errorf("Rotate(revoked): err = %v, want ErrInvalidToken", err)
 	}
 	if got, err := s.Find(ctx, "hb"); err != nil || got != (auth.Session{Family: "b", UserID: "u"}) {
@@ -409,9 +500,9 @@ func TestRedisDown(t *testing.T) {
 		th := redis.NewThrottle(rdb, "x:", 3, time.Minute)
 		ops := map[string]func() error{
 			"Start": func() error {
-				return s.Start(t.Context(), auth.Session{Family: "f", UserID: "u"}, "h", ttl)
+				return s.Start(t.Context(), auth.Session{Family: "f", UserID: "u"}, "h", life)
 			},
-			"Rotate": func() error { _, err := s.Rotate(t.Context(), "h", "h2", ttl); return err },
+			"Rotate": func() error { _, err := s.Rotate(t.Context(), "h", "h2", life); return err },
 			"Find":   func() error { _, err := s.Find(t.Context(), "h"); return err },
 			"Revoke": func() error { return s.Revoke(t.Context(), "f") },
 			"RevokeAccess": func() error {
@@ -437,4 +528,14 @@ func TestRedisDown(t *testing.T) {
 			})
 		}
 	}
+}
+
+// redisNow is the Redis server's clock, which family ages are measured on.
+func redisNow(t testing.TB, rdb goredis.UniversalClient) time.Time {
+	t.Helper()
+	now, err := rdb.Time(t.Context()).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return now
 }

@@ -199,7 +199,9 @@ func newAuth(cfg config.Config, primary, replica *sqlx.DB, rdb goredis.Universal
 		Hasher:          hasher,
 		Signer:          token.NewIssuer(keys, cfg.Tokens.Issuer, cfg.Tokens.AccessTTL, tokenOpts...),
 		Policy:          policy,
-	}, auth.Config{AccessTTL: cfg.Tokens.AccessTTL, RefreshTTL: cfg.Tokens.RefreshTTL}, log, auth.WithMetrics(authMetrics))
+	}, auth.Config{
+		AccessTTL: cfg.Tokens.AccessTTL, RefreshTTL: cfg.Tokens.RefreshTTL, FamilyTTL: cfg.Tokens.RefreshFamilyTTL,
+	}, log, auth.WithMetrics(authMetrics))
 	return svc, keys, err
 }
 

@@ -107,6 +107,7 @@ type Sessions struct {
 type family struct {
 	current string
 	revoked bool
+	started time.Time
 }
 
 type expiring[T any] struct {
@@ -136,20 +137,24 @@ func (m *Sessions) token(hash string) (auth.Session, family, bool) {
 	return t.v, f.v, true
 }
 
-// Start opens a family whose current token is hash; both live for ttl.
-func (m *Sessions) Start(_ context.Context, s auth.Session, hash string, ttl time.Duration) error {
+// Start opens a family whose current token is hash; both live for l.Idle,
+// or l.Absolute if shorter.
+func (m *Sessions) Start(_ context.Context, s auth.Session, hash string, l auth.Lifetime) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	until := m.now().Add(ttl)
+	now := m.now()
+	until := now.Add(min(l.Idle, l.Absolute))
 	m.tokens[hash] = expiring[auth.Session]{s, until}
-	m.families[s.Family] = expiring[family]{family{current: hash}, until}
+	m.families[s.Family] = expiring[family]{family{current: hash, started: now}, until}
 	return nil
 }
 
 // Rotate follows auth.Sessions: the current token rotates, any other token
-// of a live family revokes it (auth.ErrRefreshReused), anything else is
-// auth.ErrInvalidToken. The family lives at least ttl longer.
-func (m *Sessions) Rotate(_ context.Context, oldHash, newHash string, ttl time.Duration) (auth.Session, error) {
+// of a live family revokes it (auth.ErrRefreshReused), a family older than
+// l.Absolute is revoked, anything else is auth.ErrInvalidToken. The new
+// token lives l.Idle, capped at the family's end, and the family at least
+// as long.
+func (m *Sessions) Rotate(_ context.Context, oldHash, newHash string, l auth.Lifetime) (auth.Session, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s, f, ok := m.token(oldHash)
@@ -162,7 +167,17 @@ func (m *Sessions) Rotate(_ context.Context, oldHash, newHash string, ttl time.D
 		m.families[s.Family] = fam
 		return auth.Session{}, auth.ErrRefreshReused
 	}
-	until := m.now().Add(ttl)
+	now := m.now()
+	end := f.started.Add(l.Absolute)
+	if !now.Before(end) {
+		fam.v.revoked = true
+		m.families[s.Family] = fam
+		return auth.Session{}, auth.ErrInvalidToken
+	}
+	until := now.Add(l.Idle)
+	if until.After(end) {
+		until = end
+	}
 	fam.v.current = newHash
 	if until.After(fam.until) {
 		fam.until = until

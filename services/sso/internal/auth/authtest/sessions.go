@@ -26,6 +26,8 @@ func RunSessions(t *testing.T, newSessions func(t *testing.T) auth.Sessions) {
 		{"ConcurrentRotationsOneWins", sessionsConcurrentRotations},
 		{"UnknownTokens", sessionsUnknownTokens},
 		{"Revoke", sessionsRevoke},
+		{"AbsoluteLifetime", sessionsAbsoluteLifetime},
+		{"TokensEndWithFamily", sessionsTokensEndWithFamily},
 		{"Expire", sessionsExpire},
 		{"RevokeAccess", sessionsRevokeAccess},
 	} {
@@ -36,14 +38,15 @@ func RunSessions(t *testing.T, newSessions func(t *testing.T) auth.Sessions) {
 	}
 }
 
-const sessionTTL = time.Hour
+// lifetime is what the subtests give families unless they test lifetimes.
+var lifetime = auth.Lifetime{Idle: time.Hour, Absolute: 24 * time.Hour}
 
 // started opens a new family and returns its session and first token hash.
 func started(t *testing.T, s auth.Sessions) (auth.Session, string) {
 	t.Helper()
 	sess := auth.Session{Family: uuid.NewString(), UserID: uuid.NewString()}
 	hash := uuid.NewString()
-	if err := s.Start(testenv.Context(t, 10*time.Second), sess, hash, sessionTTL); err != nil {
+	if err := s.Start(testenv.Context(t, 10*time.Second), sess, hash, lifetime); err != nil {
 		t.Fatalf("Start: %v", err)
 	}
 	return sess, hash
@@ -58,7 +61,7 @@ func sessionsRotateChain(t *testing.T, s auth.Sessions) {
 	seen := []string{cur}
 	for i := range 3 {
 		next := uuid.NewString()
-		got, err := s.Rotate(ctx, cur, next, sessionTTL)
+		got, err := s.Rotate(ctx, cur, next, lifetime)
 		if err != nil || got != sess {
 			t.Fatalf("Rotate #%d = %+v, %v; want %+v", i+1, got, err, sess)
 		}
@@ -84,10 +87,10 @@ func sessionsReuseRevokesFamily(t *testing.T, s auth.Sessions) {
 	_, first := started(t, s)
 	other, otherHash := started(t, s)
 	second := uuid.NewString()
-	if _, err := s.Rotate(ctx, first, second, sessionTTL); err != nil {
+	if _, err := s.Rotate(ctx, first, second, lifetime); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Rotate(ctx, first, uuid.NewString(), sessionTTL); !errors.Is(err, auth.ErrRefreshReused) {
+	if _, err := s.Rotate(ctx, first, uuid.NewString(), lifetime); !errors.Is(err, auth.ErrRefreshReused) {
 		t.Fatalf("Rotate(rotated-away token): err = %v, want auth.ErrRefreshReused", err)
 	}
 	// The whole family is gone, the current token included; presenting
@@ -95,10 +98,10 @@ func sessionsReuseRevokesFamily(t *testing.T, s auth.Sessions) {
 	if _, err := s.Find(ctx, second); !errors.Is(err, auth.ErrInvalidToken) {
 		t.Errorf("Find(current of a revoked family): err = %v, want auth.ErrInvalidToken", err)
 	}
-	if _, err := s.Rotate(ctx, second, uuid.NewString(), sessionTTL); !errors.Is(err, auth.ErrInvalidToken) {
+	if _, err := s.Rotate(ctx, second, uuid.NewString(), lifetime); !errors.Is(err, auth.ErrInvalidToken) {
 		t.Errorf("Rotate(current of a revoked family): err = %v, want auth.ErrInvalidToken", err)
 	}
-	if _, err := s.Rotate(ctx, first, uuid.NewString(), sessionTTL); !errors.Is(err, auth.ErrInvalidToken) {
+	if _, err := s.Rotate(ctx, first, uuid.NewString(), lifetime); !errors.Is(err, auth.ErrInvalidToken) {
 		t.Errorf("Rotate(old token of a revoked family): err = %v, want auth.ErrInvalidToken", err)
 	}
 	if got, err := s.Find(ctx, otherHash); err != nil || got != other {
@@ -119,7 +122,7 @@ func sessionsConcurrentRotations(t *testing.T, s auth.Sessions) {
 	for range n {
 		wg.Go(func() {
 			next := uuid.NewString()
-			_, err := s.Rotate(ctx, hash, next, sessionTTL)
+			_, err := s.Rotate(ctx, hash, next, lifetime)
 			mu.Lock()
 			defer mu.Unlock()
 			if err == nil {
@@ -158,7 +161,7 @@ func sessionsUnknownTokens(t *testing.T, s auth.Sessions) {
 		t.Errorf("Find(unknown): err = %v, want auth.ErrInvalidToken", err)
 	}
 	next := uuid.NewString()
-	if _, err := s.Rotate(ctx, unknown, next, sessionTTL); !errors.Is(err, auth.ErrInvalidToken) {
+	if _, err := s.Rotate(ctx, unknown, next, lifetime); !errors.Is(err, auth.ErrInvalidToken) {
 		t.Errorf("Rotate(unknown): err = %v, want auth.ErrInvalidToken", err)
 	}
 	if _, err := s.Find(ctx, next); !errors.Is(err, auth.ErrInvalidToken) {
@@ -181,7 +184,7 @@ func sessionsRevoke(t *testing.T, s auth.Sessions) {
 	if _, err := s.Find(ctx, hash); !errors.Is(err, auth.ErrInvalidToken) {
 		t.Errorf("Find(revoked): err = %v, want auth.ErrInvalidToken", err)
 	}
-	if _, err := s.Rotate(ctx, hash, uuid.NewString(), sessionTTL); !errors.Is(err, auth.ErrInvalidToken) {
+	if _, err := s.Rotate(ctx, hash, uuid.NewString(), lifetime); !errors.Is(err, auth.ErrInvalidToken) {
 		t.Errorf("Rotate(revoked): err = %v, want auth.ErrInvalidToken", err)
 	}
 	if got, err := s.Find(ctx, otherHash); err != nil || got != other {
@@ -197,7 +200,7 @@ func sessionsExpire(t *testing.T, s auth.Sessions) {
 	const short = 100 * time.Millisecond
 	sess := auth.Session{Family: uuid.NewString(), UserID: uuid.NewString()}
 	hash := uuid.NewString()
-	if err := s.Start(ctx, sess, hash, short); err != nil {
+	if err := s.Start(ctx, sess, hash, auth.Lifetime{Idle: short, Absolute: time.Hour}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Find(ctx, hash); err != nil {
@@ -210,7 +213,7 @@ func sessionsExpire(t *testing.T, s auth.Sessions) {
 	}) {
 		t.Fatalf("Find %s after a TTL of %s: err = %v, want auth.ErrInvalidToken", expiryWait, short, err)
 	}
-	if _, err := s.Rotate(ctx, hash, uuid.NewString(), sessionTTL); !errors.Is(err, auth.ErrInvalidToken) {
+	if _, err := s.Rotate(ctx, hash, uuid.NewString(), lifetime); !errors.Is(err, auth.ErrInvalidToken) {
 		t.Errorf("Rotate after expiry: err = %v, want auth.ErrInvalidToken", err)
 	}
 }
@@ -247,5 +250,69 @@ func sessionsRevokeAccess(t *testing.T, s auth.Sessions) {
 		return err == nil && !revoked
 	}) {
 		t.Errorf("AccessRevoked still true %s after the mark's end (err %v)", expiryWait, err)
+	}
+}
+
+// Rotating as often as one likes keeps a family only until its absolute
+// lifetime ends, counted from Start.
+func sessionsAbsoluteLifetime(t *testing.T, s auth.Sessions) {
+	ctx := testenv.Context(t, 20*time.Second)
+	l := auth.Lifetime{Idle: time.Hour, Absolute: 1500 * time.Millisecond}
+	sess := auth.Session{Family: uuid.NewString(), UserID: uuid.NewString()}
+	cur := uuid.NewString()
+	begin := time.Now()
+	if err := s.Start(ctx, sess, cur, l); err != nil {
+		t.Fatal(err)
+	}
+	var lastOK time.Duration
+	for {
+		next := uuid.NewString()
+		_, err := s.Rotate(ctx, cur, next, l)
+		at := time.Since(begin)
+		if errors.Is(err, auth.ErrInvalidToken) {
+			if at > l.Absolute+time.Second {
+				t.Errorf("first refused rotation %s after Start, want it about %s after", at, l.Absolute)
+			}
+			break
+		}
+		if err != nil {
+			t.Fatalf("Rotate %s after Start: %v", at, err)
+		}
+		if at > l.Absolute+time.Second {
+			t.Fatalf("Rotate still succeeds %s after Start; the family's absolute lifetime is %s", at, l.Absolute)
+		}
+		lastOK, cur = at, next
+		time.Sleep(50 * time.Millisecond)
+	}
+	// The family lived until near its end: rotations were not refused for
+	// some other reason.
+	if lastOK < l.Absolute/2 {
+		t.Errorf("last successful rotation %s after Start, want one after %s", lastOK, l.Absolute/2)
+	}
+	if _, err := s.Find(ctx, cur); !errors.Is(err, auth.ErrInvalidToken) {
+		t.Errorf("Find(last token) after the family ended: err = %v, want auth.ErrInvalidToken", err)
+	}
+}
+
+// No token outlives its family: with an idle TTL longer than what is left
+// of the family, the token expires with the family, unused.
+func sessionsTokensEndWithFamily(t *testing.T, s auth.Sessions) {
+	ctx := testenv.Context(t, 20*time.Second)
+	l := auth.Lifetime{Idle: time.Hour, Absolute: 500 * time.Millisecond}
+	sess := auth.Session{Family: uuid.NewString(), UserID: uuid.NewString()}
+	first, second := uuid.NewString(), uuid.NewString()
+	if err := s.Start(ctx, sess, first, l); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Rotate(ctx, first, second, l); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	if !testenv.Eventually(l.Absolute+expiryWait, 10*time.Millisecond, func() bool {
+		_, err = s.Find(ctx, second)
+		return errors.Is(err, auth.ErrInvalidToken)
+	}) {
+		t.Fatalf("Find(unused token) %s after a family lifetime of %s: err = %v, want auth.ErrInvalidToken",
+			l.Absolute+expiryWait, l.Absolute, err)
 	}
 }
