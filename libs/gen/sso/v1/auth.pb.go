@@ -437,11 +437,12 @@ func (x *RefreshResponse) GetTokenType() string {
 	return ""
 }
 
-// LogoutRequest names the refresh token of the session to end; the access
-// token travels in the `authorization` metadata.
+// LogoutRequest names the refresh token of the session to end; an access
+// token, if any, travels in the `authorization` metadata.
 type LogoutRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The refresh token of the session; its whole family is revoked.
+	// A refresh token of the session (the latest, or one rotated away that has
+	// not expired); its whole family is revoked.
 	RefreshToken  string `protobuf:"bytes,1,opt,name=refresh_token,json=refreshToken,proto3" json:"refresh_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -484,7 +485,8 @@ func (x *LogoutRequest) GetRefreshToken() string {
 	return ""
 }
 
-// LogoutResponse is empty: success means both tokens are revoked.
+// LogoutResponse is empty: success means the session of the refresh token,
+// and the access token if one was sent, no longer work (or never did).
 type LogoutResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -689,15 +691,12 @@ const file_sso_v1_auth_proto_rawDesc = "" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\x12\x19\n" +
 	"\bis_admin\x18\x03 \x01(\bR\aisAdmin\x129\n" +
 	"\n" +
-	"expires_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt2\xd7\x03\n" +
+	"expires_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt2\xc6\x03\n" +
 	"\vAuthService\x12[\n" +
 	"\bRegister\x12\x17.sso.v1.RegisterRequest\x1a\x18.sso.v1.RegisterResponse\"\x1c\x82\xd3\xe4\x93\x02\x16:\x01*\"\x11/v1/auth/register\x12O\n" +
 	"\x05Login\x12\x14.sso.v1.LoginRequest\x1a\x15.sso.v1.LoginResponse\"\x19\x82\xd3\xe4\x93\x02\x13:\x01*\"\x0e/v1/auth/login\x12W\n" +
-	"\aRefresh\x12\x16.sso.v1.RefreshRequest\x1a\x17.sso.v1.RefreshResponse\"\x1b\x82\xd3\xe4\x93\x02\x15:\x01*\"\x10/v1/auth/refresh\x12d\n" +
-	"\x06Logout\x12\x15.sso.v1.LogoutRequest\x1a\x16.sso.v1.LogoutResponse\"+\x92A\x0eb\f\n" +
-	"\n" +
-	"\n" +
-	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02\x14:\x01*\"\x0f/v1/auth/logout\x12[\n" +
+	"\aRefresh\x12\x16.sso.v1.RefreshRequest\x1a\x17.sso.v1.RefreshResponse\"\x1b\x82\xd3\xe4\x93\x02\x15:\x01*\"\x10/v1/auth/refresh\x12S\n" +
+	"\x06Logout\x12\x15.sso.v1.LogoutRequest\x1a\x16.sso.v1.LogoutResponse\"\x1a\x82\xd3\xe4\x93\x02\x14:\x01*\"\x0f/v1/auth/logout\x12[\n" +
 	"\bValidate\x12\x17.sso.v1.ValidateRequest\x1a\x18.sso.v1.ValidateResponse\"\x1c\x82\xd3\xe4\x93\x02\x16:\x01*\"\x11/v1/auth/validateB\xc6\x04\x92A\xc0\x03\x12\xac\x02\n" +
 	"\aSSO API\x12\x9b\x02Registration, login, token refresh, logout, token validation and user information. Errors carry a gRPC status; the gateway maps it to the HTTP status (400 invalid input, 401 wrong or missing credentials, 403 not yours, 404 missing, 409 duplicate, 429 throttled, 503 dependency down).2\x031.02\x10application/json:\x10application/jsonZk\n" +
 	"i\n" +

@@ -62,13 +62,22 @@ type AuthServiceClient interface {
 	// refresh token, or one whose family has reached its lifetime; reuse of a
 	// consumed token also revokes its whole family.
 	Refresh(ctx context.Context, in *RefreshRequest, opts ...grpc.CallOption) (*RefreshResponse, error)
-	// Logout ends a session: the access token in the `authorization` metadata
-	// (`Authorization: Bearer <token>` over REST) is revoked until it expires,
-	// and the family of the given refresh token is revoked. Logging out twice
-	// succeeds.
+	// Logout ends a session by possession of its refresh token: the token's
+	// whole family is revoked, so no refresh token of that login works again.
+	// The refresh token alone is enough; a client idle past its access token's
+	// lifetime can still log out. A refresh token already rotated away (but not
+	// yet expired) ends its family too: holding it proves the caller had the
+	// session, and ending it is the safe side.
 	//
-	// Errors: UNAUTHENTICATED when the access token is missing or invalid;
-	// PERMISSION_DENIED when the refresh token belongs to another user.
+	// An access token, when sent in the `authorization` metadata
+	// (`Authorization: Bearer <token>` over REST), is revoked too until it
+	// expires if it is valid, and ignored if not (for example expired).
+	//
+	// An unknown, expired or already revoked refresh token is not an error, as
+	// in OAuth 2.0 token revocation (RFC 7009): logging out twice succeeds, and
+	// the answer never tells whether a token existed.
+	//
+	// Errors: INVALID_ARGUMENT when refresh_token is empty.
 	Logout(ctx context.Context, in *LogoutRequest, opts ...grpc.CallOption) (*LogoutResponse, error)
 	// Validate reports whether an access token is currently valid: its
 	// signature and expiry check out and it has not been revoked by Logout. It
@@ -173,13 +182,22 @@ type AuthServiceServer interface {
 	// refresh token, or one whose family has reached its lifetime; reuse of a
 	// consumed token also revokes its whole family.
 	Refresh(context.Context, *RefreshRequest) (*RefreshResponse, error)
-	// Logout ends a session: the access token in the `authorization` metadata
-	// (`Authorization: Bearer <token>` over REST) is revoked until it expires,
-	// and the family of the given refresh token is revoked. Logging out twice
-	// succeeds.
+	// Logout ends a session by possession of its refresh token: the token's
+	// whole family is revoked, so no refresh token of that login works again.
+	// The refresh token alone is enough; a client idle past its access token's
+	// lifetime can still log out. A refresh token already rotated away (but not
+	// yet expired) ends its family too: holding it proves the caller had the
+	// session, and ending it is the safe side.
 	//
-	// Errors: UNAUTHENTICATED when the access token is missing or invalid;
-	// PERMISSION_DENIED when the refresh token belongs to another user.
+	// An access token, when sent in the `authorization` metadata
+	// (`Authorization: Bearer <token>` over REST), is revoked too until it
+	// expires if it is valid, and ignored if not (for example expired).
+	//
+	// An unknown, expired or already revoked refresh token is not an error, as
+	// in OAuth 2.0 token revocation (RFC 7009): logging out twice succeeds, and
+	// the answer never tells whether a token existed.
+	//
+	// Errors: INVALID_ARGUMENT when refresh_token is empty.
 	Logout(context.Context, *LogoutRequest) (*LogoutResponse, error)
 	// Validate reports whether an access token is currently valid: its
 	// signature and expiry check out and it has not been revoked by Logout. It

@@ -60,6 +60,13 @@ type Sessions interface {
 	Find(ctx context.Context, hash string) (Session, error)
 	// Revoke ends a family: none of its refresh tokens works again.
 	Revoke(ctx context.Context, family string) error
+	// RevokeByToken ends the family of the refresh token that hashes to
+	// hash, whether that token is the family's current one or one already
+	// rotated away (but not yet expired): holding any of them proves the
+	// caller had the session. It returns the session it ended, or
+	// ErrInvalidToken when the token is unknown or expired or its family
+	// had already ended, having changed nothing.
+	RevokeByToken(ctx context.Context, hash string) (Session, error)
 	// RevokeAccess marks an access token's jti revoked until it expires.
 	RevokeAccess(ctx context.Context, jti string, until time.Time) error
 	// AccessRevoked reports whether a jti was revoked.

@@ -13,7 +13,8 @@
 //	    One issued refresh token. TTL: the idle TTL given when it was issued,
 //	    capped at what was left of the family's absolute lifetime. It is kept
 //	    after the token is rotated away, so presenting it again is recognized
-//	    as reuse rather than as an unknown token.
+//	    as reuse rather than as an unknown token, and still ends the family
+//	    at logout.
 //	<p>rf:<family>    hash {user_id, current, revoked, started}
 //	    One family (one login). current is the hash of the only token of the
 //	    family that may still be used; revoked is "0" or "1"; started is the

@@ -197,6 +197,34 @@ func (s *Sessions) Revoke(ctx context.Context, family string) error {
 	return nil
 }
 
+// revokeByTokenScript ends the family a token belongs to, current or
+// rotated away, in one step.
+//
+// KEYS[1] token; ARGV[1] family key prefix.
+var revokeByTokenScript = goredis.NewScript(`
+local family = redis.call('HGET', KEYS[1], 'family')
+if not family then return {0} end
+local fkey = ARGV[1] .. family
+local f = redis.call('HMGET', fkey, 'user_id', 'revoked')
+if not f[1] or f[2] == '1' then return {0} end
+redis.call('HSET', fkey, 'revoked', '1')
+return {1, family, f[1]}
+`)
+
+// RevokeByToken ends the family of the token that hashes to hash, whether
+// the token is the family's current one or a rotated-away one that has not
+// expired yet, and returns the session it ended. It returns
+// auth.ErrInvalidToken, having changed nothing, when the token is unknown
+// or expired or its family is missing or already revoked. The family is
+// found only through the token's record, so ending one takes a token of it.
+func (s *Sessions) RevokeByToken(ctx context.Context, hash string) (auth.Session, error) {
+	res, err := revokeByTokenScript.Run(ctx, s.rdb, []string{s.tokenKey(hash)}, s.familyPrefix()).Slice()
+	if err != nil {
+		return auth.Session{}, fmt.Errorf("redis: %w", err)
+	}
+	return decodeSession(res)
+}
+
 // RevokeAccess marks the access token jti revoked until until, its expiry;
 // after that the token is refused for being expired and the mark goes away.
 // A time already past records nothing.

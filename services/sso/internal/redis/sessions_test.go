@@ -225,6 +225,35 @@ func TestSessionsRotateStartsLifetimeOfOlderFamily(t *testing.T) {
 	}
 }
 
+// RevokeByToken marks the family revoked, keeping it (and its TTL) so that
+// every token of it is still recognized and refused; it creates nothing for
+// an unknown token.
+func TestSessionsRevokeByTokenLayout(t *testing.T) {
+	t.Parallel()
+	rdb, p := testRedis(t)
+	ctx := testenv.Context(t, 10*time.Second)
+	s := redis.NewSessions(rdb, p)
+	want := auth.Session{Family: "fam", UserID: "u"}
+	if err := s.Start(ctx, want, "h0", life); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.RevokeByToken(ctx, "h0"); err != nil || got != want {
+		t.Fatalf("RevokeByToken = %+v, %v; want %+v", got, err, want)
+	}
+	if got := rdb.HGet(ctx, p+"rf:fam", "revoked").Val(); got != "1" {
+		t.Errorf("revoked = %q, want 1", got)
+	}
+	if got := rdb.PTTL(ctx, p+"rf:fam").Val(); !within(got, ttl-5*time.Second, ttl) {
+		t.Errorf("family PTTL = %s, want it kept at about %s", got, ttl)
+	}
+	if _, err := s.RevokeByToken(ctx, "nope"); !errors.Is(err, auth.ErrInvalidToken) {
+		t.Errorf("RevokeByToken(unknown): err = %v, want ErrInvalidToken", err)
+	}
+	if keys := rdb.Keys(ctx, p+"*").Val(); len(keys) != 2 {
+		t.Errorf("keys after RevokeByToken = %v, want only rt:h0 and rf:fam", keys)
+	}
+}
+
 func TestSessionsReuseRevokesFamily(t *testing.T) {
 	t.Parallel()
 	rdb, p := testRedis(t)
@@ -502,9 +531,10 @@ func TestRedisDown(t *testing.T) {
 			"Start": func() error {
 				return s.Start(t.Context(), auth.Session{Family: "f", UserID: "u"}, "h", life)
 			},
-			"Rotate": func() error { _, err := s.Rotate(t.Context(), "h", "h2", life); return err },
-			"Find":   func() error { _, err := s.Find(t.Context(), "h"); return err },
-			"Revoke": func() error { return s.Revoke(t.Context(), "f") },
+			"Rotate":        func() error { _, err := s.Rotate(t.Context(), "h", "h2", life); return err },
+			"Find":          func() error { _, err := s.Find(t.Context(), "h"); return err },
+			"RevokeByToken": func() error { _, err := s.RevokeByToken(t.Context(), "h"); return err },
+			"Revoke":        func() error { return s.Revoke(t.Context(), "f") },
 			"RevokeAccess": func() error {
 				return s.RevokeAccess(t.Context(), "j", time.Now().Add(time.Minute))
 			},

@@ -210,6 +210,21 @@ func (m *Sessions) Revoke(_ context.Context, fam string) error {
 	return nil
 }
 
+// RevokeByToken revokes the live family of a live token, current or
+// rotated away; anything else is auth.ErrInvalidToken and changes nothing.
+func (m *Sessions) RevokeByToken(_ context.Context, hash string) (auth.Session, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, f, ok := m.token(hash)
+	if !ok || f.revoked {
+		return auth.Session{}, auth.ErrInvalidToken
+	}
+	fam := m.families[s.Family]
+	fam.v.revoked = true
+	m.families[s.Family] = fam
+	return s, nil
+}
+
 // RevokeAccess marks jti revoked until until; a past until records nothing.
 func (m *Sessions) RevokeAccess(_ context.Context, jti string, until time.Time) error {
 	m.mu.Lock()

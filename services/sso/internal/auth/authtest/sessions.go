@@ -26,6 +26,8 @@ func RunSessions(t *testing.T, newSessions func(t *testing.T) auth.Sessions) {
 		{"ConcurrentRotationsOneWins", sessionsConcurrentRotations},
 		{"UnknownTokens", sessionsUnknownTokens},
 		{"Revoke", sessionsRevoke},
+		{"RevokeByToken", sessionsRevokeByToken},
+		{"RevokeByRotatedToken", sessionsRevokeByRotatedToken},
 		{"AbsoluteLifetime", sessionsAbsoluteLifetime},
 		{"TokensEndWithFamily", sessionsTokensEndWithFamily},
 		{"Expire", sessionsExpire},
@@ -250,6 +252,56 @@ func sessionsRevokeAccess(t *testing.T, s auth.Sessions) {
 		return err == nil && !revoked
 	}) {
 		t.Errorf("AccessRevoked still true %s after the mark's end (err %v)", expiryWait, err)
+	}
+}
+
+func sessionsRevokeByToken(t *testing.T, s auth.Sessions) {
+	ctx := testenv.Context(t, 10*time.Second)
+	sess, hash := started(t, s)
+	other, otherHash := started(t, s)
+	if got, err := s.RevokeByToken(ctx, hash); err != nil || got != sess {
+		t.Fatalf("RevokeByToken(current) = %+v, %v; want %+v", got, err, sess)
+	}
+	if _, err := s.Find(ctx, hash); !errors.Is(err, auth.ErrInvalidToken) {
+		t.Errorf("Find(token of an ended family): err = %v, want auth.ErrInvalidToken", err)
+	}
+	if _, err := s.Rotate(ctx, hash, uuid.NewString(), lifetime); !errors.Is(err, auth.ErrInvalidToken) {
+		t.Errorf("Rotate(token of an ended family): err = %v, want auth.ErrInvalidToken", err)
+	}
+	// Ending it again changes nothing and says so; so does a token that
+	// was never issued.
+	if _, err := s.RevokeByToken(ctx, hash); !errors.Is(err, auth.ErrInvalidToken) {
+		t.Errorf("RevokeByToken(again): err = %v, want auth.ErrInvalidToken", err)
+	}
+	unknown := uuid.NewString()
+	if _, err := s.RevokeByToken(ctx, unknown); !errors.Is(err, auth.ErrInvalidToken) {
+		t.Errorf("RevokeByToken(unknown): err = %v, want auth.ErrInvalidToken", err)
+	}
+	if _, err := s.Rotate(ctx, unknown, uuid.NewString(), lifetime); !errors.Is(err, auth.ErrInvalidToken) {
+		t.Errorf("Rotate(unknown, after RevokeByToken of it): err = %v, want auth.ErrInvalidToken", err)
+	}
+	if got, err := s.Find(ctx, otherHash); err != nil || got != other {
+		t.Errorf("Find(another family) = %+v, %v; want %+v untouched", got, err, other)
+	}
+}
+
+// A token rotated away still proves its holder had the session: ending
+// the family with it ends the current token too.
+func sessionsRevokeByRotatedToken(t *testing.T, s auth.Sessions) {
+	ctx := testenv.Context(t, 10*time.Second)
+	sess, first := started(t, s)
+	second := uuid.NewString()
+	if _, err := s.Rotate(ctx, first, second, lifetime); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.RevokeByToken(ctx, first); err != nil || got != sess {
+		t.Fatalf("RevokeByToken(rotated-away token) = %+v, %v; want %+v", got, err, sess)
+	}
+	if _, err := s.Find(ctx, second); !errors.Is(err, auth.ErrInvalidToken) {
+		t.Errorf("Find(current token of the ended family): err = %v, want auth.ErrInvalidToken", err)
+	}
+	if _, err := s.Rotate(ctx, second, uuid.NewString(), lifetime); !errors.Is(err, auth.ErrInvalidToken) {
+		t.Errorf("Rotate(current token of the ended family): err = %v, want auth.ErrInvalidToken", err)
 	}
 }
 
