@@ -192,14 +192,13 @@ func newAuth(cfg config.Config, primary, replica *sqlx.DB, rdb goredis.Universal
 		tokenOpts = append(tokenOpts, token.WithVerifiedCache(verified))
 	}
 	svc, err := auth.NewService(auth.Deps{
-		Users:           postgres.NewUsers(primary, replica, outbox.UserRegistered(cfg.Events.Topic), postgres.OnCommitted(onCommitted)),
-		Sessions:        ssoredis.NewSessions(rdb, cfg.Redis.KeyPrefix),
-		AccountThrottle: ssoredis.NewThrottle(rdb, cfg.Redis.KeyPrefix+"login:account:", cfg.Login.Limit, cfg.Login.Window),
-		ClientThrottle:  ssoredis.NewThrottle(rdb, cfg.Redis.KeyPrefix+"login:ip:", cfg.Login.IPLimit, cfg.Login.Window),
-		Hasher:          hasher,
-		Signer:          token.NewIssuer(keys, cfg.Tokens.Issuer, cfg.Tokens.AccessTTL, tokenOpts...),
-		Policy:          policy,
-	}, auth.Config{AccessTTL: cfg.Tokens.AccessTTL, RefreshTTL: cfg.Tokens.RefreshTTL}, log, auth.WithMetrics(authMetrics))
+		Users:    postgres.NewUsers(primary, replica, outbox.UserRegistered(cfg.Events.Topic), postgres.OnCommitted(onCommitted)),
+		Sessions: ssoredis.NewSessions(rdb, cfg.Redis.KeyPrefix),
+		Throttle: ssoredis.NewThrottle(rdb, cfg.Redis.KeyPrefix),
+		Hasher:   hasher,
+		Signer:   token.NewIssuer(keys, cfg.Tokens.Issuer, cfg.Tokens.AccessTTL, tokenOpts...),
+		Policy:   policy,
+	}, auth.Config{AccessTTL: cfg.Tokens.AccessTTL, RefreshTTL: cfg.Tokens.RefreshTTL, Limits: cfg.Limits()}, log, auth.WithMetrics(authMetrics))
 	return svc, keys, err
 }
 
