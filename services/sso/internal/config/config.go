@@ -6,11 +6,13 @@ package config
 import (
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"net/url"
 	"slices"
 	"time"
 
 	"github.com/ssokit/platform/libs/config"
+	"github.com/ssokit/platform/libs/gateway"
 	"github.com/ssokit/platform/services/sso/internal/auth"
 	"github.com/ssokit/platform/services/sso/internal/password"
 )
@@ -26,6 +28,12 @@ type Config struct {
 	GRPCAddr string `env:"SSO_GRPC_ADDR" envDefault:"127.0.0.1:44044"`
 	// HTTPAddr serves the REST gateway, Swagger UI, JWKS, health and metrics.
 	HTTPAddr string `env:"SSO_HTTP_ADDR" envDefault:"127.0.0.1:8000"`
+	// TrustedProxies are the networks (CIDR prefixes or single addresses)
+	// of the proxies in front of the HTTP port whose X-Forwarded-For is
+	// believed: the client address that per-address limits count is the
+	// right-most hop not among them. Empty: none, the HTTP peer is the
+	// client. gRPC callers are always keyed by their peer address.
+	TrustedProxies []string `env:"SSO_TRUSTED_PROXIES" envSeparator:","`
 	// GCPercent is the garbage collector's target (GOGC), unless GOGC is
 	// set. Most of what sso allocates is argon2id's 9 MiB per hash, dropped
 	// as the hash ends; at 50 the heap grows to half again what is live
@@ -196,6 +204,12 @@ type Redis struct {
 	KeyPrefix string `env:"SSO_REDIS_KEY_PREFIX" envDefault:"sso:"`
 }
 
+// Proxies returns TrustedProxies parsed; Validate has checked them.
+func (c *Config) Proxies() []netip.Prefix {
+	p, _ := gateway.ParseTrustedProxies(c.TrustedProxies)
+	return p
+}
+
 // Load reads and validates the configuration.
 func Load() (Config, error) {
 	var c Config
@@ -240,6 +254,9 @@ func (c *Config) Validate() error {
 	case c.Register.IPLimit < 1 || c.Register.Window <= 0:
 		return fmt.Errorf("%w: SSO_REGISTER_IP_LIMIT and SSO_REGISTER_IP_WINDOW must be positive", config.ErrInvalid)
 	}
+	if _, err := gateway.ParseTrustedProxies(c.TrustedProxies); err != nil {
+		return fmt.Errorf("%w: SSO_TRUSTED_PROXIES: %w", config.ErrInvalid, err)
+	}
 	if err := c.Password.HashParams().Validate(); err != nil {
 		return fmt.Errorf("%w: SSO_ARGON2_*: %w", config.ErrInvalid, err)
 	}
@@ -281,6 +298,7 @@ func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("grpc_addr", c.GRPCAddr),
 		slog.String("http_addr", c.HTTPAddr),
+		slog.Any("trusted_proxies", c.TrustedProxies),
 		slog.String("log_level", c.LogLevel),
 		slog.String("otlp_endpoint", c.OTLPEndpoint),
 		slog.String("pprof_addr", c.PprofAddr),

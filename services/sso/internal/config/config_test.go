@@ -35,6 +35,9 @@ func TestDefaultsAreValid(t *testing.T) {
 	if got := c.Limits(); got != want {
 		t.Errorf("limits = %+v, want %+v", got, want)
 	}
+	if got := c.Proxies(); len(got) != 0 {
+		t.Errorf("trusted proxies = %v, want none", got)
+	}
 }
 
 func TestValidate(t *testing.T) {
@@ -60,6 +63,7 @@ func TestValidate(t *testing.T) {
 		{"account limit below the per-address one", map[string]string{"SSO_LOGIN_FAILURE_LIMIT": "10", "SSO_LOGIN_ACCOUNT_FAILURE_LIMIT": "9"}},
 		{"zero registration limit", map[string]string{"SSO_REGISTER_IP_LIMIT": "0"}},
 		{"zero registration window", map[string]string{"SSO_REGISTER_IP_WINDOW": "0s"}},
+		{"trusted proxy not a network", map[string]string{"SSO_TRUSTED_PROXIES": "10.0.0.0/8,proxy.internal"}},
 		{"sample ratio above 1", map[string]string{"SSO_TRACE_SAMPLE_RATIO": "1.5"}},
 		{"registry not a URL", map[string]string{"SSO_SCHEMA_REGISTRY_URL": "127.0.0.1:8081"}},
 		{"message timeout below 1s", map[string]string{"SSO_KAFKA_MESSAGE_TIMEOUT": "500ms"}},

@@ -102,9 +102,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 			ssov1.RegisterAuthServiceServer(s, grpcapi.NewAuthServer(svc, log))
 			ssov1.RegisterUserServiceServer(s, grpcapi.NewUserServer(svc, log))
 		},
-		Handlers: []gateway.RegisterFunc{ssov1.RegisterAuthServiceHandler, ssov1.RegisterUserServiceHandler},
-		Title:    "sso API",
-		Spec:     "sso.swagger.json",
+		Handlers:       []gateway.RegisterFunc{ssov1.RegisterAuthServiceHandler, ssov1.RegisterUserServiceHandler},
+		Title:          "sso API",
+		Spec:           "sso.swagger.json",
+		TrustedProxies: cfg.Proxies(),
 		HTTP: server.HTTPConfig{
 			Addr:      cfg.HTTPAddr,
 			PprofAddr: cfg.PprofAddr,

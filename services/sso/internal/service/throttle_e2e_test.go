@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	ssov1 "github.com/ssokit/platform/libs/gen/sso/v1"
@@ -250,5 +251,92 @@ func TestRegistrationLimitPerAddress(t *testing.T) {
 
 	if _, err := h.authFrom(t, "127.0.0.4").Register(ctx, &ssov1.RegisterRequest{Email: refused, Password: goodPassword}); err != nil {
 		t.Fatalf("registration from another address: %v", err)
+	}
+}
+
+// loginVia sends a REST login with the given X-Forwarded-For header (none
+// when empty) and returns the status.
+func (h *harness) loginVia(t *testing.T, xff, email, pw string) int {
+	t.Helper()
+	body := fmt.Sprintf(`{"email":%q,"password":%q}`, email, pw)
+	req, err := http.NewRequestWithContext(testenv.Context(t, 30*time.Second), http.MethodPost, h.baseURL+"/v1/auth/login", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if xff != "" {
+		req.Header.Set("X-Forwarded-For", xff)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestGRPCCallerCannotClaimAnAddress: a local gRPC client sending the
+// metadata the gateway sends, x-forwarded-for included, is still counted
+// by its own address, so it cannot spread its guesses over made-up ones.
+func TestGRPCCallerCannotClaimAnAddress(t *testing.T) {
+	t.Parallel()
+	h := sso(t).spawn(t, func(c *config.Config) { c.Login.IPLimit = 3 })
+	base := email(t)
+	login := func(i int) error {
+		claimed := fmt.Sprintf("198.51.100.%d", i+1)
+		ctx := metadata.AppendToOutgoingContext(testenv.Context(t, 30*time.Second),
+			"x-forwarded-for", claimed, "ssokit-client-addr", claimed, "ssokit-gateway-proof", "guess")
+		_, err := h.auth.Login(ctx, &ssov1.LoginRequest{Email: fmt.Sprintf("n%d.%s", i, base), Password: "guess"})
+		return err
+	}
+	for i := range h.cfg.Login.IPLimit {
+		if err := login(i); status.Code(err) != codes.Unauthenticated {
+			t.Fatalf("failure %d: %v, want UNAUTHENTICATED", i, err)
+		}
+	}
+	retryAfter(t, "a fourth failure from the same peer, claiming a fourth address", login(99))
+}
+
+// TestRESTClientAddressBehindTrustedProxies: with the test client as a
+// trusted proxy, the client is the right-most X-Forwarded-For hop that is
+// not a trusted proxy; hops a client wrote on the left do not matter.
+func TestRESTClientAddressBehindTrustedProxies(t *testing.T) {
+	t.Parallel()
+	h := sso(t).spawn(t, func(c *config.Config) {
+		c.Login.IPLimit = 2
+		c.TrustedProxies = []string{"127.0.0.1", "10.0.0.0/8"}
+	})
+	base := email(t)
+	steps := []struct {
+		xff  string
+		want int
+	}{
+		{"6.6.6.6, 198.51.100.7, 10.1.2.3", http.StatusUnauthorized},
+		{"7.7.7.7, 198.51.100.7", http.StatusUnauthorized},
+		{"198.51.100.7", http.StatusTooManyRequests}, // its third failure
+		{"8.8.8.8, 198.51.100.7, 10.9.9.9", http.StatusTooManyRequests},
+		{"198.51.100.7, 198.51.100.8", http.StatusUnauthorized}, // another client
+		{"", http.StatusUnauthorized},                           // the proxy itself
+	}
+	for i, st := range steps {
+		if got := h.loginVia(t, st.xff, fmt.Sprintf("n%d.%s", i, base), "guess"); got != st.want {
+			t.Fatalf("login %d with X-Forwarded-For %q: %d, want %d", i, st.xff, got, st.want)
+		}
+	}
+}
+
+// TestRESTIgnoresForwardedForByDefault: with no trusted proxies, the HTTP
+// peer is the client, whatever X-Forwarded-For says.
+func TestRESTIgnoresForwardedForByDefault(t *testing.T) {
+	t.Parallel()
+	h := sso(t).spawn(t, func(c *config.Config) { c.Login.IPLimit = 2 })
+	base := email(t)
+	for i := range 2 {
+		if got := h.loginVia(t, fmt.Sprintf("198.51.100.%d", i+1), fmt.Sprintf("n%d.%s", i, base), "guess"); got != http.StatusUnauthorized {
+			t.Fatalf("failure %d: %d, want 401", i, got)
+		}
+	}
+	if got := h.loginVia(t, "198.51.100.3", "n3."+base, "guess"); got != http.StatusTooManyRequests {
+		t.Fatalf("third failure from the same peer with a new X-Forwarded-For: %d, want 429", got)
 	}
 }
