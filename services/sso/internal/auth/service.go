@@ -222,8 +222,9 @@ func (s *Service) Register(ctx context.Context, r Registration) (Tokens, error) 
 	return s.startSession(ctx, u)
 }
 
-// Credentials is the input of Login. ClientIP scopes the per-address
-// throttle; empty disables it for this call.
+// Credentials is the input of Login. ClientIP is the client's address,
+// which the per-address limits count; empty (a call from inside the
+// process) skips the per-address limit.
 type Credentials struct {
 	Email    string
 	Password string
