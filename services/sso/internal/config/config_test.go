@@ -2,6 +2,8 @@ package config_test
 
 import (
 	"errors"
+	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -157,5 +159,18 @@ func TestLogValueHidesSecrets(t *testing.T) {
 		if strings.Contains(logged, secret) {
 			t.Errorf("logged config contains %q: %s", secret, logged)
 		}
+	}
+}
+
+func TestTrustedProxies(t *testing.T) {
+	testenv.ClearEnv(t, "SSO_")
+	t.Setenv("SSO_TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.10,2001:db8::/32")
+	c, err := config.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.10/32"), netip.MustParsePrefix("2001:db8::/32")}
+	if got := c.Proxies(); !slices.Equal(got, want) {
+		t.Errorf("Proxies() = %v, want %v", got, want)
 	}
 }
