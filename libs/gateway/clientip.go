@@ -2,45 +2,94 @@ package gateway
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
 	"net"
 	"net/netip"
-	"strings"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
 )
 
-// forwardedForKey is the gRPC metadata key grpc-gateway stores the HTTP
-// client address under.
-const forwardedForKey = "x-forwarded-for"
+// The gateway tells the gRPC side whose request it forwards with two
+// metadata entries: the client's address, as the gateway worked it out
+// (see ClientAddr), and a proof that the call comes from this process's own
+// gateway.
+const (
+	clientAddrKey = "ssokit-client-addr"
+	proofKey      = "ssokit-gateway-proof"
+)
+
+// proof is a secret of this process: 256 random bits drawn at start, never
+// configured, logged or written anywhere. Only the connection Mount opens to
+// this process's own gRPC server sends it (see proveGateway), and only
+// ClientIP, in the same process, checks it.
+//
+// Why a secret rather than the peer address: the gateway reaches the gRPC
+// server over a loopback TCP connection (so that REST calls pass the same
+// interceptors as gRPC ones), and any process on the host can open one of
+// those too, so "the peer is local" proves nothing; trusting it let any
+// local process claim any client address and dodge per-address throttling.
+// A process cannot read another's memory or its loopback traffic without
+// the privileges that would let it do anything anyway, so a call carrying
+// the proof can only have come from this process. The alternatives were
+// worse fits: an in-process (Register*HandlerServer) gateway skips the gRPC
+// interceptors, and a dedicated in-memory listener would need changes to
+// the shared server plumbing for the same guarantee.
+var proof = newProof()
+
+func newProof() string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic("gateway: no randomness for the gateway proof: " + err.Error())
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// proveGateway adds the proof to every call on the gateway's connection.
+func proveGateway() []grpc.DialOption {
+	return []grpc.DialOption{
+		grpc.WithChainUnaryInterceptor(func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+			return invoker(metadata.AppendToOutgoingContext(ctx, proofKey, proof), method, req, reply, cc, opts...)
+		}),
+		grpc.WithChainStreamInterceptor(func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+			return streamer(metadata.AppendToOutgoingContext(ctx, proofKey, proof), desc, cc, method, opts...)
+		}),
+	}
+}
 
 // ClientIP returns the IP address of the client on whose behalf ctx's gRPC
 // call is made, the key for per-client throttling: in canonical form
-// (IPv4-mapped IPv6 addresses as IPv4), or "" when ctx carries neither a peer
-// nor a forwarded address. gRPC handlers and interceptors call it, whether
-// the call arrived directly or through the gateway.
+// (IPv4-mapped IPv6 addresses as IPv4), or "" when nothing is known. gRPC
+// handlers and interceptors call it, whether the call arrived directly or
+// through the gateway.
 //
-// X-Forwarded-For is whatever a client writes, so a throttle that believed it
-// could be dodged with a made-up address per request. ClientIP trusts only
-//
-//   - the peer address of the gRPC connection, which cannot be forged;
-//   - the last entry of "x-forwarded-for" metadata, and only on calls from
-//     the gateway. The gateway drops any X-Forwarded-For the client sent and
-//     grpc-gateway appends the HTTP peer address, so that last entry is the
-//     address the gateway itself saw.
-//
-// A call is taken to come from the gateway when its gRPC peer is local (a
-// loopback address or a unix socket, as when the gateway dials the gRPC
-// server of its own process) or when there is no peer at all (the in-process
-// Register*HandlerServer wiring). The cost: any process on the same host can
-// claim an address for its calls. Remote callers (other services, gRPC
-// clients) are always keyed by their peer address, whatever metadata they
-// send.
+// It is the address the gateway worked out from the HTTP request (the
+// peer, or behind trusted proxies the right-most X-Forwarded-For hop that
+// is not one; see ClientAddr), when the call comes from this process's
+// gateway: over the gateway's connection, which carries a per-process
+// secret, or in process (Register*HandlerServer), where there is no network
+// peer. Every other call is keyed by its peer address, whatever metadata
+// it sends: a gRPC client, local or not, cannot claim another address.
 func ClientIP(ctx context.Context) string {
+	if ip, ok := ctx.Value(clientIPKey{}).(string); ok {
+		return ip
+	}
+	return resolveClientIP(ctx)
+}
+
+type clientIPKey struct{}
+
+func resolveClientIP(ctx context.Context) string {
 	p, hasPeer := peer.FromContext(ctx)
-	if !hasPeer || local(p.Addr) {
-		if ip, ok := lastForwarded(ctx); ok {
-			return ip
+	md, _ := metadata.FromIncomingContext(ctx)
+	if !hasPeer || proven(md) {
+		if ip, ok := one(md, clientAddrKey); ok {
+			if addr, err := netip.ParseAddr(ip); err == nil {
+				return addr.Unmap().String()
+			}
 		}
 	}
 	if !hasPeer || p.Addr == nil {
@@ -52,16 +101,35 @@ func ClientIP(ctx context.Context) string {
 	return p.Addr.String()
 }
 
-// local reports whether a peer is on this host: the gateway's own connection.
-func local(addr net.Addr) bool {
-	if addr == nil {
-		return false
+// proven reports whether md carries this process's gateway proof, once.
+func proven(md metadata.MD) bool {
+	v, ok := one(md, proofKey)
+	return ok && subtle.ConstantTimeCompare([]byte(v), []byte(proof)) == 1
+}
+
+// one returns the value of key in md when there is exactly one: a second
+// value means something other than the gateway wrote it.
+func one(md metadata.MD, key string) (string, bool) {
+	vs := md.Get(key)
+	if len(vs) != 1 {
+		return "", false
 	}
-	if _, ok := addr.(*net.UnixAddr); ok {
-		return true
+	return vs[0], true
+}
+
+// ClientIPInterceptor works out ClientIP once per call, for the handler
+// and the interceptors after it, and removes the gateway's entries from the
+// incoming metadata, so the proof reaches no handler, log or outgoing call.
+// ServeAPI installs it.
+func ClientIPInterceptor(ctx context.Context, req any, _ *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
+	ip := resolveClientIP(ctx)
+	if md, ok := metadata.FromIncomingContext(ctx); ok && (len(md[proofKey]) > 0 || len(md[clientAddrKey]) > 0) {
+		md = md.Copy()
+		delete(md, proofKey)
+		delete(md, clientAddrKey)
+		ctx = metadata.NewIncomingContext(ctx, md)
 	}
-	ip, ok := addrIP(addr)
-	return ok && ip.IsLoopback()
+	return next(context.WithValue(ctx, clientIPKey{}, ip), req)
 }
 
 func addrIP(addr net.Addr) (netip.Addr, bool) {
@@ -74,22 +142,4 @@ func addrIP(addr net.Addr) (netip.Addr, bool) {
 		return netip.Addr{}, false
 	}
 	return ap.Addr().Unmap(), true
-}
-
-// lastForwarded returns the last entry of the incoming x-forwarded-for
-// metadata, the one grpc-gateway appended, if it is an IP address.
-func lastForwarded(ctx context.Context) (string, bool) {
-	vals := metadata.ValueFromIncomingContext(ctx, forwardedForKey)
-	if len(vals) == 0 {
-		return "", false
-	}
-	last := vals[len(vals)-1]
-	if i := strings.LastIndexByte(last, ','); i >= 0 {
-		last = last[i+1:]
-	}
-	ip, err := netip.ParseAddr(strings.TrimSpace(last))
-	if err != nil {
-		return "", false
-	}
-	return ip.Unmap().String(), true
 }

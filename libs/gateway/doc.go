@@ -47,14 +47,15 @@
 // "grpcgateway-user-agent"; other request headers stay at the edge. Response
 // metadata of the gRPC call is not copied to HTTP headers.
 //
-// For per-IP throttling the gRPC side needs the client's address. The gateway
-// drops any X-Forwarded-For the client sent, and grpc-gateway then sets
-// "x-forwarded-for" metadata to the address of the HTTP peer (RemoteAddr).
-// ClientIP reads it on the gRPC side, trusting only the last entry and only
-// on calls that came through the gateway; its documentation has the trust
-// model. Behind a reverse proxy the HTTP peer is the proxy, so every client
-// would share its address: such a deployment must teach this package which
-// proxy hops to trust before it relies on per-IP limits.
+// For per-IP throttling the gRPC side needs the client's address. The
+// gateway works it out from the HTTP request (ClientAddr): the HTTP peer,
+// or, when the peer is one of the trusted proxies (WithTrustedProxies;
+// none by default), the right-most X-Forwarded-For hop that is not a
+// trusted proxy. It passes that address to the gRPC call in metadata and
+// drops the client's X-Forwarded-For. ClientIP reads it on the gRPC side
+// only from calls that prove they come from this process's gateway; every
+// other gRPC call is keyed by its peer address. Its documentation has the
+// trust model.
 //
 // # Metrics
 //
@@ -70,7 +71,7 @@
 // Swagger UI beside it:
 //
 //	conn, err := gateway.Mount(ctx, mux, grpcAddr, "sso API", spec,
-//		ssov1.RegisterAuthServiceHandler, ssov1.RegisterUserServiceHandler)
+//		[]gateway.RegisterFunc{ssov1.RegisterAuthServiceHandler, ssov1.RegisterUserServiceHandler})
 //
 // The Register*HandlerServer variants work too but skip gRPC interceptors.
 package gateway

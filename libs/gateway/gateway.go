@@ -3,6 +3,7 @@ package gateway
 import (
 	"mime"
 	"net/http"
+	"net/netip"
 	"net/textproto"
 	"strings"
 
@@ -23,6 +24,7 @@ type Option func(*options)
 
 type options struct {
 	maxBody int64
+	trusted []netip.Prefix
 	muxOpts []runtime.ServeMuxOption
 }
 
@@ -30,6 +32,14 @@ type options struct {
 // 413. n must be positive.
 func WithMaxBodyBytes(n int64) Option {
 	return func(o *options) { o.maxBody = n }
+}
+
+// WithTrustedProxies names the proxies (load balancers, TLS terminators)
+// whose X-Forwarded-For entries the gateway believes when it works out a
+// request's client address (see ClientAddr). Without it no X-Forwarded-For
+// is believed: the client is the HTTP peer.
+func WithTrustedProxies(networks ...netip.Prefix) Option {
+	return func(o *options) { o.trusted = append(o.trusted, networks...) }
 }
 
 // WithServeMuxOptions adds grpc-gateway options, applied after the gateway's
@@ -64,7 +74,8 @@ func New(opts ...Option) *runtime.ServeMux {
 		runtime.WithIncomingHeaderMatcher(incomingHeader),
 		runtime.WithOutgoingHeaderMatcher(dropHeader),
 		runtime.WithOutgoingTrailerMatcher(dropHeader),
-		runtime.WithMiddlewares(limitBody(o.maxBody), requireJSON, dropForwardedFor, nameRoute),
+		runtime.WithMiddlewares(limitBody(o.maxBody), requireJSON, forwardClient(o.trusted), nameRoute),
+		runtime.WithMetadata(annotateClient),
 		// The API is JSON only: no form posts turned into GETs, no
 		// X-HTTP-Method-Override.
 		runtime.WithDisablePathLengthFallback(),
@@ -124,19 +135,6 @@ func requireJSON(next runtime.HandlerFunc) runtime.HandlerFunc {
 func isJSON(contentType string) bool {
 	mt, _, err := mime.ParseMediaType(contentType)
 	return err == nil && mt == "application/json"
-}
-
-// dropForwardedFor removes a client-sent X-Forwarded-For before grpc-gateway
-// builds the metadata, so "x-forwarded-for" holds only the address the
-// gateway saw, not addresses a client made up to dodge per-IP throttling.
-func dropForwardedFor(next runtime.HandlerFunc) runtime.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request, params map[string]string) {
-		if _, ok := r.Header["X-Forwarded-For"]; ok {
-			r = r.Clone(r.Context())
-			r.Header.Del("X-Forwarded-For")
-		}
-		next(w, r, params)
-	}
 }
 
 // nameRoute names the route of the request for the HTTP metrics (see

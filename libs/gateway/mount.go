@@ -24,18 +24,20 @@ type RegisterFunc func(context.Context, *runtime.ServeMux, *grpc.ClientConn) err
 //
 // The facade calls the gRPC server at grpcAddr over loopback rather than
 // in process, so REST calls pass the same interceptors (tracing, recovery,
-// metrics) and the same error mapping as gRPC calls, and ClientIP can trust
-// the address the gateway forwards. The returned connection is the caller's
-// to close.
-func Mount(ctx context.Context, mux *http.ServeMux, grpcAddr, title string, spec swaggerui.Spec, register ...RegisterFunc) (*grpc.ClientConn, error) {
-	conn, err := grpc.NewClient(grpcAddr,
+// metrics) and the same error mapping as gRPC calls. grpcAddr must be this
+// process's own server: the connection proves to it that calls come from
+// its gateway (see ClientIP), so that it believes the client address they
+// carry. opts configure the facade (New). The returned connection is the
+// caller's to close.
+func Mount(ctx context.Context, mux *http.ServeMux, grpcAddr, title string, spec swaggerui.Spec, register []RegisterFunc, opts ...Option) (*grpc.ClientConn, error) {
+	conn, err := grpc.NewClient(grpcAddr, append([]grpc.DialOption{
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithStatsHandler(otelgrpc.NewClientHandler()),
-	)
+	}, proveGateway()...)...)
 	if err != nil {
 		return nil, fmt.Errorf("gateway connection: %w", err)
 	}
-	gw := New()
+	gw := New(opts...)
 	for _, r := range register {
 		if err := r(ctx, gw, conn); err != nil {
 			conn.Close()

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"net/http"
+	"net/netip"
 
 	"google.golang.org/grpc"
 
@@ -26,6 +27,9 @@ type API struct {
 	// HTTP is the HTTP port; the REST facade and the Swagger UI are added
 	// to it before HTTP.Routes.
 	HTTP server.HTTPConfig
+	// TrustedProxies are the proxies whose X-Forwarded-For the facade
+	// believes (WithTrustedProxies); none by default.
+	TrustedProxies []netip.Prefix
 }
 
 // ServeAPI adds to p the gRPC server (server.NewGRPC, its metrics on
@@ -33,7 +37,8 @@ type API struct {
 // Swagger UI (Mount) beside health and metrics (Process.ServeHTTP). The
 // facade's connection to the gRPC server is closed when p is.
 func ServeAPI(ctx context.Context, p *server.Process, api API) error {
-	g, err := server.NewGRPC(api.GRPCAddr, p.Log(), api.HTTP.Metrics, api.Register)
+	g, err := server.NewGRPC(api.GRPCAddr, p.Log(), api.HTTP.Metrics, api.Register,
+		server.WithUnaryInterceptors(ClientIPInterceptor))
 	if err != nil {
 		return err
 	}
@@ -44,7 +49,7 @@ func ServeAPI(ctx context.Context, p *server.Process, api API) error {
 	}
 	h := api.HTTP
 	h.Routes = func(mux *http.ServeMux) error {
-		conn, err := Mount(ctx, mux, g.Addr(), api.Title, spec, api.Handlers...)
+		conn, err := Mount(ctx, mux, g.Addr(), api.Title, spec, api.Handlers, WithTrustedProxies(api.TrustedProxies...))
 		if err != nil {
 			return err
 		}

@@ -136,6 +136,7 @@ func startSystem(t *testing.T) (*system, error) {
 		"SSO_KAFKA_MESSAGE_TIMEOUT":  "5s",
 		"SSO_OTLP_ENDPOINT":          s.spans.Endpoint,
 		"SSO_LOGIN_IP_FAILURE_LIMIT": "10000",
+		"SSO_REGISTER_IP_LIMIT":      "10000",
 	}); err != nil {
 		return nil, err
 	}

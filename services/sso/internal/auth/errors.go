@@ -22,14 +22,19 @@ var (
 	ErrForbidden = errors.New("permission denied")
 )
 
-// ThrottledError refuses a login attempt after too many failures; the
-// caller may retry after RetryAfter.
+// ThrottledError refuses a login or registration attempt: too many came
+// from the same place (see Limits). The caller may retry after RetryAfter.
 type ThrottledError struct {
+	// Op is what was refused: "login" or "register".
+	Op         string
 	RetryAfter time.Duration
 }
 
+// Login reports whether a login, not a registration, was refused.
+func (e *ThrottledError) Login() bool { return e.Op == opLogin }
+
 func (e *ThrottledError) Error() string {
-	return fmt.Sprintf("too many failed attempts, retry in %s", e.RetryAfter.Round(time.Second))
+	return fmt.Sprintf("too many %s attempts, retry in %s", e.Op, e.RetryAfter.Round(time.Second))
 }
 
 // InvalidArgumentError reports bad input in one field; Reason is safe to

@@ -26,6 +26,8 @@ const (
 //	sso_tokens_refreshed_total         successful refresh-token rotations
 //	sso_tokens_revoked_total{kind}     access (logout), family (logout, refresh token reuse)
 //	sso_refresh_reuse_detected_total   rotated refresh tokens presented again
+//	sso_throttled_total{op,limit}      attempts refused by a limit, before any hashing: op login
+//	                                   (limit account_address, account, address) or register (address)
 //
 // Calls that fail for want of a dependency (Redis or PostgreSQL down) are
 // not counted here: the gRPC metrics count them by status code. A nil
@@ -36,6 +38,7 @@ type Metrics struct {
 	refreshed prometheus.Counter
 	revoked   *prometheus.CounterVec
 	reused    prometheus.Counter
+	throttles *prometheus.CounterVec
 }
 
 // NewMetrics registers the use-case metrics on reg, every label value at
@@ -62,6 +65,10 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "sso_refresh_reuse_detected_total",
 			Help: "Refresh tokens presented again after their rotation; each revoked its family.",
 		}),
+		throttles: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sso_throttled_total",
+			Help: "Attempts refused by a throttling limit before any password was hashed, by op (login, register) and limit: account_address (one account from one client address), account (one account from everywhere: an account under attack), address (one client address).",
+		}, []string{"op", "limit"}),
 	}
 	for _, o := range []string{loginSuccess, loginInvalid, loginThrottled} {
 		m.logins.WithLabelValues(o)
@@ -70,7 +77,11 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m.issued.WithLabelValues(kindRefresh)
 	m.revoked.WithLabelValues(kindAccess)
 	m.revoked.WithLabelValues(kindFamily)
-	for _, c := range []prometheus.Collector{m.logins, m.issued, m.refreshed, m.revoked, m.reused} {
+	for _, l := range loginScopes {
+		m.throttles.WithLabelValues(opLogin, l)
+	}
+	m.throttles.WithLabelValues(opRegister, "address")
+	for _, c := range []prometheus.Collector{m.logins, m.issued, m.refreshed, m.revoked, m.reused, m.throttles} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("auth metrics: %w", err)
 		}
@@ -135,4 +146,12 @@ func (m *Metrics) reuse() {
 	}
 	m.reused.Inc()
 	m.revoked.WithLabelValues(kindFamily).Inc()
+}
+
+// throttled counts an attempt of op refused by the limit named scope.
+func (m *Metrics) throttled(op, scope string) {
+	if m == nil {
+		return
+	}
+	m.throttles.WithLabelValues(op, scope).Inc()
 }

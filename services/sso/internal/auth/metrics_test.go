@@ -20,6 +20,8 @@ type authMetrics struct {
 	refreshed                   int
 	revokedAccess, revokedFam   int
 	reused                      int
+	// throttled logins by limit, and throttled registrations
+	tPair, tAccount, tAddress, tRegister int
 }
 
 func (m authMetrics) String() string {
@@ -32,6 +34,12 @@ sso_logins_total{outcome="throttled"} %d
 # HELP sso_refresh_reuse_detected_total Refresh tokens presented again after their rotation; each revoked its family.
 # TYPE sso_refresh_reuse_detected_total counter
 sso_refresh_reuse_detected_total %d
+# HELP sso_throttled_total Attempts refused by a throttling limit before any password was hashed, by op (login, register) and limit: account_address (one account from one client address), account (one account from everywhere: an account under attack), address (one client address).
+# TYPE sso_throttled_total counter
+sso_throttled_total{limit="account",op="login"} %d
+sso_throttled_total{limit="account_address",op="login"} %d
+sso_throttled_total{limit="address",op="login"} %d
+sso_throttled_total{limit="address",op="register"} %d
 # HELP sso_tokens_issued_total Tokens handed out by register, login and refresh, by kind: access, refresh.
 # TYPE sso_tokens_issued_total counter
 sso_tokens_issued_total{kind="access"} %d
@@ -43,7 +51,7 @@ sso_tokens_refreshed_total %d
 # TYPE sso_tokens_revoked_total counter
 sso_tokens_revoked_total{kind="access"} %d
 sso_tokens_revoked_total{kind="family"} %d
-`, m.invalid, m.success, m.throttled, m.reused, m.issuedAccess, m.issuedRefresh, m.refreshed, m.revokedAccess, m.revokedFam)
+`, m.invalid, m.success, m.throttled, m.reused, m.tAccount, m.tPair, m.tAddress, m.tRegister, m.issuedAccess, m.issuedRefresh, m.refreshed, m.revokedAccess, m.revokedFam)
 }
 
 // TestMetricsCountTheUseCasesDecisions walks one account through its
@@ -92,29 +100,29 @@ func TestMetricsCountTheUseCasesDecisions(t *testing.T) {
 			if !errors.As(err, &th) {
 				t.Fatalf("err = %v, want ThrottledError", err)
 			}
-		}, authMetrics{success: 1, invalid: 5, throttled: 1, issuedAccess: 2, issuedRefresh: 2}},
+		}, authMetrics{success: 1, invalid: 5, throttled: 1, tPair: 1, issuedAccess: 2, issuedRefresh: 2}},
 		{"refresh rotates and issues a pair", func(t *testing.T) {
 			var err error
 			if second, err = f.svc.Refresh(ctx, first.RefreshToken); err != nil {
 				t.Fatal(err)
 			}
-		}, authMetrics{success: 1, invalid: 5, throttled: 1, issuedAccess: 3, issuedRefresh: 3, refreshed: 1}},
+		}, authMetrics{success: 1, invalid: 5, throttled: 1, tPair: 1, issuedAccess: 3, issuedRefresh: 3, refreshed: 1}},
 		{"reuse revokes the family", func(t *testing.T) {
 			if _, err := f.svc.Refresh(ctx, first.RefreshToken); !errors.Is(err, auth.ErrRefreshReused) {
 				t.Fatalf("err = %v, want ErrRefreshReused", err)
 			}
-		}, authMetrics{success: 1, invalid: 5, throttled: 1, issuedAccess: 3, issuedRefresh: 3, refreshed: 1, reused: 1, revokedFam: 1}},
+		}, authMetrics{success: 1, invalid: 5, throttled: 1, tPair: 1, issuedAccess: 3, issuedRefresh: 3, refreshed: 1, reused: 1, revokedFam: 1}},
 		{"logout revokes the access token and the family", func(t *testing.T) {
 			tok := f.register(t, "bob@example.com", "correct horse")
 			if err := f.svc.Logout(ctx, tok.AccessToken, tok.RefreshToken); err != nil {
 				t.Fatal(err)
 			}
-		}, authMetrics{success: 1, invalid: 5, throttled: 1, issuedAccess: 4, issuedRefresh: 4, refreshed: 1, reused: 1, revokedFam: 2, revokedAccess: 1}},
+		}, authMetrics{success: 1, invalid: 5, throttled: 1, tPair: 1, issuedAccess: 4, issuedRefresh: 4, refreshed: 1, reused: 1, revokedFam: 2, revokedAccess: 1}},
 		{"logging out of an ended session revokes nothing", func(t *testing.T) {
 			if err := f.svc.Logout(ctx, "", second.RefreshToken); err != nil {
 				t.Fatalf("err = %v", err)
 			}
-		}, authMetrics{success: 1, invalid: 5, throttled: 1, issuedAccess: 4, issuedRefresh: 4, refreshed: 1, reused: 1, revokedFam: 2, revokedAccess: 1}},
+		}, authMetrics{success: 1, invalid: 5, throttled: 1, tPair: 1, issuedAccess: 4, issuedRefresh: 4, refreshed: 1, reused: 1, revokedFam: 2, revokedAccess: 1}},
 	}
 	for _, st := range steps {
 		st.do(t)

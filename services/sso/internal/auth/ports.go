@@ -73,16 +73,40 @@ type Sessions interface {
 	AccessRevoked(ctx context.Context, jti string) (bool, error)
 }
 
-// Throttle counts failed logins in a fixed window per key (an e-mail, or a
-// client address: one Throttle per kind, each with its own limit); all sso
-// replicas share the counts.
+// Quota is a budget of attempts for one key in a fixed window: the window
+// opens with the key's first counted attempt and lasts Window, whatever
+// comes later; once Limit attempts are counted in it, the key is refused
+// until it ends, and then starts again from zero.
+type Quota struct {
+	Key    string
+	Limit  int
+	Window time.Duration
+}
+
+// Reservation is the answer of Throttle.Reserve.
+type Reservation struct {
+	// Refused is the index of the quota that refused the attempt (of
+	// those used up, the one whose window ends last), or -1 when the
+	// attempt was counted.
+	Refused int
+	// RetryAfter is how long until the refusing quota's window ends.
+	RetryAfter time.Duration
+}
+
+// Throttle counts attempts against quotas, shared by every sso replica.
+// An attempt is counted before the work it guards (a password hash), not
+// after it, so that no number of concurrent attempts gets more work done
+// than the quotas allow.
 type Throttle interface {
-	// Blocked returns how long until key may try again, or 0 if it may now.
-	Blocked(ctx context.Context, keys ...string) (time.Duration, error)
-	// Failed records one failed attempt for each key.
-	Failed(ctx context.Context, keys ...string) error
-	// Reset forgets key's failures (after a successful login).
-	Reset(ctx context.Context, key string) error
+	// Reserve counts one attempt against every quota at once or, when any
+	// of them is used up, against none, and says which refused. A quota
+	// whose Limit or Window is not positive is an error.
+	Reserve(ctx context.Context, qs ...Quota) (Reservation, error)
+	// Release takes back attempts Reserve counted that must not count:
+	// one attempt from each key of refund (never below zero, its window
+	// unchanged), and every attempt of each key of forget. Unknown keys
+	// are not an error.
+	Release(ctx context.Context, refund, forget []string) error
 }
 
 // Hasher hashes and verifies passwords.

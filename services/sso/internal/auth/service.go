@@ -27,7 +27,8 @@ type PasswordPolicy interface {
 	CheckLength(pw string) error
 }
 
-// Config holds the token lifetimes the use cases enforce.
+// Config holds the token lifetimes and throttling limits the use cases
+// enforce.
 type Config struct {
 	// AccessTTL is how long an access token is valid.
 	AccessTTL time.Duration
@@ -37,6 +38,49 @@ type Config struct {
 	// however often it is refreshed. Both TTLs must be positive: the
 	// session store refuses to start a family without them.
 	FamilyTTL time.Duration
+
+	// Limits throttle logins and registrations.
+	Limits Limits
+}
+
+// Limits are the throttling policy. Every attempt is counted before its
+// password is hashed, so concurrency cannot get more hashes done than the
+// limits allow; an attempt that turns out not to count (a successful login,
+// or one that failed for want of a dependency) is then given back.
+//
+// Logins are counted three ways within LoginWindow, and refused while any
+// count is at its limit, even with the right password:
+//
+//   - per account and client address (LoginAccountAddress): an attacker
+//     guessing at an account from one address is stopped there, without
+//     locking out the owner, who logs in from another address;
+//   - per account from every address (LoginAccount, higher): an account
+//     under attack from many addresses is closed to everyone until the
+//     window ends, so a botnet gets at most this many guesses per window
+//     (NIST SP 800-63B caps it at 100);
+//   - per client address over every account (LoginAddress): one address
+//     spraying passwords over many accounts.
+//
+// A successful login forgets its address's failures on the account and
+// gives back its own attempt to the other two counts.
+//
+// Registrations are counted per client address within RegisterWindow
+// (RegisterAddress), whatever their outcome: each costs a hash, a welcome
+// mail and a loyalty bonus.
+type Limits struct {
+	LoginAccountAddress int
+	LoginAccount        int
+	LoginAddress        int
+	LoginWindow         time.Duration
+	RegisterAddress     int
+	RegisterWindow      time.Duration
+}
+
+func (l Limits) check() error {
+	if min(l.LoginAccountAddress, l.LoginAccount, l.LoginAddress, l.RegisterAddress) < 1 || l.LoginWindow <= 0 || l.RegisterWindow <= 0 {
+		return fmt.Errorf("auth: every limit and window must be positive, got %+v", l)
+	}
+	return nil
 }
 
 // lifetime is the bound of refresh-token families under c.
@@ -46,14 +90,11 @@ func (c Config) lifetime() Lifetime { return Lifetime{Idle: c.RefreshTTL, Absolu
 type Deps struct {
 	Users    Users
 	Sessions Sessions
-	// AccountThrottle counts failed logins per e-mail and ClientThrottle
-	// per client address; two counters because their limits differ: many
-	// users can share one address (an office, a carrier NAT).
-	AccountThrottle Throttle
-	ClientThrottle  Throttle
-	Hasher          Hasher
-	Signer          Signer
-	Policy          PasswordPolicy
+	// Throttle counts attempts against Config.Limits.
+	Throttle Throttle
+	Hasher   Hasher
+	Signer   Signer
+	Policy   PasswordPolicy
 }
 
 func (d Deps) check() error {
@@ -63,8 +104,7 @@ func (d Deps) check() error {
 	}{
 		{"Users", d.Users != nil},
 		{"Sessions", d.Sessions != nil},
-		{"AccountThrottle", d.AccountThrottle != nil},
-		{"ClientThrottle", d.ClientThrottle != nil},
+		{"Throttle", d.Throttle != nil},
 		{"Hasher", d.Hasher != nil},
 		{"Signer", d.Signer != nil},
 		{"Policy", d.Policy != nil},
@@ -80,8 +120,7 @@ func (d Deps) check() error {
 type Service struct {
 	users    Users
 	sessions Sessions
-	accounts Throttle // per e-mail
-	clients  Throttle // per client address
+	throttle Throttle
 	hasher   Hasher
 	signer   Signer
 	policy   PasswordPolicy
@@ -103,12 +142,15 @@ func NewService(deps Deps, cfg Config, log *slog.Logger, opts ...Option) (*Servi
 	if err := deps.check(); err != nil {
 		return nil, err
 	}
+	if err := cfg.Limits.check(); err != nil {
+		return nil, err
+	}
 	dummy, err := deps.Hasher.Hash("timing-equaliser-" + uuid.NewString())
 	if err != nil {
 		return nil, fmt.Errorf("dummy hash: %w", err)
 	}
 	s := &Service{
-		users: deps.Users, sessions: deps.Sessions, accounts: deps.AccountThrottle, clients: deps.ClientThrottle,
+		users: deps.Users, sessions: deps.Sessions, throttle: deps.Throttle,
 		hasher: deps.Hasher, signer: deps.Signer, policy: deps.Policy, cfg: cfg, log: log, dummyHash: dummy,
 	}
 	for _, o := range opts {
@@ -126,11 +168,13 @@ type Tokens struct {
 	ExpiresIn time.Duration
 }
 
-// Registration is the input of Register.
+// Registration is the input of Register. ClientIP scopes the
+// per-address limit; empty disables it for this call.
 type Registration struct {
 	Email    string
 	Password string
 	FullName string
+	ClientIP string
 }
 
 // maxFullNameRunes bounds the display name; longer is a client error, not
@@ -139,7 +183,9 @@ const maxFullNameRunes = 200
 
 // Register creates an account and logs it in: the user needs no separate
 // login after registering. The UserRegistered event is stored with the
-// user, in the same transaction, by Users.Create.
+// user, in the same transaction, by Users.Create. Too many registrations
+// from one client address answer ThrottledError until the window passes;
+// valid input counts, whether or not the e-mail is taken.
 func (s *Service) Register(ctx context.Context, r Registration) (Tokens, error) {
 	email, err := user.NormalizeEmail(r.Email)
 	if err != nil {
@@ -152,8 +198,16 @@ func (s *Service) Register(ctx context.Context, r Registration) (Tokens, error) 
 	if err := s.policy.Check(r.Password, email); err != nil {
 		return Tokens{}, invalid("password", err.Error())
 	}
+	var quotas []Quota
+	if r.ClientIP != "" {
+		quotas = []Quota{{Key: "register:address:" + r.ClientIP, Limit: s.cfg.Limits.RegisterAddress, Window: s.cfg.Limits.RegisterWindow}}
+	}
+	if err := s.reserve(ctx, opRegister, quotas); err != nil {
+		return Tokens{}, err
+	}
 	hash, err := s.hasher.Hash(r.Password)
 	if err != nil {
+		s.release(ctx, quotas, nil)
 		return Tokens{}, fmt.Errorf("hash password: %w", err)
 	}
 	u := user.User{
@@ -165,13 +219,20 @@ func (s *Service) Register(ctx context.Context, r Registration) (Tokens, error) 
 		EventStatus:  user.EventInProgress,
 	}
 	if err := s.users.Create(ctx, u); err != nil {
+		if !errors.Is(err, user.ErrEmailTaken) {
+			// Not the client's doing: the attempt does not count. A
+			// taken e-mail does, or registering would test addresses
+			// for accounts without limit.
+			s.release(ctx, quotas, nil)
+		}
 		return Tokens{}, err
 	}
 	return s.startSession(ctx, u)
 }
 
-// Credentials is the input of Login. ClientIP scopes the per-address
-// throttle; empty disables it for this call.
+// Credentials is the input of Login. ClientIP is the client's address,
+// which the per-address limits count; empty (a call from inside the
+// process) skips the per-address limit.
 type Credentials struct {
 	Email    string
 	Password string
@@ -180,9 +241,9 @@ type Credentials struct {
 
 // Login checks credentials and opens a new refresh-token family. Every
 // failure is the same ErrInvalidCredentials, after the same password-hash
-// work whether or not the e-mail has an account; too many failures for the
-// account or the client address answer ThrottledError, even for the right
-// password, until the window passes.
+// work whether or not the e-mail has an account; too many failures (see
+// Limits) answer ThrottledError, even for the right password, until the
+// window passes, without hashing anything.
 func (s *Service) Login(ctx context.Context, c Credentials) (Tokens, error) {
 	t, err := s.login(ctx, c)
 	s.metrics.login(err)
@@ -200,7 +261,8 @@ func (s *Service) login(ctx context.Context, c Credentials) (Tokens, error) {
 	if err := s.policy.CheckLength(c.Password); err != nil {
 		return Tokens{}, invalid("password", err.Error())
 	}
-	if err := s.throttled(ctx, email, c.ClientIP); err != nil {
+	quotas := s.loginQuotas(email, c.ClientIP)
+	if err := s.reserve(ctx, opLogin, quotas); err != nil {
 		return Tokens{}, err
 	}
 
@@ -208,59 +270,94 @@ func (s *Service) login(ctx context.Context, c Credentials) (Tokens, error) {
 	switch {
 	case errors.Is(err, user.ErrNotFound):
 		_, _, _ = s.hasher.Verify(c.Password, s.dummyHash)
-		return Tokens{}, s.failedLogin(ctx, email, c.ClientIP)
+		return Tokens{}, ErrInvalidCredentials
 	case err != nil:
+		s.release(ctx, quotas, nil)
 		return Tokens{}, err
 	}
 	ok, rehash, err := s.hasher.Verify(c.Password, u.PasswordHash)
 	if err != nil {
+		s.release(ctx, quotas, nil)
 		return Tokens{}, fmt.Errorf("verify password of user %s: %w", u.ID, err)
 	}
 	if !ok {
-		return Tokens{}, s.failedLogin(ctx, email, c.ClientIP)
+		return Tokens{}, ErrInvalidCredentials
 	}
-	if err := s.accounts.Reset(ctx, email); err != nil {
-		s.log.WarnContext(ctx, "reset login throttle", slog.Any("error", err))
-	}
+	// The address proved it knows the password: its failures on this
+	// account are forgotten. Failures from elsewhere still count.
+	s.release(ctx, quotas[1:], quotas[:1])
 	if rehash {
 		s.upgradeHash(ctx, u.ID, c.Password)
 	}
 	return s.startSession(ctx, u)
 }
 
-// throttled refuses a login while the account or the client address has
-// too many recent failures.
-func (s *Service) throttled(ctx context.Context, email, clientIP string) error {
-	wait, err := s.accounts.Blocked(ctx, email)
-	if err != nil {
-		return err
+// Throttled operations and scopes, as the metrics label them; the scopes
+// are in the order of the quotas of loginQuotas.
+const (
+	opLogin    = "login"
+	opRegister = "register"
+)
+
+var loginScopes = [...]string{"account_address", "account", "address"}
+
+// loginQuotas are the counts a login attempt is made against, the
+// per-(account, address) one first: see Limits. An unknown address (a
+// call from inside the process) shares one per-account count and skips the
+// per-address one.
+func (s *Service) loginQuotas(email, clientIP string) []Quota {
+	l := s.cfg.Limits
+	qs := []Quota{
+		// An address never contains "/", so the pair cannot be confused
+		// with another.
+		{Key: "login:account-address:" + clientIP + "/" + email, Limit: l.LoginAccountAddress, Window: l.LoginWindow},
+		{Key: "login:account:" + email, Limit: l.LoginAccount, Window: l.LoginWindow},
 	}
 	if clientIP != "" {
-		w, err := s.clients.Blocked(ctx, clientIP)
-		if err != nil {
-			return err
-		}
-		wait = max(wait, w)
+		qs = append(qs, Quota{Key: "login:address:" + clientIP, Limit: l.LoginAddress, Window: l.LoginWindow})
 	}
-	if wait > 0 {
-		return &ThrottledError{RetryAfter: wait}
-	}
-	return nil
+	return qs
 }
 
-// failedLogin counts a failure against the account and the client address
-// and returns the generic answer.
-func (s *Service) failedLogin(ctx context.Context, email, clientIP string) error {
-	if err := s.accounts.Failed(ctx, email); err != nil {
-		return err
+// reserve counts an attempt of op against quotas, or returns the
+// ThrottledError that refuses it.
+func (s *Service) reserve(ctx context.Context, op string, quotas []Quota) error {
+	r, err := s.throttle.Reserve(ctx, quotas...)
+	if err != nil {
+		return fmt.Errorf("throttle: %w", err)
 	}
-	if clientIP != "" {
-		if err := s.clients.Failed(ctx, clientIP); err != nil {
-			return err
-		}
+	if r.Refused < 0 {
+		return nil
 	}
-	return ErrInvalidCredentials
+	scope := "address"
+	if op == opLogin {
+		scope = loginScopes[r.Refused]
+	}
+	s.metrics.throttled(op, scope)
+	return &ThrottledError{Op: op, RetryAfter: r.RetryAfter}
 }
+
+// release gives back the attempts of refund and forgets those of forget.
+// It runs even when the client has gone (the attempt must not stay counted
+// as a failure), and a failure is logged, not returned: the counts expire
+// with their window anyway.
+func (s *Service) release(ctx context.Context, refund, forget []Quota) {
+	keys := func(qs []Quota) []string {
+		out := make([]string, len(qs))
+		for i, q := range qs {
+			out[i] = q.Key
+		}
+		return out
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+	defer cancel()
+	if err := s.throttle.Release(ctx, keys(refund), keys(forget)); err != nil {
+		s.log.WarnContext(ctx, "release throttle attempts", slog.Any("error", err))
+	}
+}
+
+// releaseTimeout bounds a release that runs after its client has gone.
+const releaseTimeout = 5 * time.Second
 
 // upgradeHash re-hashes a password stored under outdated parameters. A
 // failure is logged, not returned: the login itself succeeded, and the next

@@ -3,9 +3,11 @@ package auth_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +16,12 @@ import (
 	"github.com/ssokit/platform/services/sso/internal/token"
 	"github.com/ssokit/platform/services/sso/internal/user"
 )
+
+// testLimits are the throttling limits of the fixture.
+var testLimits = auth.Limits{
+	LoginAccountAddress: 3, LoginAccount: 7, LoginAddress: 10, LoginWindow: time.Minute,
+	RegisterAddress: 2, RegisterWindow: time.Hour,
+}
 
 type fixture struct {
 	svc      *auth.Service
@@ -27,14 +35,13 @@ func newFixture(t *testing.T, opts ...auth.Option) *fixture {
 	f := &fixture{users: authtest.NewUsers(), sessions: authtest.NewSessions(), hasher: &fakeHasher{version: "v2"}}
 	signer := &fakeSigner{now: time.Now(), ttl: 15 * time.Minute, issued: map[string]token.Claims{}}
 	svc, err := auth.NewService(auth.Deps{
-		Users:           f.users,
-		Sessions:        f.sessions,
-		AccountThrottle: authtest.NewThrottle(3, time.Minute),
-		ClientThrottle:  authtest.NewThrottle(10, time.Minute),
-		Hasher:          f.hasher,
-		Signer:          signer,
-		Policy:          fakePolicy{},
-	}, auth.Config{AccessTTL: 15 * time.Minute, RefreshTTL: time.Hour, FamilyTTL: 24 * time.Hour},
+		Users:    f.users,
+		Sessions: f.sessions,
+		Throttle: authtest.NewThrottle(),
+		Hasher:   f.hasher,
+		Signer:   signer,
+		Policy:   fakePolicy{},
+	}, auth.Config{AccessTTL: 15 * time.Minute, RefreshTTL: time.Hour, FamilyTTL: 24 * time.Hour, Limits: testLimits},
 		slog.New(slog.NewTextHandler(io.Discard, nil)), opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -46,27 +53,38 @@ func newFixture(t *testing.T, opts ...auth.Option) *fixture {
 func TestNewServiceRequiresEveryDep(t *testing.T) {
 	full := auth.Deps{
 		Users: authtest.NewUsers(), Sessions: authtest.NewSessions(),
-		AccountThrottle: authtest.NewThrottle(1, time.Minute), ClientThrottle: authtest.NewThrottle(1, time.Minute),
-		Hasher: &fakeHasher{version: "v2"}, Signer: &fakeSigner{issued: map[string]token.Claims{}}, Policy: fakePolicy{},
+		Throttle: authtest.NewThrottle(),
+		Hasher:   &fakeHasher{version: "v2"}, Signer: &fakeSigner{issued: map[string]token.Claims{}}, Policy: fakePolicy{},
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	for name, drop := range map[string]func(*auth.Deps){
-		"Users":           func(d *auth.Deps) { d.Users = nil },
-		"Sessions":        func(d *auth.Deps) { d.Sessions = nil },
-		"AccountThrottle": func(d *auth.Deps) { d.AccountThrottle = nil },
-		"ClientThrottle":  func(d *auth.Deps) { d.ClientThrottle = nil },
-		"Hasher":          func(d *auth.Deps) { d.Hasher = nil },
-		"Signer":          func(d *auth.Deps) { d.Signer = nil },
-		"Policy":          func(d *auth.Deps) { d.Policy = nil },
+		"Users":    func(d *auth.Deps) { d.Users = nil },
+		"Sessions": func(d *auth.Deps) { d.Sessions = nil },
+		"Throttle": func(d *auth.Deps) { d.Throttle = nil },
+		"Hasher":   func(d *auth.Deps) { d.Hasher = nil },
+		"Signer":   func(d *auth.Deps) { d.Signer = nil },
+		"Policy":   func(d *auth.Deps) { d.Policy = nil },
 	} {
 		d := full
 		drop(&d)
-		if _, err := auth.NewService(d, auth.Config{}, log); err == nil {
+		if _, err := auth.NewService(d, auth.Config{Limits: testLimits}, log); err == nil {
 			t.Errorf("NewService without %s succeeded", name)
 		}
 	}
-	if _, err := auth.NewService(full, auth.Config{}, log); err != nil {
+	if _, err := auth.NewService(full, auth.Config{Limits: testLimits}, log); err != nil {
 		t.Fatalf("NewService with every dep: %v", err)
+	}
+	for name, change := range map[string]func(*auth.Limits){
+		"no limits":              func(l *auth.Limits) { *l = auth.Limits{} },
+		"zero per-address login": func(l *auth.Limits) { l.LoginAddress = 0 },
+		"negative login window":  func(l *auth.Limits) { l.LoginWindow = -time.Second },
+		"zero registrations":     func(l *auth.Limits) { l.RegisterAddress = 0 },
+	} {
+		l := testLimits
+		change(&l)
+		if _, err := auth.NewService(full, auth.Config{Limits: l}, log); err == nil {
+			t.Errorf("NewService with %s succeeded", name)
+		}
 	}
 }
 
@@ -144,19 +162,144 @@ func TestLoginFailuresLookAlike(t *testing.T) {
 	}
 }
 
+func (f *fixture) login(email, pw, ip string) error {
+	_, err := f.svc.Login(context.Background(), auth.Credentials{Email: email, Password: pw, ClientIP: ip})
+	return err
+}
+
+// throttled returns err's wait if it is a ThrottledError of op.
+func throttled(t *testing.T, err error, op string) time.Duration {
+	t.Helper()
+	var th *auth.ThrottledError
+	if !errors.As(err, &th) || th.RetryAfter <= 0 || th.Op != op {
+		t.Fatalf("err = %v, want a %s ThrottledError with a retry hint", err, op)
+	}
+	return th.RetryAfter
+}
+
 func TestLoginThrottleRefusesEvenTheRightPassword(t *testing.T) {
 	f := newFixture(t)
 	f.register(t, "ada@example.com", "correct horse")
-	ctx := context.Background()
-	for i := range 3 {
-		if _, err := f.svc.Login(ctx, auth.Credentials{Email: "ada@example.com", Password: "wrong", ClientIP: "10.0.0.1"}); !errors.Is(err, auth.ErrInvalidCredentials) {
+	for i := range testLimits.LoginAccountAddress {
+		if err := f.login("ada@example.com", "wrong", "10.0.0.1"); !errors.Is(err, auth.ErrInvalidCredentials) {
 			t.Fatalf("attempt %d: %v", i, err)
 		}
 	}
-	_, err := f.svc.Login(ctx, auth.Credentials{Email: "ada@example.com", Password: "correct horse", ClientIP: "10.9.9.9"})
-	var th *auth.ThrottledError
-	if !errors.As(err, &th) || th.RetryAfter <= 0 {
-		t.Fatalf("err = %v, want ThrottledError with a retry hint", err)
+	before := f.hasher.verifies
+	throttled(t, f.login("ada@example.com", "correct horse", "10.0.0.1"), "login")
+	if f.hasher.verifies != before {
+		t.Fatal("a refused login was hashed")
+	}
+}
+
+// TestLoginThrottleDoesNotLockTheOwnerOut: failures from one address close
+// the account to that address only, until the account as a whole has had
+// LoginAccount failures.
+func TestLoginThrottleDoesNotLockTheOwnerOut(t *testing.T) {
+	f := newFixture(t)
+	f.register(t, "ada@example.com", "correct horse")
+	for range testLimits.LoginAccountAddress {
+		_ = f.login("ada@example.com", "wrong", "10.0.0.1")
+	}
+	throttled(t, f.login("ada@example.com", "wrong", "10.0.0.1"), "login")
+	if err := f.login("ada@example.com", "correct horse", "10.9.9.9"); err != nil {
+		t.Fatalf("owner from another address: %v", err)
+	}
+	// Failures from more addresses take the account to its overall limit
+	// (7): 3 above, 4 here; then every address is refused.
+	for i := range 4 {
+		if err := f.login("ada@example.com", "wrong", fmt.Sprintf("10.0.1.%d", i)); !errors.Is(err, auth.ErrInvalidCredentials) {
+			t.Fatalf("failure %d from a new address: %v", i, err)
+		}
+	}
+	throttled(t, f.login("ada@example.com", "correct horse", "10.9.9.8"), "login")
+	// Other accounts are untouched.
+	f.register(t, "bob@example.com", "correct horse")
+	if err := f.login("bob@example.com", "correct horse", "10.0.0.1"); err != nil {
+		t.Fatalf("another account from the attacker's address: %v", err)
+	}
+}
+
+// TestLoginSuccessForgetsItsAddressFailures: the owner's typos from one
+// address do not add up across successful logins (they still count toward
+// the account's overall limit for the window).
+func TestLoginSuccessForgetsItsAddressFailures(t *testing.T) {
+	f := newFixture(t)
+	f.register(t, "ada@example.com", "correct horse")
+	for range 2 {
+		for range testLimits.LoginAccountAddress - 1 {
+			_ = f.login("ada@example.com", "typo", "10.0.0.1")
+		}
+		if err := f.login("ada@example.com", "correct horse", "10.0.0.1"); err != nil {
+			t.Fatalf("owner after typos: %v", err)
+		}
+	}
+}
+
+// TestLoginThrottlePerAddress: one address spraying over many accounts is
+// stopped at LoginAddress failures, also for accounts it never tried.
+func TestLoginThrottlePerAddress(t *testing.T) {
+	f := newFixture(t)
+	f.register(t, "ada@example.com", "correct horse")
+	for i := range testLimits.LoginAddress {
+		if err := f.login(fmt.Sprintf("user%d@example.com", i), "guess", "10.0.0.1"); !errors.Is(err, auth.ErrInvalidCredentials) {
+			t.Fatalf("guess %d: %v", i, err)
+		}
+	}
+	throttled(t, f.login("ada@example.com", "correct horse", "10.0.0.1"), "login")
+	if err := f.login("ada@example.com", "correct horse", "10.0.0.2"); err != nil {
+		t.Fatalf("another address: %v", err)
+	}
+}
+
+// TestLoginHashesAtMostTheLimitUnderConcurrency is the unit version of the
+// end-to-end burst test: however many guesses race, only LoginAccountAddress
+// passwords are checked.
+func TestLoginHashesAtMostTheLimitUnderConcurrency(t *testing.T) {
+	f := newFixture(t)
+	f.register(t, "ada@example.com", "correct horse")
+	var wg sync.WaitGroup
+	for i := range 100 {
+		wg.Go(func() { _ = f.login("ada@example.com", fmt.Sprintf("guess %d", i), "10.0.0.1") })
+	}
+	wg.Wait()
+	if f.hasher.verifies != testLimits.LoginAccountAddress {
+		t.Fatalf("%d passwords checked, want %d", f.hasher.verifies, testLimits.LoginAccountAddress)
+	}
+}
+
+func TestRegisterThrottlePerAddress(t *testing.T) {
+	f := newFixture(t)
+	reg := func(email, ip string) error {
+		_, err := f.svc.Register(context.Background(), auth.Registration{Email: email, Password: "correct horse", ClientIP: ip})
+		return err
+	}
+	if err := reg("ada@example.com", "10.0.0.1"); err != nil {
+		t.Fatal(err)
+	}
+	// A taken e-mail counts too.
+	if err := reg("ada@example.com", "10.0.0.1"); !errors.Is(err, user.ErrEmailTaken) {
+		t.Fatalf("duplicate: %v", err)
+	}
+	// Invalid input does not: it is refused before any work.
+	if _, err := f.svc.Register(context.Background(), auth.Registration{Email: "bad", Password: "correct horse", ClientIP: "10.0.0.1"}); err == nil {
+		t.Fatal("bad e-mail accepted")
+	}
+	wait := throttled(t, reg("bob@example.com", "10.0.0.1"), "register")
+	if wait <= 59*time.Minute || wait > time.Hour {
+		t.Errorf("RetryAfter = %s, want about an hour", wait)
+	}
+	if _, err := f.users.ByEmail(context.Background(), "bob@example.com"); !errors.Is(err, user.ErrNotFound) {
+		t.Fatalf("refused registration stored a user: %v", err)
+	}
+	if err := reg("bob@example.com", "10.0.0.2"); err != nil {
+		t.Fatalf("another address: %v", err)
+	}
+	// Calls from inside the process (no address) are not limited.
+	for i := range 3 {
+		if err := reg(fmt.Sprintf("in%d@example.com", i), ""); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 

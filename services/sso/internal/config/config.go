@@ -6,11 +6,14 @@ package config
 import (
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"net/url"
 	"slices"
 	"time"
 
 	"github.com/ssokit/platform/libs/config"
+	"github.com/ssokit/platform/libs/gateway"
+	"github.com/ssokit/platform/services/sso/internal/auth"
 	"github.com/ssokit/platform/services/sso/internal/password"
 )
 
@@ -25,6 +28,12 @@ type Config struct {
 	GRPCAddr string `env:"SSO_GRPC_ADDR" envDefault:"127.0.0.1:44044"`
 	// HTTPAddr serves the REST gateway, Swagger UI, JWKS, health and metrics.
 	HTTPAddr string `env:"SSO_HTTP_ADDR" envDefault:"127.0.0.1:8000"`
+	// TrustedProxies are the networks (CIDR prefixes or single addresses)
+	// of the proxies in front of the HTTP port whose X-Forwarded-For is
+	// believed: the client address that per-address limits count is the
+	// right-most hop not among them. Empty: none, the HTTP peer is the
+	// client. gRPC callers are always keyed by their peer address.
+	TrustedProxies []string `env:"SSO_TRUSTED_PROXIES" envSeparator:","`
 	// GCPercent is the garbage collector's target (GOGC), unless GOGC is
 	// set. Most of what sso allocates is argon2id's 9 MiB per hash, dropped
 	// as the hash ends; at 50 the heap grows to half again what is live
@@ -41,6 +50,7 @@ type Config struct {
 	Tokens   Tokens
 	Password Password
 	Login    Login
+	Register Register
 	Events   Events
 	Kafka    Kafka
 	Outbox   Outbox
@@ -137,14 +147,41 @@ func (p Password) HashParams() password.Params {
 	return hp
 }
 
-// Login configures brute-force throttling: after Limit failed logins for
-// one account, or IPLimit from one client address, within Window, further
-// attempts are refused until the window ends. The address limit is higher
-// because many users can share one address.
+// Login configures brute-force throttling (auth.Limits has the policy):
+// within Window, after Limit failed logins for one account from one client
+// address, AccountLimit for one account from anywhere, or IPLimit from one
+// client address over all accounts, further attempts are refused until the
+// window ends. AccountLimit is higher than Limit so that an attacker cannot
+// lock the owner out from another address, and at most 100 (NIST SP
+// 800-63B); IPLimit is higher because many users can share one address.
 type Login struct {
-	Limit   int           `env:"SSO_LOGIN_FAILURE_LIMIT" envDefault:"5"`
-	IPLimit int           `env:"SSO_LOGIN_IP_FAILURE_LIMIT" envDefault:"50"`
-	Window  time.Duration `env:"SSO_LOGIN_FAILURE_WINDOW" envDefault:"15m"`
+	Limit        int           `env:"SSO_LOGIN_FAILURE_LIMIT" envDefault:"5"`
+	AccountLimit int           `env:"SSO_LOGIN_ACCOUNT_FAILURE_LIMIT" envDefault:"100"`
+	IPLimit      int           `env:"SSO_LOGIN_IP_FAILURE_LIMIT" envDefault:"50"`
+	Window       time.Duration `env:"SSO_LOGIN_FAILURE_WINDOW" envDefault:"15m"`
+}
+
+// Register limits registrations per client address: IPLimit within
+// Window, whatever their outcome.
+type Register struct {
+	IPLimit int           `env:"SSO_REGISTER_IP_LIMIT" envDefault:"10"`
+	Window  time.Duration `env:"SSO_REGISTER_IP_WINDOW" envDefault:"1h"`
+}
+
+// maxAccountFailures is NIST SP 800-63B's cap on consecutive failed
+// attempts on one account.
+const maxAccountFailures = 100
+
+// Limits returns the throttling policy of the use cases.
+func (c *Config) Limits() auth.Limits {
+	return auth.Limits{
+		LoginAccountAddress: c.Login.Limit,
+		LoginAccount:        c.Login.AccountLimit,
+		LoginAddress:        c.Login.IPLimit,
+		LoginWindow:         c.Login.Window,
+		RegisterAddress:     c.Register.IPLimit,
+		RegisterWindow:      c.Register.Window,
+	}
 }
 
 // DB locates the PostgreSQL primary (all writes) and its streaming replica
@@ -170,6 +207,12 @@ type Redis struct {
 	SentinelMaster string   `env:"SSO_REDIS_SENTINEL_MASTER" envDefault:"mymaster"`
 	// KeyPrefix namespaces every key sso writes.
 	KeyPrefix string `env:"SSO_REDIS_KEY_PREFIX" envDefault:"sso:"`
+}
+
+// Proxies returns TrustedProxies parsed; Validate has checked them.
+func (c *Config) Proxies() []netip.Prefix {
+	p, _ := gateway.ParseTrustedProxies(c.TrustedProxies)
+	return p
 }
 
 // Load reads and validates the configuration.
@@ -215,6 +258,13 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("%w: SSO_PASSWORD_MAX_LENGTH must be at least 64 and the minimum", config.ErrInvalid)
 	case c.Login.Limit < 1 || c.Login.IPLimit < 1 || c.Login.Window <= 0:
 		return fmt.Errorf("%w: SSO_LOGIN_FAILURE_LIMIT, SSO_LOGIN_IP_FAILURE_LIMIT and SSO_LOGIN_FAILURE_WINDOW must be positive", config.ErrInvalid)
+	case c.Login.AccountLimit < c.Login.Limit || c.Login.AccountLimit > maxAccountFailures:
+		return fmt.Errorf("%w: SSO_LOGIN_ACCOUNT_FAILURE_LIMIT must be within SSO_LOGIN_FAILURE_LIMIT..%d (NIST SP 800-63B)", config.ErrInvalid, maxAccountFailures)
+	case c.Register.IPLimit < 1 || c.Register.Window <= 0:
+		return fmt.Errorf("%w: SSO_REGISTER_IP_LIMIT and SSO_REGISTER_IP_WINDOW must be positive", config.ErrInvalid)
+	}
+	if _, err := gateway.ParseTrustedProxies(c.TrustedProxies); err != nil {
+		return fmt.Errorf("%w: SSO_TRUSTED_PROXIES: %w", config.ErrInvalid, err)
 	}
 	if err := c.Password.HashParams().Validate(); err != nil {
 		return fmt.Errorf("%w: SSO_ARGON2_*: %w", config.ErrInvalid, err)
@@ -257,6 +307,7 @@ func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("grpc_addr", c.GRPCAddr),
 		slog.String("http_addr", c.HTTPAddr),
+		slog.Any("trusted_proxies", c.TrustedProxies),
 		slog.String("log_level", c.LogLevel),
 		slog.String("otlp_endpoint", c.OTLPEndpoint),
 		slog.String("pprof_addr", c.PprofAddr),
@@ -276,8 +327,11 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("token_cache_size", c.Tokens.VerifiedCacheSize),
 		slog.Any("argon2", map[string]uint32{"memory_kib": c.Password.MemoryKiB, "time": c.Password.Time, "threads": uint32(c.Password.Threads), "max_concurrent": uint32(c.Password.MaxConcurrent)}),
 		slog.Int("login_failure_limit", c.Login.Limit),
+		slog.Int("login_account_failure_limit", c.Login.AccountLimit),
 		slog.Int("login_ip_failure_limit", c.Login.IPLimit),
 		slog.String("login_failure_window", c.Login.Window.String()),
+		slog.Int("register_ip_limit", c.Register.IPLimit),
+		slog.String("register_ip_window", c.Register.Window.String()),
 		slog.String("user_events_topic", c.Events.Topic),
 		slog.String("kafka_brokers", c.Kafka.Brokers),
 		slog.String("schema_registry", config.RedactDSN(c.Kafka.SchemaRegistryURL)),

@@ -2,12 +2,15 @@ package config_test
 
 import (
 	"errors"
+	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	libconfig "github.com/ssokit/platform/libs/config"
 	"github.com/ssokit/platform/libs/testenv"
+	"github.com/ssokit/platform/services/sso/internal/auth"
 	"github.com/ssokit/platform/services/sso/internal/config"
 	"github.com/ssokit/platform/services/sso/internal/password"
 )
@@ -29,6 +32,16 @@ func TestDefaultsAreValid(t *testing.T) {
 	}
 	if c.Password.MinLength != 8 {
 		t.Errorf("min length = %d, want 8", c.Password.MinLength)
+	}
+	want := auth.Limits{
+		LoginAccountAddress: 5, LoginAccount: 100, LoginAddress: 50, LoginWindow: 15 * time.Minute,
+		RegisterAddress: 10, RegisterWindow: time.Hour,
+	}
+	if got := c.Limits(); got != want {
+		t.Errorf("limits = %+v, want %+v", got, want)
+	}
+	if got := c.Proxies(); len(got) != 0 {
+		t.Errorf("trusted proxies = %v, want none", got)
 	}
 }
 
@@ -52,6 +65,11 @@ func TestValidate(t *testing.T) {
 		{"negative token cache size", map[string]string{"SSO_TOKEN_CACHE_SIZE": "-1"}},
 		{"no partitions", map[string]string{"SSO_DB_USER_PARTITIONS": "0"}},
 		{"zero login limit", map[string]string{"SSO_LOGIN_FAILURE_LIMIT": "0"}},
+		{"account limit above NIST's 100", map[string]string{"SSO_LOGIN_ACCOUNT_FAILURE_LIMIT": "101"}},
+		{"account limit below the per-address one", map[string]string{"SSO_LOGIN_FAILURE_LIMIT": "10", "SSO_LOGIN_ACCOUNT_FAILURE_LIMIT": "9"}},
+		{"zero registration limit", map[string]string{"SSO_REGISTER_IP_LIMIT": "0"}},
+		{"zero registration window", map[string]string{"SSO_REGISTER_IP_WINDOW": "0s"}},
+		{"trusted proxy not a network", map[string]string{"SSO_TRUSTED_PROXIES": "10.0.0.0/8,proxy.internal"}},
 		{"sample ratio above 1", map[string]string{"SSO_TRACE_SAMPLE_RATIO": "1.5"}},
 		{"registry not a URL", map[string]string{"SSO_SCHEMA_REGISTRY_URL": "127.0.0.1:8081"}},
 		{"message timeout below 1s", map[string]string{"SSO_KAFKA_MESSAGE_TIMEOUT": "500ms"}},
@@ -145,5 +163,18 @@ func TestLogValueHidesSecrets(t *testing.T) {
 		if strings.Contains(logged, secret) {
 			t.Errorf("logged config contains %q: %s", secret, logged)
 		}
+	}
+}
+
+func TestTrustedProxies(t *testing.T) {
+	testenv.ClearEnv(t, "SSO_")
+	t.Setenv("SSO_TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.10,2001:db8::/32")
+	c, err := config.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.10/32"), netip.MustParsePrefix("2001:db8::/32")}
+	if got := c.Proxies(); !slices.Equal(got, want) {
+		t.Errorf("Proxies() = %v, want %v", got, want)
 	}
 }

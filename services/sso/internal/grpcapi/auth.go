@@ -30,7 +30,7 @@ const tokenType = "Bearer"
 
 func (s *AuthServer) Register(ctx context.Context, req *ssov1.RegisterRequest) (*ssov1.RegisterResponse, error) {
 	t, err := s.svc.Register(ctx, auth.Registration{
-		Email: req.GetEmail(), Password: req.GetPassword(), FullName: req.GetFullName(),
+		Email: req.GetEmail(), Password: req.GetPassword(), FullName: req.GetFullName(), ClientIP: clientIP(ctx),
 	})
 	if err != nil {
 		return nil, toStatus(ctx, s.log, err)

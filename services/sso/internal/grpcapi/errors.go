@@ -28,7 +28,11 @@ func toStatus(ctx context.Context, log *slog.Logger, err error) error {
 	case errors.As(err, &invalid):
 		return grpcerr.InvalidArgument(invalid.Error(), invalid.Field, invalid.Reason)
 	case errors.As(err, &throttled):
-		return grpcerr.WithDetails(status.New(codes.ResourceExhausted, "too many failed login attempts, try again later"),
+		msg := "too many registrations from this address, try again later"
+		if throttled.Login() {
+			msg = "too many failed login attempts, try again later"
+		}
+		return grpcerr.WithDetails(status.New(codes.ResourceExhausted, msg),
 			&errdetails.RetryInfo{RetryDelay: durationpb.New(throttled.RetryAfter)})
 	case errors.Is(err, auth.ErrInvalidCredentials):
 		return status.Error(codes.Unauthenticated, auth.ErrInvalidCredentials.Error())

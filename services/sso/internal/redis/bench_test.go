@@ -71,3 +71,41 @@ func revokedSessions(b *testing.B) (*redis.Sessions, context.Context) {
 	}
 	return s, ctx
 }
+
+// loginQuotas are the three counts of a login attempt (see auth.Limits),
+// with limits no benchmark reaches.
+var loginQuotas = []auth.Quota{
+	{Key: "login:account-address:203.0.113.7/ada@example.com", Limit: 1 << 30, Window: time.Minute},
+	{Key: "login:account:ada@example.com", Limit: 1 << 30, Window: time.Minute},
+	{Key: "login:address:203.0.113.7", Limit: 1 << 30, Window: time.Minute},
+}
+
+// BenchmarkThrottleLoginSuccess measures the throttle's part of a
+// successful login: the reservation before the hash and the release
+// after it, two round trips.
+func BenchmarkThrottleLoginSuccess(b *testing.B) {
+	rdb, p := testRedis(b)
+	ctx := b.Context()
+	th := redis.NewThrottle(rdb, p)
+	for b.Loop() {
+		if r, err := th.Reserve(ctx, loginQuotas...); err != nil || r.Refused >= 0 {
+			b.Fatalf("Reserve = %+v, %v", r, err)
+		}
+		if err := th.Release(ctx, []string{loginQuotas[1].Key, loginQuotas[2].Key}, []string{loginQuotas[0].Key}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkThrottleLoginFailure measures the throttle's part of a failed
+// login: the reservation alone, one round trip.
+func BenchmarkThrottleLoginFailure(b *testing.B) {
+	rdb, p := testRedis(b)
+	ctx := b.Context()
+	th := redis.NewThrottle(rdb, p)
+	for b.Loop() {
+		if r, err := th.Reserve(ctx, loginQuotas...); err != nil || r.Refused >= 0 {
+			b.Fatalf("Reserve = %+v, %v", r, err)
+		}
+	}
+}

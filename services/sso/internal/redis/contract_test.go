@@ -2,7 +2,6 @@ package redis_test
 
 import (
 	"testing"
-	"time"
 
 	"github.com/ssokit/platform/services/sso/internal/auth"
 	"github.com/ssokit/platform/services/sso/internal/auth/authtest"
@@ -22,8 +21,8 @@ func TestSessionsContract(t *testing.T) {
 
 func TestThrottleContract(t *testing.T) {
 	t.Parallel()
-	authtest.RunThrottle(t, func(t *testing.T, limit int, window time.Duration) auth.Throttle {
+	authtest.RunThrottle(t, func(t *testing.T) auth.Throttle {
 		rdb, p := testRedis(t)
-		return redis.NewThrottle(rdb, p, limit, window)
+		return redis.NewThrottle(rdb, p)
 	})
 }

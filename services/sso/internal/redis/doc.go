@@ -28,8 +28,10 @@
 //	<p>jti:<jti>      "1"
 //	    A revoked access token; it expires (PXAT) when the token does.
 //	<p>throttle:<key> integer
-//	    Failed logins of key (an account, a client address) in the current
-//	    fixed window; the TTL is what remains of the window.
+//	    Attempts counted against key in its current fixed window; the TTL is
+//	    what remains of the window. The keys the use cases count:
+//	    login:account-address:<ip>/<email>, login:account:<email>,
+//	    login:address:<ip> and register:address:<ip>.
 //
 // Rotation reads a token's family from its token record, so the Lua scripts
 // touch keys they could not declare up front: the package needs a single

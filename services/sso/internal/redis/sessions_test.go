@@ -526,7 +526,7 @@ func TestRedisDown(t *testing.T) {
 	clients := map[string]goredis.UniversalClient{"unreachable": unreachable, "closed": closed}
 	for name, rdb := range clients {
 		s := redis.NewSessions(rdb, "x:")
-		th := redis.NewThrottle(rdb, "x:", 3, time.Minute)
+		th := redis.NewThrottle(rdb, "x:")
 		ops := map[string]func() error{
 			"Start": func() error {
 				return s.Start(t.Context(), auth.Session{Family: "f", UserID: "u"}, "h", life)
@@ -539,9 +539,11 @@ func TestRedisDown(t *testing.T) {
 				return s.RevokeAccess(t.Context(), "j", time.Now().Add(time.Minute))
 			},
 			"AccessRevoked": func() error { _, err := s.AccessRevoked(t.Context(), "j"); return err },
-			"Failed":        func() error { return th.Failed(t.Context(), "k") },
-			"Blocked":       func() error { _, err := th.Blocked(t.Context(), "k"); return err },
-			"Reset":         func() error { return th.Reset(t.Context(), "k") },
+			"Reserve": func() error {
+				_, err := th.Reserve(t.Context(), auth.Quota{Key: "k", Limit: 1, Window: time.Minute})
+				return err
+			},
+			"Release": func() error { return th.Release(t.Context(), []string{"k"}, []string{"l"}) },
 		}
 		for op, call := range ops {
 			t.Run(name+"/"+op, func(t *testing.T) {

@@ -2,8 +2,8 @@ package redis
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -13,109 +13,116 @@ import (
 
 var _ auth.Throttle = (*Throttle)(nil)
 
-// Throttle counts failed logins per key (an account, a client address) in a
-// fixed window shared by every sso replica. The window of a key opens with
-// its first failure and lasts window; later failures do not extend it. Once
-// a key has limit failures in its window it is blocked until the window
-// ends, and then starts again from zero.
+// Throttle keeps the attempt counters of auth quotas in Redis, shared by
+// every sso replica: one integer per key, whose TTL is the rest of its
+// fixed window.
 //
-// Blocked is meant to be checked before the password is verified: a blocked
-// key is refused even with the right password, so guessing cannot go on
-// inside the window, and the answer does not reveal whether a guess was
-// right.
+// Checking a counter and counting the attempt are one Lua script, one round
+// trip: a check followed by a separate increment would let every attempt
+// arriving between the two pass, which is how a burst of concurrent guesses
+// used to get all of them hashed. The keys of one call live on one server
+// (sso uses a single Redis or a Sentinel-managed master, not Redis Cluster,
+// where they could hash to different slots).
 type Throttle struct {
 	rdb    goredis.UniversalClient
 	prefix string
-	limit  int64
-	window time.Duration
 }
 
-// NewThrottle returns a Throttle that blocks a key after limit failures
-// within window, storing its counters under prefix in rdb. limit and window
-// must be positive (configuration validates them); NewThrottle panics
-// otherwise, since a throttle that blocks everyone or no one is a wiring
-// mistake.
-func NewThrottle(rdb goredis.UniversalClient, prefix string, limit int, window time.Duration) *Throttle {
-	if limit <= 0 || window <= 0 {
-		panic(fmt.Sprintf("redis: NewThrottle needs a positive limit and window, got %d and %s", limit, window))
-	}
-	return &Throttle{rdb: rdb, prefix: prefix, limit: int64(limit), window: ceilMillis(window)}
+// NewThrottle returns a Throttle storing its counters under prefix in rdb.
+func NewThrottle(rdb goredis.UniversalClient, prefix string) *Throttle {
+	return &Throttle{rdb: rdb, prefix: prefix + "throttle:"}
 }
 
-func (t *Throttle) key(k string) string { return t.prefix + "throttle:" + k }
+// reserveScript refuses when any counter is at its limit and otherwise
+// increments them all.
+//
+// KEYS[i] counter i; ARGV[2i-1] its limit, ARGV[2i] its window in
+// milliseconds. Reply: {0, 0} when counted, else {i, wait in ms} for the
+// refusing counter with the longest wait.
+//
+// PEXPIRE NX gives a counter its window only when it has none, so a
+// counter that Release brought back to zero keeps the window it had; and a
+// counter found at its limit without a TTL (never written so, but a key
+// must not block forever) gets a full window.
+var reserveScript = goredis.NewScript(`
+local refused, wait = 0, 0
+for i, key in ipairs(KEYS) do
+  local n = tonumber(redis.call('GET', key) or '0')
+  if n >= tonumber(ARGV[2*i-1]) then
+    local ttl = redis.call('PTTL', key)
+    if ttl < 0 then
+      ttl = tonumber(ARGV[2*i])
+      redis.call('PEXPIRE', key, ttl)
+    end
+    if ttl > wait then refused, wait = i, ttl end
+  end
+end
+if refused > 0 then return {refused, wait} end
+for i, key in ipairs(KEYS) do
+  redis.call('INCR', key)
+  redis.call('PEXPIRE', key, ARGV[2*i], 'NX')
+end
+return {0, 0}
+`)
 
-// Failed records one failed attempt for each key. Each counter is
-// incremented and, on its first failure, given the window as its TTL, in one
-// MULTI/EXEC: a counter never exists without an expiry.
-func (t *Throttle) Failed(ctx context.Context, keys ...string) error {
-	if len(keys) == 0 {
-		return nil
+// Reserve counts one attempt against every quota, or none when one of
+// them is used up; see auth.Throttle.
+func (t *Throttle) Reserve(ctx context.Context, qs ...auth.Quota) (auth.Reservation, error) {
+	if len(qs) == 0 {
+		return auth.Reservation{Refused: -1}, nil
 	}
-	_, err := t.rdb.TxPipelined(ctx, func(p goredis.Pipeliner) error {
-		for _, k := range keys {
-			key := t.key(k)
-			p.Incr(ctx, key)
-			// NX: only a counter without a TTL (a new one) gets the window,
-			// so the window stays fixed.
-			p.Do(ctx, "PEXPIRE", key, t.window.Milliseconds(), "NX")
+	keys := make([]string, len(qs))
+	args := make([]any, 0, 2*len(qs))
+	for i, q := range qs {
+		if q.Limit <= 0 || q.Window <= 0 {
+			return auth.Reservation{}, fmt.Errorf("redis: quota %q needs a positive limit and window, got %d and %s", q.Key, q.Limit, q.Window)
 		}
-		return nil
-	})
+		keys[i] = t.prefix + q.Key
+		args = append(args, q.Limit, ceilMillis(q.Window).Milliseconds())
+	}
+	res, err := reserveScript.Run(ctx, t.rdb, keys, args...).Int64Slice()
 	if err != nil {
-		return fmt.Errorf("redis: %w", err)
+		return auth.Reservation{}, fmt.Errorf("redis: %w", err)
 	}
-	return nil
+	if len(res) != 2 || res[0] < 0 || res[0] > int64(len(qs)) {
+		return auth.Reservation{}, fmt.Errorf("redis: unexpected reserve reply %v", res)
+	}
+	if res[0] == 0 {
+		return auth.Reservation{Refused: -1}, nil
+	}
+	return auth.Reservation{Refused: int(res[0]) - 1, RetryAfter: time.Duration(res[1]) * time.Millisecond}, nil
 }
 
-// Blocked returns how long until every key may try again: the longest
-// remaining window among keys with at least limit failures, or 0 when none
-// is blocked.
-func (t *Throttle) Blocked(ctx context.Context, keys ...string) (time.Duration, error) {
-	if len(keys) == 0 {
-		return 0, nil
-	}
-	type counter struct {
-		count *goredis.StringCmd
-		ttl   *goredis.DurationCmd
-	}
-	counters := make([]counter, len(keys))
-	_, err := t.rdb.TxPipelined(ctx, func(p goredis.Pipeliner) error {
-		for i, k := range keys {
-			key := t.key(k)
-			counters[i] = counter{count: p.Get(ctx, key), ttl: p.PTTL(ctx, key)}
-		}
+// releaseScript gives back one attempt of each of the first ARGV[1] keys,
+// if they have any, and deletes the others.
+var releaseScript = goredis.NewScript(`
+local refunds = tonumber(ARGV[1])
+for i, key in ipairs(KEYS) do
+  if i <= refunds then
+    if tonumber(redis.call('GET', key) or '0') > 0 then redis.call('DECR', key) end
+  else
+    redis.call('DEL', key)
+  end
+end
+return 0
+`)
+
+// Release takes back counted attempts; see auth.Throttle. A plain DECR
+// would be two mistakes in one: on a counter whose window has ended it
+// would create a key at -1 without a TTL, a credit of one attempt that
+// never expires.
+func (t *Throttle) Release(ctx context.Context, refund, forget []string) error {
+	if len(refund)+len(forget) == 0 {
 		return nil
-	})
-	// A key without failures answers Nil; that is not an error here.
-	if err != nil && !errors.Is(err, goredis.Nil) {
-		return 0, fmt.Errorf("redis: %w", err)
 	}
-	var wait time.Duration
-	for _, c := range counters {
-		n, err := c.count.Int64()
-		if errors.Is(err, goredis.Nil) {
-			continue
-		}
-		if err != nil {
-			return 0, fmt.Errorf("redis: %w", err)
-		}
-		if n < t.limit {
-			continue
-		}
-		ttl := c.ttl.Val()
-		if ttl == -1 {
-			// No expiry should not happen (Failed always sets one); block
-			// for a full window rather than forever or not at all.
-			ttl = t.window
-		}
-		wait = max(wait, ttl)
+	keys := make([]string, 0, len(refund)+len(forget))
+	for _, k := range refund {
+		keys = append(keys, t.prefix+k)
 	}
-	return wait, nil
-}
-
-// Reset forgets key's failures, after a successful login.
-func (t *Throttle) Reset(ctx context.Context, key string) error {
-	if err := t.rdb.Del(ctx, t.key(key)).Err(); err != nil {
+	for _, k := range forget {
+		keys = append(keys, t.prefix+k)
+	}
+	if err := releaseScript.Run(ctx, t.rdb, keys, strconv.Itoa(len(refund))).Err(); err != nil {
 		return fmt.Errorf("redis: %w", err)
 	}
 	return nil

@@ -44,13 +44,14 @@ const (
 )
 
 type harness struct {
-	cfg     config.Config
-	baseURL string
-	conn    *grpc.ClientConn
-	auth    ssov1.AuthServiceClient
-	users   ssov1.UserServiceClient
-	primary *sqlx.DB
-	replica *sqlx.DB
+	cfg      config.Config
+	baseURL  string
+	grpcAddr string
+	conn     *grpc.ClientConn
+	auth     ssov1.AuthServiceClient
+	users    ssov1.UserServiceClient
+	primary  *sqlx.DB
+	replica  *sqlx.DB
 	// registry reaches the Schema Registry the process registers its
 	// event schema in.
 	registry schemaregistry.Client
@@ -116,6 +117,9 @@ func start() (*harness, error) {
 	}
 	teardown = append(teardown, func() { os.RemoveAll(cfg.Tokens.KeysDir) })
 	cfg.Login.Limit, cfg.Login.IPLimit, cfg.Login.Window = loginLimit, 10_000, loginWindow
+	// Every test registers from 127.0.0.1; the limit is tested on
+	// processes of its own (see spawn).
+	cfg.Register.IPLimit = 100_000
 	cfg.ShutdownTimeout = 5 * time.Second
 
 	// Events go to a topic of this run, and their schema to its subject;
@@ -140,29 +144,12 @@ func start() (*harness, error) {
 	if os.Getenv("SSO_E2E_LOG") != "" {
 		log = slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	}
-	runCtx, cancel := context.WithCancel(ctx)
-	proc, err := service.New(runCtx, cfg, log)
-	if err != nil {
-		cancel()
-		return nil, err
-	}
-	done := make(chan error, 1)
-	go func() { done <- proc.Run(runCtx) }()
-	teardown = append(teardown, func() {
-		cancel()
-		if err := <-done; err != nil {
-			fmt.Fprintln(os.Stderr, "sso stopped with:", err)
-		}
-	})
-
-	h := &harness{cfg: cfg, baseURL: "http://" + proc.Addr("http"), registry: registry}
-	h.conn, err = grpc.NewClient(proc.Addr("grpc"), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	h := &harness{registry: registry}
+	stop, err := h.run(ctx, cfg, log)
+	teardown = append(teardown, stop)
 	if err != nil {
 		return nil, err
 	}
-	teardown = append(teardown, func() { h.conn.Close() })
-	h.auth = ssov1.NewAuthServiceClient(h.conn)
-	h.users = ssov1.NewUserServiceClient(h.conn)
 	if h.primary, err = sqlx.Open("postgres", cfg.DB.PrimaryDSN); err != nil {
 		return nil, err
 	}
@@ -170,6 +157,42 @@ func start() (*harness, error) {
 		return nil, err
 	}
 	teardown = append(teardown, func() { h.primary.Close(); h.replica.Close() })
+	return h, nil
+}
+
+// run starts an sso process on cfg, points h's clients at it and waits
+// until it is ready. stop ends the process and closes the clients; it is
+// never nil.
+func (h *harness) run(ctx context.Context, cfg config.Config, log *slog.Logger) (stop func(), err error) {
+	var stops []func()
+	stop = func() {
+		for i := len(stops) - 1; i >= 0; i-- {
+			stops[i]()
+		}
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	proc, err := service.New(runCtx, cfg, log)
+	if err != nil {
+		cancel()
+		return stop, err
+	}
+	done := make(chan error, 1)
+	go func() { done <- proc.Run(runCtx) }()
+	stops = append(stops, func() {
+		cancel()
+		if err := <-done; err != nil {
+			fmt.Fprintln(os.Stderr, "sso stopped with:", err)
+		}
+	})
+
+	h.cfg, h.baseURL, h.grpcAddr = cfg, "http://"+proc.Addr("http"), proc.Addr("grpc")
+	h.conn, err = grpc.NewClient(h.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return stop, err
+	}
+	stops = append(stops, func() { h.conn.Close() })
+	h.auth = ssov1.NewAuthServiceClient(h.conn)
+	h.users = ssov1.NewUserServiceClient(h.conn)
 
 	if !testenv.Eventually(10*time.Second, 50*time.Millisecond, func() bool {
 		resp, err := http.Get(h.baseURL + "/readyz")
@@ -179,9 +202,35 @@ func start() (*harness, error) {
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	}) {
-		return nil, fmt.Errorf("sso never became ready")
+		return stop, fmt.Errorf("sso never became ready")
 	}
-	return h, nil
+	return stop, nil
+}
+
+// spawn starts, for t alone, another sso process on the shared one's
+// database and topic, with the configuration change makes to the shared
+// one's, its own ports and its own Redis keys (so throttling counts start
+// from zero). It stops when t ends.
+func (h *harness) spawn(t *testing.T, change func(*config.Config)) *harness {
+	t.Helper()
+	cfg := h.cfg
+	cfg.GRPCAddr, cfg.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0"
+	cfg.Redis.KeyPrefix = h.cfg.Redis.KeyPrefix + testenv.Name(t, "p") + ":"
+	if change != nil {
+		change(&cfg)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("spawn: %v", err)
+	}
+	s := &harness{primary: h.primary, replica: h.replica, registry: h.registry}
+	// Each process registers its metrics on a registry of its own, but
+	// the log and the tracer provider are shared.
+	stop, err := s.run(context.Background(), cfg, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	t.Cleanup(stop)
+	if err != nil {
+		t.Fatalf("spawn: %v", err)
+	}
+	return s
 }
 
 // createTopic creates the run's event topic and schedules its deletion,

@@ -102,9 +102,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 			ssov1.RegisterAuthServiceServer(s, grpcapi.NewAuthServer(svc, log))
 			ssov1.RegisterUserServiceServer(s, grpcapi.NewUserServer(svc, log))
 		},
-		Handlers: []gateway.RegisterFunc{ssov1.RegisterAuthServiceHandler, ssov1.RegisterUserServiceHandler},
-		Title:    "sso API",
-		Spec:     "sso.swagger.json",
+		Handlers:       []gateway.RegisterFunc{ssov1.RegisterAuthServiceHandler, ssov1.RegisterUserServiceHandler},
+		Title:          "sso API",
+		Spec:           "sso.swagger.json",
+		TrustedProxies: cfg.Proxies(),
 		HTTP: server.HTTPConfig{
 			Addr:      cfg.HTTPAddr,
 			PprofAddr: cfg.PprofAddr,
@@ -192,16 +193,14 @@ func newAuth(cfg config.Config, primary, replica *sqlx.DB, rdb goredis.Universal
 		tokenOpts = append(tokenOpts, token.WithVerifiedCache(verified))
 	}
 	svc, err := auth.NewService(auth.Deps{
-		Users:           postgres.NewUsers(primary, replica, outbox.UserRegistered(cfg.Events.Topic), postgres.OnCommitted(onCommitted)),
-		Sessions:        ssoredis.NewSessions(rdb, cfg.Redis.KeyPrefix),
-		AccountThrottle: ssoredis.NewThrottle(rdb, cfg.Redis.KeyPrefix+"login:account:", cfg.Login.Limit, cfg.Login.Window),
-		ClientThrottle:  ssoredis.NewThrottle(rdb, cfg.Redis.KeyPrefix+"login:ip:", cfg.Login.IPLimit, cfg.Login.Window),
-		Hasher:          hasher,
-		Signer:          token.NewIssuer(keys, cfg.Tokens.Issuer, cfg.Tokens.AccessTTL, tokenOpts...),
-		Policy:          policy,
-	}, auth.Config{
-		AccessTTL: cfg.Tokens.AccessTTL, RefreshTTL: cfg.Tokens.RefreshTTL, FamilyTTL: cfg.Tokens.RefreshFamilyTTL,
-	}, log, auth.WithMetrics(authMetrics))
+		Users:    postgres.NewUsers(primary, replica, outbox.UserRegistered(cfg.Events.Topic), postgres.OnCommitted(onCommitted)),
+		Sessions: ssoredis.NewSessions(rdb, cfg.Redis.KeyPrefix),
+		Throttle: ssoredis.NewThrottle(rdb, cfg.Redis.KeyPrefix),
+		Hasher:   hasher,
+		Signer:   token.NewIssuer(keys, cfg.Tokens.Issuer, cfg.Tokens.AccessTTL, tokenOpts...),
+		Policy:   policy,
+	}, auth.Config{AccessTTL: cfg.Tokens.AccessTTL, RefreshTTL: cfg.Tokens.RefreshTTL,
+		FamilyTTL: cfg.Tokens.RefreshFamilyTTL, Limits: cfg.Limits()}, log, auth.WithMetrics(authMetrics))
 	return svc, keys, err
 }
 

@@ -2,7 +2,6 @@ package authtest_test
 
 import (
 	"testing"
-	"time"
 
 	"github.com/ssokit/platform/services/sso/internal/auth"
 	"github.com/ssokit/platform/services/sso/internal/auth/authtest"
@@ -22,7 +21,5 @@ func TestSessions(t *testing.T) {
 
 func TestThrottle(t *testing.T) {
 	t.Parallel()
-	authtest.RunThrottle(t, func(_ *testing.T, limit int, window time.Duration) auth.Throttle {
-		return authtest.NewThrottle(limit, window)
-	})
+	authtest.RunThrottle(t, func(*testing.T) auth.Throttle { return authtest.NewThrottle() })
 }

@@ -2,6 +2,7 @@ package authtest
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -244,15 +245,11 @@ func (m *Sessions) AccessRevoked(_ context.Context, jti string) (bool, error) {
 }
 
 // Throttle is an in-memory auth.Throttle with the fixed windows of the
-// Redis one: a key's window opens with its first failure and lasts window;
-// limit failures in it block the key until it ends. It is safe for
-// concurrent use.
+// Redis one. It is safe for concurrent use.
 type Throttle struct {
-	mu     sync.Mutex
-	now    func() time.Time
-	limit  int
-	window time.Duration
-	keys   map[string]counter
+	mu   sync.Mutex
+	now  func() time.Time
+	keys map[string]counter
 }
 
 type counter struct {
@@ -262,10 +259,9 @@ type counter struct {
 
 var _ auth.Throttle = (*Throttle)(nil)
 
-// NewThrottle returns a Throttle blocking a key after limit failures
-// within window, on the wall clock.
-func NewThrottle(limit int, window time.Duration) *Throttle {
-	return &Throttle{now: time.Now, limit: limit, window: window, keys: map[string]counter{}}
+// NewThrottle returns an empty Throttle on the wall clock.
+func NewThrottle() *Throttle {
+	return &Throttle{now: time.Now, keys: map[string]counter{}}
 }
 
 // live returns key's counter in its current window.
@@ -277,40 +273,51 @@ func (m *Throttle) live(key string, now time.Time) (counter, bool) {
 	return c, true
 }
 
-// Blocked returns the longest remaining window among blocked keys, or 0.
-func (m *Throttle) Blocked(_ context.Context, keys ...string) (time.Duration, error) {
+// Reserve counts one attempt against every quota, or none when one is
+// used up.
+func (m *Throttle) Reserve(_ context.Context, qs ...auth.Quota) (auth.Reservation, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := m.now()
-	var wait time.Duration
-	for _, k := range keys {
-		if c, ok := m.live(k, now); ok && c.n >= m.limit {
-			wait = max(wait, c.end.Sub(now))
+	r := auth.Reservation{Refused: -1}
+	for i, q := range qs {
+		if q.Limit <= 0 || q.Window <= 0 {
+			return auth.Reservation{}, fmt.Errorf("authtest: quota %q needs a positive limit and window", q.Key)
+		}
+		if c, ok := m.live(q.Key, now); ok && c.n >= q.Limit {
+			if wait := c.end.Sub(now); wait > r.RetryAfter {
+				r = auth.Reservation{Refused: i, RetryAfter: wait}
+			}
 		}
 	}
-	return wait, nil
-}
-
-// Failed counts one failure for each key, opening its window if needed.
-func (m *Throttle) Failed(_ context.Context, keys ...string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	now := m.now()
-	for _, k := range keys {
-		c, ok := m.live(k, now)
+	if r.Refused >= 0 {
+		return r, nil
+	}
+	for _, q := range qs {
+		c, ok := m.live(q.Key, now)
 		if !ok {
-			c = counter{end: now.Add(m.window)}
+			c = counter{end: now.Add(q.Window)}
 		}
 		c.n++
-		m.keys[k] = c
+		m.keys[q.Key] = c
 	}
-	return nil
+	return r, nil
 }
 
-// Reset forgets key's failures.
-func (m *Throttle) Reset(_ context.Context, key string) error {
+// Release gives back one attempt of each refund key and forgets the
+// forget keys.
+func (m *Throttle) Release(_ context.Context, refund, forget []string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	delete(m.keys, key)
+	now := m.now()
+	for _, k := range refund {
+		if c, ok := m.live(k, now); ok && c.n > 0 {
+			c.n--
+			m.keys[k] = c
+		}
+	}
+	for _, k := range forget {
+		delete(m.keys, k)
+	}
 	return nil
 }
