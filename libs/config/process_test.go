@@ -38,7 +38,7 @@ func TestProcessAndKafkaTakeTheServicePrefix(t *testing.T) {
 }
 
 func TestProcessValidateNamesThePrefixedVariable(t *testing.T) {
-	ok := config.Process{ShutdownTimeout: time.Second, TraceSampleRatio: 0.5}
+	ok := httpDefaults(config.Process{ShutdownTimeout: time.Second, TraceSampleRatio: 0.5})
 	if err := ok.Validate("SVC_"); err != nil {
 		t.Fatalf("valid process: %v", err)
 	}
@@ -54,6 +54,87 @@ func TestProcessValidateNamesThePrefixedVariable(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			err := tt.p.Validate("SVC_")
+			if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want ErrInvalid naming %s", err, tt.want)
+			}
+		})
+	}
+}
+
+// httpDefaults is p with the HTTP limits at their defaults.
+func httpDefaults(p config.Process) config.Process {
+	p.HTTPReadHeaderTimeout, p.HTTPReadTimeout, p.HTTPWriteTimeout, p.HTTPIdleTimeout = 5*time.Second, 10*time.Second, 30*time.Second, time.Minute
+	p.HTTPMaxHeaderBytes, p.HTTPMaxConns = 16<<10, 512
+	return p
+}
+
+func TestProcessHTTPLimits(t *testing.T) {
+	for _, k := range []string{"SVC_HTTP_READ_TIMEOUT", "SVC_HTTP_WRITE_TIMEOUT", "SVC_HTTP_MAX_CONNS", config.FileVar} {
+		t.Setenv(k, "")
+		os.Unsetenv(k)
+	}
+	var c service
+	if err := config.Load(&c); err != nil {
+		t.Fatal(err)
+	}
+	if want := httpDefaults(c.Process); c.Process != want {
+		t.Errorf("defaults = %+v, want %+v", c.Process, want)
+	}
+	base := httpDefaults(config.Process{ShutdownTimeout: time.Second, TraceSampleRatio: 1})
+	tests := []struct {
+		name   string
+		change func(*config.Process)
+		want   string
+	}{
+		{"no read timeout", func(p *config.Process) { p.HTTPReadTimeout = 0 }, "SVC_HTTP_READ_TIMEOUT"},
+		{"negative header timeout", func(p *config.Process) { p.HTTPReadHeaderTimeout = -time.Second }, "SVC_HTTP_READ_HEADER_TIMEOUT"},
+		{"write within read", func(p *config.Process) { p.HTTPWriteTimeout = p.HTTPReadTimeout }, "SVC_HTTP_WRITE_TIMEOUT"},
+		{"tiny headers", func(p *config.Process) { p.HTTPMaxHeaderBytes = 100 }, "SVC_HTTP_MAX_HEADER_BYTES"},
+		{"no connections", func(p *config.Process) { p.HTTPMaxConns = 0 }, "SVC_HTTP_MAX_CONNS"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := base
+			tt.change(&p)
+			err := p.Validate("SVC_")
+			if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want ErrInvalid naming %s", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestAPIValidate(t *testing.T) {
+	valid := [][]string{
+		nil,
+		{"*"},
+		{"https://app.example.com"},
+		{"http://localhost:5173", " https://App.Example.com "},
+	}
+	for _, origins := range valid {
+		a := config.API{MaxBodyBytes: 64 << 10, GRPCMaxConns: 1, CORSAllowedOrigins: origins}
+		if err := a.Validate("SVC_"); err != nil {
+			t.Errorf("origins %q: %v", origins, err)
+		}
+	}
+	tests := []struct {
+		name string
+		a    config.API
+		want string
+	}{
+		{"tiny body", config.API{MaxBodyBytes: 10, GRPCMaxConns: 1}, "SVC_HTTP_MAX_BODY_BYTES"},
+		{"huge body", config.API{MaxBodyBytes: 1 << 30, GRPCMaxConns: 1}, "SVC_HTTP_MAX_BODY_BYTES"},
+		{"no grpc connections", config.API{MaxBodyBytes: 1 << 16}, "SVC_GRPC_MAX_CONNS"},
+		{"star among others", config.API{MaxBodyBytes: 1 << 16, GRPCMaxConns: 1, CORSAllowedOrigins: []string{"*", "https://a.example"}}, "SVC_CORS_ALLOWED_ORIGINS"},
+		{"null origin", config.API{MaxBodyBytes: 1 << 16, GRPCMaxConns: 1, CORSAllowedOrigins: []string{"null"}}, "SVC_CORS_ALLOWED_ORIGINS"},
+		{"path", config.API{MaxBodyBytes: 1 << 16, GRPCMaxConns: 1, CORSAllowedOrigins: []string{"https://a.example/"}}, "SVC_CORS_ALLOWED_ORIGINS"},
+		{"wildcard host", config.API{MaxBodyBytes: 1 << 16, GRPCMaxConns: 1, CORSAllowedOrigins: []string{"https://*.example"}}, "SVC_CORS_ALLOWED_ORIGINS"},
+		{"no scheme", config.API{MaxBodyBytes: 1 << 16, GRPCMaxConns: 1, CORSAllowedOrigins: []string{"app.example.com"}}, "SVC_CORS_ALLOWED_ORIGINS"},
+		{"other scheme", config.API{MaxBodyBytes: 1 << 16, GRPCMaxConns: 1, CORSAllowedOrigins: []string{"chrome-extension://abc"}}, "SVC_CORS_ALLOWED_ORIGINS"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.a.Validate("SVC_")
 			if !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want ErrInvalid naming %s", err, tt.want)
 			}

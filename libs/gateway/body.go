@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
@@ -18,8 +19,9 @@ import (
 // whole body before h runs, so an oversized body is refused with 413 Payload
 // Too Large and the gateway's JSON error (code INVALID_ARGUMENT) whether or
 // not the client declared its length, and h never sees a truncated body.
-// New applies it to every gateway route; it is exported for other handlers
-// that take JSON bodies.
+// A body cut short by the server's read deadline (http.Server.ReadTimeout)
+// gets 408 Request Timeout. New applies it to every gateway route; it is
+// exported for other handlers that take JSON bodies.
 func LimitBody(h http.Handler, max int64) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > max {
@@ -35,11 +37,16 @@ func LimitBody(h http.Handler, max int64) http.Handler {
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
 		if err != nil {
 			var maxErr *http.MaxBytesError
-			if errors.As(err, &maxErr) {
+			switch {
+			case errors.As(err, &maxErr):
 				writeStatus(w, http.StatusRequestEntityTooLarge, tooLarge(max))
-				return
+			case errors.Is(err, os.ErrDeadlineExceeded):
+				// The server's read deadline passed: the client trickled
+				// or withheld its body. The connection is not reused.
+				writeStatus(w, http.StatusRequestTimeout, status.New(codes.DeadlineExceeded, "the request body did not arrive in time"))
+			default:
+				writeStatus(w, http.StatusBadRequest, status.New(codes.InvalidArgument, "cannot read the request body"))
 			}
-			writeStatus(w, http.StatusBadRequest, status.Newf(codes.InvalidArgument, "cannot read the request body: %v", err))
 			return
 		}
 		r = r.WithContext(r.Context()) // a copy: the caller's request keeps its body

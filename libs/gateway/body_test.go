@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 
@@ -55,4 +56,21 @@ func TestLimitBody(t *testing.T) {
 			}
 		})
 	}
+}
+
+// deadlineReader fails as a connection whose read deadline has passed.
+type deadlineReader struct{}
+
+func (deadlineReader) Read([]byte) (int, error) { return 0, os.ErrDeadlineExceeded }
+
+func TestLimitBodyAnswers408WhenTheBodyIsLate(t *testing.T) {
+	next := http.HandlerFunc(func(http.ResponseWriter, *http.Request) { t.Error("handler ran without a body") })
+	req := httptest.NewRequest(http.MethodPost, "/v1/auth/login", deadlineReader{})
+	rec := httptest.NewRecorder()
+	gateway.LimitBody(next, 1024).ServeHTTP(rec, req)
+	if rec.Code != http.StatusRequestTimeout {
+		t.Fatalf("status = %d, want 408", rec.Code)
+	}
+	assertJSON(t, rec.Body.Bytes(),
+		errJSON(codes.DeadlineExceeded, "DEADLINE_EXCEEDED", "the request body did not arrive in time"), "")
 }

@@ -80,9 +80,11 @@ func TestMountProvesTheGateway(t *testing.T) {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	conn, err := gateway.Mount(t.Context(), mux, lis.Addr().String(), "sso API", spec,
-		[]gateway.RegisterFunc{ssov1.RegisterAuthServiceHandler},
-		gateway.WithTrustedProxies(netip.MustParsePrefix("10.0.0.0/8")))
+	conn, err := gateway.Mount(t.Context(), mux, lis.Addr().String(), gateway.Facade{
+		Title: "sso API", Spec: spec,
+		Handlers:       []gateway.RegisterFunc{ssov1.RegisterAuthServiceHandler},
+		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,12 +33,19 @@
 //
 // # Request bodies
 //
-// Bodies are limited to DefaultMaxBodyBytes (2 MiB, see WithMaxBodyBytes and
+// Bodies are limited to DefaultMaxBodyBytes (64 KiB, see WithMaxBodyBytes and
 // LimitBody); a larger body is refused with 413 and the error shape above
-// (code INVALID_ARGUMENT: resending it cannot help) before the service runs.
-// The limit is well above anything legitimate yet lets an absurd input, such
-// as a 1 MB password, reach the service and get its own 400 from the password
-// policy; it also stays under gRPC's default 4 MiB message limit.
+// (code INVALID_ARGUMENT: resending it cannot help) before the service runs,
+// and a body that does not arrive before the server's read deadline gets 408
+// (code DEADLINE_EXCEEDED). Only a body declared as application/json is
+// taken (415 otherwise).
+//
+// # Browsers
+//
+// Mount puts the facade behind CORS: with no allowed origins (the default)
+// no response carries a CORS header and browsers keep other sites' pages
+// from reading any answer; with some, their preflights are answered and
+// their pages may call the API with a bearer token. Cookies play no part.
 //
 // # Metadata and the client IP
 //
@@ -70,8 +77,10 @@
 // mapping, throttling) as native gRPC calls. Mount does that and serves the
 // Swagger UI beside it:
 //
-//	conn, err := gateway.Mount(ctx, mux, grpcAddr, "sso API", spec,
-//		[]gateway.RegisterFunc{ssov1.RegisterAuthServiceHandler, ssov1.RegisterUserServiceHandler})
+//	conn, err := gateway.Mount(ctx, mux, grpcAddr, gateway.Facade{
+//		Title: "sso API", Spec: spec,
+//		Handlers: []gateway.RegisterFunc{ssov1.RegisterAuthServiceHandler, ssov1.RegisterUserServiceHandler},
+//	})
 //
 // The Register*HandlerServer variants work too but skip gRPC interceptors.
 package gateway

@@ -16,8 +16,10 @@ import (
 )
 
 // DefaultMaxBodyBytes is the request body limit New applies unless
-// WithMaxBodyBytes says otherwise.
-const DefaultMaxBodyBytes int64 = 2 << 20
+// WithMaxBodyBytes says otherwise: 64 KiB, a hundred times the largest
+// legitimate request (a password, a name and an e-mail address), and little
+// memory for a client that sends that much or withholds the rest.
+const DefaultMaxBodyBytes int64 = 64 << 10
 
 // Option configures New.
 type Option func(*options)

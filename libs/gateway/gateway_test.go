@@ -145,7 +145,7 @@ func errJSON(code codes.Code, name, message string) string {
 }
 
 func TestGateway(t *testing.T) {
-	bigPassword := strings.Repeat("p", 1<<20) // 1 MiB: under the body limit
+	bigPassword := strings.Repeat("p", 32<<10) // under the body limit
 	tests := []struct {
 		name   string
 		method string
@@ -265,23 +265,23 @@ func TestGateway(t *testing.T) {
 			wantPrefix: "invalid JSON body: syntax error (line 1:29): unexpected token {",
 		},
 		{
-			name: "1 MiB password reaches the password policy", method: "POST", path: "/v1/auth/register",
+			name: "32 KiB password reaches the password policy", method: "POST", path: "/v1/auth/register",
 			body:       `{"email":"ann@example.com","password":"` + bigPassword + `"}`,
 			wantStatus: http.StatusBadRequest,
 			wantBody:   errJSON(codes.InvalidArgument, "INVALID_ARGUMENT", "password must be at most 1024 bytes"),
 		},
 		{
 			name: "body over the limit", method: "POST", path: "/v1/auth/register",
-			body:       `{"email":"ann@example.com","password":"` + strings.Repeat("p", 2<<20) + `"}`,
+			body:       `{"email":"ann@example.com","password":"` + strings.Repeat("p", 64<<10) + `"}`,
 			wantStatus: http.StatusRequestEntityTooLarge,
-			wantBody:   errJSON(codes.InvalidArgument, "INVALID_ARGUMENT", "request body is larger than 2097152 bytes"),
+			wantBody:   errJSON(codes.InvalidArgument, "INVALID_ARGUMENT", "request body is larger than 65536 bytes"),
 		},
 		{
 			name: "chunked body over the limit", method: "POST", path: "/v1/auth/register",
-			body:       `{"email":"ann@example.com","password":"` + strings.Repeat("p", 2<<20) + `"}`,
+			body:       `{"email":"ann@example.com","password":"` + strings.Repeat("p", 64<<10) + `"}`,
 			chunked:    true,
 			wantStatus: http.StatusRequestEntityTooLarge,
-			wantBody:   errJSON(codes.InvalidArgument, "INVALID_ARGUMENT", "request body is larger than 2097152 bytes"),
+			wantBody:   errJSON(codes.InvalidArgument, "INVALID_ARGUMENT", "request body is larger than 65536 bytes"),
 		},
 		{
 			name: "unknown path", method: "GET", path: "/v1/nope",

@@ -30,14 +30,34 @@ type API struct {
 	// TrustedProxies are the proxies whose X-Forwarded-For the facade
 	// believes (WithTrustedProxies); none by default.
 	TrustedProxies []netip.Prefix
+	// MaxBodyBytes bounds a REST request body and a gRPC request message;
+	// 0 means DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// AllowedOrigins are the browser origins CORS allows; none when empty.
+	AllowedOrigins []string
+	// GRPCMaxConns caps the gRPC server's connections; 0 means
+	// server.DefaultGRPCMaxConns.
+	GRPCMaxConns int
 }
 
 // ServeAPI adds to p the gRPC server (server.NewGRPC, its metrics on
 // api.HTTP.Metrics) and the HTTP server with the REST facade and the
-// Swagger UI (Mount) beside health and metrics (Process.ServeHTTP). The
-// facade's connection to the gRPC server is closed when p is.
+// Swagger UI (Mount) beside health and metrics (Process.ServeHTTP), each
+// server within its limits. The facade's connection to the gRPC server is
+// closed when p is.
 func ServeAPI(ctx context.Context, p *server.Process, api API) error {
+	maxBody := api.MaxBodyBytes
+	if maxBody == 0 {
+		maxBody = DefaultMaxBodyBytes
+	}
+	grpcMaxConns := api.GRPCMaxConns
+	if grpcMaxConns == 0 {
+		grpcMaxConns = server.DefaultGRPCMaxConns
+	}
+	// A request message is never larger in protobuf than the JSON body it
+	// was decoded from, so the body limit bounds both transports.
 	g, err := server.NewGRPC(api.GRPCAddr, p.Log(), api.HTTP.Metrics, api.Register,
+		server.WithMaxRecvMsgSize(int(maxBody)), server.WithMaxConns(grpcMaxConns),
 		server.WithUnaryInterceptors(ClientIPInterceptor))
 	if err != nil {
 		return err
@@ -49,7 +69,10 @@ func ServeAPI(ctx context.Context, p *server.Process, api API) error {
 	}
 	h := api.HTTP
 	h.Routes = func(mux *http.ServeMux) error {
-		conn, err := Mount(ctx, mux, g.Addr(), api.Title, spec, api.Handlers, WithTrustedProxies(api.TrustedProxies...))
+		conn, err := Mount(ctx, mux, g.Addr(), Facade{
+			Title: api.Title, Spec: spec, Handlers: api.Handlers,
+			MaxBodyBytes: maxBody, AllowedOrigins: api.AllowedOrigins, TrustedProxies: api.TrustedProxies,
+		})
 		if err != nil {
 			return err
 		}

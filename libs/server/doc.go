@@ -11,4 +11,9 @@
 // returning the error of a clash (NewGRPC, InstrumentHTTP,
 // consumer.NewMetrics, a package's NewMetrics): wiring code never calls
 // Register itself, and a metric cannot be built and then forgotten.
+//
+// Every server bounds what one client can make it hold (HTTPLimits, and
+// NewGRPC's bounds): time to send a request, time to answer, header and
+// body sizes, and connections open at once, so a slow or greedy client
+// costs a bounded share of memory and is cut off within seconds.
 package server

@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"runtime/debug"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
 )
@@ -21,7 +22,31 @@ import (
 type GRPCOption func(*grpcOptions)
 
 type grpcOptions struct {
-	unary []grpc.UnaryServerInterceptor
+	unary    []grpc.UnaryServerInterceptor
+	maxRecv  int
+	maxConns int
+}
+
+// Defaults of the gRPC server's bounds; see NewGRPC.
+const (
+	// DefaultGRPCMaxRecvMsgBytes is sized to the APIs: their largest
+	// request is a few short strings, far below grpc-go's 4 MiB.
+	DefaultGRPCMaxRecvMsgBytes = 64 << 10
+	// DefaultGRPCMaxConns caps the connections open at once. gRPC clients
+	// (the gateway, other services) multiplex many calls on few of them.
+	DefaultGRPCMaxConns = 256
+)
+
+// WithMaxRecvMsgSize sets the largest request message accepted; larger
+// ones fail with RESOURCE_EXHAUSTED before a handler runs.
+func WithMaxRecvMsgSize(n int) GRPCOption {
+	return func(o *grpcOptions) { o.maxRecv = n }
+}
+
+// WithMaxConns caps the connections open at once; further ones wait
+// until one closes.
+func WithMaxConns(n int) GRPCOption {
+	return func(o *grpcOptions) { o.maxConns = n }
 }
 
 // WithUnaryInterceptors adds interceptors that run inside panic recovery,
@@ -41,10 +66,21 @@ func WithUnaryInterceptors(i ...grpc.UnaryServerInterceptor) GRPCOption {
 // grpc.health.v1 service, SERVING until shutdown begins; and server
 // reflection, so grpcurl works without .proto files. It fails when addr
 // cannot be listened on or reg already holds the gRPC metrics.
+//
+// The server bounds what a client can make it hold (grpc-go's defaults
+// allow 4 MiB messages, 16 MiB of headers and unlimited streams per
+// connection): request messages up to DefaultGRPCMaxRecvMsgBytes (see
+// WithMaxRecvMsgSize), 16 KiB of headers, 100 concurrent calls per
+// connection, DefaultGRPCMaxConns connections (see WithMaxConns), 10 s for
+// a new connection's handshake; clients may ping at most every 10 s, and a
+// silent peer is probed after a minute and dropped 20 s later.
 func NewGRPC(addr string, log *slog.Logger, reg prometheus.Registerer, register func(grpc.ServiceRegistrar), opts ...GRPCOption) (*GRPC, error) {
-	var o grpcOptions
+	o := grpcOptions{maxRecv: DefaultGRPCMaxRecvMsgBytes, maxConns: DefaultGRPCMaxConns}
 	for _, opt := range opts {
 		opt(&o)
+	}
+	if o.maxRecv <= 0 || o.maxConns <= 0 {
+		return nil, fmt.Errorf("grpc server: message size and connection limits must be positive")
 	}
 	// The interceptors exist before the server they are options of; the
 	// server is set before the metrics are registered, so before any
@@ -56,6 +92,12 @@ func NewGRPC(addr string, log *slog.Logger, reg prometheus.Registerer, register 
 		grpc.NumStreamWorkers(streamWorkers),
 		grpc.ChainUnaryInterceptor(unary...),
 		grpc.ChainStreamInterceptor(metrics.stream, recoverStream(log)),
+		grpc.MaxRecvMsgSize(o.maxRecv),
+		grpc.MaxHeaderListSize(16<<10),
+		grpc.MaxConcurrentStreams(100),
+		grpc.ConnectionTimeout(10*time.Second),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: time.Minute, Timeout: 20 * time.Second}),
 	)
 	metrics.srv = srv
 	hs := health.NewServer()
@@ -67,10 +109,10 @@ func NewGRPC(addr string, log *slog.Logger, reg prometheus.Registerer, register 
 	if err := reg.Register(metrics); err != nil {
 		return nil, fmt.Errorf("grpc server metrics: %w", err)
 	}
-	ln, err := net.Listen("tcp", addr)
+	ln, err := listen("grpc", addr, o.maxConns)
 	if err != nil {
 		reg.Unregister(metrics)
-		return nil, fmt.Errorf("grpc server: %w", err)
+		return nil, err
 	}
 	hs.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	return &GRPC{ln: ln, srv: srv, health: hs}, nil

@@ -3,6 +3,7 @@ package server
 import (
 	"net/http"
 	"net/http/pprof"
+	"time"
 )
 
 // NewPprof returns a server for Go's profiling endpoints under
@@ -16,7 +17,9 @@ func NewPprof(addr string) (*HTTP, error) {
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	return NewHTTP("pprof", addr, mux)
+	// A CPU profile or trace streams for as long as asked (30 s by
+	// default), and net/http/pprof refuses durations beyond WriteTimeout.
+	return NewHTTP("pprof", addr, mux, HTTPLimits{WriteTimeout: 5 * time.Minute})
 }
 
 // ServePprof serves the profiling endpoints ([NewPprof]) on addr as one of

@@ -142,20 +142,27 @@ type HTTP struct {
 }
 
 // NewHTTP listens on addr right away, so a busy port fails at wiring time
-// rather than after the process reports itself started.
-func NewHTTP(name, addr string, h http.Handler) (*HTTP, error) {
-	ln, err := net.Listen("tcp", addr)
+// rather than after the process reports itself started. The server holds
+// to limits (see HTTPLimits; zero fields take the defaults).
+func NewHTTP(name, addr string, h http.Handler, limits HTTPLimits) (*HTTP, error) {
+	l := limits.withDefaults()
+	if l.WriteTimeout <= l.ReadTimeout {
+		return nil, fmt.Errorf("%s server: write timeout %s must exceed read timeout %s", name, l.WriteTimeout, l.ReadTimeout)
+	}
+	ln, err := listen(name, addr, l.MaxConns)
 	if err != nil {
-		return nil, fmt.Errorf("%s server: %w", name, err)
+		return nil, err
 	}
 	return &HTTP{
 		name: name,
 		ln:   ln,
 		srv: &http.Server{
 			Handler:           h,
-			ReadHeaderTimeout: 5 * time.Second,
-			IdleTimeout:       2 * time.Minute,
-			MaxHeaderBytes:    64 << 10,
+			ReadHeaderTimeout: l.ReadHeaderTimeout,
+			ReadTimeout:       l.ReadTimeout,
+			WriteTimeout:      l.WriteTimeout,
+			IdleTimeout:       l.IdleTimeout,
+			MaxHeaderBytes:    l.MaxHeaderBytes,
 		},
 	}, nil
 }

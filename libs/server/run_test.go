@@ -30,7 +30,7 @@ func TestProcessDrainsInFlightRequests(t *testing.T) {
 		}
 		_, _ = io.WriteString(w, "done")
 	})
-	h, err := server.NewHTTP("http", "127.0.0.1:0", mux)
+	h, err := server.NewHTTP("http", "127.0.0.1:0", mux, server.HTTPLimits{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,12 +82,12 @@ func TestProcessDrainsInFlightRequests(t *testing.T) {
 }
 
 func TestNewHTTPReportsBusyPort(t *testing.T) {
-	first, err := server.NewHTTP("http", "127.0.0.1:0", http.NewServeMux())
+	first, err := server.NewHTTP("http", "127.0.0.1:0", http.NewServeMux(), server.HTTPLimits{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer first.Shutdown(context.Background())
-	if _, err := server.NewHTTP("http", first.Addr(), http.NewServeMux()); err == nil {
+	if _, err := server.NewHTTP("http", first.Addr(), http.NewServeMux(), server.HTTPLimits{}); err == nil {
 		t.Fatal("want an error when the port is taken")
 	}
 }

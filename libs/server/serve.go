@@ -19,6 +19,8 @@ type HTTPConfig struct {
 	Metrics *prometheus.Registry
 	// Routes, when set, adds the service's own routes to the mux.
 	Routes func(*http.ServeMux) error
+	// Limits bound the port's clients; zero fields take DefaultHTTPLimits.
+	Limits HTTPLimits
 }
 
 // ServeHTTP adds the HTTP server c describes to p's servers, and the
@@ -34,7 +36,7 @@ func (p *Process) ServeHTTP(c HTTPConfig) error {
 	if err != nil {
 		return err
 	}
-	srv, err := NewHTTP("http", c.Addr, handler)
+	srv, err := NewHTTP("http", c.Addr, handler, c.Limits)
 	if err != nil {
 		return err
 	}

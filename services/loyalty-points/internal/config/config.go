@@ -18,6 +18,10 @@ type Config struct {
 	// LOYALTY_SHUTDOWN_TIMEOUT, LOYALTY_TRACE_SAMPLE_RATIO,
 	// LOYALTY_OTLP_ENDPOINT and LOYALTY_PPROF_ADDR.
 	config.Process `envPrefix:"LOYALTY_"`
+	// API bounds the API's clients and names the browser origins allowed
+	// to call it: LOYALTY_HTTP_MAX_BODY_BYTES, LOYALTY_CORS_ALLOWED_ORIGINS and
+	// LOYALTY_GRPC_MAX_CONNS.
+	config.API `envPrefix:"LOYALTY_"`
 
 	// GRPCAddr serves the gRPC API.
 	GRPCAddr string `env:"LOYALTY_GRPC_ADDR" envDefault:"127.0.0.1:44045"`
@@ -81,6 +85,9 @@ func Load() (Config, error) {
 // Validate rejects values that would only fail later, at a worse moment.
 func (c *Config) Validate() error {
 	if err := c.Process.Validate("LOYALTY_"); err != nil {
+		return err
+	}
+	if err := c.API.Validate("LOYALTY_"); err != nil {
 		return err
 	}
 	switch {

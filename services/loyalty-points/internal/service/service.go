@@ -125,7 +125,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 		Handlers: []gateway.RegisterFunc{loyaltyv1.RegisterLoyaltyServiceHandler},
 		Title:    "Loyalty API",
 		Spec:     "loyalty.swagger.json",
-		HTTP:     server.HTTPConfig{Addr: cfg.HTTPAddr, PprofAddr: cfg.PprofAddr, Metrics: metrics},
+		HTTP: server.HTTPConfig{Addr: cfg.HTTPAddr, PprofAddr: cfg.PprofAddr, Metrics: metrics,
+			Limits: bootstrap.HTTPLimits(cfg.Process)},
+		MaxBodyBytes:   cfg.MaxBodyBytes,
+		AllowedOrigins: cfg.CORSAllowedOrigins,
+		GRPCMaxConns:   cfg.GRPCMaxConns,
 	})
 	if err != nil {
 		return nil, err

@@ -23,6 +23,10 @@ type Config struct {
 	// SSO_SHUTDOWN_TIMEOUT, SSO_TRACE_SAMPLE_RATIO, SSO_OTLP_ENDPOINT and
 	// SSO_PPROF_ADDR.
 	config.Process `envPrefix:"SSO_"`
+	// API bounds the API's clients and names the browser origins allowed
+	// to call it: SSO_HTTP_MAX_BODY_BYTES, SSO_CORS_ALLOWED_ORIGINS and
+	// SSO_GRPC_MAX_CONNS.
+	config.API `envPrefix:"SSO_"`
 
 	// GRPCAddr serves the gRPC API.
 	GRPCAddr string `env:"SSO_GRPC_ADDR" envDefault:"127.0.0.1:44044"`
@@ -225,6 +229,9 @@ func Load() (Config, error) {
 // Validate rejects values that would only fail later, at a worse moment.
 func (c *Config) Validate() error {
 	if err := c.Process.Validate("SSO_"); err != nil {
+		return err
+	}
+	if err := c.API.Validate("SSO_"); err != nil {
 		return err
 	}
 	switch {

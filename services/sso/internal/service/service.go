@@ -114,7 +114,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 				mux.Handle("GET /.well-known/jwks.json", httpapi.JWKS(keys))
 				return nil
 			},
+			Limits: bootstrap.HTTPLimits(cfg.Process),
 		},
+		MaxBodyBytes:   cfg.MaxBodyBytes,
+		AllowedOrigins: cfg.CORSAllowedOrigins,
+		GRPCMaxConns:   cfg.GRPCMaxConns,
 	})
 	if err != nil {
 		return nil, err

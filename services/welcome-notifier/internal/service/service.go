@@ -99,7 +99,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 	health.Add("postgres", db.PingContext)
 	health.Add("smtp", sender.Check)
 
-	if err := p.ServeHTTP(server.HTTPConfig{Addr: cfg.HTTPAddr, PprofAddr: cfg.PprofAddr, Metrics: metrics}); err != nil {
+	if err := p.ServeHTTP(server.HTTPConfig{Addr: cfg.HTTPAddr, PprofAddr: cfg.PprofAddr, Metrics: metrics,
+		Limits: bootstrap.HTTPLimits(cfg.Process)}); err != nil {
 		return nil, err
 	}
 	return p, nil
