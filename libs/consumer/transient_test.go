@@ -1,0 +1,145 @@
+package consumer_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"slices"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ssokit/platform/libs/consumer"
+	eventsv1 "github.com/ssokit/platform/libs/gen/events/v1"
+)
+
+// TestTransientFailuresAreRetriedUntilTheDependencyIsBack holds the first
+// message on a dependency that stays down for far more attempts than
+// MaxAttempts allows, and for several seconds: it is not dead-lettered, it
+// succeeds once the dependency is back, and the messages behind it are then
+// handled once each, in order (the partition was paused meanwhile, and what
+// had been fetched before the pause was not lost).
+func TestTransientFailuresAreRetriedUntilTheDependencyIsBack(t *testing.T) {
+	refused := &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
+	tests := []struct {
+		name string
+		err  error
+	}{
+		{"marked transient", fmt.Errorf("%w: postgres: connection refused", consumer.ErrTransient)},
+		{"network error", fmt.Errorf("smtp connect: %w", refused)},
+		{"handler timeout", context.DeadlineExceeded},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			first, second, third := event(1), event(2), event(3)
+			for _, ev := range []*eventsv1.UserRegistered{first, second, third} {
+				h.produceEvent(ev)
+			}
+			cfg := h.config() // MaxAttempts 3, backoff 10..40ms
+			const outageAttempts = 30
+			outage := 3 * time.Second
+			var down time.Time
+
+			got := newCalls()
+			h.start(cfg, func(ctx context.Context, e *eventsv1.UserRegistered, meta consumer.Metadata) error {
+				got.add(ctx, e, meta)
+				if e.UserId != first.UserId {
+					return nil
+				}
+				if meta.Attempt == 1 {
+					down = time.Now()
+				}
+				if meta.Attempt < outageAttempts || time.Since(down) < outage {
+					return tt.err
+				}
+				return nil
+			})
+			h.waitCommitted(3)
+			attempts := got.attemptsFor(first.UserId)
+			if len(attempts) < outageAttempts || attempts[len(attempts)-1] != len(attempts) {
+				t.Errorf("first message handled %d times (last attempt %v), want at least %d, numbered 1..n",
+					len(attempts), attempts[len(attempts)-1:], outageAttempts)
+			}
+			for _, ev := range []*eventsv1.UserRegistered{second, third} {
+				if a := got.attemptsFor(ev.UserId); !slices.Equal(a, []int{1}) {
+					t.Errorf("attempts for %s = %v, want [1]", ev.UserId, a)
+				}
+			}
+			got.mu.Lock()
+			var order []string
+			for _, c := range got.list {
+				if len(order) == 0 || order[len(order)-1] != c.event.UserId {
+					order = append(order, c.event.UserId)
+				}
+			}
+			got.mu.Unlock()
+			if want := []string{first.UserId, second.UserId, third.UserId}; !slices.Equal(order, want) {
+				t.Errorf("handled in order %v, want %v", order, want)
+			}
+
+			h.obs.awaitProcessed(t, 3)
+			processed, retried, dead := h.obs.snapshot()
+			if len(dead) != 0 || !slices.Equal(processed, []string{consumer.OutcomeSuccess, consumer.OutcomeSuccess, consumer.OutcomeSuccess}) {
+				t.Errorf("observer saw processed=%v dead-lettered=%v, want 3 successes and no dead letter", processed, dead)
+			}
+			if retried != len(attempts)-1 {
+				t.Errorf("retries = %d, want %d", retried, len(attempts)-1)
+			}
+			for _, k := range h.obs.kinds() {
+				if k != consumer.KindTransient {
+					t.Fatalf("retry kinds = %v, want only %s", h.obs.kinds(), consumer.KindTransient)
+				}
+			}
+			if paused, n := h.obs.pausedNow(); paused || n < 2 {
+				t.Errorf("paused gauge last set to %v after %d calls, want set and then cleared", paused, n)
+			}
+		})
+	}
+}
+
+// TestUnclassifiedFailuresAreBounded: an error the handler did not
+// classify, and a panic, may be bugs no wait cures, so they use up
+// MaxAttempts and are dead-lettered; transient failures in between do not
+// count.
+func TestUnclassifiedFailuresAreBounded(t *testing.T) {
+	h := newHarness(t)
+	bad, good := event(1), event(2)
+	h.produceEvent(bad)
+	h.produceEvent(good)
+
+	got := newCalls()
+	h.start(h.config(), func(ctx context.Context, e *eventsv1.UserRegistered, meta consumer.Metadata) error {
+		got.add(ctx, e, meta)
+		if e.UserId != bad.UserId {
+			return nil
+		}
+		switch meta.Attempt {
+		case 1:
+			return errors.New("unexpected column")
+		case 2, 3, 4:
+			return fmt.Errorf("%w: database restarting", consumer.ErrTransient)
+		case 5:
+			panic("nil map")
+		}
+		return errors.New("unexpected column")
+	})
+	h.waitCommitted(2)
+	if a := got.attemptsFor(bad.UserId); !slices.Equal(a, []int{1, 2, 3, 4, 5, 6}) {
+		t.Errorf("attempts = %v, want 1..6: three unclassified failures, three transient ones between", a)
+	}
+	h.obs.awaitProcessed(t, 2)
+	_, _, dead := h.obs.snapshot()
+	if !slices.Equal(dead, []string{consumer.ReasonExhausted}) {
+		t.Errorf("dead-lettered = %v, want [exhausted]", dead)
+	}
+	want := []string{consumer.KindUnclassified, consumer.KindTransient, consumer.KindTransient, consumer.KindTransient, consumer.KindUnclassified}
+	if k := h.obs.kinds(); !slices.Equal(k, want) {
+		t.Errorf("retry kinds = %v, want %v", k, want)
+	}
+	if dlq := h.readTopic(consumer.DefaultDeadLetterTopic(h.topic, h.group), 1)[0]; header(dlq, consumer.HeaderAttempts) != "6" {
+		t.Errorf("dlq.attempts = %q, want 6", header(dlq, consumer.HeaderAttempts))
+	}
+}
