@@ -7,12 +7,18 @@ import (
 	"net"
 	"os"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+
 	"github.com/ssokit/platform/libs/consumer"
 	eventsv1 "github.com/ssokit/platform/libs/gen/events/v1"
+	"github.com/ssokit/platform/libs/testenv"
+	"github.com/ssokit/platform/libs/testenv/kafkatest"
 )
 
 // TestTransientFailuresAreRetriedUntilTheDependencyIsBack holds the first
@@ -141,5 +147,107 @@ func TestUnclassifiedFailuresAreBounded(t *testing.T) {
 	}
 	if dlq := h.readTopic(consumer.DefaultDeadLetterTopic(h.topic, h.group), 1)[0]; header(dlq, consumer.HeaderAttempts) != "6" {
 		t.Errorf("dlq.attempts = %q, want 6", header(dlq, consumer.HeaderAttempts))
+	}
+}
+
+// TestPausedMemberHoldsEveryPartitionAndLosesNothing uses a topic of three
+// partitions: while one message waits for its dependency, the member
+// consumes nothing from any partition (what it had fetched already is
+// handed back), and once the dependency is back every message is handled
+// exactly once, each partition in order.
+func TestPausedMemberHoldsEveryPartitionAndLosesNothing(t *testing.T) {
+	h := newHarness(t)
+	h.topic = testenv.Name(t, "consumer3")
+	res, err := h.admin.CreateTopics(h.ctx, []kafka.TopicSpecification{{Topic: h.topic, NumPartitions: 3, ReplicationFactor: 1}})
+	if err != nil || res[0].Error.Code() != kafka.ErrNoError {
+		t.Fatalf("create topic: %v %v", err, res)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_, _ = h.admin.DeleteTopics(ctx, []string{h.topic})
+	})
+	// Three messages per partition; the first of partition 0 meets the
+	// outage.
+	const perPartition = 3
+	var evs []*eventsv1.UserRegistered
+	for p := range int32(3) {
+		for i := range perPartition {
+			ev := event(int(p)*10 + i)
+			evs = append(evs, ev)
+			value, err := h.ser.Serialize(h.topic, ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := h.message([]byte(ev.UserId), value)
+			m.TopicPartition.Partition = p
+			h.produce(m)
+		}
+	}
+	blocked := evs[0]
+
+	var down atomic.Bool
+	down.Store(true)
+	firstFailure := make(chan struct{})
+	var once sync.Once
+	got := newCalls()
+	h.start(h.config(), func(ctx context.Context, e *eventsv1.UserRegistered, meta consumer.Metadata) error {
+		got.add(ctx, e, meta)
+		if e.UserId == blocked.UserId && down.Load() {
+			once.Do(func() { close(firstFailure) })
+			return fmt.Errorf("%w: database down", consumer.ErrTransient)
+		}
+		return nil
+	})
+	select {
+	case <-firstFailure:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the blocked message was never handled")
+	}
+	// Thirty tries give the member ample time to fetch, and hand back,
+	// what the other partitions hold; it must handle none of it meanwhile.
+	if !testenv.Eventually(30*time.Second, 10*time.Millisecond, func() bool { return len(got.attemptsFor(blocked.UserId)) >= 30 }) {
+		t.Fatal("the blocked message was not retried")
+	}
+	got.mu.Lock()
+	first := slices.IndexFunc(got.list, func(c call) bool { return c.event.UserId == blocked.UserId })
+	for _, c := range got.list[first:] {
+		if c.event.UserId != blocked.UserId {
+			t.Errorf("message %s was handled while the member waited for the dependency", c.event.UserId)
+		}
+	}
+	got.mu.Unlock()
+	down.Store(false)
+
+	var lag int64
+	if !testenv.Eventually(30*time.Second, 100*time.Millisecond, func() bool {
+		lag, err = kafkatest.Lag(h.ctx, h.admin, h.group, h.topic)
+		return err == nil && lag == 0
+	}) {
+		t.Fatalf("lag = %d (%v), want every message committed", lag, err)
+	}
+	for i, ev := range evs {
+		a := got.attemptsFor(ev.UserId)
+		switch {
+		case ev == blocked:
+			if len(a) < 2 {
+				t.Errorf("blocked message handled %v, want retried", a)
+			}
+		case !slices.Equal(a, []int{1}):
+			t.Errorf("message %d handled %v, want exactly once", i, a)
+		}
+	}
+	got.mu.Lock()
+	defer got.mu.Unlock()
+	// Each partition in order.
+	last := map[int32]int64{}
+	for _, c := range got.list {
+		if c.event.UserId == blocked.UserId {
+			continue
+		}
+		if prev, ok := last[c.meta.Partition]; ok && c.meta.Offset <= prev {
+			t.Errorf("partition %d: offset %d handled after %d", c.meta.Partition, c.meta.Offset, prev)
+		}
+		last[c.meta.Partition] = c.meta.Offset
 	}
 }
