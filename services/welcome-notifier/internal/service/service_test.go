@@ -1,6 +1,7 @@
 package service_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -20,6 +21,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/ssokit/platform/libs/bootstrap"
 	"github.com/ssokit/platform/libs/consumer"
 	eventsv1 "github.com/ssokit/platform/libs/gen/events/v1"
 	"github.com/ssokit/platform/libs/testenv"
@@ -248,6 +250,77 @@ func topicSize(t *testing.T, topic string) int64 {
 		n += int64(r.Offset)
 	}
 	return n
+}
+
+// TestDeadLetterReplayCommandSendsTheMail runs `welcome-notifier dlq replay`
+// as the binary does (bootstrap.Program with the service's configuration)
+// against a dead letter a notifier left behind when its mail server
+// failed: the command moves it back, the running notifier sends the mail,
+// and a second replay finds nothing left.
+func TestDeadLetterReplayCommandSendsTheMail(t *testing.T) {
+	t.Parallel()
+	testenv.Require(t, testenv.KafkaBrokers, testenv.HostPort(testenv.SchemaRegistryURL), testenv.HostPort(testenv.PGPrimaryDSN),
+		testenv.SMTPAddr, testenv.HostPort(testenv.MailpitURL))
+	cfg := testConfig(t)
+	deleteGroupsAtEnd(t, consumer.ReplayGroup(cfg.Kafka.GroupID))
+	start(t, cfg)
+
+	src := newProducer(t, cfg.Kafka.Topic)
+	ev := &eventsv1.UserRegistered{
+		EventId:      uuid.NewString(),
+		UserId:       uuid.NewString(),
+		Email:        testenv.Mailbox(t, "replayed"),
+		FullName:     "Re Played",
+		RegisteredAt: timestamppb.Now(),
+	}
+	dlq := cfg.Kafka.DeadLetterTopic
+	delivered := make(chan kafka.Event, 1)
+	if err := src.p.Produce(&kafka.Message{
+		TopicPartition: kafka.TopicPartition{Topic: &dlq, Partition: 0},
+		Key:            []byte(ev.UserId),
+		Value:          src.serialize(t, ev),
+		Headers: []kafka.Header{
+			{Key: "traceparent", Value: []byte("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")},
+			{Key: consumer.HeaderReason, Value: []byte(consumer.ReasonExhausted)},
+			{Key: consumer.HeaderError, Value: []byte("smtp data: 554 5.3.0 relay misconfigured")},
+			{Key: consumer.HeaderOriginalTopic, Value: []byte(cfg.Kafka.Topic)},
+			{Key: consumer.HeaderOriginalPartition, Value: []byte("0")},
+			{Key: consumer.HeaderOriginalOffset, Value: []byte("41")},
+			{Key: consumer.HeaderAttempts, Value: []byte("8")},
+		},
+	}, delivered); err != nil {
+		t.Fatal(err)
+	}
+	if m := (<-delivered).(*kafka.Message); m.TopicPartition.Error != nil {
+		t.Fatal(m.TopicPartition.Error)
+	}
+
+	program := bootstrap.Program[config.Config]{
+		Name:     service.Name,
+		Load:     func() (config.Config, error) { return cfg, nil },
+		Start:    service.New,
+		Commands: []bootstrap.Command[config.Config]{bootstrap.DeadLetterReplay(service.ReplayConfig)},
+	}
+	replay := func(args ...string) string {
+		t.Helper()
+		var out bytes.Buffer
+		if err := program.Run(testenv.Context(t, time.Minute), append([]string{"dlq", "replay"}, args...), &out); err != nil {
+			t.Fatalf("dlq replay %v: %v\n%s", args, err, out.String())
+		}
+		return out.String()
+	}
+	if out := replay("--dry-run"); !strings.Contains(out, `"moved":1`) || !strings.Contains(out, "relay misconfigured") {
+		t.Errorf("dry run logged %s, want the dead letter listed with its error and 1 to move", out)
+	}
+	if out := replay("--limit", "10"); !strings.Contains(out, `"msg":"dead letters replayed"`) || !strings.Contains(out, `"moved":1`) {
+		t.Errorf("replay logged %s, want 1 moved", out)
+	}
+	if found, err := testenv.AwaitMails(ev.Email, 1, time.Minute); err != nil || len(found) != 1 {
+		t.Fatalf("mails to %s after the replay = %d (%v), want 1", ev.Email, len(found), err)
+	}
+	if out := replay(); !strings.Contains(out, "no dead letters to replay") {
+		t.Errorf("second replay logged %s, want nothing to replay", out)
+	}
 }
 
 // testConfig returns the notifier configuration for one test: a topic,
