@@ -54,7 +54,9 @@
 //   - Not marked, but a timeout (context.DeadlineExceeded: the handler's
 //     ctx ran out, a dependency hung) or a net.Error (a connection that
 //     failed): transient as well, so that an adapter that forgot to mark an
-//     outage does not dead-letter every event of it.
+//     outage does not dead-letter every event of it. The price: a handler
+//     that hangs on a bug also holds its partitions, timeout after timeout,
+//     and kafka_consumer_paused says so.
 //   - Anything else, panics included, is unclassified: it may be a bug
 //     that no wait cures, and one that blocked the partition forever would
 //     stop every event behind it. It is retried, and dead-lettered (reason
