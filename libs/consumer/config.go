@@ -60,6 +60,10 @@ type Config struct {
 	// LagInterval is how often the partitions' lag is measured and given
 	// to Observer.Lag (default 10s).
 	LagInterval time.Duration
+
+	// pollLimit, when set (by tests), replaces maxPollInterval's value, so
+	// that a test can outlast it.
+	pollLimit time.Duration
 }
 
 // DefaultDeadLetterTopic returns the dead-letter topic used when
@@ -139,5 +143,8 @@ func (c Config) validate() error {
 // delivery timeout: the handler timeout plus two minutes, never below
 // Kafka's 5 minute default, never above the client's 24 hour limit.
 func (c Config) maxPollInterval() time.Duration {
+	if c.pollLimit > 0 {
+		return c.pollLimit
+	}
 	return min(max(c.HandlerTimeout+2*time.Minute, 5*time.Minute), 24*time.Hour)
 }

@@ -124,7 +124,7 @@ func New[T proto.Message](cfg Config, newEvent func() T, handle Handler[T], log 
 		registry.Close()
 		return nil, fmt.Errorf("protobuf deserializer: %w", err)
 	}
-	kc, err := kafka.NewConsumer(&kafka.ConfigMap{
+	kconf := kafka.ConfigMap{
 		"bootstrap.servers":             cfg.Brokers,
 		"group.id":                      cfg.GroupID,
 		"client.id":                     cfg.GroupID,
@@ -143,7 +143,12 @@ func New[T proto.Message](cfg Config, newEvent func() T, handle Handler[T], log 
 		// default 5 minutes, which held back a new system's first events
 		// that long.
 		"topic.metadata.refresh.interval.ms": 5_000,
-	})
+	}
+	// The client refuses a poll limit below the session timeout (45s).
+	if limit := cfg.maxPollInterval(); limit < 45*time.Second {
+		kconf["session.timeout.ms"] = int(limit.Milliseconds())
+	}
+	kc, err := kafka.NewConsumer(&kconf)
 	if err != nil {
 		registry.Close()
 		return nil, fmt.Errorf("kafka consumer: %w", err)

@@ -251,3 +251,43 @@ func TestPausedMemberHoldsEveryPartitionAndLosesNothing(t *testing.T) {
 		last[c.meta.Partition] = c.meta.Offset
 	}
 }
+
+// TestOutageLongerThanThePollLimitKeepsTheMember holds a message on a
+// transient failure for longer than max.poll.interval.ms (lowered to 7s
+// here; the group's session timeout with it): the member keeps polling
+// while it waits, so it is not evicted from its group, keeps its
+// partition, and handles the message once the dependency is back, its
+// attempts counted on from one call to the next, not restarted by a
+// redelivery.
+func TestOutageLongerThanThePollLimitKeepsTheMember(t *testing.T) {
+	h := newHarness(t)
+	ev := event(1)
+	h.produceEvent(ev)
+	const limit = 7 * time.Second
+	cfg := consumer.WithPollLimit(h.config(), limit)
+	cfg.InitialBackoff, cfg.MaxBackoff = 100*time.Millisecond, time.Second
+
+	var since time.Time
+	got := newCalls()
+	h.start(cfg, func(ctx context.Context, e *eventsv1.UserRegistered, meta consumer.Metadata) error {
+		got.add(ctx, e, meta)
+		if meta.Attempt == 1 {
+			since = time.Now()
+		}
+		if time.Since(since) < 2*limit {
+			return fmt.Errorf("%w: mail server unreachable", consumer.ErrTransient)
+		}
+		return nil
+	})
+	h.waitCommitted(1)
+	attempts := got.attemptsFor(ev.UserId)
+	for i, a := range attempts {
+		if a != i+1 {
+			t.Fatalf("attempts = %v, want 1..n without a restart (a restart means the message was redelivered)", attempts)
+		}
+	}
+	h.obs.awaitProcessed(t, 1)
+	if processed, _, dead := h.obs.snapshot(); !slices.Equal(processed, []string{consumer.OutcomeSuccess}) || len(dead) != 0 {
+		t.Errorf("observer saw processed=%v dead-lettered=%v, want one success", processed, dead)
+	}
+}
