@@ -291,3 +291,108 @@ func TestOutageLongerThanThePollLimitKeepsTheMember(t *testing.T) {
 		t.Errorf("observer saw processed=%v dead-lettered=%v, want one success", processed, dead)
 	}
 }
+
+// TestRebalanceWhilePaused starts a second member while the first holds a
+// message on an outage: the first keeps answering the group (it polls while
+// it waits), so the rebalance completes with a partition for each member
+// during the outage. Whoever owns the held message's partition then handles
+// it once the dependency is back; nothing is dead-lettered or left behind.
+func TestRebalanceWhilePaused(t *testing.T) {
+	h := newHarness(t)
+	h.topic = testenv.Name(t, "consumer2")
+	res, err := h.admin.CreateTopics(h.ctx, []kafka.TopicSpecification{{Topic: h.topic, NumPartitions: 2, ReplicationFactor: 1}})
+	if err != nil || res[0].Error.Code() != kafka.ErrNoError {
+		t.Fatalf("create topic: %v %v", err, res)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_, _ = h.admin.DeleteTopics(ctx, []string{h.topic})
+	})
+	var evs []*eventsv1.UserRegistered
+	for p := range int32(2) {
+		for i := range 2 {
+			ev := event(int(p)*10 + i)
+			evs = append(evs, ev)
+			value, err := h.ser.Serialize(h.topic, ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := h.message([]byte(ev.UserId), value)
+			m.TopicPartition.Partition = p
+			h.produce(m)
+		}
+	}
+	blocked := evs[0]
+	var down atomic.Bool
+	down.Store(true)
+	got := newCalls()
+	handle := func(ctx context.Context, e *eventsv1.UserRegistered, meta consumer.Metadata) error {
+		got.add(ctx, e, meta)
+		if e.UserId == blocked.UserId && down.Load() {
+			return fmt.Errorf("%w: database down", consumer.ErrTransient)
+		}
+		return nil
+	}
+	h.start(h.config(), handle)
+	if !testenv.Eventually(30*time.Second, 10*time.Millisecond, func() bool { return len(got.attemptsFor(blocked.UserId)) >= 3 }) {
+		t.Fatal("the blocked message was not retried")
+	}
+	h.start(h.config(), handle)
+
+	// Both members own a partition while the outage lasts.
+	var members []kafka.MemberDescription
+	if !testenv.Eventually(45*time.Second, 200*time.Millisecond, func() bool {
+		d, err := h.admin.DescribeConsumerGroups(h.ctx, []string{h.group})
+		if err != nil || len(d.ConsumerGroupDescriptions) != 1 {
+			return false
+		}
+		g := d.ConsumerGroupDescriptions[0]
+		members = g.Members
+		if g.State != kafka.ConsumerGroupStateStable || len(members) != 2 {
+			return false
+		}
+		for _, m := range members {
+			if len(m.Assignment.TopicPartitions) != 1 {
+				return false
+			}
+		}
+		return true
+	}) {
+		t.Fatalf("the group did not settle on one partition per member during the outage: %+v", members)
+	}
+	if !down.Load() {
+		t.Fatal("unreachable")
+	}
+	down.Store(false)
+
+	var lag int64
+	if !testenv.Eventually(30*time.Second, 100*time.Millisecond, func() bool {
+		lag, err = kafkatest.Lag(h.ctx, h.admin, h.group, h.topic)
+		return err == nil && lag == 0
+	}) {
+		t.Fatalf("lag = %d (%v), want every message committed", lag, err)
+	}
+	processed, _, dead := h.obs.snapshot()
+	if len(dead) != 0 {
+		t.Errorf("dead-lettered %v, want nothing", dead)
+	}
+	successes := 0
+	for _, o := range processed {
+		switch o {
+		case consumer.OutcomeSuccess:
+			successes++
+		case consumer.OutcomeRevoked: // the held partition moved to the new member
+		default:
+			t.Errorf("outcome %s, want success or revoked", o)
+		}
+	}
+	if successes < len(evs) {
+		t.Errorf("%d successes, want at least %d (outcomes %v)", successes, len(evs), processed)
+	}
+	for _, ev := range evs {
+		if len(got.attemptsFor(ev.UserId)) == 0 {
+			t.Errorf("event %s never handled", ev.UserId)
+		}
+	}
+}
