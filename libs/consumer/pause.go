@@ -3,6 +3,7 @@ package consumer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"time"
@@ -72,7 +73,7 @@ func (c *Consumer[T]) wait(ctx context.Context, log *slog.Logger, d time.Duratio
 			c.giveBack(ctx, log, ev)
 		case kafka.Error:
 			if ev.IsFatal() {
-				c.fatal = errors.Join(errors.New("kafka consumer"), ev)
+				c.fatal = fmt.Errorf("kafka consumer: %w", ev)
 			} else {
 				log.WarnContext(ctx, "kafka consumer error", slog.Any("error", ev))
 			}
@@ -94,7 +95,7 @@ func (c *Consumer[T]) giveBack(ctx context.Context, log *slog.Logger, msg *kafka
 	if _, err := c.kc.SeekPartitions([]kafka.TopicPartition{tp}); err != nil {
 		// Without the rewind the message would be skipped: stop, leave
 		// the group, and let the next member start from the commit.
-		c.fatal = errors.Join(errors.New("rewinding a paused partition"), err)
+		c.fatal = fmt.Errorf("rewinding a paused partition: %w", err)
 	}
 }
 
