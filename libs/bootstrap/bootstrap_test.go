@@ -3,6 +3,8 @@ package bootstrap_test
 import (
 	"context"
 	"errors"
+	"flag"
+	"fmt"
 	"io"
 	"log/slog"
 	"testing"
@@ -37,6 +39,26 @@ func program(t *testing.T, ran *[]string) bootstrap.Program[testConfig] {
 		Commands: []bootstrap.Command[testConfig]{
 			bootstrap.Migrate(func(ctx context.Context, c testConfig) error { return record("migrate")(ctx, c, nil) }),
 			{Name: "keys rotate", Run: record("rotate")},
+			flagged(ran),
+		},
+	}
+}
+
+// flagged is a command with flags that records what it was given.
+func flagged(ran *[]string) bootstrap.Command[testConfig] {
+	var (
+		limit int
+		dry   bool
+	)
+	return bootstrap.Command[testConfig]{
+		Name: "dlq replay",
+		Flags: func(fs *flag.FlagSet) {
+			fs.IntVar(&limit, "limit", 0, "")
+			fs.BoolVar(&dry, "dry-run", false, "")
+		},
+		Run: func(_ context.Context, c testConfig, _ *slog.Logger) error {
+			*ran = append(*ran, fmt.Sprintf("replay:%s:%d:%v", c.Value, limit, dry))
+			return nil
 		},
 	}
 }
@@ -49,6 +71,9 @@ func TestRunPicksTheCommandOrServes(t *testing.T) {
 		{nil, "start:v"},
 		{[]string{"migrate"}, "migrate:v"},
 		{[]string{"keys", "rotate"}, "rotate:v"},
+		{[]string{"dlq", "replay"}, "replay:v:0:false"},
+		{[]string{"dlq", "replay", "--limit", "5", "--dry-run"}, "replay:v:5:true"},
+		{[]string{"dlq", "replay", "-limit=2"}, "replay:v:2:false"},
 	}
 	for _, tt := range tests {
 		var ran []string
@@ -67,9 +92,16 @@ func TestRunRefusesAnUnknownCommand(t *testing.T) {
 	var ran []string
 	p := program(t, &ran)
 	err := p.Run(context.Background(), []string{"keys"}, io.Discard)
-	want := `unknown command "keys" (want no arguments, "migrate" or "keys rotate")`
+	want := `unknown command "keys" (want no arguments, "migrate", "keys rotate" or "dlq replay")`
 	if err == nil || err.Error() != want {
 		t.Fatalf("err = %v, want %s", err, want)
+	}
+	// A command without flags takes no more arguments; one with flags
+	// refuses unknown flags and stray arguments.
+	for _, args := range [][]string{{"migrate", "now"}, {"dlq", "replay", "--limit", "x"}, {"dlq", "replay", "--force"}, {"dlq", "replay", "all"}} {
+		if err := p.Run(context.Background(), args, io.Discard); err == nil {
+			t.Errorf("Run %q succeeded", args)
+		}
 	}
 	p.Commands = p.Commands[:1]
 	want = `unknown command "x y" (want no arguments or "migrate")`

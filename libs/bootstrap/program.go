@@ -2,6 +2,8 @@ package bootstrap
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -42,6 +44,10 @@ type Command[C any] struct {
 	// Name is the arguments that select it, separated by single spaces:
 	// "migrate", "keys rotate".
 	Name string
+	// Flags, when not nil, declares the command's flags on fs (into
+	// variables Run reads); the arguments after Name are parsed into them
+	// before Run. A command without Flags takes no further arguments.
+	Flags func(fs *flag.FlagSet)
 	// Run does the work and logs its outcome.
 	Run func(context.Context, C, *slog.Logger) error
 }
@@ -92,13 +98,26 @@ func (p Program[C]) Run(ctx context.Context, args []string, logs io.Writer) erro
 	defer shutdownTracing(context.WithoutCancel(ctx))
 
 	if len(args) > 0 {
-		name := strings.Join(args, " ")
-		for _, c := range p.Commands {
-			if c.Name == name {
-				return c.Run(ctx, cfg, log)
+		c, rest, ok := p.command(args)
+		if !ok {
+			return fmt.Errorf("unknown command %q (want %s)", strings.Join(args, " "), p.usage())
+		}
+		if c.Flags != nil {
+			fs := flag.NewFlagSet(p.Name+" "+c.Name, flag.ContinueOnError)
+			fs.SetOutput(logs)
+			c.Flags(fs)
+			err := fs.Parse(rest)
+			if errors.Is(err, flag.ErrHelp) {
+				return nil // the usage was printed
+			}
+			if err != nil {
+				return fmt.Errorf("%s: %w", c.Name, err)
+			}
+			if fs.NArg() > 0 {
+				return fmt.Errorf("%s: unexpected arguments %q", c.Name, fs.Args())
 			}
 		}
-		return fmt.Errorf("unknown command %q (want %s)", name, p.usage())
+		return c.Run(ctx, cfg, log)
 	}
 
 	log.InfoContext(ctx, "starting", slog.Any("config", cfg))
@@ -109,6 +128,24 @@ func (p Program[C]) Run(ctx context.Context, args []string, logs io.Writer) erro
 	err = proc.Run(ctx)
 	log.InfoContext(ctx, "stopped", slog.Any("error", err))
 	return err
+}
+
+// command returns the command args select and the arguments after its
+// name: a command with flags takes the rest as flags, one without takes
+// nothing more.
+func (p Program[C]) command(args []string) (Command[C], []string, bool) {
+	for _, c := range p.Commands {
+		name := strings.Fields(c.Name)
+		if len(args) < len(name) || strings.Join(args[:len(name)], " ") != c.Name {
+			continue
+		}
+		rest := args[len(name):]
+		if len(rest) > 0 && c.Flags == nil {
+			continue
+		}
+		return c, rest, true
+	}
+	return Command[C]{}, nil, false
 }
 
 // usage lists what the binary accepts: `no arguments, "migrate" or "keys

@@ -1,7 +1,6 @@
 package consumer
 
 import (
-	"context"
 	"math/rand/v2"
 	"time"
 )
@@ -24,19 +23,6 @@ func backoff(attempt int, initial, limit time.Duration, rnd func() float64) time
 	d := backoffCeiling(attempt, initial, limit)
 	half := d / 2
 	return d - half + time.Duration(rnd()*float64(half+1))
-}
-
-// sleep waits for d or until ctx ends, and reports whether it waited the
-// full d.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }
 
 func randFloat() float64 { return rand.Float64() }

@@ -34,12 +34,15 @@ type Config struct {
 	// DeadLetterTopic receives messages that cannot be processed; default
 	// DefaultDeadLetterTopic(Topic, GroupID), that is "<topic>.<group>.dlq".
 	DeadLetterTopic string
-	// MaxAttempts is how many times the handler is called for one message
-	// before it is dead-lettered (default 8).
+	// MaxAttempts is how many unclassified failures (neither transient nor
+	// permanent, see the package documentation) one message may have
+	// before it is dead-lettered (default 8). Transient failures do not
+	// count: they are retried until the dependency is back.
 	MaxAttempts int
 	// InitialBackoff is the delay after the first failed attempt; each later
-	// delay doubles, up to MaxBackoff. Each delay is jittered down by up to
-	// half (defaults 200ms and 30s).
+	// delay doubles, up to MaxBackoff, which is also how long a recovered
+	// dependency may wait at most before its first retry. Each delay is
+	// jittered down by up to half (defaults 200ms and 30s).
 	InitialBackoff, MaxBackoff time.Duration
 	// HandlerTimeout bounds one handler call; a call that runs out of time
 	// fails with its ctx's error and is retried like any failure
@@ -57,6 +60,10 @@ type Config struct {
 	// LagInterval is how often the partitions' lag is measured and given
 	// to Observer.Lag (default 10s).
 	LagInterval time.Duration
+
+	// pollLimit, when set (by tests), replaces maxPollInterval's value, so
+	// that a test can outlast it.
+	pollLimit time.Duration
 }
 
 // DefaultDeadLetterTopic returns the dead-letter topic used when
@@ -130,17 +137,14 @@ func (c Config) validate() error {
 }
 
 // maxPollInterval is how long the consumer may go without polling before
-// the group evicts it: it does not poll while one message is retried, so
-// the whole retry schedule must fit, plus a minute for commits and the
-// dead-letter write. Never below Kafka's 5 minute default, never above the
-// client's 24 hour limit.
+// the group evicts it. The consumer polls while it waits between attempts
+// (see wait), so what falls between two polls is one handler call, bounded
+// by HandlerTimeout, and one dead-letter write, bounded by the producer's
+// delivery timeout: the handler timeout plus two minutes, never below
+// Kafka's 5 minute default, never above the client's 24 hour limit.
 func (c Config) maxPollInterval() time.Duration {
-	total := time.Duration(c.MaxAttempts)*c.HandlerTimeout + time.Minute
-	for attempt := 1; attempt < c.MaxAttempts; attempt++ {
-		total += backoffCeiling(attempt, c.InitialBackoff, c.MaxBackoff)
-		if total > 24*time.Hour {
-			break
-		}
+	if c.pollLimit > 0 {
+		return c.pollLimit
 	}
-	return min(max(total, 5*time.Minute), 24*time.Hour)
+	return min(max(c.HandlerTimeout+2*time.Minute, 5*time.Minute), 24*time.Hour)
 }

@@ -34,6 +34,14 @@ import (
 // consumer.ErrPermanent), and the message is dead-lettered at once.
 var ErrPermanent = errors.New("permanent failure")
 
+// ErrTransient marks a handler error that says a dependency is unreachable
+// or busy (its database or mail server down, refusing connections, timing
+// out, answering "try again later"), not that the event is wrong: wrap it,
+// as in fmt.Errorf("%w: %w", consumer.ErrTransient, err), and the message is
+// retried without limit, its partitions paused, until the dependency is
+// back. See the package documentation for how errors are classified.
+var ErrTransient = errors.New("transient failure")
+
 // ErrClosed is returned by Check and Run once the consumer has been closed.
 var ErrClosed = errors.New("consumer closed")
 
@@ -47,8 +55,9 @@ type Metadata struct {
 	Offset    int64
 	Key       []byte
 	Timestamp time.Time
-	// Attempt is 1 on the first call for this message and counts up to
-	// Config.MaxAttempts across retries within this process. A message
+	// Attempt is 1 on the first call for this message and counts every
+	// call for it within this process: up to Config.MaxAttempts for
+	// unclassified failures, without limit for transient ones. A message
 	// redelivered after a restart starts again at 1.
 	Attempt int
 	// Headers are the message's headers (a copy the handler may keep).
@@ -57,9 +66,11 @@ type Metadata struct {
 
 // Handler processes one event. Its ctx carries the message's consumer span
 // and is not cancelled by shutdown, only by Config.HandlerTimeout. A nil
-// error commits the message; an error retries it, or dead-letters it when
-// it wraps ErrPermanent or MaxAttempts is reached. Handlers must be
-// idempotent: delivery is at least once.
+// error commits the message. An error wrapping ErrPermanent dead-letters it
+// at once; one wrapping ErrTransient (or a timeout or network error) is
+// retried until it succeeds; any other error is retried up to MaxAttempts
+// times and then dead-lettered. Handlers must be idempotent: delivery is at
+// least once.
 type Handler[T proto.Message] func(ctx context.Context, event T, meta Metadata) error
 
 // Consumer consumes one topic as a member of one group; see the package
@@ -76,6 +87,13 @@ type Consumer[T proto.Message] struct {
 	producer *kafka.Producer
 	registry schemaregistry.Client
 	deser    *protobuf.Deserializer
+
+	// State of the consuming goroutine (Run, and the rebalance callback it
+	// runs within Poll), never touched by another goroutine.
+	holding *kafka.TopicPartition  // the partition of the message being processed
+	paused  []kafka.TopicPartition // partitions paused while it waits for a retry
+	revoked bool                   // holding's partition was revoked meanwhile
+	fatal   error                  // a fatal client error seen while waiting
 
 	running   atomic.Bool
 	mu        sync.RWMutex // guards closed against Check
@@ -106,7 +124,7 @@ func New[T proto.Message](cfg Config, newEvent func() T, handle Handler[T], log 
 		registry.Close()
 		return nil, fmt.Errorf("protobuf deserializer: %w", err)
 	}
-	kc, err := kafka.NewConsumer(&kafka.ConfigMap{
+	kconf := kafka.ConfigMap{
 		"bootstrap.servers":             cfg.Brokers,
 		"group.id":                      cfg.GroupID,
 		"client.id":                     cfg.GroupID,
@@ -125,7 +143,12 @@ func New[T proto.Message](cfg Config, newEvent func() T, handle Handler[T], log 
 		// default 5 minutes, which held back a new system's first events
 		// that long.
 		"topic.metadata.refresh.interval.ms": 5_000,
-	})
+	}
+	// The client refuses a poll limit below the session timeout (45s).
+	if limit := cfg.maxPollInterval(); limit < 45*time.Second {
+		kconf["session.timeout.ms"] = int(limit.Milliseconds())
+	}
+	kc, err := kafka.NewConsumer(&kconf)
 	if err != nil {
 		registry.Close()
 		return nil, fmt.Errorf("kafka consumer: %w", err)
@@ -195,7 +218,7 @@ func (c *Consumer[T]) Run(ctx context.Context) (err error) {
 			// A message polled after cancellation is left for the group's
 			// next member rather than started.
 			if ctx.Err() != nil || !c.process(ctx, ev) {
-				return nil
+				return c.fatal
 			}
 		case kafka.Error:
 			if ev.IsFatal() {
@@ -263,9 +286,10 @@ func (c *Consumer[T]) isClosed() bool {
 	return c.closed
 }
 
-// process takes one message to success, the dead-letter topic or an
-// interruption by shutdown, and commits it unless interrupted. It returns
-// false when shutdown interrupted it, so that Run stops.
+// process takes one message to success, the dead-letter topic, a
+// revocation of its partition or an interruption by shutdown, and stores
+// its offset for commit in the first two cases. It returns false when
+// shutdown (or a fatal client error) interrupted it, so that Run stops.
 func (c *Consumer[T]) process(ctx context.Context, msg *kafka.Message) bool {
 	start := time.Now()
 	// Shutdown must not cancel the handler half way; the span and the
@@ -277,12 +301,20 @@ func (c *Consumer[T]) process(ctx context.Context, msg *kafka.Message) bool {
 		slog.Int64("offset", int64(msg.TopicPartition.Offset)),
 	)
 
+	c.holding, c.revoked = &msg.TopicPartition, false
 	outcome := c.deliver(ctx, mctx, log, msg)
-	if outcome == OutcomeInterrupted {
+	c.release(log)
+	switch outcome {
+	case OutcomeInterrupted:
 		span.SetStatus(codes.Error, "interrupted by shutdown; left uncommitted for redelivery")
 		log.InfoContext(mctx, "shutdown while retrying: message left uncommitted for redelivery")
 		c.obs.Processed(c.cfg.Topic, outcome, time.Since(start))
 		return false
+	case OutcomeRevoked:
+		span.SetStatus(codes.Error, "partition revoked while retrying; left uncommitted for its new owner")
+		log.InfoContext(mctx, "partition revoked while retrying: message left uncommitted for its new owner")
+		c.obs.Processed(c.cfg.Topic, outcome, time.Since(start))
+		return true
 	}
 	if _, err := c.kc.StoreMessage(msg); err != nil {
 		// The partition was probably revoked (rebalance, or the group
@@ -294,13 +326,14 @@ func (c *Consumer[T]) process(ctx context.Context, msg *kafka.Message) bool {
 }
 
 // deliver decodes msg and calls the handler until it succeeds, the message
-// is dead-lettered, or shutdown interrupts a wait; it returns the outcome.
+// is dead-lettered, or a wait is cut short by shutdown or a revocation; it
+// returns the outcome.
 func (c *Consumer[T]) deliver(ctx, mctx context.Context, log *slog.Logger, msg *kafka.Message) string {
 	event, err := c.decode(ctx, mctx, log, msg)
-	if errors.Is(err, errInterrupted) {
-		return OutcomeInterrupted
-	}
 	if err != nil {
+		if o, stopped := waitOutcome(err); stopped {
+			return o
+		}
 		return c.deadLetter(ctx, mctx, log, msg, ReasonPoison, err, 0)
 	}
 	span := trace.SpanFromContext(mctx)
@@ -311,6 +344,9 @@ func (c *Consumer[T]) deliver(ctx, mctx context.Context, log *slog.Logger, msg *
 		Key:       msg.Key,
 		Timestamp: msg.Timestamp,
 	}
+	// unclassified counts the failures that were not transient: only they
+	// use up MaxAttempts.
+	unclassified := 0
 	for attempt := 1; ; attempt++ {
 		meta.Attempt = attempt
 		meta.Headers = slices.Clone(msg.Headers)
@@ -318,21 +354,33 @@ func (c *Consumer[T]) deliver(ctx, mctx context.Context, log *slog.Logger, msg *
 		if err == nil {
 			return OutcomeSuccess
 		}
-		span.RecordError(err, trace.WithAttributes(attribute.Int("messaging.consumer.attempt", attempt)))
+		kind := classify(err)
+		span.RecordError(err, trace.WithAttributes(
+			attribute.Int("messaging.consumer.attempt", attempt),
+			attribute.String("messaging.consumer.failure_kind", kind)))
 		c.obs.Failed(c.cfg.Topic)
-		switch {
-		case errors.Is(err, ErrPermanent):
+		switch kind {
+		case KindPermanent:
 			return c.deadLetter(ctx, mctx, log, msg, ReasonPermanent, err, attempt)
-		case attempt >= c.cfg.MaxAttempts:
-			return c.deadLetter(ctx, mctx, log, msg, ReasonExhausted, err, attempt)
+		case KindUnclassified:
+			if unclassified++; unclassified >= c.cfg.MaxAttempts {
+				return c.deadLetter(ctx, mctx, log, msg, ReasonExhausted, err, attempt)
+			}
 		}
 		delay := backoff(attempt, c.cfg.InitialBackoff, c.cfg.MaxBackoff, c.rnd)
-		log.WarnContext(mctx, "handler failed; will retry",
-			slog.Int("attempt", attempt), slog.Int("max_attempts", c.cfg.MaxAttempts),
-			slog.String("retry_in", delay.String()), slog.Any("error", err))
-		c.obs.Retried(c.cfg.Topic)
-		if !sleep(ctx, delay) {
-			return OutcomeInterrupted
+		if kind == KindTransient {
+			log.WarnContext(mctx, "dependency unavailable; partitions paused, will retry until it is back",
+				slog.Int("attempt", attempt), slog.String("retry_in", delay.String()), slog.Any("error", err))
+		} else {
+			log.WarnContext(mctx, "handler failed; will retry",
+				slog.Int("attempt", attempt), slog.Int("failures", unclassified), slog.Int("max_attempts", c.cfg.MaxAttempts),
+				slog.String("retry_in", delay.String()), slog.Any("error", err))
+		}
+		c.obs.Retried(c.cfg.Topic, kind)
+		c.obs.Paused(c.cfg.Topic, kind == KindTransient)
+		if err := c.wait(ctx, log, delay); err != nil {
+			o, _ := waitOutcome(err)
+			return o
 		}
 	}
 }
@@ -352,12 +400,10 @@ func (c *Consumer[T]) call(ctx context.Context, log *slog.Logger, event T, meta 
 	return c.handle(ctx, event, meta)
 }
 
-var errInterrupted = errors.New("interrupted by shutdown")
-
 // decode deserializes msg's value. A value that is not a registry-framed
 // event of a known schema is poison and returned as an error at once; a
 // registry that cannot be reached is waited for, with backoff, until it
-// answers or shutdown interrupts (errInterrupted).
+// answers or a wait is cut short (an error of wait's).
 func (c *Consumer[T]) decode(ctx, mctx context.Context, log *slog.Logger, msg *kafka.Message) (T, error) {
 	for attempt := 1; ; attempt++ {
 		event, err := c.deserialize(msg)
@@ -369,8 +415,8 @@ func (c *Consumer[T]) decode(ctx, mctx context.Context, log *slog.Logger, msg *k
 		}
 		delay := backoff(attempt, c.cfg.InitialBackoff, c.cfg.MaxBackoff, c.rnd)
 		log.WarnContext(mctx, "schema registry unavailable; will retry", slog.String("retry_in", delay.String()), slog.Any("error", err))
-		if !sleep(ctx, delay) {
-			return event, errInterrupted
+		if err := c.wait(ctx, log, delay); err != nil {
+			return event, err
 		}
 	}
 }
@@ -415,6 +461,12 @@ func (c *Consumer[T]) onRebalance(_ *kafka.Consumer, ev kafka.Event) error {
 	case kafka.AssignedPartitions:
 		c.log.Info("partitions assigned", slog.String("partitions", partitionList(e.Partitions)))
 	case kafka.RevokedPartitions:
+		// Rebalance callbacks run inside Poll, on the consuming goroutine,
+		// so a message waiting for a retry learns here that it is no
+		// longer ours to finish.
+		if c.holding != nil && slices.ContainsFunc(e.Partitions, func(tp kafka.TopicPartition) bool { return samePartition(tp, *c.holding) }) {
+			c.revoked = true
+		}
 		if c.kc.AssignmentLost() {
 			c.log.Warn("partitions lost", slog.String("partitions", partitionList(e.Partitions)))
 		} else {

@@ -149,6 +149,8 @@ func TestFailingMessageIsDeadLetteredAndThePartitionMovesOn(t *testing.T) {
 	}{
 		{"retries exhausted", errSMTP, []int{1, 2, 3}, consumer.ReasonExhausted},
 		{"permanent error", fmt.Errorf("invalid address: %w", consumer.ErrPermanent), []int{1}, consumer.ReasonPermanent},
+		// The handler's word wins over what the cause looks like.
+		{"permanent beats transient", fmt.Errorf("%w: %w", consumer.ErrPermanent, consumer.ErrTransient), []int{1}, consumer.ReasonPermanent},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -77,8 +77,9 @@ func (c *Consumer[T]) drainProducerEvents(p *kafka.Producer) {
 // deadLetter writes msg's original key, value and headers, plus the DLQ
 // headers, to the dead-letter topic and waits for the broker's
 // acknowledgement, retrying with backoff for as long as it takes. It
-// returns OutcomeDeadLettered, or OutcomeInterrupted when shutdown came
-// before the write succeeded (the message is then not committed).
+// returns OutcomeDeadLettered, or OutcomeInterrupted (shutdown) or
+// OutcomeRevoked when a wait was cut short before the write succeeded (the
+// message is then not committed).
 func (c *Consumer[T]) deadLetter(ctx, mctx context.Context, log *slog.Logger, msg *kafka.Message, reason string, cause error, attempts int) string {
 	dlq := &kafka.Message{
 		TopicPartition: kafka.TopicPartition{Topic: &c.cfg.DeadLetterTopic, Partition: kafka.PartitionAny},
@@ -107,8 +108,9 @@ func (c *Consumer[T]) deadLetter(ctx, mctx context.Context, log *slog.Logger, ms
 		delay := backoff(try, c.cfg.InitialBackoff, c.cfg.MaxBackoff, c.rnd)
 		log.ErrorContext(mctx, "dead-letter write failed; will retry, offset not committed",
 			slog.String("dead_letter_topic", c.cfg.DeadLetterTopic), slog.String("retry_in", delay.String()), slog.Any("error", err))
-		if !sleep(ctx, delay) {
-			return OutcomeInterrupted
+		if err := c.wait(ctx, log, delay); err != nil {
+			o, _ := waitOutcome(err)
+			return o
 		}
 	}
 

@@ -275,7 +275,10 @@ func (c *calls) add(ctx context.Context, ev *eventsv1.UserRegistered, meta consu
 	c.mu.Lock()
 	c.list = append(c.list, call{ev, meta, ctx})
 	c.mu.Unlock()
-	c.ch <- call{ev, meta, ctx}
+	select {
+	case c.ch <- call{ev, meta, ctx}:
+	default: // a test retrying hundreds of times reads list, not ch
+	}
 }
 
 // next waits for the next call.
@@ -309,6 +312,8 @@ type recordingObserver struct {
 	processed    []string // outcomes
 	failed       int
 	retried      int
+	retriedKinds []string
+	pauses       []bool
 	deadLettered []string // reasons
 	lags         []map[int32]int64
 }
@@ -363,10 +368,33 @@ func (o *recordingObserver) Processed(_, outcome string, _ time.Duration) {
 	o.processed = append(o.processed, outcome)
 }
 
-func (o *recordingObserver) Retried(string) {
+func (o *recordingObserver) Retried(_, kind string) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.retried++
+	o.retriedKinds = append(o.retriedKinds, kind)
+}
+
+func (o *recordingObserver) Paused(_ string, paused bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.pauses = append(o.pauses, paused)
+}
+
+// pausedNow reports the last Paused call's value and how many there were.
+func (o *recordingObserver) pausedNow() (bool, int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if len(o.pauses) == 0 {
+		return false, 0
+	}
+	return o.pauses[len(o.pauses)-1], len(o.pauses)
+}
+
+func (o *recordingObserver) kinds() []string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return slices.Clone(o.retriedKinds)
 }
 
 func (o *recordingObserver) DeadLettered(_, reason string) {

@@ -19,7 +19,8 @@ var ProcessingBuckets = []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 
 //
 //	kafka_consumer_processed_total{group, topic}              messages handled successfully
 //	kafka_consumer_failed_total{group, topic}                 failed handler calls
-//	kafka_consumer_retried_total{group, topic}                retries of failed handler calls
+//	kafka_consumer_retried_total{group, topic, kind}          retries of failed handler calls, by kind (transient, unclassified)
+//	kafka_consumer_paused{group, topic}                       1 while the member waits for a dependency, partitions paused
 //	kafka_consumer_dead_lettered_total{group, topic, reason}  messages dead-lettered (poison, permanent, exhausted)
 //	kafka_consumer_processing_seconds{group, topic}           receipt to success or dead letter, retries included
 //	kafka_consumer_lag{group, topic, partition}               high watermark minus committed offset
@@ -29,6 +30,7 @@ type Metrics struct {
 	processed    *prometheus.CounterVec
 	failed       *prometheus.CounterVec
 	retried      *prometheus.CounterVec
+	paused       *prometheus.GaugeVec
 	deadLettered *prometheus.CounterVec
 	seconds      *prometheus.HistogramVec
 	lag          *prometheus.GaugeVec
@@ -48,7 +50,11 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		}, groupTopic),
 		retried: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "kafka_consumer_retried_total",
-			Help: "Retries of failed handler calls.",
+			Help: "Retries of failed handler calls, by kind: transient (a dependency is unreachable; retried without limit) or unclassified (retried up to the attempt limit, then dead-lettered).",
+		}, []string{"group", "topic", "kind"}),
+		paused: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "kafka_consumer_paused",
+			Help: "1 while the member holds a message on a transient failure (a dependency unreachable) with its partitions paused, retrying until the dependency is back; 0 while it consumes.",
 		}, groupTopic),
 		deadLettered: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "kafka_consumer_dead_lettered_total",
@@ -64,7 +70,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Help: "Messages of a partition assigned to this member not yet committed by its group: high watermark minus committed offset.",
 		}, []string{"group", "topic", "partition"}),
 	}
-	for _, c := range []prometheus.Collector{m.processed, m.failed, m.retried, m.deadLettered, m.seconds, m.lag} {
+	for _, c := range []prometheus.Collector{m.processed, m.failed, m.retried, m.paused, m.deadLettered, m.seconds, m.lag} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("consumer metrics: %w", err)
 		}
@@ -78,7 +84,9 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 func (m *Metrics) Observer(group, topic string) Observer {
 	m.processed.WithLabelValues(group, topic)
 	m.failed.WithLabelValues(group, topic)
-	m.retried.WithLabelValues(group, topic)
+	m.retried.WithLabelValues(group, topic, KindTransient)
+	m.retried.WithLabelValues(group, topic, KindUnclassified)
+	m.paused.WithLabelValues(group, topic).Set(0)
 	for _, r := range []string{ReasonPoison, ReasonPermanent, ReasonExhausted} {
 		m.deadLettered.WithLabelValues(group, topic, r)
 	}
@@ -110,8 +118,16 @@ func (o *metricsObserver) Failed(topic string) {
 	o.m.failed.WithLabelValues(o.group, topic).Inc()
 }
 
-func (o *metricsObserver) Retried(topic string) {
-	o.m.retried.WithLabelValues(o.group, topic).Inc()
+func (o *metricsObserver) Retried(topic, kind string) {
+	o.m.retried.WithLabelValues(o.group, topic, kind).Inc()
+}
+
+func (o *metricsObserver) Paused(topic string, paused bool) {
+	v := 0.0
+	if paused {
+		v = 1
+	}
+	o.m.paused.WithLabelValues(o.group, topic).Set(v)
 }
 
 func (o *metricsObserver) DeadLettered(topic, reason string) {

@@ -40,35 +40,48 @@ kafka_consumer_failed_total{group="welcome-notifier",topic="user.registered"} %d
 # TYPE kafka_consumer_processed_total counter
 kafka_consumer_processed_total{group="loyalty-points",topic="user.registered"} 0
 kafka_consumer_processed_total{group="welcome-notifier",topic="user.registered"} %d
-# HELP kafka_consumer_retried_total Retries of failed handler calls.
+# HELP kafka_consumer_paused 1 while the member holds a message on a transient failure (a dependency unreachable) with its partitions paused, retrying until the dependency is back; 0 while it consumes.
+# TYPE kafka_consumer_paused gauge
+kafka_consumer_paused{group="loyalty-points",topic="user.registered"} 0
+kafka_consumer_paused{group="welcome-notifier",topic="user.registered"} %d
+# HELP kafka_consumer_retried_total Retries of failed handler calls, by kind: transient (a dependency is unreachable; retried without limit) or unclassified (retried up to the attempt limit, then dead-lettered).
 # TYPE kafka_consumer_retried_total counter
-kafka_consumer_retried_total{group="loyalty-points",topic="user.registered"} 0
-kafka_consumer_retried_total{group="welcome-notifier",topic="user.registered"} %d
+kafka_consumer_retried_total{group="loyalty-points",kind="transient",topic="user.registered"} 0
+kafka_consumer_retried_total{group="loyalty-points",kind="unclassified",topic="user.registered"} 0
+kafka_consumer_retried_total{group="welcome-notifier",kind="transient",topic="user.registered"} %d
+kafka_consumer_retried_total{group="welcome-notifier",kind="unclassified",topic="user.registered"} %d
 `
 	names := []string{"kafka_consumer_dead_lettered_total", "kafka_consumer_failed_total",
-		"kafka_consumer_processed_total", "kafka_consumer_retried_total"}
-	expect := func(exhausted, poison, failed, processed, retried int) string {
-		return fmt.Sprintf(counters, exhausted, poison, failed, processed, retried)
+		"kafka_consumer_processed_total", "kafka_consumer_paused", "kafka_consumer_retried_total"}
+	expect := func(exhausted, poison, failed, processed, paused, transient, unclassified int) string {
+		return fmt.Sprintf(counters, exhausted, poison, failed, processed, paused, transient, unclassified)
 	}
-	if err := testutil.GatherAndCompare(reg, strings.NewReader(expect(0, 0, 0, 0, 0)), names...); err != nil {
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(expect(0, 0, 0, 0, 0, 0, 0)), names...); err != nil {
 		t.Fatal(err)
 	}
 
-	// One message succeeds after a retry, one is dead-lettered after two
-	// failed calls, a poison message is dead-lettered at once, and one is
-	// interrupted by shutdown.
+	// One message succeeds after two transient failures, one is
+	// dead-lettered after two unclassified failures, a poison message is
+	// dead-lettered at once, and one is interrupted by shutdown.
 	obs.Failed("user.registered")
-	obs.Retried("user.registered")
+	obs.Retried("user.registered", consumer.KindTransient)
+	obs.Paused("user.registered", true)
+	obs.Failed("user.registered")
+	obs.Retried("user.registered", consumer.KindTransient)
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(expect(0, 0, 2, 0, 1, 2, 0)), names...); err != nil {
+		t.Fatal(err)
+	}
+	obs.Paused("user.registered", false)
 	obs.Processed("user.registered", consumer.OutcomeSuccess, 300*time.Millisecond)
 	obs.Failed("user.registered")
-	obs.Retried("user.registered")
+	obs.Retried("user.registered", consumer.KindUnclassified)
 	obs.Failed("user.registered")
 	obs.DeadLettered("user.registered", consumer.ReasonExhausted)
 	obs.Processed("user.registered", consumer.OutcomeDeadLettered, 2*time.Second)
 	obs.DeadLettered("user.registered", consumer.ReasonPoison)
 	obs.Processed("user.registered", consumer.OutcomeDeadLettered, time.Millisecond)
 	obs.Processed("user.registered", consumer.OutcomeInterrupted, time.Minute)
-	if err := testutil.GatherAndCompare(reg, strings.NewReader(expect(1, 1, 3, 1, 2)), names...); err != nil {
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(expect(1, 1, 4, 1, 0, 2, 1)), names...); err != nil {
 		t.Fatal(err)
 	}
 	// Successes and dead letters are timed; the interruption is not.

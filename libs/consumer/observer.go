@@ -13,6 +13,10 @@ const (
 	// retry (of the handler, the registry or the dead-letter write); its
 	// offset was not committed and it will be redelivered.
 	OutcomeInterrupted = "interrupted"
+	// OutcomeRevoked: the message's partition was revoked (a rebalance)
+	// while it waited for a retry; its offset was not committed and the
+	// partition's new owner handles it.
+	OutcomeRevoked = "revoked"
 )
 
 // Reasons passed to Observer.DeadLettered.
@@ -21,7 +25,8 @@ const (
 	ReasonPoison = "poison"
 	// ReasonPermanent: the handler returned an error wrapping ErrPermanent.
 	ReasonPermanent = "permanent"
-	// ReasonExhausted: the handler failed MaxAttempts times.
+	// ReasonExhausted: the handler failed MaxAttempts times with errors
+	// that were not transient.
 	ReasonExhausted = "exhausted"
 )
 
@@ -31,15 +36,20 @@ const (
 type Observer interface {
 	// Processed is called once per message when the consumer is done with
 	// it: outcome is OutcomeSuccess, OutcomeDeadLettered or
-	// OutcomeInterrupted, d the time from receipt to that outcome, retries
-	// included.
+	// OutcomeInterrupted or OutcomeRevoked, d the time from receipt to
+	// that outcome, retries included.
 	Processed(topic, outcome string, d time.Duration)
 	// Failed is called after each failed handler call (an error, a panic
 	// or a timeout), before the consumer decides between a retry and the
 	// dead-letter topic.
 	Failed(topic string)
-	// Retried is called before each retry of a failed handler call.
-	Retried(topic string)
+	// Retried is called before each retry of a failed handler call; kind
+	// is KindTransient or KindUnclassified.
+	Retried(topic, kind string)
+	// Paused is called with true when a message starts waiting for a
+	// dependency (a transient failure: the member's partitions are paused
+	// until it succeeds), and with false when the member consumes again.
+	Paused(topic string, paused bool)
 	// DeadLettered is called when a message has been acknowledged by the
 	// dead-letter topic; reason is ReasonPoison, ReasonPermanent or
 	// ReasonExhausted.
@@ -62,6 +72,7 @@ type NopObserver struct{}
 
 func (NopObserver) Processed(string, string, time.Duration) {}
 func (NopObserver) Failed(string)                           {}
-func (NopObserver) Retried(string)                          {}
+func (NopObserver) Retried(string, string)                  {}
+func (NopObserver) Paused(string, bool)                     {}
 func (NopObserver) DeadLettered(string, string)             {}
 func (NopObserver) Lag(string, map[int32]int64)             {}

@@ -6,6 +6,8 @@
 //
 //	loyalty-points           serve and consume (migrating the database first)
 //	loyalty-points migrate   apply the database migrations and exit
+//	loyalty-points dlq replay [--limit N] [--dry-run]
+//	                         move dead letters back to the consumed topic and exit
 package main
 
 import (
@@ -16,9 +18,12 @@ import (
 
 func main() {
 	bootstrap.Main(bootstrap.Program[config.Config]{
-		Name:     service.Name,
-		Load:     config.Load,
-		Start:    service.New,
-		Commands: []bootstrap.Command[config.Config]{bootstrap.Migrate(service.Migrate)},
+		Name:  service.Name,
+		Load:  config.Load,
+		Start: service.New,
+		Commands: []bootstrap.Command[config.Config]{
+			bootstrap.Migrate(service.Migrate),
+			bootstrap.DeadLetterReplay(service.ReplayConfig),
+		},
 	})
 }

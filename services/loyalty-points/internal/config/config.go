@@ -62,8 +62,10 @@ type Kafka struct {
 
 // Consumer configures the consumption of UserRegistered events: a message
 // whose handling fails is retried with exponential backoff (InitialBackoff
-// doubling up to MaxBackoff) and, after MaxAttempts, dead-lettered, so it
-// never blocks its partition for good and is never silently dropped.
+// doubling up to MaxBackoff). While the database is unreachable it is
+// retried until it is back; a malformed event is dead-lettered at once; any
+// other failure is dead-lettered after MaxAttempts of them. Nothing is
+// silently dropped.
 type Consumer struct {
 	Topic   string `env:"LOYALTY_TOPIC" envDefault:"user-registered"`
 	GroupID string `env:"LOYALTY_GROUP_ID" envDefault:"loyalty-points"`

@@ -58,8 +58,10 @@ func NewHandler(w Welcomer, reg prometheus.Registerer, log *slog.Logger) (*Handl
 // UserRegistered is a consumer.Handler: it credits the user's welcome
 // bonus, and a repeated or redelivered event is a success that changes
 // nothing. An event with malformed ids can never be credited, so its error
-// wraps consumer.ErrPermanent and it is dead-lettered at once; any other
-// failure (the database down) is retried.
+// wraps consumer.ErrPermanent and it is dead-lettered at once. The
+// database unreachable wraps consumer.ErrTransient: the consumer waits for
+// it without limit and dead-letters nothing. Any other failure is retried
+// a few times, then dead-lettered.
 func (h *Handler) UserRegistered(ctx context.Context, ev *eventsv1.UserRegistered, meta consumer.Metadata) error {
 	credited, err := h.w.CreditWelcomeBonus(ctx, ev.GetUserId(), ev.GetEventId())
 	var invalid *ledger.InvalidArgumentError
@@ -67,6 +69,9 @@ func (h *Handler) UserRegistered(ctx context.Context, ev *eventsv1.UserRegistere
 	case errors.As(err, &invalid):
 		h.outcomes.WithLabelValues(outcomeRejected).Inc()
 		return fmt.Errorf("%w: UserRegistered event: %w", consumer.ErrPermanent, err)
+	case errors.Is(err, ledger.ErrUnavailable):
+		h.outcomes.WithLabelValues(outcomeFailed).Inc()
+		return fmt.Errorf("%w: credit welcome bonus: %w", consumer.ErrTransient, err)
 	case err != nil:
 		h.outcomes.WithLabelValues(outcomeFailed).Inc()
 		return fmt.Errorf("credit welcome bonus: %w", err)

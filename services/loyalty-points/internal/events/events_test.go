@@ -43,7 +43,8 @@ func TestUserRegistered(t *testing.T) {
 		{"credited", fakeWelcomer{credited: true}, nil, false, "credited", "bonus_credited=true"},
 		{"already credited", fakeWelcomer{credited: false}, nil, false, "duplicate", "bonus_credited=false"},
 		{"malformed event", fakeWelcomer{err: &ledger.InvalidArgumentError{Field: "user_id", Reason: "must be a UUID"}}, consumer.ErrPermanent, true, "rejected", ""},
-		{"database down", fakeWelcomer{err: fmt.Errorf("postgres: %w", dbDown)}, dbDown, false, "failed", ""},
+		{"database down", fakeWelcomer{err: fmt.Errorf("postgres: %w: %w", ledger.ErrUnavailable, dbDown)}, consumer.ErrTransient, false, "failed", ""},
+		{"unclassified failure", fakeWelcomer{err: fmt.Errorf("postgres: %w", dbDown)}, dbDown, false, "failed", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -63,6 +64,9 @@ func TestUserRegistered(t *testing.T) {
 			}
 			if errors.Is(err, consumer.ErrPermanent) != tt.permanent {
 				t.Fatalf("err = %v: permanent %v, want %v", err, !tt.permanent, tt.permanent)
+			}
+			if transient := errors.Is(err, ledger.ErrUnavailable); errors.Is(err, consumer.ErrTransient) != transient {
+				t.Fatalf("err = %v: transient %v, want %v", err, !transient, transient)
 			}
 			if !strings.Contains(logs.String(), tt.logged) {
 				t.Fatalf("log %q lacks %q", logs.String(), tt.logged)

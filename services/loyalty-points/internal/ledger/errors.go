@@ -11,6 +11,10 @@ var (
 	// ErrAuthUnavailable means the caller could not be authenticated
 	// because sso did not answer in time; the call may be retried.
 	ErrAuthUnavailable = errors.New("authentication service unavailable")
+	// ErrUnavailable means the Store cannot be reached or is busy right
+	// now (the database down, restarting or failing over); the same call
+	// succeeds once it is back.
+	ErrUnavailable = errors.New("ledger store unavailable")
 	// ErrForbidden means the caller is authenticated but not allowed.
 	ErrForbidden = errors.New("permission denied")
 	// ErrNotFound means the user has no account (yet).

@@ -19,7 +19,8 @@ type Authenticator interface {
 // Store keeps accounts and their transactions. Every change of a balance
 // and the transaction recording it are written atomically, and changes of
 // one account are serialized, so concurrent calls never lose an update or
-// take a balance below zero.
+// take a balance below zero. A failure that waiting cures (the database
+// unreachable or restarting) wraps ErrUnavailable.
 type Store interface {
 	// Account returns the account of userID, or ErrNotFound.
 	Account(ctx context.Context, userID string) (Account, error)

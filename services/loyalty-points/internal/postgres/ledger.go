@@ -11,6 +11,7 @@ import (
 	"github.com/lib/pq"
 	"github.com/lib/pq/pqerror"
 
+	"github.com/ssokit/platform/libs/pgerr"
 	"github.com/ssokit/platform/services/loyalty-points/internal/ledger"
 )
 
@@ -83,7 +84,7 @@ func (l *Ledger) Account(ctx context.Context, userID string) (ledger.Account, er
 		if errors.Is(err, sql.ErrNoRows) {
 			return ledger.Account{}, ledger.ErrNotFound
 		}
-		return ledger.Account{}, fmt.Errorf("postgres: read account: %w", err)
+		return ledger.Account{}, storeError("read account", err)
 	}
 	return ledger.Account{UserID: row.UserID, Balance: row.Balance, CreatedAt: row.CreatedAt, UpdatedAt: row.UpdatedAt}, nil
 }
@@ -102,14 +103,14 @@ func (l *Ledger) Transactions(ctx context.Context, userID string, after *ledger.
 		err = l.db.SelectContext(ctx, &rows, historyAfter, userID, limit, after.CreatedAt, after.ID)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("postgres: read transactions: %w", err)
+		return nil, storeError("read transactions", err)
 	}
 	if len(rows) == 0 {
 		// Every account has its welcome bonus, so an empty first page is
 		// rare: only then is it worth asking whether the account exists.
 		var exists bool
 		if err := l.db.GetContext(ctx, &exists, accountExists, userID); err != nil {
-			return nil, fmt.Errorf("postgres: read account: %w", err)
+			return nil, storeError("read account", err)
 		}
 		if !exists {
 			return nil, ledger.ErrNotFound
@@ -153,7 +154,7 @@ func (l *Ledger) CreditWelcome(ctx context.Context, t ledger.Transaction) (credi
 			// is the last line of defence, and its verdict is the same.
 			return false, nil
 		}
-		return false, fmt.Errorf("postgres: credit welcome bonus: %w", err)
+		return false, storeError("credit welcome bonus", err)
 	}
 	return credited, nil
 }
@@ -190,7 +191,7 @@ func (l *Ledger) Apply(ctx context.Context, t ledger.Transaction) (recorded ledg
 		if isLedgerError(err) {
 			return ledger.Transaction{}, false, err
 		}
-		return ledger.Transaction{}, false, fmt.Errorf("postgres: apply %s: %w", t.Kind, err)
+		return ledger.Transaction{}, false, storeError("apply "+string(t.Kind), err)
 	}
 	return recorded, applied, nil
 }
@@ -231,6 +232,16 @@ func (l *Ledger) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+// storeError is a failed statement of op, marked ledger.ErrUnavailable
+// when the database cannot be reached or is busy, so that callers wait for
+// it (the consumer) rather than give up.
+func storeError(op string, err error) error {
+	if pgerr.Unavailable(err) {
+		return fmt.Errorf("postgres: %s: %w: %w", op, ledger.ErrUnavailable, err)
+	}
+	return fmt.Errorf("postgres: %s: %w", op, err)
 }
 
 func isLedgerError(err error) bool {

@@ -41,6 +41,17 @@ func Migrate(ctx context.Context, cfg config.Config) error {
 	return postgres.Migrate(ctx, db)
 }
 
+// ReplayConfig says whose dead letters `loyalty-points dlq replay` moves
+// back: the configured group's, to the topic it consumes.
+func ReplayConfig(cfg config.Config) consumer.ReplayConfig {
+	return consumer.ReplayConfig{
+		Brokers:         cfg.Kafka.Brokers,
+		GroupID:         cfg.Consumer.GroupID,
+		Topic:           cfg.Consumer.Topic,
+		DeadLetterTopic: cfg.Consumer.DeadLetterTopic,
+	}
+}
+
 // New connects to the dependencies, migrates the database and builds the
 // servers and the event consumer of the loyalty-points process. It listens
 // on the configured ports but serves and consumes nothing until the

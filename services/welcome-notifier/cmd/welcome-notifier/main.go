@@ -1,5 +1,11 @@
 // Command welcome-notifier consumes UserRegistered events and sends each
-// new user one welcome e-mail. It takes no arguments.
+// new user one welcome e-mail.
+//
+// Usage:
+//
+//	welcome-notifier                                  consume (migrating the database first)
+//	welcome-notifier dlq replay [--limit N] [--dry-run]
+//	                                                  move dead letters back to the consumed topic and exit
 package main
 
 import (
@@ -10,8 +16,9 @@ import (
 
 func main() {
 	bootstrap.Main(bootstrap.Program[config.Config]{
-		Name:  service.Name,
-		Load:  config.Load,
-		Start: service.New,
+		Name:     service.Name,
+		Load:     config.Load,
+		Start:    service.New,
+		Commands: []bootstrap.Command[config.Config]{bootstrap.DeadLetterReplay(service.ReplayConfig)},
 	})
 }

@@ -41,14 +41,16 @@ type Kafka struct {
 	// GroupID is the consumer group; its committed offsets are the
 	// notifier's position in Topic.
 	GroupID string `env:"NOTIFIER_GROUP_ID" envDefault:"welcome-notifier"`
-	// DeadLetterTopic receives messages that failed MaxAttempts times or
-	// cannot be handled at all; empty means the consumer's default.
+	// DeadLetterTopic receives messages that cannot be handled at all or
+	// failed MaxAttempts times; empty means the consumer's default.
 	DeadLetterTopic string `env:"NOTIFIER_DEAD_LETTER_TOPIC"`
-	// MaxAttempts is how often a message is tried before it is
-	// dead-lettered.
+	// MaxAttempts is how many unclassified failures (not an outage, not a
+	// refusal) a message may have before it is dead-lettered; an SMTP or
+	// database outage is waited for without limit.
 	MaxAttempts int `env:"NOTIFIER_MAX_ATTEMPTS" envDefault:"8"`
 	// InitialBackoff and MaxBackoff bound the exponential wait between
-	// attempts.
+	// attempts; MaxBackoff is also the longest a recovered dependency
+	// waits for the next try.
 	InitialBackoff time.Duration `env:"NOTIFIER_RETRY_INITIAL_BACKOFF" envDefault:"200ms"`
 	MaxBackoff     time.Duration `env:"NOTIFIER_RETRY_MAX_BACKOFF" envDefault:"30s"`
 }

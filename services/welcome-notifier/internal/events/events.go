@@ -59,13 +59,19 @@ func NewHandler(w Welcomer, reg prometheus.Registerer, log *slog.Logger) (*Handl
 // e-mail, and a repeated or redelivered event is a success that sends
 // nothing. An event no retry can fix (malformed, or a recipient the mail
 // server refuses for good) returns an error wrapping consumer.ErrPermanent,
-// so it is dead-lettered at once; any other failure is retried.
+// so it is dead-lettered at once. A mail server or database that cannot be
+// reached returns one wrapping consumer.ErrTransient, so the consumer
+// waits for it without limit and dead-letters nothing. Any other failure
+// is retried a few times and then dead-lettered.
 func (h *Handler) UserRegistered(ctx context.Context, ev *eventsv1.UserRegistered, meta consumer.Metadata) error {
 	d, outcome, err := h.welcome(ctx, ev)
 	switch {
 	case errors.Is(err, welcome.ErrInvalidEvent), errors.Is(err, welcome.ErrUndeliverable):
 		h.mails.WithLabelValues(outcomeRejected).Inc()
 		return fmt.Errorf("%w: %w", consumer.ErrPermanent, err)
+	case errors.Is(err, welcome.ErrUnavailable):
+		h.mails.WithLabelValues(outcomeFailed).Inc()
+		return fmt.Errorf("%w: %w", consumer.ErrTransient, err)
 	case err != nil:
 		h.mails.WithLabelValues(outcomeFailed).Inc()
 		return err

@@ -39,14 +39,16 @@ func TestUserRegistered(t *testing.T) {
 		w         fakeWelcomer
 		wantErr   error // nil: success
 		permanent bool
+		transient bool
 		outcome   string
 		logged    string
 	}{
-		{"sent", fakeWelcomer{outcome: welcome.Sent}, nil, false, "sent", "welcome e-mail sent"},
-		{"already sent", fakeWelcomer{outcome: welcome.AlreadySent}, nil, false, "duplicate", "welcome e-mail already sent, skipping"},
-		{"invalid registration", fakeWelcomer{err: fmt.Errorf("%w: user id is not a UUID", welcome.ErrInvalidEvent)}, welcome.ErrInvalidEvent, true, "rejected", ""},
-		{"recipient rejected", fakeWelcomer{err: fmt.Errorf("%w: 550 no such user", welcome.ErrUndeliverable)}, welcome.ErrUndeliverable, true, "rejected", ""},
-		{"mail server down", fakeWelcomer{err: fmt.Errorf("welcome user x: %w", smtpDown)}, smtpDown, false, "failed", ""},
+		{"sent", fakeWelcomer{outcome: welcome.Sent}, nil, false, false, "sent", "welcome e-mail sent"},
+		{"already sent", fakeWelcomer{outcome: welcome.AlreadySent}, nil, false, false, "duplicate", "welcome e-mail already sent, skipping"},
+		{"invalid registration", fakeWelcomer{err: fmt.Errorf("%w: user id is not a UUID", welcome.ErrInvalidEvent)}, welcome.ErrInvalidEvent, true, false, "rejected", ""},
+		{"recipient rejected", fakeWelcomer{err: fmt.Errorf("%w: 550 no such user", welcome.ErrUndeliverable)}, welcome.ErrUndeliverable, true, false, "rejected", ""},
+		{"mail server down", fakeWelcomer{err: fmt.Errorf("%w: welcome user x: %w", welcome.ErrUnavailable, smtpDown)}, smtpDown, false, true, "failed", ""},
+		{"unclassified failure", fakeWelcomer{err: fmt.Errorf("welcome user x: %w", smtpDown)}, smtpDown, false, false, "failed", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -72,6 +74,9 @@ func TestUserRegistered(t *testing.T) {
 			}
 			if errors.Is(err, consumer.ErrPermanent) != tt.permanent {
 				t.Fatalf("err = %v: permanent %v, want %v", err, !tt.permanent, tt.permanent)
+			}
+			if errors.Is(err, consumer.ErrTransient) != tt.transient {
+				t.Fatalf("err = %v: transient %v, want %v", err, !tt.transient, tt.transient)
 			}
 			if tt.logged != "" {
 				for _, s := range []string{tt.logged, "user_id=" + ev.UserId, "message_id=welcome." + ev.UserId, "attempt=3", "topic=user-registered", "offset=42"} {

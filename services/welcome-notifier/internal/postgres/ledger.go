@@ -11,6 +11,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/ssokit/platform/libs/migrate"
+	"github.com/ssokit/platform/libs/pgerr"
 	"github.com/ssokit/platform/services/welcome-notifier/internal/welcome"
 )
 
@@ -53,7 +54,7 @@ func (l *Ledger) Once(ctx context.Context, d welcome.Delivery, send func(context
 	// are, up to the send.
 	tx, err := l.db.BeginTxx(context.WithoutCancel(ctx), nil)
 	if err != nil {
-		return 0, fmt.Errorf("postgres: %w", err)
+		return 0, dbError("", err)
 	}
 	defer func() { _ = tx.Rollback() }() // a no-op after Commit
 
@@ -62,15 +63,15 @@ func (l *Ledger) Once(ctx context.Context, d welcome.Delivery, send func(context
 		VALUES ($1, $2, $3, 'sending', $4)
 		ON CONFLICT (user_id) DO NOTHING`,
 		d.UserID, d.EventID, d.Email, d.MessageID); err != nil {
-		return 0, fmt.Errorf("postgres: claim: %w", err)
+		return 0, dbError("claim", err)
 	}
 	var status string
 	if err := tx.GetContext(ctx, &status, `SELECT status FROM welcome_mails WHERE user_id = $1 FOR UPDATE`, d.UserID); err != nil {
-		return 0, fmt.Errorf("postgres: lock: %w", err)
+		return 0, dbError("lock", err)
 	}
 	if status == "sent" {
 		if err := tx.Commit(); err != nil {
-			return 0, fmt.Errorf("postgres: %w", err)
+			return 0, dbError("", err)
 		}
 		return welcome.AlreadySent, nil
 	}
@@ -79,7 +80,7 @@ func (l *Ledger) Once(ctx context.Context, d welcome.Delivery, send func(context
 		SET attempts = attempts + 1, event_id = $2, email = $3, message_id = $4
 		WHERE user_id = $1`,
 		d.UserID, d.EventID, d.Email, d.MessageID); err != nil {
-		return 0, fmt.Errorf("postgres: count attempt: %w", err)
+		return 0, dbError("count attempt", err)
 	}
 
 	sendErr := send(ctx)
@@ -97,12 +98,26 @@ func (l *Ledger) Once(ctx context.Context, d welcome.Delivery, send func(context
 	if _, err := tx.ExecContext(rctx, `
 		UPDATE welcome_mails SET status = 'sent', sent_at = now(), last_error = NULL
 		WHERE user_id = $1`, d.UserID); err != nil {
-		return 0, fmt.Errorf("postgres: record sent mail: %w", err)
+		return 0, dbError("record sent mail", err)
 	}
 	if err := tx.Commit(); err != nil {
-		return 0, fmt.Errorf("postgres: record sent mail: %w", err)
+		return 0, dbError("record sent mail", err)
 	}
 	return welcome.Sent, nil
+}
+
+// dbError is a failure of the ledger's own statements, marked
+// welcome.ErrUnavailable when the database cannot be reached or is busy,
+// so that the event waits for it rather than being given up on.
+func dbError(step string, err error) error {
+	prefix := "postgres"
+	if step != "" {
+		prefix += ": " + step
+	}
+	if pgerr.Unavailable(err) {
+		return fmt.Errorf("%s: %w: %w", prefix, welcome.ErrUnavailable, err)
+	}
+	return fmt.Errorf("%s: %w", prefix, err)
 }
 
 // Record is a user's row of welcome_mails.

@@ -154,3 +154,27 @@ func TestSchemaRejectsInconsistentRows(t *testing.T) {
 		}
 	}
 }
+
+// TestLedgerMarksAnUnreachableDatabaseUnavailable: a database that refuses
+// connections is an outage to wait for (welcome.ErrUnavailable), and a
+// statement the real server refuses is not.
+func TestLedgerMarksAnUnreachableDatabaseUnavailable(t *testing.T) {
+	t.Parallel()
+	down := sqlx.MustOpen("postgres", "postgres://postgres:postgres@127.0.0.1:1/notifier?sslmode=disable&connect_timeout=2")
+	t.Cleanup(func() { _ = down.Close() })
+	sent := false
+	_, err := postgres.NewLedger(down).Once(testenv.Context(t, 10*time.Second), delivery(), func(context.Context) error {
+		sent = true
+		return nil
+	})
+	if !errors.Is(err, welcome.ErrUnavailable) || sent {
+		t.Fatalf("Once with the database down = %v (sent %v), want ErrUnavailable and no mail", err, sent)
+	}
+
+	l, _ := newLedger(t)
+	d := delivery()
+	d.UserID = "not a uuid" // the column is a uuid: the server refuses the statement
+	if _, err := l.Once(testenv.Context(t, 10*time.Second), d, func(context.Context) error { return nil }); err == nil || errors.Is(err, welcome.ErrUnavailable) {
+		t.Fatalf("Once with a bad user id = %v, want an error that is not ErrUnavailable", err)
+	}
+}

@@ -106,6 +106,17 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 	return p, nil
 }
 
+// ReplayConfig says whose dead letters `welcome-notifier dlq replay`
+// moves back: the configured group's, to the topic it consumes.
+func ReplayConfig(cfg config.Config) consumer.ReplayConfig {
+	return consumer.ReplayConfig{
+		Brokers:         cfg.Kafka.Brokers,
+		GroupID:         cfg.Kafka.GroupID,
+		Topic:           cfg.Kafka.Topic,
+		DeadLetterTopic: cfg.Kafka.DeadLetterTopic,
+	}
+}
+
 // newWelcome builds the use case from the mail settings.
 func newWelcome(cfg config.Mail, ledger welcome.Ledger, sender welcome.Sender) (*welcome.Service, error) {
 	from, err := netmail.ParseAddress(cfg.From)

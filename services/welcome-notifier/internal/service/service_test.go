@@ -1,6 +1,7 @@
 package service_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -20,6 +21,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/ssokit/platform/libs/bootstrap"
 	"github.com/ssokit/platform/libs/consumer"
 	eventsv1 "github.com/ssokit/platform/libs/gen/events/v1"
 	"github.com/ssokit/platform/libs/testenv"
@@ -127,16 +129,21 @@ func TestNotifierEndToEnd(t *testing.T) {
 	}
 }
 
-// TestNotifierDeadLettersWhenSMTPStaysDown shows the failure paths end to
-// end: an event no retry can fix is dead-lettered at once; with the SMTP
-// server unreachable, a valid event is tried MaxAttempts times with
-// backoff, then dead-lettered with the SMTP error in a header, and the
-// ledger shows it was never sent.
-func TestNotifierDeadLettersWhenSMTPStaysDown(t *testing.T) {
+// TestNotifierWaitsForSMTPAndSendsWhenItIsBack shows that an SMTP outage
+// loses no mail and dead-letters nothing: with the mail server unreachable
+// (connections refused) for many times the attempts the old retry budget
+// allowed, a valid event is retried with the consumer paused, while an
+// event no retry can fix is dead-lettered at once; once the real Mailpit
+// is reachable again, the mail goes out, and the dead-letter topic holds
+// only the invalid event.
+func TestNotifierWaitsForSMTPAndSendsWhenItIsBack(t *testing.T) {
 	t.Parallel()
-	testenv.Require(t, testenv.KafkaBrokers, testenv.HostPort(testenv.SchemaRegistryURL), testenv.HostPort(testenv.PGPrimaryDSN))
+	testenv.Require(t, testenv.KafkaBrokers, testenv.HostPort(testenv.SchemaRegistryURL), testenv.HostPort(testenv.PGPrimaryDSN),
+		testenv.SMTPAddr, testenv.HostPort(testenv.MailpitURL))
+	smtp := testenv.NewOutage(t, testenv.SMTPAddr) // the shared Mailpit stays up
+	smtp.Down()
 	cfg := testConfig(t)
-	cfg.SMTP.Addr = "127.0.0.1:1" // nothing listens; the shared Mailpit stays up
+	cfg.SMTP.Addr = smtp.Addr
 	cfg.SMTP.Timeout = 2 * time.Second
 	cfg.Kafka.MaxAttempts = 2
 	baseURL, _ := start(t, cfg)
@@ -150,32 +157,18 @@ func TestNotifierDeadLettersWhenSMTPStaysDown(t *testing.T) {
 	ev := &eventsv1.UserRegistered{
 		EventId:      uuid.NewString(),
 		UserId:       uuid.NewString(),
-		Email:        "nobody@example.test",
-		FullName:     "No Body",
+		Email:        testenv.Mailbox(t, "patient"),
+		FullName:     "Patient Reader",
 		RegisteredAt: timestamppb.Now(),
 	}
 	for _, e := range []*eventsv1.UserRegistered{invalid, ev} {
 		p.send(t, e.UserId, p.serialize(t, e))
 	}
 
-	dead := readN(t, cfg.Kafka.DeadLetterTopic, 2)
-	tests := []struct {
-		key     string
-		reason  string
-		attempt string
-		err     string
-	}{
-		{invalid.UserId, consumer.ReasonPermanent, "1", "invalid UserRegistered event"},
-		{ev.UserId, consumer.ReasonExhausted, "2", "smtp connect"},
-	}
-	for i, tt := range tests {
-		m := dead[i]
-		if string(m.Key) != tt.key {
-			t.Errorf("dead letter %d has key %q, want %q", i, m.Key, tt.key)
-		}
-		if r, a, e := header(m, consumer.HeaderReason), header(m, consumer.HeaderAttempts), header(m, consumer.HeaderError); r != tt.reason || a != tt.attempt || !strings.Contains(e, tt.err) {
-			t.Errorf("dead letter %d: reason %q, attempts %q, error %q; want %q, %q, an error containing %q", i, r, a, e, tt.reason, tt.attempt, tt.err)
-		}
+	dead := readOne(t, cfg.Kafka.DeadLetterTopic)
+	if string(dead.Key) != invalid.UserId || header(dead, consumer.HeaderReason) != consumer.ReasonPermanent ||
+		header(dead, consumer.HeaderAttempts) != "1" || !strings.Contains(header(dead, consumer.HeaderError), "invalid UserRegistered event") {
+		t.Errorf("dead letter: key %q headers %v; want the invalid event, permanent, after 1 attempt", dead.Key, dead.Headers)
 	}
 
 	db, err := sqlx.Open("postgres", cfg.DB.DSN)
@@ -183,12 +176,150 @@ func TestNotifierDeadLettersWhenSMTPStaysDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	r, err := postgres.NewLedger(db).Get(testenv.Context(t, 10*time.Second), ev.UserId)
-	if err != nil || r.Status != "sending" || r.Attempts != 2 || r.SentAt.Valid || r.LastError == nil {
-		t.Fatalf("ledger = %+v, %v; want two failed attempts, never sent", r, err)
+	ledger := postgres.NewLedger(db)
+	// Five failed sends, more than twice MaxAttempts: the old consumer had
+	// dead-lettered the event after two.
+	const outageAttempts = 5
+	var rec postgres.Record
+	if !testenv.Eventually(time.Minute, 100*time.Millisecond, func() bool {
+		rec, err = ledger.Get(testenv.Context(t, 10*time.Second), ev.UserId)
+		return err == nil && rec.Attempts >= outageAttempts
+	}) {
+		t.Fatalf("ledger = %+v, %v; want at least %d failed attempts while SMTP is down", rec, err, outageAttempts)
 	}
-	if _, err := postgres.NewLedger(db).Get(testenv.Context(t, 10*time.Second), invalid.UserId); !errors.Is(err, postgres.ErrNotFound) {
+	if rec.Status != "sending" || rec.LastError == nil || !strings.Contains(*rec.LastError, "smtp connect") {
+		t.Errorf("ledger during the outage = %+v, want failed sends with the SMTP error", rec)
+	}
+	metrics := scrape(t, baseURL)
+	for _, want := range []string{
+		`kafka_consumer_paused{group="` + cfg.Kafka.GroupID + `",topic="` + cfg.Kafka.Topic + `"} 1`,
+		`kafka_consumer_dead_lettered_total{group="` + cfg.Kafka.GroupID + `",reason="exhausted",topic="` + cfg.Kafka.Topic + `"} 0`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics during the outage lack %s", want)
+		}
+	}
+
+	smtp.Up(t)
+	if found, err := testenv.AwaitMails(ev.Email, 1, time.Minute); err != nil || len(found) != 1 {
+		t.Fatalf("mails to %s after SMTP came back = %d (%v), want 1", ev.Email, len(found), err)
+	}
+	if !testenv.Eventually(30*time.Second, 100*time.Millisecond, func() bool {
+		rec, err = ledger.Get(testenv.Context(t, 10*time.Second), ev.UserId)
+		return err == nil && rec.Status == "sent"
+	}) {
+		t.Fatalf("ledger after SMTP came back = %+v, %v; want sent", rec, err)
+	}
+	if _, err := ledger.Get(testenv.Context(t, 10*time.Second), invalid.UserId); !errors.Is(err, postgres.ErrNotFound) {
 		t.Fatalf("ledger for the invalid event = %v, want no row", err)
+	}
+	if n := topicSize(t, cfg.Kafka.DeadLetterTopic); n != 1 {
+		t.Errorf("dead-letter topic holds %d messages, want only the invalid event", n)
+	}
+	if !testenv.Eventually(10*time.Second, 100*time.Millisecond, func() bool {
+		return strings.Contains(scrape(t, baseURL), `kafka_consumer_paused{group="`+cfg.Kafka.GroupID+`",topic="`+cfg.Kafka.Topic+`"} 0`)
+	}) {
+		t.Error("kafka_consumer_paused still 1 after the mail went out")
+	}
+}
+
+// topicSize returns how many messages topic holds: the sum of its
+// partitions' high watermarks (nothing is deleted from a test's topic).
+func topicSize(t *testing.T, topic string) int64 {
+	t.Helper()
+	admin, err := kafka.NewAdminClient(&kafka.ConfigMap{"bootstrap.servers": testenv.KafkaBrokers})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	ctx := testenv.Context(t, 10*time.Second)
+	md, err := admin.GetMetadata(&topic, false, 10_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	specs := map[kafka.TopicPartition]kafka.OffsetSpec{}
+	for _, p := range md.Topics[topic].Partitions {
+		specs[kafka.TopicPartition{Topic: &topic, Partition: p.ID}] = kafka.LatestOffsetSpec
+	}
+	res, err := admin.ListOffsets(ctx, specs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	for _, r := range res.ResultInfos {
+		n += int64(r.Offset)
+	}
+	return n
+}
+
+// TestDeadLetterReplayCommandSendsTheMail runs `welcome-notifier dlq replay`
+// as the binary does (bootstrap.Program with the service's configuration)
+// against a dead letter a notifier left behind when its mail server
+// failed: the command moves it back, the running notifier sends the mail,
+// and a second replay finds nothing left.
+func TestDeadLetterReplayCommandSendsTheMail(t *testing.T) {
+	t.Parallel()
+	testenv.Require(t, testenv.KafkaBrokers, testenv.HostPort(testenv.SchemaRegistryURL), testenv.HostPort(testenv.PGPrimaryDSN),
+		testenv.SMTPAddr, testenv.HostPort(testenv.MailpitURL))
+	cfg := testConfig(t)
+	deleteGroupsAtEnd(t, consumer.ReplayGroup(cfg.Kafka.GroupID))
+	start(t, cfg)
+
+	src := newProducer(t, cfg.Kafka.Topic)
+	ev := &eventsv1.UserRegistered{
+		EventId:      uuid.NewString(),
+		UserId:       uuid.NewString(),
+		Email:        testenv.Mailbox(t, "replayed"),
+		FullName:     "Re Played",
+		RegisteredAt: timestamppb.Now(),
+	}
+	dlq := cfg.Kafka.DeadLetterTopic
+	delivered := make(chan kafka.Event, 1)
+	if err := src.p.Produce(&kafka.Message{
+		TopicPartition: kafka.TopicPartition{Topic: &dlq, Partition: 0},
+		Key:            []byte(ev.UserId),
+		Value:          src.serialize(t, ev),
+		Headers: []kafka.Header{
+			{Key: "traceparent", Value: []byte("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")},
+			{Key: consumer.HeaderReason, Value: []byte(consumer.ReasonExhausted)},
+			{Key: consumer.HeaderError, Value: []byte("smtp data: 554 5.3.0 relay misconfigured")},
+			{Key: consumer.HeaderOriginalTopic, Value: []byte(cfg.Kafka.Topic)},
+			{Key: consumer.HeaderOriginalPartition, Value: []byte("0")},
+			{Key: consumer.HeaderOriginalOffset, Value: []byte("41")},
+			{Key: consumer.HeaderAttempts, Value: []byte("8")},
+		},
+	}, delivered); err != nil {
+		t.Fatal(err)
+	}
+	if m := (<-delivered).(*kafka.Message); m.TopicPartition.Error != nil {
+		t.Fatal(m.TopicPartition.Error)
+	}
+
+	program := bootstrap.Program[config.Config]{
+		Name:     service.Name,
+		Load:     func() (config.Config, error) { return cfg, nil },
+		Start:    service.New,
+		Commands: []bootstrap.Command[config.Config]{bootstrap.DeadLetterReplay(service.ReplayConfig)},
+	}
+	replay := func(args ...string) string {
+		t.Helper()
+		var out bytes.Buffer
+		if err := program.Run(testenv.Context(t, time.Minute), append([]string{"dlq", "replay"}, args...), &out); err != nil {
+			t.Fatalf("dlq replay %v: %v\n%s", args, err, out.String())
+		}
+		return out.String()
+	}
+	if out := replay("--dry-run"); !strings.Contains(out, `"moved":1`) || !strings.Contains(out, "relay misconfigured") {
+		t.Errorf("dry run logged %s, want the dead letter listed with its error and 1 to move", out)
+	}
+	if out := replay("--limit", "10"); !strings.Contains(out, `"msg":"dead letters replayed"`) || !strings.Contains(out, `"moved":1`) {
+		t.Errorf("replay logged %s, want 1 moved", out)
+	}
+	if found, err := testenv.AwaitMails(ev.Email, 1, time.Minute); err != nil || len(found) != 1 {
+		t.Fatalf("mails to %s after the replay = %d (%v), want 1", ev.Email, len(found), err)
+	}
+	if out := replay(); !strings.Contains(out, "no dead letters to replay") {
+		t.Errorf("second replay logged %s, want nothing to replay", out)
 	}
 }
 

@@ -11,7 +11,8 @@
 // a message that cannot be composed) from a failure worth retrying (network
 // trouble, 4xx replies, and 5xx replies to our own sender address or
 // credentials, which are configuration faults that resending after a fix
-// cures).
+// cures). Error.Transient reports the latter: the consumer then waits for
+// the server, however long, instead of dead-lettering the message.
 //
 // # Delivery guarantees
 //

@@ -226,6 +226,14 @@ func (e *Error) Permanent() bool {
 	return false
 }
 
+// Transient reports whether the server cannot take the message now but
+// the same message can go later: every failure that is not Permanent
+// except a message that cannot be composed. That is the server unreachable,
+// a timeout, a TLS or protocol failure, a 4xx reply, and 5xx replies to
+// our own sender address or credentials (configuration the operator fixes;
+// until then every message would fail alike, so waiting loses nothing).
+func (e *Error) Transient() bool { return !e.Permanent() }
+
 // stepError wraps err from step, keeping the server's reply code, and
 // reports cancellation or the deadline as the cause when ctx ended, rather
 // than the "i/o timeout" the aborted connection produced.

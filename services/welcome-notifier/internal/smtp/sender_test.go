@@ -196,6 +196,12 @@ func TestSendClassifiesFailures(t *testing.T) {
 			if e.Step != tt.step || e.Code != tt.code || e.Permanent() != tt.permanent {
 				t.Fatalf("Send = step %q code %d permanent %v (%v); want %q %d %v", e.Step, e.Code, e.Permanent(), err, tt.step, tt.code, tt.permanent)
 			}
+			// Every failure is one or the other: the recipient or message
+			// refused for good, or the server (or our configuration of it)
+			// that a wait or a fix cures.
+			if e.Transient() == tt.permanent {
+				t.Fatalf("Send = %v: transient %v, permanent %v", err, e.Transient(), e.Permanent())
+			}
 		})
 	}
 }
@@ -205,8 +211,8 @@ func TestSendConnectionRefusedIsTemporary(t *testing.T) {
 	s := newSender(t, smtp.Config{Addr: "127.0.0.1:1"})
 	err := s.Send(t.Context(), testMessage())
 	var e *smtp.Error
-	if !errors.As(err, &e) || e.Step != smtp.StepConnect || e.Code != 0 || e.Permanent() {
-		t.Fatalf("Send = %#v, want a temporary connect error", err)
+	if !errors.As(err, &e) || e.Step != smtp.StepConnect || e.Code != 0 || e.Permanent() || !e.Transient() {
+		t.Fatalf("Send = %#v, want a transient connect error", err)
 	}
 }
 

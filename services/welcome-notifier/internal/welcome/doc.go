@@ -28,7 +28,9 @@
 // Welcome returns an error wrapping ErrInvalidEvent or ErrUndeliverable
 // when retrying cannot help: a malformed registration, a template that
 // cannot render it, a recipient the mail server rejects for good (the
-// Sender's error has a Permanent method that reports true). Every other
-// error (mail server or database unreachable, a 4xx reply) is worth
-// retrying.
+// Sender's error has a Permanent method that reports true). It returns one
+// wrapping ErrUnavailable when the mail server or the ledger's database
+// cannot be reached or is busy (a refused connection, a timeout, a 4xx
+// reply): the registration is fine and waiting will do. Any other error is
+// worth a few retries.
 package welcome

@@ -17,6 +17,8 @@ type Ledger interface {
 	// send succeeded and was recorded, AlreadySent when send was not
 	// called. When send fails, its error is returned as is, after the
 	// failed attempt has been counted where the store still answers. A
+	// failure of the store itself that waiting cures (unreachable,
+	// restarting) wraps ErrUnavailable. A
 	// call whose ctx has ended before send returns an error wrapping
 	// ctx's; once send has returned nil, the mail is recorded even if ctx
 	// ends meanwhile, so a sent mail is not sent again.
@@ -54,7 +56,10 @@ func (o Outcome) String() string {
 
 // Sender hands a message to the mail system. An error that errors.As finds
 // to have a Permanent() bool method reporting true means the message can
-// never be delivered (smtp.Error does); any other error is worth retrying.
+// never be delivered (smtp.Error does); one with a Transient() bool method
+// reporting true means the mail system cannot be reached or refuses us
+// for now, and the same message will go once it is back; any other error
+// is worth a few retries.
 type Sender interface {
 	Send(ctx context.Context, m mail.Message) error
 }

@@ -21,6 +21,11 @@ var (
 	// cannot be rendered for it, or the mail server rejected the recipient
 	// or the message.
 	ErrUndeliverable = errors.New("welcome e-mail undeliverable")
+	// ErrUnavailable means the mail server or the ledger's store cannot be
+	// reached or is busy right now: the same registration will be welcomed
+	// once it is back. Ledgers wrap it around such failures; a Sender's
+	// error says so with a Transient method.
+	ErrUnavailable = errors.New("welcome dependency unavailable")
 )
 
 // Registration is what a welcome e-mail is made from: one UserRegistered
@@ -85,8 +90,11 @@ func (s *Service) Welcome(ctx context.Context, r Registration) (Delivery, Outcom
 
 	outcome, err := s.ledger.Once(ctx, d, func(ctx context.Context) error { return s.sender.Send(ctx, msg) })
 	if err != nil {
-		if permanent(err) {
+		switch {
+		case permanent(err):
 			return d, 0, fmt.Errorf("%w: user %s: %w", ErrUndeliverable, d.UserID, err)
+		case transient(err) && !errors.Is(err, ErrUnavailable):
+			return d, 0, fmt.Errorf("%w: welcome user %s: %w", ErrUnavailable, d.UserID, err)
 		}
 		return d, 0, fmt.Errorf("welcome user %s: %w", d.UserID, err)
 	}
@@ -116,4 +124,11 @@ func validate(r Registration) error {
 func permanent(err error) bool {
 	var p interface{ Permanent() bool }
 	return errors.As(err, &p) && p.Permanent()
+}
+
+// transient reports whether err says the mail system cannot take the
+// message right now but may later.
+func transient(err error) bool {
+	var p interface{ Transient() bool }
+	return errors.As(err, &p) && p.Transient()
 }

@@ -2,6 +2,7 @@ package welcome_test
 
 import (
 	"errors"
+	"fmt"
 	netmail "net/mail"
 	"strings"
 	"testing"
@@ -157,7 +158,8 @@ func TestWelcomeRefusesInvalidRegistrations(t *testing.T) {
 }
 
 // sendError is an error of the Sender port: Permanent says whether the
-// mail can ever be delivered.
+// mail can ever be delivered, Transient whether it can once the server
+// is back.
 type sendError struct {
 	msg       string
 	permanent bool
@@ -165,6 +167,7 @@ type sendError struct {
 
 func (e *sendError) Error() string   { return e.msg }
 func (e *sendError) Permanent() bool { return e.permanent }
+func (e *sendError) Transient() bool { return !e.permanent }
 
 func TestWelcomeClassifiesSendFailures(t *testing.T) {
 	t.Parallel()
@@ -174,11 +177,13 @@ func TestWelcomeClassifiesSendFailures(t *testing.T) {
 		ledgerErr     error
 		sendErr       error
 		undeliverable bool
+		unavailable   bool
 	}{
-		{"recipient rejected", nil, &sendError{"rcpt to: 550 no such user", true}, true},
-		{"mailbox busy", nil, &sendError{"rcpt to: 450 try later", false}, false},
-		{"server down", nil, errors.New("connect: connection refused"), false},
-		{"database down", database, nil, false},
+		{"recipient rejected", nil, &sendError{"rcpt to: 550 no such user", true}, true, false},
+		{"mailbox busy", nil, &sendError{"rcpt to: 450 try later", false}, false, true},
+		{"unclassified send failure", nil, errors.New("connect: connection refused"), false, false},
+		{"database down", fmt.Errorf("%w: %w", welcome.ErrUnavailable, database), nil, false, true},
+		{"unclassified ledger failure", database, nil, false, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -192,6 +197,9 @@ func TestWelcomeClassifiesSendFailures(t *testing.T) {
 			}
 			if errors.Is(err, welcome.ErrUndeliverable) != tt.undeliverable {
 				t.Fatalf("Welcome = %v; undeliverable %v, want %v", err, !tt.undeliverable, tt.undeliverable)
+			}
+			if errors.Is(err, welcome.ErrUnavailable) != tt.unavailable {
+				t.Fatalf("Welcome = %v; unavailable %v, want %v", err, !tt.unavailable, tt.unavailable)
 			}
 			if errors.Is(err, welcome.ErrInvalidEvent) {
 				t.Fatalf("Welcome = %v: a valid registration reported invalid", err)
