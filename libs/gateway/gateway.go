@@ -22,14 +22,25 @@ const DefaultMaxBodyBytes int64 = 2 << 20
 type Option func(*options)
 
 type options struct {
-	maxBody int64
-	muxOpts []runtime.ServeMuxOption
+	maxBody        int64
+	bearerRequired bool
+	muxOpts        []runtime.ServeMuxOption
 }
 
 // WithMaxBodyBytes sets the largest request body accepted; larger bodies get
 // 413. n must be positive.
 func WithMaxBodyBytes(n int64) Option {
 	return func(o *options) { o.maxBody = n }
+}
+
+// WithBearerRequired makes every route of the mux refuse a request without
+// an "Authorization: Bearer ..." header with 401 UNAUTHENTICATED before its
+// body or parameters are looked at, for APIs whose every call needs an
+// access token: a caller without one learns nothing about what the API
+// would accept, and gets the status its document promises. Whether the
+// token is valid stays the service's question.
+func WithBearerRequired() Option {
+	return func(o *options) { o.bearerRequired = true }
 }
 
 // WithServeMuxOptions adds grpc-gateway options, applied after the gateway's
@@ -53,10 +64,20 @@ func New(opts ...Option) *runtime.ServeMux {
 	if o.maxBody <= 0 {
 		panic("gateway: body limit must be positive")
 	}
+	// EmitDefaultValues, unlike EmitUnpopulated, leaves an unset message
+	// field (a Timestamp the response has no value for) out instead of
+	// writing null, which no schema of the OpenAPI documents allows.
 	marshaler := &strictJSON{JSONPb: &runtime.JSONPb{
-		MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true},
+		MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitDefaultValues: true},
 		UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
 	}}
+	// probeRoute runs first so that a probe (see allowedMethods) stops
+	// before any other middleware looks at the request.
+	middlewares := []runtime.Middleware{probeRoute}
+	if o.bearerRequired {
+		middlewares = append(middlewares, requireBearer)
+	}
+	middlewares = append(middlewares, limitBody(o.maxBody), requireJSON, refusePathFieldsInBody, dropForwardedFor, nameRoute)
 	muxOpts := []runtime.ServeMuxOption{
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, marshaler),
 		runtime.WithErrorHandler(handleError),
@@ -64,7 +85,7 @@ func New(opts ...Option) *runtime.ServeMux {
 		runtime.WithIncomingHeaderMatcher(incomingHeader),
 		runtime.WithOutgoingHeaderMatcher(dropHeader),
 		runtime.WithOutgoingTrailerMatcher(dropHeader),
-		runtime.WithMiddlewares(limitBody(o.maxBody), requireJSON, dropForwardedFor, nameRoute),
+		runtime.WithMiddlewares(middlewares...),
 		// The API is JSON only: no form posts turned into GETs, no
 		// X-HTTP-Method-Override.
 		runtime.WithDisablePathLengthFallback(),

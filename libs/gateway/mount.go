@@ -28,6 +28,11 @@ type RegisterFunc func(context.Context, *runtime.ServeMux, *grpc.ClientConn) err
 // the address the gateway forwards. The returned connection is the caller's
 // to close.
 func Mount(ctx context.Context, mux *http.ServeMux, grpcAddr, title string, spec swaggerui.Spec, register ...RegisterFunc) (*grpc.ClientConn, error) {
+	return MountWith(ctx, mux, grpcAddr, title, spec, register, nil)
+}
+
+// MountWith is Mount with options for the facade's mux (see New).
+func MountWith(ctx context.Context, mux *http.ServeMux, grpcAddr, title string, spec swaggerui.Spec, register []RegisterFunc, opts []Option) (*grpc.ClientConn, error) {
 	conn, err := grpc.NewClient(grpcAddr,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithStatsHandler(otelgrpc.NewClientHandler()),
@@ -35,7 +40,7 @@ func Mount(ctx context.Context, mux *http.ServeMux, grpcAddr, title string, spec
 	if err != nil {
 		return nil, fmt.Errorf("gateway connection: %w", err)
 	}
-	gw := New()
+	gw := New(opts...)
 	for _, r := range register {
 		if err := r(ctx, gw, conn); err != nil {
 			conn.Close()

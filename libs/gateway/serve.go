@@ -20,6 +20,9 @@ type API struct {
 	// Handlers are the generated Register*Handler functions of the REST
 	// facade.
 	Handlers []RegisterFunc
+	// Options configure the REST facade's mux (see New), e.g.
+	// WithBearerRequired for an API whose every call needs a token.
+	Options []Option
 	// Title and Spec are the Swagger UI's title and the OpenAPI document
 	// (a file of libs/gen/openapi) it shows.
 	Title, Spec string
@@ -44,7 +47,7 @@ func ServeAPI(ctx context.Context, p *server.Process, api API) error {
 	}
 	h := api.HTTP
 	h.Routes = func(mux *http.ServeMux) error {
-		conn, err := Mount(ctx, mux, g.Addr(), api.Title, spec, api.Handlers...)
+		conn, err := MountWith(ctx, mux, g.Addr(), api.Title, spec, api.Handlers, api.Options)
 		if err != nil {
 			return err
 		}
