@@ -86,7 +86,7 @@ func (m *strictJSON) NewDecoder(r io.Reader) runtime.Decoder {
 		if err := m.UnmarshalOptions.Unmarshal(data, msg); err != nil {
 			return fmt.Errorf("invalid JSON body: %s", withProtoNames(withoutProtoPrefix(err.Error()), desc))
 		}
-		if err := checkProtoNames(data, desc); err != nil {
+		if err := checkBody(data, desc); err != nil {
 			return fmt.Errorf("invalid JSON body: %w", err)
 		}
 		return nil

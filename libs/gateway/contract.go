@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"path"
 	"regexp"
 	"strings"
 
@@ -32,22 +33,41 @@ type probe struct{ matched bool }
 // rules of the protos can bind (custom verbs aside).
 var probeMethods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
 
-// probeRoute is the outermost middleware: a probe request stops here,
-// noting that its method has a route for its path.
-func probeRoute(next runtime.HandlerFunc) runtime.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request, params map[string]string) {
-		if p, ok := r.Context().Value(probeKey{}).(*probe); ok {
-			p.matched = true
-			return
+// routeGuard is the outermost middleware. A probe request (see
+// allowedMethods) stops here, noting that its method has a route for its
+// path. It also keeps custom verbs apart from path parameters: grpc-gateway
+// lets GET /v1/loyalty/accounts/{user_id} match
+// /v1/loyalty/accounts/42:deposit, with "42:deposit" as the id, where the
+// API documents only POST. No path parameter of the API holds a colon, so a
+// verb-less route whose last segment has one is no match: the request gets
+// the 405 (or 404) any other unrouted method gets. mux is the mux the
+// middleware is installed in, set once New has built it.
+func routeGuard(mux **runtime.ServeMux) runtime.Middleware {
+	return func(next runtime.HandlerFunc) runtime.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request, params map[string]string) {
+			pat, _ := runtime.HTTPPattern(r.Context())
+			colonParam := pat.Verb() == "" && strings.Contains(path.Base(r.URL.Path), ":")
+			if p, ok := r.Context().Value(probeKey{}).(*probe); ok {
+				p.matched = !colonParam
+				return
+			}
+			if colonParam {
+				httpStatus := http.StatusMethodNotAllowed
+				if len(allowedMethods(*mux, r)) == 0 {
+					httpStatus = http.StatusNotFound
+				}
+				handleRoutingError(r.Context(), *mux, nil, w, r, httpStatus)
+				return
+			}
+			next(w, r, params)
 		}
-		next(w, r, params)
 	}
 }
 
 // allowedMethods returns the methods mux routes for r's path, in
 // probeMethods order. grpc-gateway tells its routing error handler only the
 // status, so each method is tried on the mux with a probe request, which
-// probeRoute stops before any handler runs and handleRoutingError ignores.
+// routeGuard stops before any handler runs and handleRoutingError ignores.
 func allowedMethods(mux *runtime.ServeMux, r *http.Request) []string {
 	var allowed []string
 	for _, m := range probeMethods {
@@ -128,14 +148,22 @@ func badRequest(msg, field, reason string) *status.Status {
 	return st
 }
 
-// checkProtoNames refuses keys of a JSON object that are not the proto
-// names of desc's fields. protojson also accepts each field's JSON name
-// (fullName for full_name), which the API does not declare: the documents
-// name fields as the protos do, and refuse unknown ones. Nested messages
-// are checked too; well-known types have JSON forms of their own and are
-// left to protojson.
-func checkProtoNames(data []byte, desc protoreflect.MessageDescriptor) error {
-	if !hasJSONAliases(desc, 0) {
+// checkBody holds a request body, which protojson has accepted, to what the
+// OpenAPI documents declare, where protojson is more lenient:
+//
+//   - Keys must be the proto names of desc's fields. protojson also
+//     accepts each field's JSON name (fullName for full_name), which the
+//     API does not declare.
+//   - A 64-bit integer is a JSON string of decimal digits ("amount": "50"),
+//     the canonical protojson form the documents declare; protojson would
+//     also take a number, an exponent or a fraction ("5e1", "50.0").
+//   - No value is null: the documents declare no nullable field, while
+//     protojson reads null as "not set".
+//
+// Nested messages are checked too; well-known types have JSON forms of
+// their own and are left to protojson.
+func checkBody(data []byte, desc protoreflect.MessageDescriptor) error {
+	if !needsCheck(desc, 0) && !bytes.Contains(data, []byte("null")) {
 		return nil
 	}
 	var obj map[string]json.RawMessage
@@ -147,41 +175,75 @@ func checkProtoNames(data []byte, desc protoreflect.MessageDescriptor) error {
 		if fd == nil {
 			return fmt.Errorf("unknown field %q", key)
 		}
-		if !nestedMessage(fd) {
-			continue
-		}
-		if fd.IsList() {
-			var items []json.RawMessage
-			if json.Unmarshal(raw, &items) == nil {
-				for _, it := range items {
-					if err := checkProtoNames(it, fd.Message()); err != nil {
-						return err
-					}
-				}
-			}
-			continue
-		}
-		if err := checkProtoNames(raw, fd.Message()); err != nil {
+		if err := checkValue(fd, raw); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// hasJSONAliases reports whether some field of desc, or of a message it
-// nests, has a JSON name other than its proto name; most requests have
-// none, and skip the second look at their body.
-func hasJSONAliases(desc protoreflect.MessageDescriptor, depth int) bool {
+func checkValue(fd protoreflect.FieldDescriptor, raw json.RawMessage) error {
+	if string(raw) == "null" {
+		return fmt.Errorf("invalid value for field %s: null (leave the field out instead)", fd.Name())
+	}
+	if fd.IsMap() {
+		return nil
+	}
+	if fd.IsList() {
+		var items []json.RawMessage
+		if json.Unmarshal(raw, &items) != nil {
+			return nil
+		}
+		for _, it := range items {
+			if err := checkScalarOrMessage(fd, it); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return checkScalarOrMessage(fd, raw)
+}
+
+func checkScalarOrMessage(fd protoreflect.FieldDescriptor, raw json.RawMessage) error {
+	switch {
+	case nestedMessage(fd):
+		return checkBody(raw, fd.Message())
+	case int64Kind(fd.Kind()):
+		if !decimalString.Match(raw) {
+			return fmt.Errorf("invalid value for %v field %s: %s (a 64-bit integer is a string of decimal digits)", fd.Kind(), fd.Name(), raw)
+		}
+	}
+	return nil
+}
+
+// decimalString is a JSON string holding an integer in decimal, without a
+// plus sign or leading zeros.
+var decimalString = regexp.MustCompile(`^"-?(0|[1-9][0-9]*)"$`)
+
+func int64Kind(k protoreflect.Kind) bool {
+	switch k {
+	case protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Sfixed64Kind,
+		protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
+		return true
+	}
+	return false
+}
+
+// needsCheck reports whether checkBody has anything to check in a message
+// of type desc: a field, its own or a nested message's, with a JSON name
+// other than its proto name, or a 64-bit integer. Most requests have
+// neither and skip the second look at their body.
+func needsCheck(desc protoreflect.MessageDescriptor, depth int) bool {
 	if depth > 8 { // recursive messages; the check then simply runs
 		return true
 	}
 	fields := desc.Fields()
 	for i := range fields.Len() {
 		fd := fields.Get(i)
-		if fd.JSONName() != string(fd.Name()) {
+		if fd.JSONName() != string(fd.Name()) || int64Kind(fd.Kind()) {
 			return true
 		}
-		if nestedMessage(fd) && hasJSONAliases(fd.Message(), depth+1) {
+		if nestedMessage(fd) && needsCheck(fd.Message(), depth+1) {
 			return true
 		}
 	}

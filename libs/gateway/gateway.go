@@ -71,9 +71,10 @@ func New(opts ...Option) *runtime.ServeMux {
 		MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitDefaultValues: true},
 		UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
 	}}
-	// probeRoute runs first so that a probe (see allowedMethods) stops
+	// routeGuard runs first so that a probe (see allowedMethods) stops
 	// before any other middleware looks at the request.
-	middlewares := []runtime.Middleware{probeRoute}
+	var mux *runtime.ServeMux
+	middlewares := []runtime.Middleware{routeGuard(&mux)}
 	if o.bearerRequired {
 		middlewares = append(middlewares, requireBearer)
 	}
@@ -92,7 +93,8 @@ func New(opts ...Option) *runtime.ServeMux {
 		runtime.WithDisableHTTPMethodOverride(),
 		runtime.WithWriteContentLength(),
 	}
-	return runtime.NewServeMux(append(muxOpts, o.muxOpts...)...)
+	mux = runtime.NewServeMux(append(muxOpts, o.muxOpts...)...)
+	return mux
 }
 
 // incomingHeader picks the request headers that become gRPC metadata.

@@ -255,6 +255,12 @@ func TestGateway(t *testing.T) {
 			wantPrefix: "invalid JSON body: (line 1:55): invalid value for string field full_name: 5",
 		},
 		{
+			name: "null is not a value", method: "POST", path: "/v1/auth/register",
+			body:       `{"email":"ann@example.com","password":"x","full_name":null}`,
+			wantStatus: http.StatusBadRequest,
+			wantBody:   errJSON(codes.InvalidArgument, "INVALID_ARGUMENT", "invalid JSON body: invalid value for field full_name: null (leave the field out instead)"),
+		},
+		{
 			// protojson would take the JSON name too; the API declares
 			// only the proto name.
 			name: "JSON name is an unknown field", method: "POST", path: "/v1/auth/register",
@@ -508,7 +514,15 @@ func TestGatewayBearerAndPathFields(t *testing.T) {
 		wantStatus int
 		wantBody   string
 	}{
-		{"token and a valid body", "Bearer t", `{"amount":5,"idempotency_key":"k"}`, http.StatusOK, `{"balance":"5"}`},
+		{"token and a valid body", "Bearer t", `{"amount":"5","idempotency_key":"k"}`, http.StatusOK, `{"balance":"5"}`},
+		{
+			"int64 as a JSON number", "Bearer t", `{"amount":5,"idempotency_key":"k"}`, http.StatusBadRequest,
+			errJSON(codes.InvalidArgument, "INVALID_ARGUMENT", "invalid JSON body: invalid value for int64 field amount: 5 (a 64-bit integer is a string of decimal digits)"),
+		},
+		{
+			"int64 with an exponent", "Bearer t", `{"amount":"5e0","idempotency_key":"k"}`, http.StatusBadRequest,
+			errJSON(codes.InvalidArgument, "INVALID_ARGUMENT", `invalid JSON body: invalid value for int64 field amount: "5e0" (a 64-bit integer is a string of decimal digits)`),
+		},
 		{
 			"no token: 401 before the body is read", "", `{"amount":""}`, http.StatusUnauthorized,
 			errJSON(codes.Unauthenticated, "UNAUTHENTICATED", "missing bearer access token"),
@@ -522,13 +536,13 @@ func TestGatewayBearerAndPathFields(t *testing.T) {
 			errJSON(codes.Unauthenticated, "UNAUTHENTICATED", "missing bearer access token"),
 		},
 		{
-			"path field in the body", "Bearer t", `{"user_id":"someone-else","amount":5,"idempotency_key":"k"}`, http.StatusBadRequest,
+			"path field in the body", "Bearer t", `{"user_id":"someone-else","amount":"5","idempotency_key":"k"}`, http.StatusBadRequest,
 			`{"code":3,"status":"INVALID_ARGUMENT","message":"invalid JSON body: field \"user_id\" is given by the request path",` +
 				`"details":[{"@type":"type.googleapis.com/google.rpc.BadRequest","field_violations":[` +
 				`{"field":"user_id","description":"is given by the request path, not the body"}]}]}`,
 		},
 		{
-			"JSON name of a field", "Bearer t", `{"amount":5,"idempotencyKey":"k"}`, http.StatusBadRequest,
+			"JSON name of a field", "Bearer t", `{"amount":"5","idempotencyKey":"k"}`, http.StatusBadRequest,
 			errJSON(codes.InvalidArgument, "INVALID_ARGUMENT", `invalid JSON body: unknown field "idempotencyKey"`),
 		},
 	}
@@ -546,8 +560,22 @@ func TestGatewayBearerAndPathFields(t *testing.T) {
 		})
 	}
 
-	rec := serve(gw, "DELETE", "/v1/loyalty/accounts/8d1d4a5e-9f6c-4c1e-8a57-9d2a2c1b7f10", nil, nil)
-	if rec.Code != http.StatusMethodNotAllowed || rec.Header().Get("Allow") != "GET" {
-		t.Errorf("DELETE on an account: %d, Allow %q; want 405, Allow GET", rec.Code, rec.Header().Get("Allow"))
+	// grpc-gateway would let GET /v1/loyalty/accounts/{user_id} take
+	// ".../{id}:deposit" with "{id}:deposit" as the id; the API has POST
+	// only there, and no route at all for another verb.
+	for _, tt := range []struct{ method, path, allow string }{
+		{"DELETE", "/v1/loyalty/accounts/8d1d4a5e-9f6c-4c1e-8a57-9d2a2c1b7f10", "GET"},
+		{"DELETE", path, "POST"},
+		{"GET", path, "POST"},
+		{"GET", "/v1/loyalty/accounts/8d1d4a5e-9f6c-4c1e-8a57-9d2a2c1b7f10:close", ""},
+	} {
+		rec := serve(gw, tt.method, tt.path, nil, http.Header{"Authorization": {"Bearer t"}})
+		want := http.StatusMethodNotAllowed
+		if tt.allow == "" {
+			want = http.StatusNotFound
+		}
+		if rec.Code != want || rec.Header().Get("Allow") != tt.allow {
+			t.Errorf("%s %s: %d, Allow %q; want %d, Allow %q: %s", tt.method, tt.path, rec.Code, rec.Header().Get("Allow"), want, tt.allow, rec.Body)
+		}
 	}
 }

@@ -133,6 +133,15 @@ func TestAPIErrorsNameFieldsAsTheAPI(t *testing.T) {
 			t.Errorf("refresh without a token: %d %s, want 400 with a violation of refresh_token", r.Status, r.Raw)
 		}
 	})
+	t.Run("REST logout without the refresh token", func(t *testing.T) {
+		// The document requires refresh_token; a logout without it used to
+		// answer 200 and leave the session's refresh token working.
+		_, access := s.register(t, s.email(t), nil)
+		r := call(t, http.MethodPost, sso+"/v1/auth/logout", access, map[string]string{}, nil)
+		if got := violatedField(r); r.Status != http.StatusBadRequest || got != "refresh_token" {
+			t.Errorf("logout without a refresh token: %d %s, want 400 with a violation of refresh_token", r.Status, r.Raw)
+		}
+	})
 	t.Run("gRPC field violation", func(t *testing.T) {
 		conn, err := grpc.NewClient(s.ssoGRPC, grpc.WithTransportCredentials(insecure.NewCredentials()))
 		if err != nil {
