@@ -12,7 +12,8 @@
 // (expires_at of an invalid token) is absent, never null: the documents
 // declare no nullable field. Request bodies are strict: an unknown field
 // (protojson's camelCase aliases such as "refreshToken" included), a wrong
-// type, malformed JSON, trailing data after the object or a field the path
+// type, null, a 64-bit integer other than a string of decimal digits,
+// malformed JSON, trailing data after the object or a field the path
 // already gives is 400 INVALID_ARGUMENT ("invalid JSON body: ..."), so a
 // typo such as "pasword" fails loudly instead of reaching the service as an
 // empty password. Messages name fields by their proto names, as the API
@@ -22,7 +23,8 @@
 // # Errors
 //
 // Every error, including unknown routes and wrong methods (405 with an Allow
-// header naming the methods the path has), is JSON:
+// header naming the methods the path has; a custom verb such as ":deposit"
+// is never read as part of a path parameter), is JSON:
 //
 //	{"code": 3, "status": "INVALID_ARGUMENT", "message": "...", "details": [...]}
 //

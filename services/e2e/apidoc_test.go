@@ -183,3 +183,45 @@ func violatedField(r restResponse) string {
 	}
 	return ""
 }
+
+// TestAPIRefusesWhatTheDocumentRefuses: requests that break the OpenAPI
+// documents' schemas are refused, where the server used to be more lenient
+// than the document (schemathesis reports such a request as accepted).
+func TestAPIRefusesWhatTheDocumentRefuses(t *testing.T) {
+	s := theSystem(t)
+	t.Parallel()
+	sso, loy := "http://"+s.ssoHTTP, "http://"+s.loyHTTP
+	userID, access := s.register(t, s.email(t), nil)
+	account := loy + "/v1/loyalty/accounts/" + userID
+	tests := []struct {
+		name, method, url string
+		body              any
+		want              int
+	}{
+		{"null for a string", http.MethodPost, sso + "/v1/auth/register",
+			map[string]any{"email": s.email(t), "password": password, "full_name": nil}, http.StatusBadRequest},
+		{"full_name of 201 as sent (trimmed to 199)", http.MethodPost, sso + "/v1/auth/register",
+			map[string]any{"email": s.email(t), "password": password, "full_name": " " + strings.Repeat("n", 199) + " "}, http.StatusBadRequest},
+		{"password of 6 code points, 8 after NFKC", http.MethodPost, sso + "/v1/auth/register",
+			map[string]any{"email": s.email(t), "password": "\ufb03qz7k9"}, http.StatusBadRequest},
+		{"int64 amount as a number", http.MethodPost, account + ":deposit",
+			map[string]any{"amount": 5, "idempotency_key": "k"}, http.StatusBadRequest},
+		{"path field in the body", http.MethodPost, account + ":deposit",
+			map[string]any{"user_id": userID, "amount": "5", "idempotency_key": "k"}, http.StatusBadRequest},
+		{"GET on a custom verb", http.MethodGet, account + ":deposit", nil, http.StatusMethodNotAllowed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := call(t, tt.method, tt.url, access, tt.body, nil)
+			if r.Status != tt.want {
+				t.Errorf("%s %s: %d %s, want %d", tt.method, tt.url, r.Status, r.Raw, tt.want)
+			}
+		})
+	}
+
+	// Without a token, loyalty-points answers 401 before it reads the body.
+	r := call(t, http.MethodPost, account+":deposit", "", map[string]any{"amount": ""}, nil)
+	if r.Status != http.StatusUnauthorized {
+		t.Errorf("deposit without a token and a bad body: %d %s, want 401", r.Status, r.Raw)
+	}
+}
