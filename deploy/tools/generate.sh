@@ -9,8 +9,9 @@
 #   protoc-gen-openapiv2/options/*.proto from the grpc-gateway Go module at
 #     the version deploy/tools/go.mod pins.
 # Both are fetched once per pinned version and skipped while present. Then
-# `buf lint` runs, the previous output is removed and `buf generate` runs;
-# every tool comes from deploy/tools/go.mod via `go tool`.
+# `buf lint` runs, the previous output is removed, `buf generate` runs and
+# deploy/tools/openapi-contract completes the OpenAPI documents; every tool
+# comes from deploy/tools/go.mod.
 #
 # Usage: deploy/tools/generate.sh        (from any directory)
 #        deploy/tools/generate.sh deps   only fetch the third-party imports
@@ -117,4 +118,7 @@ fi
 
 log "buf generate"
 go tool buf generate
+# The gateway's part of the REST contract: closed object schemas and its
+# error body (see deploy/tools/openapi-contract).
+(cd "$root/deploy/tools" && GOWORK=off go run ./openapi-contract "$gen"/openapi/*.swagger.json)
 log "done: libs/gen"

@@ -69,7 +69,8 @@ type strictJSON struct {
 
 // NewDecoder returns a decoder for one request body. Generated handlers turn
 // its error into INVALID_ARGUMENT with the error text as message, and treat
-// io.EOF (an empty body) as the empty message.
+// io.EOF (an empty body) as the empty message. Fields are named by their
+// proto names, in what the decoder accepts as in its messages.
 func (m *strictJSON) NewDecoder(r io.Reader) runtime.Decoder {
 	return runtime.DecoderFunc(func(v any) error {
 		data, err := io.ReadAll(r)
@@ -79,15 +80,21 @@ func (m *strictJSON) NewDecoder(r io.Reader) runtime.Decoder {
 		if len(bytes.TrimSpace(data)) == 0 {
 			return io.EOF
 		}
-		if msg, ok := v.(proto.Message); ok {
-			// protojson, unlike JSONPb's streaming decoder, rejects
-			// anything after the first value.
-			err = m.UnmarshalOptions.Unmarshal(data, msg)
-		} else {
-			err = m.Unmarshal(data, v) // a body mapped to a non-message field
+		msg, ok := v.(proto.Message)
+		if !ok {
+			if err := m.Unmarshal(data, v); err != nil { // a body mapped to a non-message field
+				return fmt.Errorf("invalid JSON body: %s", withoutProtoPrefix(err.Error()))
+			}
+			return nil
 		}
-		if err != nil {
-			return fmt.Errorf("invalid JSON body: %s", withoutProtoPrefix(err.Error()))
+		// protojson, unlike JSONPb's streaming decoder, rejects anything
+		// after the first value.
+		desc := msg.ProtoReflect().Descriptor()
+		if err := m.UnmarshalOptions.Unmarshal(data, msg); err != nil {
+			return fmt.Errorf("invalid JSON body: %s", withProtoNames(withoutProtoPrefix(err.Error()), desc))
+		}
+		if err := checkBody(data, desc); err != nil {
+			return fmt.Errorf("invalid JSON body: %w", err)
 		}
 		return nil
 	})

@@ -7,17 +7,24 @@
 //
 // Field names are the proto names (snake_case), as in the OpenAPI documents
 // generated from the protos (libs/gen/openapi, served by each service's
-// Swagger UI); fields at their zero value are emitted ("valid": false, not
-// an absent key). Request bodies are strict: an unknown field, a wrong type,
-// malformed JSON or trailing data after the object is 400 INVALID_ARGUMENT
-// ("invalid JSON body: ..."), so a typo such as "pasword" fails loudly
-// instead of reaching the service as an empty password. An empty body decodes
-// to the empty message; the service's validation then names the missing
-// field.
+// Swagger UI); scalar fields at their zero value are emitted ("valid":
+// false, not an absent key), while a message field the response leaves unset
+// (expires_at of an invalid token) is absent, never null: the documents
+// declare no nullable field. Request bodies are strict: an unknown field
+// (protojson's camelCase aliases such as "refreshToken" included), a wrong
+// type, null, a 64-bit integer other than a string of decimal digits,
+// malformed JSON, trailing data after the object or a field the path
+// already gives is 400 INVALID_ARGUMENT ("invalid JSON body: ..."), so a
+// typo such as "pasword" fails loudly instead of reaching the service as an
+// empty password. Messages name fields by their proto names, as the API
+// does. An empty body decodes to the empty message; the service's
+// validation then names the missing field.
 //
 // # Errors
 //
-// Every error, including unknown routes and wrong methods, is JSON:
+// Every error, including unknown routes and wrong methods (405 with an Allow
+// header naming the methods the path has; a custom verb such as ":deposit"
+// is never read as part of a path parameter), is JSON:
 //
 //	{"code": 3, "status": "INVALID_ARGUMENT", "message": "...", "details": [...]}
 //
@@ -30,6 +37,9 @@
 // error mapper, the one place that knows which messages are safe. Only
 // transport errors of the gateway's own gRPC client (UNAVAILABLE while the
 // gRPC server is down) carry grpc-go's text.
+//
+// An API whose every call needs an access token (WithBearerRequired) gets
+// 401 for a request without one before its body or parameters are read.
 //
 // # Request bodies
 //

@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/genproto/googleapis/rpc/code"
@@ -48,14 +49,22 @@ func handleError(_ context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w 
 }
 
 // handleRoutingError is the mux's runtime.RoutingErrorHandlerFunc, so a
-// request no route matches gets the same JSON as any other error.
-func handleRoutingError(_ context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, r *http.Request, httpStatus int) {
+// request no route matches gets the same JSON as any other error. A method
+// the path does not declare is 405 with an Allow header listing those it
+// does (RFC 9110), and code UNIMPLEMENTED, as gRPC answers an unknown
+// method.
+func handleRoutingError(_ context.Context, mux *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, r *http.Request, httpStatus int) {
+	if isProbe(r) {
+		return // the probed method has no route; allowedMethods notes that
+	}
 	var st *status.Status
 	switch httpStatus {
 	case http.StatusNotFound:
 		st = status.Newf(codes.NotFound, "no route for %s %s", r.Method, r.URL.Path)
 	case http.StatusMethodNotAllowed:
-		st = status.Newf(codes.Unimplemented, "method %s is not allowed for %s", r.Method, r.URL.Path)
+		allowed := strings.Join(allowedMethods(mux, r), ", ")
+		w.Header().Set("Allow", allowed)
+		st = status.Newf(codes.Unimplemented, "method %s is not allowed for %s (allowed: %s)", r.Method, r.URL.Path, allowed)
 	case http.StatusBadRequest:
 		st = status.New(codes.InvalidArgument, "malformed request path")
 	default:

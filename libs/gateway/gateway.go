@@ -25,9 +25,10 @@ const DefaultMaxBodyBytes int64 = 64 << 10
 type Option func(*options)
 
 type options struct {
-	maxBody int64
-	trusted []netip.Prefix
-	muxOpts []runtime.ServeMuxOption
+	maxBody        int64
+	trusted        []netip.Prefix
+	bearerRequired bool
+	muxOpts        []runtime.ServeMuxOption
 }
 
 // WithMaxBodyBytes sets the largest request body accepted; larger bodies get
@@ -42,6 +43,16 @@ func WithMaxBodyBytes(n int64) Option {
 // is believed: the client is the HTTP peer.
 func WithTrustedProxies(networks ...netip.Prefix) Option {
 	return func(o *options) { o.trusted = append(o.trusted, networks...) }
+}
+
+// WithBearerRequired makes every route of the mux refuse a request without
+// an "Authorization: Bearer ..." header with 401 UNAUTHENTICATED before its
+// body or parameters are looked at, for APIs whose every call needs an
+// access token: a caller without one learns nothing about what the API
+// would accept, and gets the status its document promises. Whether the
+// token is valid stays the service's question.
+func WithBearerRequired() Option {
+	return func(o *options) { o.bearerRequired = true }
 }
 
 // WithServeMuxOptions adds grpc-gateway options, applied after the gateway's
@@ -65,10 +76,21 @@ func New(opts ...Option) *runtime.ServeMux {
 	if o.maxBody <= 0 {
 		panic("gateway: body limit must be positive")
 	}
+	// EmitDefaultValues, unlike EmitUnpopulated, leaves an unset message
+	// field (a Timestamp the response has no value for) out instead of
+	// writing null, which no schema of the OpenAPI documents allows.
 	marshaler := &strictJSON{JSONPb: &runtime.JSONPb{
-		MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true},
+		MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitDefaultValues: true},
 		UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
 	}}
+	// routeGuard runs first so that a probe (see allowedMethods) stops
+	// before any other middleware looks at the request.
+	var mux *runtime.ServeMux
+	middlewares := []runtime.Middleware{routeGuard(&mux)}
+	if o.bearerRequired {
+		middlewares = append(middlewares, requireBearer)
+	}
+	middlewares = append(middlewares, limitBody(o.maxBody), requireJSON, refusePathFieldsInBody, forwardClient(o.trusted), nameRoute)
 	muxOpts := []runtime.ServeMuxOption{
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, marshaler),
 		runtime.WithErrorHandler(handleError),
@@ -76,7 +98,7 @@ func New(opts ...Option) *runtime.ServeMux {
 		runtime.WithIncomingHeaderMatcher(incomingHeader),
 		runtime.WithOutgoingHeaderMatcher(dropHeader),
 		runtime.WithOutgoingTrailerMatcher(dropHeader),
-		runtime.WithMiddlewares(limitBody(o.maxBody), requireJSON, forwardClient(o.trusted), nameRoute),
+		runtime.WithMiddlewares(middlewares...),
 		runtime.WithMetadata(annotateClient),
 		// The API is JSON only: no form posts turned into GETs, no
 		// X-HTTP-Method-Override.
@@ -84,7 +106,8 @@ func New(opts ...Option) *runtime.ServeMux {
 		runtime.WithDisableHTTPMethodOverride(),
 		runtime.WithWriteContentLength(),
 	}
-	return runtime.NewServeMux(append(muxOpts, o.muxOpts...)...)
+	mux = runtime.NewServeMux(append(muxOpts, o.muxOpts...)...)
+	return mux
 }
 
 // incomingHeader picks the request headers that become gRPC metadata.

@@ -23,6 +23,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/ssokit/platform/libs/gateway"
+	loyaltyv1 "github.com/ssokit/platform/libs/gen/loyalty/v1"
 	ssov1 "github.com/ssokit/platform/libs/gen/sso/v1"
 )
 
@@ -159,6 +160,7 @@ func TestGateway(t *testing.T) {
 		wantBody       string
 		wantPrefix     string
 		wantRetryAfter string
+		wantAllow      string
 	}{
 		{
 			name: "success in snake_case", method: "POST", path: "/v1/auth/register",
@@ -167,10 +169,12 @@ func TestGateway(t *testing.T) {
 			wantBody:   `{"user_id":"u-1","access_token":"at","refresh_token":"rt","expires_in":900,"token_type":"Bearer"}`,
 		},
 		{
-			name: "zero values are emitted", method: "POST", path: "/v1/auth/validate",
+			// An unset message (expires_at) is left out, never null: the
+			// API document has no nullable fields.
+			name: "zero values are emitted, unset messages left out", method: "POST", path: "/v1/auth/validate",
 			body:       `{"token":"expired"}`,
 			wantStatus: http.StatusOK,
-			wantBody:   `{"valid":false,"user_id":"","is_admin":false,"expires_at":null}`,
+			wantBody:   `{"valid":false,"user_id":"","is_admin":false}`,
 		},
 		{
 			name: "invalid argument", method: "POST", path: "/v1/auth/register",
@@ -244,6 +248,27 @@ func TestGateway(t *testing.T) {
 			wantPrefix: `invalid JSON body: (line 1:28): unknown field "pasword"`,
 		},
 		{
+			name: "wrong type named by the proto name", method: "POST", path: "/v1/auth/register",
+			body:       `{"email":"ann@example.com","password":"x","full_name":5}`,
+			wantStatus: http.StatusBadRequest,
+			wantBody:   errJSON(codes.InvalidArgument, "INVALID_ARGUMENT", ""),
+			wantPrefix: "invalid JSON body: (line 1:55): invalid value for string field full_name: 5",
+		},
+		{
+			name: "null is not a value", method: "POST", path: "/v1/auth/register",
+			body:       `{"email":"ann@example.com","password":"x","full_name":null}`,
+			wantStatus: http.StatusBadRequest,
+			wantBody:   errJSON(codes.InvalidArgument, "INVALID_ARGUMENT", "invalid JSON body: invalid value for field full_name: null (leave the field out instead)"),
+		},
+		{
+			// protojson would take the JSON name too; the API declares
+			// only the proto name.
+			name: "JSON name is an unknown field", method: "POST", path: "/v1/auth/register",
+			body:       `{"email":"ann@example.com","password":"x","fullName":"Ann"}`,
+			wantStatus: http.StatusBadRequest,
+			wantBody:   errJSON(codes.InvalidArgument, "INVALID_ARGUMENT", `invalid JSON body: unknown field "fullName"`),
+		},
+		{
 			name: "not an object", method: "POST", path: "/v1/auth/register",
 			body:       `["ann@example.com"]`,
 			wantStatus: http.StatusBadRequest,
@@ -291,7 +316,14 @@ func TestGateway(t *testing.T) {
 		{
 			name: "wrong method", method: "GET", path: "/v1/auth/register",
 			wantStatus: http.StatusMethodNotAllowed,
-			wantBody:   errJSON(codes.Unimplemented, "UNIMPLEMENTED", "method GET is not allowed for /v1/auth/register"),
+			wantBody:   errJSON(codes.Unimplemented, "UNIMPLEMENTED", "method GET is not allowed for /v1/auth/register (allowed: POST)"),
+			wantAllow:  "POST",
+		},
+		{
+			name: "method no rule binds", method: "TRACE", path: "/v1/auth/validate",
+			wantStatus: http.StatusMethodNotAllowed,
+			wantBody:   errJSON(codes.Unimplemented, "UNIMPLEMENTED", "method TRACE is not allowed for /v1/auth/validate (allowed: POST)"),
+			wantAllow:  "POST",
 		},
 	}
 	for wiring := range wirings {
@@ -313,6 +345,9 @@ func TestGateway(t *testing.T) {
 					}
 					if ra := rec.Header().Get("Retry-After"); ra != tt.wantRetryAfter {
 						t.Errorf("Retry-After = %q, want %q", ra, tt.wantRetryAfter)
+					}
+					if allow := rec.Header().Get("Allow"); allow != tt.wantAllow {
+						t.Errorf("Allow = %q, want %q", allow, tt.wantAllow)
 					}
 					for k := range rec.Header() {
 						if strings.HasPrefix(k, "Grpc-") {
@@ -456,5 +491,97 @@ func TestGatewayRefusesBodiesNotDeclaredJSON(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// fakeLoyalty answers Deposit with the account it was given, so a test sees
+// which user_id reached the service.
+type fakeLoyalty struct {
+	loyaltyv1.UnimplementedLoyaltyServiceServer
+}
+
+func (fakeLoyalty) Deposit(_ context.Context, req *loyaltyv1.DepositRequest) (*loyaltyv1.DepositResponse, error) {
+	return &loyaltyv1.DepositResponse{Balance: req.GetAmount()}, nil
+}
+
+// TestGatewayBearerAndPathFields covers an API whose every call needs a
+// token (WithBearerRequired) and a body beside a path parameter.
+func TestGatewayBearerAndPathFields(t *testing.T) {
+	t.Parallel()
+	gw := gateway.New(gateway.WithBearerRequired())
+	if err := loyaltyv1.RegisterLoyaltyServiceHandlerServer(t.Context(), gw, fakeLoyalty{}); err != nil {
+		t.Fatal(err)
+	}
+	const path = "/v1/loyalty/accounts/8d1d4a5e-9f6c-4c1e-8a57-9d2a2c1b7f10:deposit"
+	tests := []struct {
+		name       string
+		auth       string
+		body       string
+		wantStatus int
+		wantBody   string
+	}{
+		{"token and a valid body", "Bearer t", `{"amount":"5","idempotency_key":"k"}`, http.StatusOK, `{"balance":"5"}`},
+		{
+			"int64 as a JSON number", "Bearer t", `{"amount":5,"idempotency_key":"k"}`, http.StatusBadRequest,
+			errJSON(codes.InvalidArgument, "INVALID_ARGUMENT", "invalid JSON body: invalid value for int64 field amount: 5 (a 64-bit integer is a string of decimal digits)"),
+		},
+		{
+			"int64 with an exponent", "Bearer t", `{"amount":"5e0","idempotency_key":"k"}`, http.StatusBadRequest,
+			errJSON(codes.InvalidArgument, "INVALID_ARGUMENT", `invalid JSON body: invalid value for int64 field amount: "5e0" (a 64-bit integer is a string of decimal digits)`),
+		},
+		{
+			"no token: 401 before the body is read", "", `{"amount":""}`, http.StatusUnauthorized,
+			errJSON(codes.Unauthenticated, "UNAUTHENTICATED", "missing bearer access token"),
+		},
+		{
+			"another scheme", "Basic dTpw", `{"amount":5}`, http.StatusUnauthorized,
+			errJSON(codes.Unauthenticated, "UNAUTHENTICATED", "missing bearer access token"),
+		},
+		{
+			"empty bearer", "Bearer ", `{"amount":5}`, http.StatusUnauthorized,
+			errJSON(codes.Unauthenticated, "UNAUTHENTICATED", "missing bearer access token"),
+		},
+		{
+			"path field in the body", "Bearer t", `{"user_id":"someone-else","amount":"5","idempotency_key":"k"}`, http.StatusBadRequest,
+			`{"code":3,"status":"INVALID_ARGUMENT","message":"invalid JSON body: field \"user_id\" is given by the request path",` +
+				`"details":[{"@type":"type.googleapis.com/google.rpc.BadRequest","field_violations":[` +
+				`{"field":"user_id","description":"is given by the request path, not the body"}]}]}`,
+		},
+		{
+			"JSON name of a field", "Bearer t", `{"amount":"5","idempotencyKey":"k"}`, http.StatusBadRequest,
+			errJSON(codes.InvalidArgument, "INVALID_ARGUMENT", `invalid JSON body: unknown field "idempotencyKey"`),
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			header := http.Header{}
+			if tt.auth != "" {
+				header.Set("Authorization", tt.auth)
+			}
+			rec := serve(gw, "POST", path, strings.NewReader(tt.body), header)
+			if rec.Code != tt.wantStatus {
+				t.Errorf("status = %d, want %d: %s", rec.Code, tt.wantStatus, rec.Body)
+			}
+			assertJSON(t, rec.Body.Bytes(), tt.wantBody, "")
+		})
+	}
+
+	// grpc-gateway would let GET /v1/loyalty/accounts/{user_id} take
+	// ".../{id}:deposit" with "{id}:deposit" as the id; the API has POST
+	// only there, and no route at all for another verb.
+	for _, tt := range []struct{ method, path, allow string }{
+		{"DELETE", "/v1/loyalty/accounts/8d1d4a5e-9f6c-4c1e-8a57-9d2a2c1b7f10", "GET"},
+		{"DELETE", path, "POST"},
+		{"GET", path, "POST"},
+		{"GET", "/v1/loyalty/accounts/8d1d4a5e-9f6c-4c1e-8a57-9d2a2c1b7f10:close", ""},
+	} {
+		rec := serve(gw, tt.method, tt.path, nil, http.Header{"Authorization": {"Bearer t"}})
+		want := http.StatusMethodNotAllowed
+		if tt.allow == "" {
+			want = http.StatusNotFound
+		}
+		if rec.Code != want || rec.Header().Get("Allow") != tt.allow {
+			t.Errorf("%s %s: %d, Allow %q; want %d, Allow %q: %s", tt.method, tt.path, rec.Code, rec.Header().Get("Allow"), want, tt.allow, rec.Body)
+		}
 	}
 }

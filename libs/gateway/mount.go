@@ -34,6 +34,9 @@ type Facade struct {
 	// TrustedProxies are the proxies whose X-Forwarded-For the facade
 	// believes (WithTrustedProxies); none by default.
 	TrustedProxies []netip.Prefix
+	// Options configure the facade's mux further (see New), e.g.
+	// WithBearerRequired.
+	Options []Option
 }
 
 // Mount serves on mux a service's REST facade and its Swagger UI: the
@@ -60,7 +63,7 @@ func Mount(ctx context.Context, mux *http.ServeMux, grpcAddr string, f Facade) (
 	if maxBody == 0 {
 		maxBody = DefaultMaxBodyBytes
 	}
-	gw := New(WithMaxBodyBytes(maxBody), WithTrustedProxies(f.TrustedProxies...))
+	gw := New(append([]Option{WithMaxBodyBytes(maxBody), WithTrustedProxies(f.TrustedProxies...)}, f.Options...)...)
 	for _, r := range f.Handlers {
 		if err := r(ctx, gw, conn); err != nil {
 			conn.Close()

@@ -21,6 +21,9 @@ type API struct {
 	// Handlers are the generated Register*Handler functions of the REST
 	// facade.
 	Handlers []RegisterFunc
+	// Options configure the REST facade's mux (see New), e.g.
+	// WithBearerRequired for an API whose every call needs a token.
+	Options []Option
 	// Title and Spec are the Swagger UI's title and the OpenAPI document
 	// (a file of libs/gen/openapi) it shows.
 	Title, Spec string
@@ -72,6 +75,7 @@ func ServeAPI(ctx context.Context, p *server.Process, api API) error {
 		conn, err := Mount(ctx, mux, g.Addr(), Facade{
 			Title: api.Title, Spec: spec, Handlers: api.Handlers,
 			MaxBodyBytes: maxBody, AllowedOrigins: api.AllowedOrigins, TrustedProxies: api.TrustedProxies,
+			Options: api.Options,
 		})
 		if err != nil {
 			return err

@@ -279,8 +279,8 @@ type ListTransactionsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The id of the account's owner (a UUID).
 	UserId string `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
-	// The maximum number of transactions to return; 0 means the server's
-	// default (20) and values above 100 are treated as 100.
+	// The maximum number of transactions to return; must not be negative. 0
+	// means the server's default (20) and values above 100 are treated as 100.
 	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// The next_page_token of the previous page; empty for the first page.
 	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
@@ -399,13 +399,15 @@ type DepositRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The id of the account's owner (a UUID).
 	UserId string `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
-	// The number of points to add; must be positive.
+	// The number of points to add: positive, as a string of decimal digits
+	// (int64 in JSON).
 	Amount int64 `protobuf:"varint,2,opt,name=amount,proto3" json:"amount,omitempty"`
-	// A free-text note stored with the transaction.
+	// A free-text note stored with the transaction; at most 500 code points,
+	// no NUL characters.
 	Reason string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
-	// A caller-chosen key, unique per operation (e.g. a UUID). Retrying with
-	// the same key applies the operation at most once and returns the balance
-	// it produced.
+	// A caller-chosen key, unique per operation (e.g. a UUID), of 1 to 200
+	// code points. Retrying with the same key applies the operation at most
+	// once and returns the balance it produced.
 	IdempotencyKey string `protobuf:"bytes,4,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
@@ -520,13 +522,15 @@ type WithdrawRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The id of the account's owner (a UUID).
 	UserId string `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
-	// The number of points to take; must be positive and at most the balance.
+	// The number of points to take: positive and at most the balance, as a
+	// string of decimal digits (int64 in JSON).
 	Amount int64 `protobuf:"varint,2,opt,name=amount,proto3" json:"amount,omitempty"`
-	// A free-text note stored with the transaction.
+	// A free-text note stored with the transaction; at most 500 code points,
+	// no NUL characters.
 	Reason string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
-	// A caller-chosen key, unique per operation (e.g. a UUID). Retrying with
-	// the same key applies the operation at most once and returns the balance
-	// it produced.
+	// A caller-chosen key, unique per operation (e.g. a UUID), of 1 to 200
+	// code points. Retrying with the same key applies the operation at most
+	// once and returns the balance it produced.
 	IdempotencyKey string `protobuf:"bytes,4,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
@@ -641,54 +645,143 @@ var File_loyalty_v1_loyalty_proto protoreflect.FileDescriptor
 const file_loyalty_v1_loyalty_proto_rawDesc = "" +
 	"\n" +
 	"\x18loyalty/v1/loyalty.proto\x12\n" +
-	"loyalty.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"\xb9\x01\n" +
-	"\vTransaction\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
+	"loyalty.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"\xf7\x01\n" +
+	"\vTransaction\x12\x1a\n" +
+	"\x02id\x18\x01 \x01(\tB\n" +
+	"\x92A\a\xa2\x02\x04uuidR\x02id\x12\x16\n" +
 	"\x06amount\x18\x02 \x01(\x03R\x06amount\x12/\n" +
 	"\x04kind\x18\x03 \x01(\x0e2\x1b.loyalty.v1.TransactionKindR\x04kind\x12\x16\n" +
 	"\x06reason\x18\x04 \x01(\tR\x06reason\x129\n" +
 	"\n" +
-	"created_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"1\n" +
-	"\x11GetAccountRequest\x12\x1c\n" +
-	"\auser_id\x18\x01 \x01(\tB\x03\xe0A\x02R\x06userId\"\x82\x01\n" +
-	"\x12GetAccountResponse\x12\x17\n" +
-	"\auser_id\x18\x01 \x01(\tR\x06userId\x12\x18\n" +
+	"created_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt:0\x92A-\n" +
+	"+\xd2\x01\x02id\xd2\x01\x06amount\xd2\x01\x04kind\xd2\x01\x06reason\xd2\x01\n" +
+	"created_at\";\n" +
+	"\x11GetAccountRequest\x12&\n" +
+	"\auser_id\x18\x01 \x01(\tB\r\x92A\a\xa2\x02\x04uuid\xe0A\x02R\x06userId\"\xb6\x01\n" +
+	"\x12GetAccountResponse\x12#\n" +
+	"\auser_id\x18\x01 \x01(\tB\n" +
+	"\x92A\a\xa2\x02\x04uuidR\x06userId\x12\x18\n" +
 	"\abalance\x18\x02 \x01(\x03R\abalance\x129\n" +
 	"\n" +
-	"updated_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"}\n" +
-	"\x17ListTransactionsRequest\x12\x1c\n" +
-	"\auser_id\x18\x01 \x01(\tB\x03\xe0A\x02R\x06userId\x12 \n" +
-	"\tpage_size\x18\x02 \x01(\x05B\x03\xe0A\x01R\bpageSize\x12\"\n" +
+	"updated_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt:&\x92A#\n" +
+	"!\xd2\x01\auser_id\xd2\x01\abalance\xd2\x01\n" +
+	"updated_at\"\x8a\x01\n" +
+	"\x17ListTransactionsRequest\x12&\n" +
+	"\auser_id\x18\x01 \x01(\tB\r\x92A\a\xa2\x02\x04uuid\xe0A\x02R\x06userId\x12#\n" +
+	"\tpage_size\x18\x02 \x01(\x05B\x06\x92A\x00\xe0A\x01R\bpageSize\x12\"\n" +
 	"\n" +
-	"page_token\x18\x03 \x01(\tB\x03\xe0A\x01R\tpageToken\"\x7f\n" +
+	"page_token\x18\x03 \x01(\tB\x03\xe0A\x01R\tpageToken\"\xa7\x01\n" +
 	"\x18ListTransactionsResponse\x12;\n" +
 	"\ftransactions\x18\x01 \x03(\v2\x17.loyalty.v1.TransactionR\ftransactions\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x96\x01\n" +
-	"\x0eDepositRequest\x12\x1c\n" +
-	"\auser_id\x18\x01 \x01(\tB\x03\xe0A\x02R\x06userId\x12\x1b\n" +
-	"\x06amount\x18\x02 \x01(\x03B\x03\xe0A\x02R\x06amount\x12\x1b\n" +
-	"\x06reason\x18\x03 \x01(\tB\x03\xe0A\x01R\x06reason\x12,\n" +
-	"\x0fidempotency_key\x18\x04 \x01(\tB\x03\xe0A\x02R\x0eidempotencyKey\"+\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken:&\x92A#\n" +
+	"!\xd2\x01\ftransactions\xd2\x01\x0fnext_page_token\"\xc7\x01\n" +
+	"\x0eDepositRequest\x12&\n" +
+	"\auser_id\x18\x01 \x01(\tB\r\x92A\a\xa2\x02\x04uuid\xe0A\x02R\x06userId\x123\n" +
+	"\x06amount\x18\x02 \x01(\x03B\x1b\x92A\x15\x8a\x01\x12^[1-9][0-9]{0,18}$\xe0A\x02R\x06amount\x12!\n" +
+	"\x06reason\x18\x03 \x01(\tB\t\x92A\x03x\xf4\x03\xe0A\x01R\x06reason\x125\n" +
+	"\x0fidempotency_key\x18\x04 \x01(\tB\f\x92A\x06x\xc8\x01\x80\x01\x01\xe0A\x02R\x0eidempotencyKey\"<\n" +
 	"\x0fDepositResponse\x12\x18\n" +
-	"\abalance\x18\x01 \x01(\x03R\abalance\"\x97\x01\n" +
-	"\x0fWithdrawRequest\x12\x1c\n" +
-	"\auser_id\x18\x01 \x01(\tB\x03\xe0A\x02R\x06userId\x12\x1b\n" +
-	"\x06amount\x18\x02 \x01(\x03B\x03\xe0A\x02R\x06amount\x12\x1b\n" +
-	"\x06reason\x18\x03 \x01(\tB\x03\xe0A\x01R\x06reason\x12,\n" +
-	"\x0fidempotency_key\x18\x04 \x01(\tB\x03\xe0A\x02R\x0eidempotencyKey\",\n" +
+	"\abalance\x18\x01 \x01(\x03R\abalance:\x0f\x92A\f\n" +
+	"\n" +
+	"\xd2\x01\abalance\"\xc8\x01\n" +
+	"\x0fWithdrawRequest\x12&\n" +
+	"\auser_id\x18\x01 \x01(\tB\r\x92A\a\xa2\x02\x04uuid\xe0A\x02R\x06userId\x123\n" +
+	"\x06amount\x18\x02 \x01(\x03B\x1b\x92A\x15\x8a\x01\x12^[1-9][0-9]{0,18}$\xe0A\x02R\x06amount\x12!\n" +
+	"\x06reason\x18\x03 \x01(\tB\t\x92A\x03x\xf4\x03\xe0A\x01R\x06reason\x125\n" +
+	"\x0fidempotency_key\x18\x04 \x01(\tB\f\x92A\x06x\xc8\x01\x80\x01\x01\xe0A\x02R\x0eidempotencyKey\"=\n" +
 	"\x10WithdrawResponse\x12\x18\n" +
-	"\abalance\x18\x01 \x01(\x03R\abalance*\x96\x01\n" +
+	"\abalance\x18\x01 \x01(\x03R\abalance:\x0f\x92A\f\n" +
+	"\n" +
+	"\xd2\x01\abalance*\x96\x01\n" +
 	"\x0fTransactionKind\x12 \n" +
 	"\x1cTRANSACTION_KIND_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18TRANSACTION_KIND_DEPOSIT\x10\x01\x12\x1f\n" +
 	"\x1bTRANSACTION_KIND_WITHDRAWAL\x10\x02\x12\"\n" +
-	"\x1eTRANSACTION_KIND_WELCOME_BONUS\x10\x032\x8c\x04\n" +
-	"\x0eLoyaltyService\x12s\n" +
+	"\x1eTRANSACTION_KIND_WELCOME_BONUS\x10\x032\xb0\x19\n" +
+	"\x0eLoyaltyService\x12\x89\x05\n" +
 	"\n" +
-	"GetAccount\x12\x1d.loyalty.v1.GetAccountRequest\x1a\x1e.loyalty.v1.GetAccountResponse\"&\x82\xd3\xe4\x93\x02 \x12\x1e/v1/loyalty/accounts/{user_id}\x12\x92\x01\n" +
-	"\x10ListTransactions\x12#.loyalty.v1.ListTransactionsRequest\x1a$.loyalty.v1.ListTransactionsResponse\"3\x82\xd3\xe4\x93\x02-\x12+/v1/loyalty/accounts/{user_id}/transactions\x12u\n" +
-	"\aDeposit\x12\x1a.loyalty.v1.DepositRequest\x1a\x1b.loyalty.v1.DepositResponse\"1\x82\xd3\xe4\x93\x02+:\x01*\"&/v1/loyalty/accounts/{user_id}:deposit\x12y\n" +
-	"\bWithdraw\x12\x1b.loyalty.v1.WithdrawRequest\x1a\x1c.loyalty.v1.WithdrawResponse\"2\x82\xd3\xe4\x93\x02,:\x01*\"'/v1/loyalty/accounts/{user_id}:withdrawB\xa3\x05\x92A\xfe\x03\x12\xe2\x02\n" +
+	"GetAccount\x12\x1d.loyalty.v1.GetAccountRequest\x1a\x1e.loyalty.v1.GetAccountResponse\"\xbb\x04\x92A\x91\x04J\x8c\x01\n" +
+	"\x03400\x12\x84\x01\n" +
+	"iInvalid input (INVALID_ARGUMENT): a malformed body or a missing or malformed field, named in the details.\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJ]\n" +
+	"\x03401\x12V\n" +
+	";Missing, invalid or revoked access token (UNAUTHENTICATED).\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJg\n" +
+	"\x03403\x12`\n" +
+	"ENeither the account's owner nor an administrator (PERMISSION_DENIED).\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJJ\n" +
+	"\x03404\x12C\n" +
+	"(The user has no account yet (NOT_FOUND).\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJl\n" +
+	"\x03503\x12e\n" +
+	"JThe database or the SSO service is unavailable (UNAVAILABLE); retry later.\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/Error\x82\xd3\xe4\x93\x02 \x12\x1e/v1/loyalty/accounts/{user_id}\x12\xa8\x05\n" +
+	"\x10ListTransactions\x12#.loyalty.v1.ListTransactionsRequest\x1a$.loyalty.v1.ListTransactionsResponse\"\xc8\x04\x92A\x91\x04J\x8c\x01\n" +
+	"\x03400\x12\x84\x01\n" +
+	"iInvalid input (INVALID_ARGUMENT): a malformed body or a missing or malformed field, named in the details.\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJ]\n" +
+	"\x03401\x12V\n" +
+	";Missing, invalid or revoked access token (UNAUTHENTICATED).\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJg\n" +
+	"\x03403\x12`\n" +
+	"ENeither the account's owner nor an administrator (PERMISSION_DENIED).\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJJ\n" +
+	"\x03404\x12C\n" +
+	"(The user has no account yet (NOT_FOUND).\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJl\n" +
+	"\x03503\x12e\n" +
+	"JThe database or the SSO service is unavailable (UNAVAILABLE); retry later.\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/Error\x82\xd3\xe4\x93\x02-\x12+/v1/loyalty/accounts/{user_id}/transactions\x12\xa5\a\n" +
+	"\aDeposit\x12\x1a.loyalty.v1.DepositRequest\x1a\x1b.loyalty.v1.DepositResponse\"\xe0\x06\x92A\xab\x06J\x95\x01\n" +
+	"\x03400\x12\x8d\x01\n" +
+	"rInvalid input (INVALID_ARGUMENT), named in the details; or the balance would pass its limit (FAILED_PRECONDITION).\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJ]\n" +
+	"\x03401\x12V\n" +
+	";Missing, invalid or revoked access token (UNAUTHENTICATED).\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJY\n" +
+	"\x03403\x12R\n" +
+	"7The caller is not an administrator (PERMISSION_DENIED).\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJJ\n" +
+	"\x03404\x12C\n" +
+	"(The user has no account yet (NOT_FOUND).\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJm\n" +
+	"\x03409\x12f\n" +
+	"Kidempotency_key was used before for a different operation (ALREADY_EXISTS).\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJU\n" +
+	"\x03413\x12N\n" +
+	"3The request body is larger than the server accepts.\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJW\n" +
+	"\x03415\x12P\n" +
+	"5The request body is not declared as application/json.\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJl\n" +
+	"\x03503\x12e\n" +
+	"JThe database or the SSO service is unavailable (UNAVAILABLE); retry later.\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/Error\x82\xd3\xe4\x93\x02+:\x01*\"&/v1/loyalty/accounts/{user_id}:deposit\x12\xbe\a\n" +
+	"\bWithdraw\x12\x1b.loyalty.v1.WithdrawRequest\x1a\x1c.loyalty.v1.WithdrawResponse\"\xf6\x06\x92A\xc0\x06J\xaa\x01\n" +
+	"\x03400\x12\xa2\x01\n" +
+	"\x86\x01Invalid input (INVALID_ARGUMENT), named in the details; or the balance is smaller than amount (FAILED_PRECONDITION, nothing is taken).\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJ]\n" +
+	"\x03401\x12V\n" +
+	";Missing, invalid or revoked access token (UNAUTHENTICATED).\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJY\n" +
+	"\x03403\x12R\n" +
+	"7The caller is not an administrator (PERMISSION_DENIED).\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJJ\n" +
+	"\x03404\x12C\n" +
+	"(The user has no account yet (NOT_FOUND).\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJm\n" +
+	"\x03409\x12f\n" +
+	"Kidempotency_key was used before for a different operation (ALREADY_EXISTS).\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJU\n" +
+	"\x03413\x12N\n" +
+	"3The request body is larger than the server accepts.\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJW\n" +
+	"\x03415\x12P\n" +
+	"5The request body is not declared as application/json.\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJl\n" +
+	"\x03503\x12e\n" +
+	"JThe database or the SSO service is unavailable (UNAVAILABLE); retry later.\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/Error\x82\xd3\xe4\x93\x02,:\x01*\"'/v1/loyalty/accounts/{user_id}:withdrawB\xa3\x05\x92A\xfe\x03\x12\xe2\x02\n" +
 	"\vLoyalty API\x12\xcd\x02Loyalty point balances and their history. Every call needs an access token issued by the SSO service. Errors carry a gRPC status; the gateway maps it to the HTTP status (400 invalid input or overdrawn, 401 missing or invalid token, 403 not yours or not an administrator, 404 missing, 409 idempotency key reused, 503 dependency down).2\x031.02\x10application/json:\x10application/jsonZe\n" +
 	"c\n" +
 	"\x06bearer\x12Y\b\x02\x12DAn access token issued by the SSO service, sent as `Bearer <token>`.\x1a\rAuthorization \x02b\f\n" +

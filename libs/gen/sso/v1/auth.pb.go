@@ -28,12 +28,17 @@ const (
 type RegisterRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The e-mail address the user logs in with; unique, compared
-	// case-insensitively.
+	// case-insensitively. A bare ASCII address (name@example.com, an
+	// internationalized domain in its xn-- form) of at most 254 characters.
 	Email string `protobuf:"bytes,1,opt,name=email,proto3" json:"email,omitempty"`
 	// The password in clear text, checked against the password policy and
-	// stored only as an argon2id hash.
+	// stored only as an argon2id hash: 8 to 256 Unicode code points, counted
+	// as sent and after NFKC normalization, neither the e-mail address nor a
+	// common password (the default policy; a deployment may change the
+	// lengths with SSO_PASSWORD_MIN_LENGTH and SSO_PASSWORD_MAX_LENGTH).
 	Password string `protobuf:"bytes,2,opt,name=password,proto3" json:"password,omitempty"`
-	// The user's display name; may be empty.
+	// The user's display name; may be empty. At most 200 code points as sent,
+	// without control characters; surrounding white space is trimmed.
 	FullName      string `protobuf:"bytes,3,opt,name=full_name,json=fullName,proto3" json:"full_name,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -177,7 +182,8 @@ type LoginRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The e-mail address the user registered with.
 	Email string `protobuf:"bytes,1,opt,name=email,proto3" json:"email,omitempty"`
-	// The password in clear text.
+	// The password in clear text; at most 256 code points (the policy's
+	// maximum).
 	Password      string `protobuf:"bytes,2,opt,name=password,proto3" json:"password,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -572,14 +578,14 @@ func (x *ValidateRequest) GetToken() string {
 // ValidateResponse is the verdict on a token and, when valid, its claims.
 type ValidateResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Whether the token is genuine, unexpired and not revoked. When false, all
-	// other fields are unset.
+	// Whether the token is genuine, unexpired and not revoked. When false,
+	// user_id is empty, is_admin false and expires_at absent.
 	Valid bool `protobuf:"varint,1,opt,name=valid,proto3" json:"valid,omitempty"`
 	// The id of the user the token was issued to (a UUID).
 	UserId string `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
 	// Whether that user is an administrator.
 	IsAdmin bool `protobuf:"varint,3,opt,name=is_admin,json=isAdmin,proto3" json:"is_admin,omitempty"`
-	// When the token expires.
+	// When the token expires; absent when valid is false.
 	ExpiresAt     *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -647,57 +653,145 @@ var File_sso_v1_auth_proto protoreflect.FileDescriptor
 
 const file_sso_v1_auth_proto_rawDesc = "" +
 	"\n" +
-	"\x11sso/v1/auth.proto\x12\x06sso.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"r\n" +
-	"\x0fRegisterRequest\x12\x19\n" +
-	"\x05email\x18\x01 \x01(\tB\x03\xe0A\x02R\x05email\x12\"\n" +
-	"\bpassword\x18\x02 \x01(\tB\x06\xe0A\x02\xe0A\x04R\bpassword\x12 \n" +
-	"\tfull_name\x18\x03 \x01(\tB\x03\xe0A\x01R\bfullName\"\xb1\x01\n" +
-	"\x10RegisterResponse\x12\x17\n" +
-	"\auser_id\x18\x01 \x01(\tR\x06userId\x12!\n" +
+	"\x11sso/v1/auth.proto\x12\x06sso.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"\x8f\x01\n" +
+	"\x0fRegisterRequest\x12'\n" +
+	"\x05email\x18\x01 \x01(\tB\x11\x92A\vx\xfe\x01\xa2\x02\x05email\xe0A\x02R\x05email\x12+\n" +
+	"\bpassword\x18\x02 \x01(\tB\x0f\x92A\x06x\x80\x02\x80\x01\b\xe0A\x02\xe0A\x04R\bpassword\x12&\n" +
+	"\tfull_name\x18\x03 \x01(\tB\t\x92A\x03x\xc8\x01\xe0A\x01R\bfullName\"\xa3\x02\n" +
+	"\x10RegisterResponse\x12#\n" +
+	"\auser_id\x18\x01 \x01(\tB\n" +
+	"\x92A\a\xa2\x02\x04uuidR\x06userId\x12!\n" +
 	"\faccess_token\x18\x02 \x01(\tR\vaccessToken\x12#\n" +
-	"\rrefresh_token\x18\x03 \x01(\tR\frefreshToken\x12\x1d\n" +
+	"\rrefresh_token\x18\x03 \x01(\tR\frefreshToken\x12+\n" +
 	"\n" +
-	"expires_in\x18\x04 \x01(\x05R\texpiresIn\x12\x1d\n" +
+	"expires_in\x18\x04 \x01(\x05B\f\x92A\ti\x00\x00\x00\x00\x00\x00\xf0?R\texpiresIn\x12+\n" +
 	"\n" +
-	"token_type\x18\x05 \x01(\tR\ttokenType\"M\n" +
-	"\fLoginRequest\x12\x19\n" +
-	"\x05email\x18\x01 \x01(\tB\x03\xe0A\x02R\x05email\x12\"\n" +
-	"\bpassword\x18\x02 \x01(\tB\x06\xe0A\x02\xe0A\x04R\bpassword\"\xae\x01\n" +
-	"\rLoginResponse\x12\x17\n" +
-	"\auser_id\x18\x01 \x01(\tR\x06userId\x12!\n" +
+	"token_type\x18\x05 \x01(\tB\f\x92A\t\xf2\x02\x06BearerR\ttokenType:H\x92AE\n" +
+	"C\xd2\x01\auser_id\xd2\x01\faccess_token\xd2\x01\rrefresh_token\xd2\x01\n" +
+	"expires_in\xd2\x01\n" +
+	"token_type\"d\n" +
+	"\fLoginRequest\x12'\n" +
+	"\x05email\x18\x01 \x01(\tB\x11\x92A\vx\xfe\x01\xa2\x02\x05email\xe0A\x02R\x05email\x12+\n" +
+	"\bpassword\x18\x02 \x01(\tB\x0f\x92A\x06x\x80\x02\x80\x01\x01\xe0A\x02\xe0A\x04R\bpassword\"\xa0\x02\n" +
+	"\rLoginResponse\x12#\n" +
+	"\auser_id\x18\x01 \x01(\tB\n" +
+	"\x92A\a\xa2\x02\x04uuidR\x06userId\x12!\n" +
 	"\faccess_token\x18\x02 \x01(\tR\vaccessToken\x12#\n" +
-	"\rrefresh_token\x18\x03 \x01(\tR\frefreshToken\x12\x1d\n" +
+	"\rrefresh_token\x18\x03 \x01(\tR\frefreshToken\x12+\n" +
 	"\n" +
-	"expires_in\x18\x04 \x01(\x05R\texpiresIn\x12\x1d\n" +
+	"expires_in\x18\x04 \x01(\x05B\f\x92A\ti\x00\x00\x00\x00\x00\x00\xf0?R\texpiresIn\x12+\n" +
 	"\n" +
-	"token_type\x18\x05 \x01(\tR\ttokenType\":\n" +
-	"\x0eRefreshRequest\x12(\n" +
-	"\rrefresh_token\x18\x01 \x01(\tB\x03\xe0A\x02R\frefreshToken\"\xb0\x01\n" +
-	"\x0fRefreshResponse\x12\x17\n" +
-	"\auser_id\x18\x01 \x01(\tR\x06userId\x12!\n" +
+	"token_type\x18\x05 \x01(\tB\f\x92A\t\xf2\x02\x06BearerR\ttokenType:H\x92AE\n" +
+	"C\xd2\x01\auser_id\xd2\x01\faccess_token\xd2\x01\rrefresh_token\xd2\x01\n" +
+	"expires_in\xd2\x01\n" +
+	"token_type\"@\n" +
+	"\x0eRefreshRequest\x12.\n" +
+	"\rrefresh_token\x18\x01 \x01(\tB\t\x92A\x03\x80\x01\x01\xe0A\x02R\frefreshToken\"\xa2\x02\n" +
+	"\x0fRefreshResponse\x12#\n" +
+	"\auser_id\x18\x01 \x01(\tB\n" +
+	"\x92A\a\xa2\x02\x04uuidR\x06userId\x12!\n" +
 	"\faccess_token\x18\x02 \x01(\tR\vaccessToken\x12#\n" +
-	"\rrefresh_token\x18\x03 \x01(\tR\frefreshToken\x12\x1d\n" +
+	"\rrefresh_token\x18\x03 \x01(\tR\frefreshToken\x12+\n" +
 	"\n" +
-	"expires_in\x18\x04 \x01(\x05R\texpiresIn\x12\x1d\n" +
+	"expires_in\x18\x04 \x01(\x05B\f\x92A\ti\x00\x00\x00\x00\x00\x00\xf0?R\texpiresIn\x12+\n" +
 	"\n" +
-	"token_type\x18\x05 \x01(\tR\ttokenType\"9\n" +
-	"\rLogoutRequest\x12(\n" +
-	"\rrefresh_token\x18\x01 \x01(\tB\x03\xe0A\x02R\frefreshToken\"\x10\n" +
-	"\x0eLogoutResponse\",\n" +
-	"\x0fValidateRequest\x12\x19\n" +
-	"\x05token\x18\x01 \x01(\tB\x03\xe0A\x02R\x05token\"\x97\x01\n" +
+	"token_type\x18\x05 \x01(\tB\f\x92A\t\xf2\x02\x06BearerR\ttokenType:H\x92AE\n" +
+	"C\xd2\x01\auser_id\xd2\x01\faccess_token\xd2\x01\rrefresh_token\xd2\x01\n" +
+	"expires_in\xd2\x01\n" +
+	"token_type\"?\n" +
+	"\rLogoutRequest\x12.\n" +
+	"\rrefresh_token\x18\x01 \x01(\tB\t\x92A\x03\x80\x01\x01\xe0A\x02R\frefreshToken\"\x10\n" +
+	"\x0eLogoutResponse\"2\n" +
+	"\x0fValidateRequest\x12\x1f\n" +
+	"\x05token\x18\x01 \x01(\tB\t\x92A\x03\x80\x01\x01\xe0A\x02R\x05token\"\xbb\x01\n" +
 	"\x10ValidateResponse\x12\x14\n" +
 	"\x05valid\x18\x01 \x01(\bR\x05valid\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\x12\x19\n" +
 	"\bis_admin\x18\x03 \x01(\bR\aisAdmin\x129\n" +
 	"\n" +
-	"expires_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt2\xc6\x03\n" +
-	"\vAuthService\x12[\n" +
-	"\bRegister\x12\x17.sso.v1.RegisterRequest\x1a\x18.sso.v1.RegisterResponse\"\x1c\x82\xd3\xe4\x93\x02\x16:\x01*\"\x11/v1/auth/register\x12O\n" +
-	"\x05Login\x12\x14.sso.v1.LoginRequest\x1a\x15.sso.v1.LoginResponse\"\x19\x82\xd3\xe4\x93\x02\x13:\x01*\"\x0e/v1/auth/login\x12W\n" +
-	"\aRefresh\x12\x16.sso.v1.RefreshRequest\x1a\x17.sso.v1.RefreshResponse\"\x1b\x82\xd3\xe4\x93\x02\x15:\x01*\"\x10/v1/auth/refresh\x12S\n" +
-	"\x06Logout\x12\x15.sso.v1.LogoutRequest\x1a\x16.sso.v1.LogoutResponse\"\x1a\x82\xd3\xe4\x93\x02\x14:\x01*\"\x0f/v1/auth/logout\x12[\n" +
-	"\bValidate\x12\x17.sso.v1.ValidateRequest\x1a\x18.sso.v1.ValidateResponse\"\x1c\x82\xd3\xe4\x93\x02\x16:\x01*\"\x11/v1/auth/validateB\xc6\x04\x92A\xc0\x03\x12\xac\x02\n" +
+	"expires_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt:\"\x92A\x1f\n" +
+	"\x1d\xd2\x01\x05valid\xd2\x01\auser_id\xd2\x01\bis_admin2\x9c\x19\n" +
+	"\vAuthService\x12\xa3\x06\n" +
+	"\bRegister\x12\x17.sso.v1.RegisterRequest\x1a\x18.sso.v1.RegisterResponse\"\xe3\x05\x92A\xc3\x05J\xc8\x01\n" +
+	"\x03400\x12\xc0\x01\n" +
+	"\xa4\x01Invalid input (INVALID_ARGUMENT): a malformed body, a malformed e-mail address, a password that breaks the password policy or a bad full_name, named in the details.\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJ\\\n" +
+	"\x03409\x12U\n" +
+	":The e-mail address is already registered (ALREADY_EXISTS).\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJU\n" +
+	"\x03413\x12N\n" +
+	"3The request body is larger than the server accepts.\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJW\n" +
+	"\x03415\x12P\n" +
+	"5The request body is not declared as application/json.\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJ\x8c\x01\n" +
+	"\x03429\x12\x84\x01\n" +
+	"iToo many registrations from this client address (RESOURCE_EXHAUSTED); Retry-After says when to try again.\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJY\n" +
+	"\x03503\x12R\n" +
+	"7A dependency is unavailable (UNAVAILABLE); retry later.\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/Error\x82\xd3\xe4\x93\x02\x16:\x01*\"\x11/v1/auth/register\x12\x8d\x06\n" +
+	"\x05Login\x12\x14.sso.v1.LoginRequest\x1a\x15.sso.v1.LoginResponse\"\xd6\x05\x92A\xb9\x05J\x8c\x01\n" +
+	"\x03400\x12\x84\x01\n" +
+	"iInvalid input (INVALID_ARGUMENT): a malformed body or a missing or malformed field, named in the details.\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJ|\n" +
+	"\x03401\x12u\n" +
+	"ZUnknown e-mail address or wrong password (UNAUTHENTICATED); the two are indistinguishable.\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJU\n" +
+	"\x03413\x12N\n" +
+	"3The request body is larger than the server accepts.\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJW\n" +
+	"\x03415\x12P\n" +
+	"5The request body is not declared as application/json.\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJ\x9e\x01\n" +
+	"\x03429\x12\x96\x01\n" +
+	"{Too many failed logins for the account or from the client address (RESOURCE_EXHAUSTED); Retry-After says when to try again.\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJY\n" +
+	"\x03503\x12R\n" +
+	"7A dependency is unavailable (UNAVAILABLE); retry later.\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/Error\x82\xd3\xe4\x93\x02\x13:\x01*\"\x0e/v1/auth/login\x12\xe4\x04\n" +
+	"\aRefresh\x12\x16.sso.v1.RefreshRequest\x1a\x17.sso.v1.RefreshResponse\"\xa7\x04\x92A\x88\x04J\x8c\x01\n" +
+	"\x03400\x12\x84\x01\n" +
+	"iInvalid input (INVALID_ARGUMENT): a malformed body or a missing or malformed field, named in the details.\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJl\n" +
+	"\x03401\x12e\n" +
+	"JUnknown, expired, revoked or already used refresh token (UNAUTHENTICATED).\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJU\n" +
+	"\x03413\x12N\n" +
+	"3The request body is larger than the server accepts.\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJW\n" +
+	"\x03415\x12P\n" +
+	"5The request body is not declared as application/json.\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJY\n" +
+	"\x03503\x12R\n" +
+	"7A dependency is unavailable (UNAVAILABLE); retry later.\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/Error\x82\xd3\xe4\x93\x02\x15:\x01*\"\x10/v1/auth/refresh\x12\xf2\x03\n" +
+	"\x06Logout\x12\x15.sso.v1.LogoutRequest\x1a\x16.sso.v1.LogoutResponse\"\xb8\x03\x92A\x9a\x03J\x8c\x01\n" +
+	"\x03400\x12\x84\x01\n" +
+	"iInvalid input (INVALID_ARGUMENT): a malformed body or a missing or malformed field, named in the details.\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJU\n" +
+	"\x03413\x12N\n" +
+	"3The request body is larger than the server accepts.\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJW\n" +
+	"\x03415\x12P\n" +
+	"5The request body is not declared as application/json.\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJY\n" +
+	"\x03503\x12R\n" +
+	"7A dependency is unavailable (UNAVAILABLE); retry later.\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/Error\x82\xd3\xe4\x93\x02\x14:\x01*\"\x0f/v1/auth/logout\x12\xfa\x03\n" +
+	"\bValidate\x12\x17.sso.v1.ValidateRequest\x1a\x18.sso.v1.ValidateResponse\"\xba\x03\x92A\x9a\x03J\x8c\x01\n" +
+	"\x03400\x12\x84\x01\n" +
+	"iInvalid input (INVALID_ARGUMENT): a malformed body or a missing or malformed field, named in the details.\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJU\n" +
+	"\x03413\x12N\n" +
+	"3The request body is larger than the server accepts.\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJW\n" +
+	"\x03415\x12P\n" +
+	"5The request body is not declared as application/json.\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJY\n" +
+	"\x03503\x12R\n" +
+	"7A dependency is unavailable (UNAVAILABLE); retry later.\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/Error\x82\xd3\xe4\x93\x02\x16:\x01*\"\x11/v1/auth/validateB\xc6\x04\x92A\xc0\x03\x12\xac\x02\n" +
 	"\aSSO API\x12\x9b\x02Registration, login, token refresh, logout, token validation and user information. Errors carry a gRPC status; the gateway maps it to the HTTP status (400 invalid input, 401 wrong or missing credentials, 403 not yours, 404 missing, 409 duplicate, 429 throttled, 503 dependency down).2\x031.02\x10application/json:\x10application/jsonZk\n" +
 	"i\n" +
 	"\x06bearer\x12_\b\x02\x12JAn access token from register, login or refresh, sent as `Bearer <token>`.\x1a\rAuthorization \x02\n" +

@@ -307,30 +307,58 @@ var File_sso_v1_users_proto protoreflect.FileDescriptor
 const file_sso_v1_users_proto_rawDesc = "" +
 	"\n" +
 	"\x12sso/v1/users.proto\x12\x06sso.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"\x0e\n" +
-	"\fGetMeRequest\"\x8e\x02\n" +
-	"\rGetMeResponse\x12\x17\n" +
-	"\auser_id\x18\x01 \x01(\tR\x06userId\x12\x14\n" +
-	"\x05email\x18\x02 \x01(\tR\x05email\x12\x1b\n" +
+	"\fGetMeRequest\"\x80\x03\n" +
+	"\rGetMeResponse\x12#\n" +
+	"\auser_id\x18\x01 \x01(\tB\n" +
+	"\x92A\a\xa2\x02\x04uuidR\x06userId\x12!\n" +
+	"\x05email\x18\x02 \x01(\tB\v\x92A\b\xa2\x02\x05emailR\x05email\x12\x1b\n" +
 	"\tfull_name\x18\x03 \x01(\tR\bfullName\x12\x19\n" +
 	"\bis_admin\x18\x04 \x01(\bR\aisAdmin\x129\n" +
 	"\n" +
 	"created_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12[\n" +
-	"\x19registration_event_status\x18\x06 \x01(\x0e2\x1f.sso.v1.RegistrationEventStatusR\x17registrationEventStatus\".\n" +
-	"\x0eIsAdminRequest\x12\x1c\n" +
-	"\auser_id\x18\x01 \x01(\tB\x03\xe0A\x02R\x06userId\",\n" +
+	"\x19registration_event_status\x18\x06 \x01(\x0e2\x1f.sso.v1.RegistrationEventStatusR\x17registrationEventStatus:W\x92AT\n" +
+	"R\xd2\x01\auser_id\xd2\x01\x05email\xd2\x01\tfull_name\xd2\x01\bis_admin\xd2\x01\n" +
+	"created_at\xd2\x01\x19registration_event_status\"8\n" +
+	"\x0eIsAdminRequest\x12&\n" +
+	"\auser_id\x18\x01 \x01(\tB\r\x92A\a\xa2\x02\x04uuid\xe0A\x02R\x06userId\">\n" +
 	"\x0fIsAdminResponse\x12\x19\n" +
-	"\bis_admin\x18\x01 \x01(\bR\aisAdmin*\xbf\x01\n" +
+	"\bis_admin\x18\x01 \x01(\bR\aisAdmin:\x10\x92A\r\n" +
+	"\v\xd2\x01\bis_admin*\xbf\x01\n" +
 	"\x17RegistrationEventStatus\x12)\n" +
 	"%REGISTRATION_EVENT_STATUS_UNSPECIFIED\x10\x00\x12)\n" +
 	"%REGISTRATION_EVENT_STATUS_IN_PROGRESS\x10\x01\x12(\n" +
 	"$REGISTRATION_EVENT_STATUS_SUCCESSFUL\x10\x02\x12$\n" +
-	" REGISTRATION_EVENT_STATUS_FAILED\x10\x032\xda\x01\n" +
-	"\vUserService\x12[\n" +
-	"\x05GetMe\x12\x14.sso.v1.GetMeRequest\x1a\x15.sso.v1.GetMeResponse\"%\x92A\x0eb\f\n" +
+	" REGISTRATION_EVENT_STATUS_FAILED\x10\x032\xd6\a\n" +
+	"\vUserService\x12\xe9\x02\n" +
+	"\x05GetMe\x12\x14.sso.v1.GetMeRequest\x1a\x15.sso.v1.GetMeResponse\"\xb2\x02\x92A\x9a\x02J]\n" +
+	"\x03401\x12V\n" +
+	";Missing, invalid or revoked access token (UNAUTHENTICATED).\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJP\n" +
+	"\x03404\x12I\n" +
+	".The token's user no longer exists (NOT_FOUND).\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJY\n" +
+	"\x03503\x12R\n" +
+	"7A dependency is unavailable (UNAVAILABLE); retry later.\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/Errorb\f\n" +
 	"\n" +
 	"\n" +
-	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02\x0e\x12\f/v1/users/me\x12n\n" +
-	"\aIsAdmin\x12\x16.sso.v1.IsAdminRequest\x1a\x17.sso.v1.IsAdminResponse\"2\x92A\x0eb\f\n" +
+	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02\x0e\x12\f/v1/users/me\x12\xda\x04\n" +
+	"\aIsAdmin\x12\x16.sso.v1.IsAdminRequest\x1a\x17.sso.v1.IsAdminResponse\"\x9d\x04\x92A\xf8\x03Jo\n" +
+	"\x03400\x12h\n" +
+	"MAn administrator asked about a user_id that is not a UUID (INVALID_ARGUMENT).\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJ]\n" +
+	"\x03401\x12V\n" +
+	";Missing, invalid or revoked access token (UNAUTHENTICATED).\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJc\n" +
+	"\x03403\x12\\\n" +
+	"AA non-administrator asked about another user (PERMISSION_DENIED).\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJX\n" +
+	"\x03404\x12Q\n" +
+	"6An administrator asked about no such user (NOT_FOUND).\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJY\n" +
+	"\x03503\x12R\n" +
+	"7A dependency is unavailable (UNAVAILABLE); retry later.\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/Errorb\f\n" +
 	"\n" +
 	"\n" +
 	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/users/{user_id}/adminB\x83\x01\n" +

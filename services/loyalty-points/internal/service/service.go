@@ -134,8 +134,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 			loyaltyv1.RegisterLoyaltyServiceServer(s, grpcapi.NewLoyaltyServer(svc, log))
 		},
 		Handlers: []gateway.RegisterFunc{loyaltyv1.RegisterLoyaltyServiceHandler},
-		Title:    "Loyalty API",
-		Spec:     "loyalty.swagger.json",
+		// Every call needs a token: a caller without one gets 401 before
+		// its body is looked at, as the API document promises.
+		Options: []gateway.Option{gateway.WithBearerRequired()},
+		Title:   "Loyalty API",
+		Spec:    "loyalty.swagger.json",
 		HTTP: server.HTTPConfig{Addr: cfg.HTTPAddr, PprofAddr: cfg.PprofAddr, Metrics: metrics,
 			Limits: bootstrap.HTTPLimits(cfg.Process)},
 		MaxBodyBytes:   cfg.MaxBodyBytes,

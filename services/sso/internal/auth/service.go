@@ -562,15 +562,16 @@ func (s *Service) issueAccess(u user.User) (string, token.Claims, error) {
 }
 
 // cleanFullName trims the display name and refuses what cannot be shown
-// safely: invalid UTF-8, control characters, or more than maxFullNameRunes.
+// safely: invalid UTF-8, control characters, or more than maxFullNameRunes
+// (counted as sent, white space included, as the API document states it).
 func cleanFullName(s string) (string, error) {
-	s = strings.TrimSpace(s)
 	if !utf8.ValidString(s) {
 		return "", invalid("full_name", "full_name must be valid UTF-8")
 	}
 	if utf8.RuneCountInString(s) > maxFullNameRunes {
 		return "", invalid("full_name", fmt.Sprintf("full_name must be at most %d characters", maxFullNameRunes))
 	}
+	s = strings.TrimSpace(s)
 	for _, r := range s {
 		if unicode.IsControl(r) {
 			return "", invalid("full_name", "full_name must not contain control characters")

@@ -109,6 +109,8 @@ func TestRegisterValidatesInput(t *testing.T) {
 		{"huge password", auth.Registration{Email: "a@example.com", Password: strings.Repeat("x", 1<<20)}, "password"},
 		{"control chars in name", auth.Registration{Email: "a@example.com", Password: "correct horse", FullName: "Ada\x00"}, "full_name"},
 		{"name too long", auth.Registration{Email: "a@example.com", Password: "correct horse", FullName: strings.Repeat("é", 201)}, "full_name"},
+		// The limit counts what was sent, as the API document states it.
+		{"name too long before trimming", auth.Registration{Email: "a@example.com", Password: "correct horse", FullName: " " + strings.Repeat("é", 199) + " "}, "full_name"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

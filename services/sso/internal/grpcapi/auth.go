@@ -66,6 +66,11 @@ func (s *AuthServer) Refresh(ctx context.Context, req *ssov1.RefreshRequest) (*s
 }
 
 func (s *AuthServer) Logout(ctx context.Context, req *ssov1.LogoutRequest) (*ssov1.LogoutResponse, error) {
+	// The API requires the refresh token: a logout without one would answer
+	// success and leave the session's refresh token working.
+	if req.GetRefreshToken() == "" {
+		return nil, toStatus(ctx, s.log, &auth.InvalidArgumentError{Field: "refresh_token", Reason: "refresh_token is required"})
+	}
 	if err := s.svc.Logout(ctx, bearer.Token(ctx), req.GetRefreshToken()); err != nil {
 		return nil, toStatus(ctx, s.log, err)
 	}

@@ -56,8 +56,10 @@ func (e *PolicyError) Error() string { return e.Reason }
 func (e *PolicyError) Unwrap() error { return e.err }
 
 // Policy decides which new passwords are acceptable, following NIST SP
-// 800-63B: a length window in Unicode code points counted after Normalize,
-// a blocklist of common passwords, and nothing about which kinds of
+// 800-63B: a length window in Unicode code points counted after Normalize
+// and, so that the limits the API document states hold for what a client
+// sends, also as sent (normalization can merge or split code points), a
+// blocklist of common passwords, and nothing about which kinds of
 // characters a password must contain. The zero value is the default
 // policy (8 to 256).
 type Policy struct {
@@ -101,7 +103,7 @@ func (p Policy) limits() (minLen, maxLen int, err error) {
 // Check accepts or refuses pw as the new password of the account email
 // (normalized or not; empty skips the e-mail rule). A refusal is a
 // *PolicyError. Rules, in order: valid UTF-8; MinLength to MaxLength code
-// points after Normalize; not the e-mail address or its local part; not a
+// points, as given and after Normalize; not the e-mail address or its local part; not a
 // commonly used password nor one character repeated. The e-mail and
 // blocklist comparisons ignore case.
 func (p Policy) Check(pw, email string) error {
@@ -113,7 +115,7 @@ func (p Policy) Check(pw, email string) error {
 	if err != nil {
 		return err
 	}
-	if utf8.RuneCountInString(n) < minLen {
+	if utf8.RuneCountInString(n) < minLen || utf8.RuneCountInString(pw) < minLen {
 		return &PolicyError{Reason: fmt.Sprintf("password must be at least %d characters", minLen), err: ErrTooShort}
 	}
 	folded := strings.ToLower(n)
@@ -153,6 +155,9 @@ func normalizeBounded(pw string, maxLen int) (string, error) {
 	}
 	if !utf8.ValidString(pw) {
 		return "", &PolicyError{Reason: "password must be valid UTF-8 text", err: ErrInvalidUTF8}
+	}
+	if utf8.RuneCountInString(pw) > maxLen {
+		return "", tooLong()
 	}
 	n := Normalize(pw)
 	if utf8.RuneCountInString(n) > maxLen {

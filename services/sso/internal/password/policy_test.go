@@ -44,7 +44,12 @@ func TestPolicyCheck(t *testing.T) {
 		{name: "8 decomposed accents count as 8", pw: strings.Repeat("e\u0301a", 4)},
 		{name: "256 emoji (1024 bytes)", pw: cycle(256, "😀😎🚀🌍🎉")},
 		{name: "257 emoji", pw: cycle(257, "😀😎🚀🌍🎉"), want: ErrTooLong},
-		{name: "ligature expands to 8", pw: "\ufb03" + cycle(5, mixed), want: nil},
+		// The limits hold as sent too, as the API document states them:
+		// normalization must not stretch 6 code points into 8, nor merge
+		// 257 into 256.
+		{name: "ligature expanding to 8 is 6 as sent", pw: "\ufb03" + cycle(5, mixed), want: ErrTooShort},
+		{name: "ligature among 8", pw: "\ufb03" + cycle(7, mixed)},
+		{name: "257 as sent composing to 256", pw: "e\u0301" + cycle(255, mixed), want: ErrTooLong},
 		{name: "invalid UTF-8", pw: "abcdefg\xff", want: ErrInvalidUTF8, reason: "password must be valid UTF-8 text"},
 		{name: "lone surrogate encoding", pw: "abcdefgh\xed\xa0\x80", want: ErrInvalidUTF8},
 
