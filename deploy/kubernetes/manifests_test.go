@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
@@ -324,6 +325,15 @@ func checkRendered(t *testing.T, where string, r rendered) {
 		}
 		if h.Spec.MinReplicas == nil || *h.Spec.MinReplicas < 2 || h.Spec.MaxReplicas < *h.Spec.MinReplicas {
 			t.Errorf("%s: HPA %s: want 2 <= minReplicas <= maxReplicas", where, h.Name)
+			continue
+		}
+		// A drain must leave a replica serving at the HPA's minimum.
+		for _, p := range r.pdbs {
+			s, _ := metav1.LabelSelectorAsSelector(p.Spec.Selector)
+			if d := deployment(r, ref.Name); d != nil && s.Matches(labels.Set(d.Spec.Template.Labels)) &&
+				(p.Spec.MaxUnavailable == nil || p.Spec.MaxUnavailable.IntValue() >= int(*h.Spec.MinReplicas)) {
+				t.Errorf("%s: PDB %s must keep a replica of %s at its minimum of %d (want maxUnavailable below it)", where, p.Name, d.Name, *h.Spec.MinReplicas)
+			}
 		}
 	}
 	for _, p := range r.policies {
@@ -471,7 +481,6 @@ func checkDeployment(t *testing.T, where string, r rendered, d *appsv1.Deploymen
 		t.Errorf("%s: container must refuse privilege escalation, have a read-only root and drop ALL capabilities", at)
 	}
 	checkResources(t, at, c.Resources)
-	checkProbes(t, at, d, c)
 
 	// The environment: every variable one the service reads.
 	known := readEnv(t, module)
@@ -534,6 +543,7 @@ func checkDeployment(t *testing.T, where string, r rendered, d *appsv1.Deploymen
 			t.Errorf("%s: mounts undefined volume %s", at, m.Name)
 		}
 	}
+	checkProbes(t, at, d, c, env)
 	if c.Name == "sso" {
 		checkSSO(t, at, pod, c, env)
 	}
@@ -573,7 +583,7 @@ func checkResources(t *testing.T, at string, res corev1.ResourceRequirements) {
 	}
 }
 
-func checkProbes(t *testing.T, at string, d *appsv1.Deployment, c corev1.Container) {
+func checkProbes(t *testing.T, at string, d *appsv1.Deployment, c corev1.Container, env map[string]string) {
 	t.Helper()
 	want := map[string]struct {
 		probe *corev1.Probe
@@ -596,10 +606,23 @@ func checkProbes(t *testing.T, at string, d *appsv1.Deployment, c corev1.Contain
 			t.Errorf("%s: %s probe port %s is not the declared http port", at, kind, g.Port.String())
 		}
 	}
+	// The kubelet kills the container terminationGracePeriodSeconds after
+	// the preStop hook starts: the pause and the service's own shutdown
+	// (*_SHUTDOWN_TIMEOUT, 15s by default) must fit in it.
+	shutdown := 15 * time.Second
+	for name, v := range env {
+		if strings.HasSuffix(name, "_SHUTDOWN_TIMEOUT") {
+			var err error
+			if shutdown, err = time.ParseDuration(v); err != nil {
+				t.Errorf("%s: %s=%s: %v", at, name, v, err)
+			}
+		}
+	}
 	if c.Lifecycle == nil || c.Lifecycle.PreStop == nil || c.Lifecycle.PreStop.Sleep == nil {
 		t.Errorf("%s: no preStop pause for endpoint removal", at)
-	} else if grace := d.Spec.Template.Spec.TerminationGracePeriodSeconds; grace == nil || *grace < c.Lifecycle.PreStop.Sleep.Seconds+15 {
-		t.Errorf("%s: terminationGracePeriodSeconds must cover the preStop pause and the 15 s shutdown", at)
+	} else if grace := d.Spec.Template.Spec.TerminationGracePeriodSeconds; grace == nil ||
+		time.Duration(*grace)*time.Second <= time.Duration(c.Lifecycle.PreStop.Sleep.Seconds)*time.Second+shutdown {
+		t.Errorf("%s: terminationGracePeriodSeconds must exceed the preStop pause plus the shutdown timeout %s", at, shutdown)
 	}
 }
 
