@@ -201,13 +201,14 @@ type DB struct {
 	UserPartitions int `env:"SSO_DB_USER_PARTITIONS" envDefault:"8"`
 }
 
-// Redis locates the token-state store: a plain address, or Sentinel
-// addresses plus the master name when SentinelAddrs is set.
+// Redis locates the token-state store: by default through the three
+// Sentinels of the local stack, which name the current master; Addr is
+// used only when SentinelAddrs is "none" (a plain Redis without failover).
 type Redis struct {
 	Addr           string   `env:"SSO_REDIS_ADDR" envDefault:"127.0.0.1:6379"`
 	Password       string   `env:"SSO_REDIS_PASSWORD"`
 	DB             int      `env:"SSO_REDIS_DB" envDefault:"0"`
-	SentinelAddrs  []string `env:"SSO_REDIS_SENTINEL_ADDRS" envSeparator:","`
+	SentinelAddrs  []string `env:"SSO_REDIS_SENTINEL_ADDRS" envSeparator:"," envDefault:"127.0.0.1:26379,127.0.0.1:26380,127.0.0.1:26381"`
 	SentinelMaster string   `env:"SSO_REDIS_SENTINEL_MASTER" envDefault:"mymaster"`
 	// KeyPrefix namespaces every key sso writes.
 	KeyPrefix string `env:"SSO_REDIS_KEY_PREFIX" envDefault:"sso:"`
@@ -223,6 +224,11 @@ func (c *Config) Proxies() []netip.Prefix {
 func Load() (Config, error) {
 	var c Config
 	err := config.Load(&c)
+	// An empty variable means its default, so "none" is how a deployment
+	// without Sentinel says so.
+	if len(c.Redis.SentinelAddrs) == 1 && c.Redis.SentinelAddrs[0] == "none" {
+		c.Redis.SentinelAddrs = nil
+	}
 	return c, err
 }
 
