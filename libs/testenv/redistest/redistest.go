@@ -5,6 +5,7 @@ package redistest
 import (
 	"context"
 	"net"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 // otherwise. The client is closed when the test ends.
 func Client(t testing.TB) redis.UniversalClient {
 	t.Helper()
+	quietOnce.Do(func() { redis.SetLogger(quiet{}) })
 	testenv.Require(t, testenv.RedisAddrs()...)
 	var rdb redis.UniversalClient
 	if len(testenv.RedisSentinelAddrs) > 0 {
@@ -54,3 +56,12 @@ func Master(t testing.TB) string {
 	t.Fatalf("no Sentinel of %v names master %q (%v): start the stack with `go tool task up:infra`", testenv.RedisSentinelAddrs, testenv.RedisSentinelMaster, lastErr)
 	return ""
 }
+
+// quiet drops the client's own log lines (a line per Sentinel lookup),
+// which would interleave with benchmark results; errors still reach the
+// test through the commands' replies.
+type quiet struct{}
+
+func (quiet) Printf(context.Context, string, ...any) {}
+
+var quietOnce sync.Once

@@ -212,6 +212,10 @@ type Redis struct {
 	SentinelMaster string   `env:"SSO_REDIS_SENTINEL_MASTER" envDefault:"mymaster"`
 	// KeyPrefix namespaces every key sso writes.
 	KeyPrefix string `env:"SSO_REDIS_KEY_PREFIX" envDefault:"sso:"`
+	// ReplicaAckTimeout bounds how long a rotation, revocation or throttle
+	// reservation waits for a replica to have it (WAIT), so a failover
+	// cannot undo it; 0 turns the wait off (see redis.WaitForReplica).
+	ReplicaAckTimeout time.Duration `env:"SSO_REDIS_REPLICA_ACK_TIMEOUT" envDefault:"500ms"`
 }
 
 // Proxies returns TrustedProxies parsed; Validate has checked them.
@@ -243,6 +247,8 @@ func (c *Config) Validate() error {
 	switch {
 	case c.DB.PrimaryDSN == "":
 		return fmt.Errorf("%w: SSO_DB_PRIMARY_DSN is required", config.ErrInvalid)
+	case c.Redis.ReplicaAckTimeout < 0:
+		return fmt.Errorf("%w: SSO_REDIS_REPLICA_ACK_TIMEOUT must not be negative", config.ErrInvalid)
 	case c.DB.MaxOpenConns <= 0:
 		return fmt.Errorf("%w: SSO_DB_MAX_OPEN_CONNS must be positive", config.ErrInvalid)
 	case c.GCPercent < 1:
