@@ -160,6 +160,8 @@ logfile $logf
 dir $dir
 save ""
 appendonly no
+# One replica: nothing to batch, so a rejoining node syncs at once.
+repl-diskless-sync-delay 0
 EOF
 		redis_set_role "$conf" "$initial_master"
 	fi
