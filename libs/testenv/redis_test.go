@@ -8,15 +8,14 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ssokit/platform/libs/testenv"
+	"github.com/ssokit/platform/libs/testenv/redistest"
 )
 
 // TestRedisRoundTrip proves the Redis server stores, expires and deletes
 // keys the way token state relies on.
 func TestRedisRoundTrip(t *testing.T) {
-	testenv.Require(t, testenv.RedisAddr)
+	rdb := redistest.Client(t)
 	ctx := testenv.Context(t, 10*time.Second)
-	rdb := redis.NewClient(&redis.Options{Addr: testenv.RedisAddr})
-	t.Cleanup(func() { rdb.Close() })
 
 	key := testenv.Name(t, "probe")
 	t.Cleanup(func() { rdb.Del(ctx, key) })

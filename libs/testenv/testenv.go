@@ -28,10 +28,13 @@ import (
 var (
 	PGPrimaryDSN = get("PG_PRIMARY_DSN", "postgres://postgres:postgres@127.0.0.1:5432/postgres?sslmode=disable")
 	PGReplicaDSN = get("PG_REPLICA_DSN", "postgres://postgres:postgres@127.0.0.1:5433/postgres?sslmode=disable")
-	RedisAddr    = get("REDIS_ADDR", "127.0.0.1:6379")
-	// RedisSentinelAddr is a Sentinel that monitors RedisAddr as
-	// RedisSentinelMaster.
-	RedisSentinelAddr   = get("REDIS_SENTINEL_ADDR", "127.0.0.1:26379")
+	// RedisAddr is the node that was master when the stack first started;
+	// after a failover it is a replica. Tests reach the master through
+	// the Sentinels (package redistest).
+	RedisAddr = get("REDIS_ADDR", "127.0.0.1:6379")
+	// RedisSentinelAddrs are the Sentinels that watch the Redis pair as
+	// RedisSentinelMaster; "none" means a plain Redis at RedisAddr.
+	RedisSentinelAddrs  = redisSentinels(get("REDIS_SENTINEL_ADDRS", "127.0.0.1:26379,127.0.0.1:26380,127.0.0.1:26381"))
 	RedisSentinelMaster = get("REDIS_SENTINEL_MASTER", "mymaster")
 	KafkaBrokers        = get("KAFKA_BROKERS", "127.0.0.1:9092")
 	SchemaRegistryURL   = get("SCHEMA_REGISTRY_URL", "http://127.0.0.1:8081/apis/ccompat/v7")

@@ -66,7 +66,7 @@ func TestMain(m *testing.M) {
 // and without the stack it fails.
 func theSystem(t *testing.T) *system {
 	t.Helper()
-	testenv.Require(t, testenv.HostPort(testenv.PGPrimaryDSN), testenv.HostPort(testenv.PGReplicaDSN), testenv.RedisAddr, testenv.KafkaBrokers,
+	testenv.Require(t, testenv.HostPort(testenv.PGPrimaryDSN), testenv.HostPort(testenv.PGReplicaDSN), testenv.RedisAddrs()[0], testenv.KafkaBrokers,
 		testenv.HostPort(testenv.SchemaRegistryURL), testenv.SMTPAddr, testenv.HostPort(testenv.MailpitURL))
 	setupOnce.Do(func() { sys, setupErr = startSystem(t) })
 	if setupErr != nil {
@@ -125,6 +125,8 @@ func startSystem(t *testing.T) (*system, error) {
 		"SSO_DB_PRIMARY_DSN":         testenv.WithDatabase(testenv.PGPrimaryDSN, s.dbs["sso"]),
 		"SSO_DB_REPLICA_DSN":         testenv.WithDatabase(testenv.PGReplicaDSN, s.dbs["sso"]),
 		"SSO_REDIS_ADDR":             testenv.RedisAddr,
+		"SSO_REDIS_SENTINEL_ADDRS":   redisSentinels(),
+		"SSO_REDIS_SENTINEL_MASTER":  testenv.RedisSentinelMaster,
 		"SSO_REDIS_KEY_PREFIX":       "e2e-" + s.suffix + ":",
 		"SSO_JWT_KEYS_DIR":           keys,
 		"SSO_KAFKA_BROKERS":          testenv.KafkaBrokers,
@@ -338,4 +340,13 @@ func (s *system) register(t *testing.T, email string, header map[string]string) 
 		t.Fatalf("register %s: %d %s", email, r.Status, r.Raw)
 	}
 	return r.str("user_id"), r.str("access_token")
+}
+
+// redisSentinels is SSO_REDIS_SENTINEL_ADDRS for the stack's Redis:
+// "none" when the tests run against a plain Redis.
+func redisSentinels() string {
+	if len(testenv.RedisSentinelAddrs) == 0 {
+		return "none"
+	}
+	return strings.Join(testenv.RedisSentinelAddrs, ",")
 }

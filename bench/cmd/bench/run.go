@@ -479,15 +479,20 @@ func medianRun(runs []report.Run) report.Run {
 // forked per connection), and other for the rest of the machine.
 func grouper(cfg config, ssoPID int) func(procfs.Sample) string {
 	byPID := map[int]string{ssoPID: "sso", os.Getpid(): "loadgen"}
-	for _, name := range []string{"kafka", "apicurio", "redis", "sentinel", "mailpit", "loyalty-points", "welcome-notifier"} {
-		pid, err := procfs.ReadPIDFile(filepath.Join(cfg.Root, ".local", "run", name+".pid"))
-		if err != nil {
-			continue
+	run := filepath.Join(cfg.Root, ".local", "run")
+	for _, name := range []string{"kafka", "apicurio", "mailpit", "loyalty-points", "welcome-notifier"} {
+		if pid, err := procfs.ReadPIDFile(filepath.Join(run, name+".pid")); err == nil {
+			byPID[pid] = name
 		}
-		if name == "sentinel" {
-			name = "redis"
+	}
+	// Both Redis nodes and the three Sentinels (redis-<port>.pid,
+	// sentinel-<port>.pid) count as redis.
+	files, _ := filepath.Glob(filepath.Join(run, "redis-*.pid"))
+	sentinels, _ := filepath.Glob(filepath.Join(run, "sentinel-*.pid"))
+	for _, f := range append(files, sentinels...) {
+		if pid, err := procfs.ReadPIDFile(f); err == nil {
+			byPID[pid] = "redis"
 		}
-		byPID[pid] = name
 	}
 	return func(s procfs.Sample) string {
 		if g, ok := byPID[s.PID]; ok {

@@ -201,16 +201,21 @@ type DB struct {
 	UserPartitions int `env:"SSO_DB_USER_PARTITIONS" envDefault:"8"`
 }
 
-// Redis locates the token-state store: a plain address, or Sentinel
-// addresses plus the master name when SentinelAddrs is set.
+// Redis locates the token-state store: by default through the three
+// Sentinels of the local stack, which name the current master; Addr is
+// used only when SentinelAddrs is "none" (a plain Redis without failover).
 type Redis struct {
 	Addr           string   `env:"SSO_REDIS_ADDR" envDefault:"127.0.0.1:6379"`
 	Password       string   `env:"SSO_REDIS_PASSWORD"`
 	DB             int      `env:"SSO_REDIS_DB" envDefault:"0"`
-	SentinelAddrs  []string `env:"SSO_REDIS_SENTINEL_ADDRS" envSeparator:","`
+	SentinelAddrs  []string `env:"SSO_REDIS_SENTINEL_ADDRS" envSeparator:"," envDefault:"127.0.0.1:26379,127.0.0.1:26380,127.0.0.1:26381"`
 	SentinelMaster string   `env:"SSO_REDIS_SENTINEL_MASTER" envDefault:"mymaster"`
 	// KeyPrefix namespaces every key sso writes.
 	KeyPrefix string `env:"SSO_REDIS_KEY_PREFIX" envDefault:"sso:"`
+	// ReplicaAckTimeout bounds how long a rotation, revocation or throttle
+	// reservation waits for a replica to have it (WAIT), so a failover
+	// cannot undo it; 0 turns the wait off (see redis.WaitForReplica).
+	ReplicaAckTimeout time.Duration `env:"SSO_REDIS_REPLICA_ACK_TIMEOUT" envDefault:"500ms"`
 }
 
 // Proxies returns TrustedProxies parsed; Validate has checked them.
@@ -223,6 +228,11 @@ func (c *Config) Proxies() []netip.Prefix {
 func Load() (Config, error) {
 	var c Config
 	err := config.Load(&c)
+	// An empty variable means its default, so "none" is how a deployment
+	// without Sentinel says so.
+	if len(c.Redis.SentinelAddrs) == 1 && c.Redis.SentinelAddrs[0] == "none" {
+		c.Redis.SentinelAddrs = nil
+	}
 	return c, err
 }
 
@@ -237,6 +247,8 @@ func (c *Config) Validate() error {
 	switch {
 	case c.DB.PrimaryDSN == "":
 		return fmt.Errorf("%w: SSO_DB_PRIMARY_DSN is required", config.ErrInvalid)
+	case c.Redis.ReplicaAckTimeout < 0:
+		return fmt.Errorf("%w: SSO_REDIS_REPLICA_ACK_TIMEOUT must not be negative", config.ErrInvalid)
 	case c.DB.MaxOpenConns <= 0:
 		return fmt.Errorf("%w: SSO_DB_MAX_OPEN_CONNS must be positive", config.ErrInvalid)
 	case c.GCPercent < 1:

@@ -10,12 +10,29 @@ import (
 	"github.com/ssokit/platform/services/sso/internal/redis"
 )
 
+// durabilities are the two ways sso can write: "async" returns as soon as
+// the master has the write, "wait" also waits in the same round trip until
+// a replica has it (redis.WaitForReplica, sso's default).
+var durabilities = []struct {
+	name string
+	opts []redis.Option
+}{
+	{"async", nil},
+	{"wait", []redis.Option{redis.WaitForReplica(time.Second)}},
+}
+
 // BenchmarkRotate measures one refresh: a chain of rotations of one family,
-// each a single EVALSHA round trip.
+// each a single EVALSHA round trip (with its WAIT in the same pipeline).
 func BenchmarkRotate(b *testing.B) {
+	for _, d := range durabilities {
+		b.Run(d.name, func(b *testing.B) { benchmarkRotate(b, d.opts) })
+	}
+}
+
+func benchmarkRotate(b *testing.B, opts []redis.Option) {
 	rdb, p := testRedis(b)
 	ctx := b.Context()
-	s := redis.NewSessions(rdb, p)
+	s := redis.NewSessions(rdb, p, opts...)
 	if err := s.Start(ctx, auth.Session{Family: "fam", UserID: "u"}, "h0", auth.Lifetime{Idle: time.Hour, Absolute: 24 * time.Hour}); err != nil {
 		b.Fatal(err)
 	}
@@ -80,13 +97,38 @@ var loginQuotas = []auth.Quota{
 	{Key: "login:address:203.0.113.7", Limit: 1 << 30, Window: time.Minute},
 }
 
+// BenchmarkRevokeAccess measures the access-token half of a logout.
+func BenchmarkRevokeAccess(b *testing.B) {
+	for _, d := range durabilities {
+		b.Run(d.name, func(b *testing.B) {
+			rdb, p := testRedis(b)
+			ctx := b.Context()
+			s := redis.NewSessions(rdb, p, d.opts...)
+			until := time.Now().Add(time.Hour)
+			i := 0
+			for b.Loop() {
+				if err := s.RevokeAccess(ctx, "jti"+strconv.Itoa(i), until); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
+	}
+}
+
 // BenchmarkThrottleLoginSuccess measures the throttle's part of a
 // successful login: the reservation before the hash and the release
 // after it, two round trips.
 func BenchmarkThrottleLoginSuccess(b *testing.B) {
+	for _, d := range durabilities {
+		b.Run(d.name, func(b *testing.B) { benchmarkThrottleLoginSuccess(b, d.opts) })
+	}
+}
+
+func benchmarkThrottleLoginSuccess(b *testing.B, opts []redis.Option) {
 	rdb, p := testRedis(b)
 	ctx := b.Context()
-	th := redis.NewThrottle(rdb, p)
+	th := redis.NewThrottle(rdb, p, opts...)
 	for b.Loop() {
 		if r, err := th.Reserve(ctx, loginQuotas...); err != nil || r.Refused >= 0 {
 			b.Fatalf("Reserve = %+v, %v", r, err)
@@ -100,9 +142,15 @@ func BenchmarkThrottleLoginSuccess(b *testing.B) {
 // BenchmarkThrottleLoginFailure measures the throttle's part of a failed
 // login: the reservation alone, one round trip.
 func BenchmarkThrottleLoginFailure(b *testing.B) {
+	for _, d := range durabilities {
+		b.Run(d.name, func(b *testing.B) { benchmarkThrottleLoginFailure(b, d.opts) })
+	}
+}
+
+func benchmarkThrottleLoginFailure(b *testing.B, opts []redis.Option) {
 	rdb, p := testRedis(b)
 	ctx := b.Context()
-	th := redis.NewThrottle(rdb, p)
+	th := redis.NewThrottle(rdb, p, opts...)
 	for b.Loop() {
 		if r, err := th.Reserve(ctx, loginQuotas...); err != nil || r.Refused >= 0 {
 			b.Fatalf("Reserve = %+v, %v", r, err)

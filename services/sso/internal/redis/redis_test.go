@@ -8,6 +8,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/ssokit/platform/libs/testenv"
+	"github.com/ssokit/platform/libs/testenv/redistest"
 )
 
 // testRedis connects to the local stack's Redis and returns the client and a
@@ -15,13 +16,9 @@ import (
 // the test ends; nothing else is touched.
 func testRedis(t testing.TB) (goredis.UniversalClient, string) {
 	t.Helper()
-	testenv.Require(t, testenv.RedisAddr)
-	rdb := goredis.NewClient(&goredis.Options{Addr: testenv.RedisAddr})
+	rdb := redistest.Client(t)
 	prefix := testenv.Name(t, "sso") + ":"
-	t.Cleanup(func() {
-		deleteKeys(t, rdb, prefix)
-		_ = rdb.Close()
-	})
+	t.Cleanup(func() { deleteKeys(t, rdb, prefix) })
 	return rdb, prefix
 }
 

@@ -21,12 +21,18 @@ type Sessions struct {
 	rdb     goredis.UniversalClient
 	prefix  string
 	revoked *existsBatcher
+	durable *replication
 }
 
 // NewSessions returns Sessions storing its keys under prefix (for example
 // "sso:") in rdb. It does not connect: the first operation does.
-func NewSessions(rdb goredis.UniversalClient, prefix string) *Sessions {
-	return &Sessions{rdb: rdb, prefix: prefix, revoked: newExistsBatcher(rdb)}
+//
+// With WaitForReplica, Rotate, Revoke, RevokeByToken and RevokeAccess
+// return only once a replica has the change (see WaitForReplica); Start
+// does not wait (a login lost in a failover only has to be repeated), nor
+// do the reads.
+func NewSessions(rdb goredis.UniversalClient, prefix string, opts ...Option) *Sessions {
+	return &Sessions{rdb: rdb, prefix: prefix, revoked: newExistsBatcher(rdb), durable: newReplication(opts)}
 }
 
 func (s *Sessions) tokenKey(hash string) string    { return s.prefix + "rt:" + hash }
@@ -145,7 +151,7 @@ func (s *Sessions) Rotate(ctx context.Context, oldHash, newHash string, l auth.L
 	if err := checkLifetime(l); err != nil {
 		return auth.Session{}, err
 	}
-	res, err := rotateScript.Run(ctx, s.rdb,
+	res, err := s.durable.run(ctx, s.rdb, rotateScript,
 		[]string{s.tokenKey(oldHash), s.tokenKey(newHash)},
 		s.familyPrefix(), oldHash, newHash, ceilMillis(l.Idle).Milliseconds(), ceilMillis(l.Absolute).Milliseconds(),
 	).Slice()
@@ -191,7 +197,7 @@ return 0
 // that is unknown or already expired is not an error (logging out twice is
 // harmless).
 func (s *Sessions) Revoke(ctx context.Context, family string) error {
-	if err := revokeScript.Run(ctx, s.rdb, []string{s.familyKey(family)}).Err(); err != nil {
+	if err := s.durable.run(ctx, s.rdb, revokeScript, []string{s.familyKey(family)}).Err(); err != nil {
 		return fmt.Errorf("redis: %w", err)
 	}
 	return nil
@@ -218,7 +224,7 @@ return {1, family, f[1]}
 // or expired or its family is missing or already revoked. The family is
 // found only through the token's record, so ending one takes a token of it.
 func (s *Sessions) RevokeByToken(ctx context.Context, hash string) (auth.Session, error) {
-	res, err := revokeByTokenScript.Run(ctx, s.rdb, []string{s.tokenKey(hash)}, s.familyPrefix()).Slice()
+	res, err := s.durable.run(ctx, s.rdb, revokeByTokenScript, []string{s.tokenKey(hash)}, s.familyPrefix()).Slice()
 	if err != nil {
 		return auth.Session{}, fmt.Errorf("redis: %w", err)
 	}
@@ -234,7 +240,7 @@ func (s *Sessions) RevokeAccess(ctx context.Context, jti string, until time.Time
 	}
 	// Round up: the mark must not end before the token does.
 	at := (until.UnixNano() + int64(time.Millisecond) - 1) / int64(time.Millisecond)
-	if err := s.rdb.Do(ctx, "SET", s.accessKey(jti), "1", "PXAT", at).Err(); err != nil {
+	if err := s.durable.do(ctx, s.rdb, "SET", s.accessKey(jti), "1", "PXAT", at).Err(); err != nil {
 		return fmt.Errorf("redis: %w", err)
 	}
 	return nil

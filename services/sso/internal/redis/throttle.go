@@ -24,13 +24,18 @@ var _ auth.Throttle = (*Throttle)(nil)
 // (sso uses a single Redis or a Sentinel-managed master, not Redis Cluster,
 // where they could hash to different slots).
 type Throttle struct {
-	rdb    goredis.UniversalClient
-	prefix string
+	rdb     goredis.UniversalClient
+	prefix  string
+	durable *replication
 }
 
 // NewThrottle returns a Throttle storing its counters under prefix in rdb.
-func NewThrottle(rdb goredis.UniversalClient, prefix string) *Throttle {
-	return &Throttle{rdb: rdb, prefix: prefix + "throttle:"}
+// With WaitForReplica, Reserve returns only once a replica has the count,
+// so a failover cannot hand an attacker back the attempts it already
+// made; Release does not wait, as losing a refund only errs on the strict
+// side.
+func NewThrottle(rdb goredis.UniversalClient, prefix string, opts ...Option) *Throttle {
+	return &Throttle{rdb: rdb, prefix: prefix + "throttle:", durable: newReplication(opts)}
 }
 
 // reserveScript refuses when any counter is at its limit and otherwise
@@ -80,7 +85,7 @@ func (t *Throttle) Reserve(ctx context.Context, qs ...auth.Quota) (auth.Reservat
 		keys[i] = t.prefix + q.Key
 		args = append(args, q.Limit, ceilMillis(q.Window).Milliseconds())
 	}
-	res, err := reserveScript.Run(ctx, t.rdb, keys, args...).Int64Slice()
+	res, err := t.durable.run(ctx, t.rdb, reserveScript, keys, args...).Int64Slice()
 	if err != nil {
 		return auth.Reservation{}, fmt.Errorf("redis: %w", err)
 	}

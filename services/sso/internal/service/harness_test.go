@@ -77,7 +77,7 @@ func TestMain(m *testing.M) {
 // -short the calling test is skipped; without the stack it fails.
 func sso(t *testing.T) *harness {
 	t.Helper()
-	testenv.Require(t, testenv.HostPort(testenv.PGPrimaryDSN), testenv.HostPort(testenv.PGReplicaDSN), testenv.RedisAddr,
+	testenv.Require(t, testenv.HostPort(testenv.PGPrimaryDSN), testenv.HostPort(testenv.PGReplicaDSN), testenv.RedisAddrs()[0],
 		testenv.KafkaBrokers, testenv.HostPort(testenv.SchemaRegistryURL))
 	setupOnce.Do(func() { shared, setupErr = start() })
 	if setupErr != nil {
@@ -109,7 +109,7 @@ func start() (*harness, error) {
 	cfg.DB.PrimaryDSN = testenv.WithDatabase(testenv.PGPrimaryDSN, dbName)
 	cfg.DB.ReplicaDSN = testenv.WithDatabase(testenv.PGReplicaDSN, dbName)
 	cfg.Redis.Addr = testenv.RedisAddr
-	cfg.Redis.SentinelAddrs = nil
+	cfg.Redis.SentinelAddrs, cfg.Redis.SentinelMaster = testenv.RedisSentinelAddrs, testenv.RedisSentinelMaster
 	cfg.Redis.KeyPrefix = "sso-e2e-" + suffix + ":"
 	cfg.Tokens.KeysDir, err = os.MkdirTemp("", "sso-e2e-keys-")
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/ssokit/platform/libs/testenv"
+	"github.com/ssokit/platform/libs/testenv/redistest"
 	"github.com/ssokit/platform/services/sso/internal/config"
 )
 
@@ -16,13 +17,16 @@ import (
 // from Sentinel addresses (the master name alone, which has a default,
 // must not make it one); both reach the stack's Redis.
 func TestNewRedis(t *testing.T) {
-	testenv.Require(t, testenv.RedisAddr, testenv.RedisSentinelAddr)
+	if len(testenv.RedisSentinelAddrs) == 0 {
+		t.Skip("REDIS_SENTINEL_ADDRS=none: the stack runs no Sentinel")
+	}
+	master := redistest.Master(t)
 	tests := []struct {
 		name string
 		cfg  config.Redis
 	}{
-		{"plain", config.Redis{Addr: testenv.RedisAddr, SentinelMaster: "mymaster"}},
-		{"sentinel", config.Redis{SentinelAddrs: []string{testenv.RedisSentinelAddr}, SentinelMaster: testenv.RedisSentinelMaster}},
+		{"plain", config.Redis{Addr: master, SentinelMaster: "mymaster"}},
+		{"sentinel", config.Redis{SentinelAddrs: testenv.RedisSentinelAddrs, SentinelMaster: testenv.RedisSentinelMaster}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

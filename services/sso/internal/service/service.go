@@ -198,8 +198,8 @@ func newAuth(cfg config.Config, primary, replica *sqlx.DB, rdb goredis.Universal
 	}
 	svc, err := auth.NewService(auth.Deps{
 		Users:    postgres.NewUsers(primary, replica, outbox.UserRegistered(cfg.Events.Topic), postgres.OnCommitted(onCommitted)),
-		Sessions: ssoredis.NewSessions(rdb, cfg.Redis.KeyPrefix),
-		Throttle: ssoredis.NewThrottle(rdb, cfg.Redis.KeyPrefix),
+		Sessions: ssoredis.NewSessions(rdb, cfg.Redis.KeyPrefix, ssoredis.WaitForReplica(cfg.Redis.ReplicaAckTimeout)),
+		Throttle: ssoredis.NewThrottle(rdb, cfg.Redis.KeyPrefix, ssoredis.WaitForReplica(cfg.Redis.ReplicaAckTimeout)),
 		Hasher:   hasher,
 		Signer:   token.NewIssuer(keys, cfg.Tokens.Issuer, cfg.Tokens.AccessTTL, tokenOpts...),
 		Policy:   policy,
