@@ -19,8 +19,11 @@ PG_PORTS=("${STACK_PG_PORT0:-5432}" "${STACK_PG_PORT1:-5433}")
 PATRONI_PORTS=("${STACK_PATRONI_PORT0:-8008}" "${STACK_PATRONI_PORT1:-8009}")
 # Node 0's port: where the cluster is first bootstrapped. Which node leads
 # later is Patroni's choice; ask pg_leader_port.
-# shellcheck disable=SC2034 # used by lib/apicurio.sh
+# shellcheck disable=SC2034 # kept for scripts written against the old layout
 PG_PORT_PRIMARY=${PG_PORTS[0]}
+# JDBC's host list (Apicurio): pgjdbc's targetServerType=primary picks the leader.
+# shellcheck disable=SC2034 # used by lib/apicurio.sh
+PG_JDBC_HOSTS=$HOST:${PG_PORTS[0]},$HOST:${PG_PORTS[1]}
 PG_USER=postgres
 PG_PASSWORD=postgres
 PG_DATABASES=(sso loyalty notifier apicurio) # created on the leader, replicated
