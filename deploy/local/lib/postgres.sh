@@ -84,11 +84,26 @@ pg_cluster_json() {
 }
 
 # pg_members prints one line per member: name role state host:port lag.
+# GET /cluster comes from etcd; while etcd is unreachable (the leader then
+# stays primary in failsafe mode) each node's own GET /patroni answers.
 pg_members() {
-	pg_cluster_json | python3 -c '
+	local json
+	if json=$(pg_cluster_json 2>/dev/null); then
+		python3 -c '
 import json, sys
 for m in json.load(sys.stdin).get("members", []):
-    print(m["name"], m["role"], m["state"], "%s:%s" % (m["host"], m["port"]), m.get("lag", 0))'
+    print(m["name"], m["role"], m["state"], "%s:%s" % (m["host"], m["port"]), m.get("lag", 0))' <<<"$json"
+		return
+	fi
+	local i
+	for i in "${!PG_PORTS[@]}"; do
+		json=$(patroni_get "$i" /patroni 2>/dev/null) || continue
+		python3 -c '
+import json, sys
+p = json.load(sys.stdin)
+role = {"master": "leader", "primary": "leader"}.get(p.get("role"), p.get("role"))
+print(sys.argv[1], role, p.get("state"), sys.argv[2], "?")' "node$i" "$HOST:${PG_PORTS[$i]}" <<<"$json"
+	done
 }
 
 # pg_leader_port prints the port of the node that leads, if one does.
@@ -201,6 +216,11 @@ bootstrap:
     loop_wait: 2
     retry_timeout: 4
     primary_start_timeout: 0
+    # Locally etcd is one node: without failsafe mode its death would make
+    # the primary step down after ttl although both nodes are fine. With
+    # it, a leader that still reaches every member over their REST APIs
+    # stays primary while etcd is away.
+    failsafe_mode: true
     maximum_lag_on_failover: 1048576
     # A commit is acknowledged only once the replica has it, so a promoted
     # replica never misses an acknowledged commit. Not strict: with the
