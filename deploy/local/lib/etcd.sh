@@ -22,9 +22,30 @@ etcd_healthy() {
 	[[ $(curl -fsS --max-time 2 "$ETCD_URL/health" 2>/dev/null) == *'"health":"true"'* ]]
 }
 
+# debian_etcd_quiesce keeps the system-wide etcd (and Patroni) services that
+# the Debian packages install from ever starting on their own and taking
+# our ports; one the package install started anyway is stopped through its
+# own init script, never by name.
+debian_etcd_quiesce() {
+	local svc
+	for svc in etcd patroni; do
+		[[ -e /etc/init.d/$svc ]] || continue
+		if [[ -d /run/systemd/system ]]; then
+			systemctl disable --now "$svc" >/dev/null 2>&1 || true
+		else
+			update-rc.d "$svc" disable >/dev/null 2>&1 || true
+			if [[ $svc == etcd ]] && port_listening "$ETCD_CLIENT_PORT" && /etc/init.d/etcd status >/dev/null 2>&1; then
+				log "stopping Debian's system etcd (started by the package install): it holds port $ETCD_CLIENT_PORT"
+				/etc/init.d/etcd stop >/dev/null 2>&1 || true
+			fi
+		fi
+	done
+}
+
 etcd_start() {
 	if pidfile_alive "$ETCD_PID" "$ETCD_DIR"; then return 0; fi
 	command -v etcd >/dev/null || fail_component etcd "" "etcd not found (package etcd-server)"
+	debian_etcd_quiesce
 	require_port_free etcd "$ETCD_CLIENT_PORT"
 	require_port_free etcd "$ETCD_PEER_PORT"
 	mkdir -p "$ETCD_DIR"
