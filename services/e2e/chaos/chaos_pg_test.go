@@ -38,11 +38,12 @@ var (
 	ssoDB       = env("CHAOS_SSO_DB", "sso")
 	loyaltyDB   = env("CHAOS_LOYALTY_DB", "loyalty")
 	notifierDB  = env("CHAOS_NOTIFIER_DB", "notifier")
-	// CHAOS_PG_KILL=postgres kills the leader's postmaster (Patroni stays
-	// and fails over at once); =node kills that node's Patroni too, as when
-	// the machine dies: the leader key then expires after Patroni's ttl, and
-	// the node rejoins once `deploy/local/stack up postgres` restarts it.
-	pgKillMode = env("CHAOS_PG_KILL", "postgres")
+	// CHAOS_PG_KILL lists the kinds of death, run in turn: "postgres" kills
+	// the leader's postmaster (its Patroni stays and fails over at once);
+	// "node" kills that node's Patroni too, as when the machine dies: the
+	// leader key then expires after Patroni's ttl, and the node rejoins once
+	// `deploy/local/stack up postgres` starts it again.
+	pgKillModes = strings.Split(env("CHAOS_PG_KILL", "postgres,node"), ",")
 )
 
 // Bounds the test asserts. The target for the write gap is 15 s (README,
@@ -272,6 +273,18 @@ func TestPostgresPrimaryKilled(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to signal the stack's PostgreSQL (run as the stack's owner)")
 	}
+	for _, mode := range pgKillModes {
+		name := map[string]string{"postgres": "pg-failover", "node": "pg-node-death"}[mode]
+		if name == "" {
+			t.Fatalf("CHAOS_PG_KILL: unknown kind %q (postgres, node)", mode)
+		}
+		if !t.Run(mode, func(t *testing.T) { primaryKilled(t, mode, name) }) {
+			return // the cluster may not be fit for the next kind
+		}
+	}
+}
+
+func primaryKilled(t *testing.T, mode, name string) {
 	ctx := t.Context()
 
 	ms, err := clusterMembers()
@@ -353,7 +366,7 @@ func TestPostgresPrimaryKilled(t *testing.T) {
 	}
 	what := fmt.Sprintf("postmaster of %s (pid %d)", old.Name, pid)
 	var patroni int
-	if pgKillMode == "node" {
+	if mode == "node" {
 		if patroni, err = patroniPID(old.Name); err != nil {
 			t.Fatalf("Patroni pid of %s: %v", old.Name, err)
 		}
@@ -397,10 +410,10 @@ func TestPostgresPrimaryKilled(t *testing.T) {
 
 	gap := back.Sub(killed)
 	f := summarize(l.outcomes, killed, back)
-	t.Logf("CHAOS pg-failover: killed %s; writes back after %.1fs (target 15s, bound %v); "+
+	t.Logf("CHAOS %s: killed %s; writes back after %.1fs (target 15s, bound %v); "+
 		"registrations %s; logins during the gap %s, whole run %s; refreshes during the gap %s, whole run %s; "+
 		"last write error %.1fs after the kill; slowest answer %.1fs",
-		what, gap.Seconds(), maxWriteGap,
+		name, what, gap.Seconds(), maxWriteGap,
 		f.byOp["register"], f.gap["login"], f.byOp["login"], f.gap["refresh"], f.byOp["refresh"],
 		f.lastWriteError.Sub(killed).Seconds(), f.slowest.Seconds())
 
@@ -419,7 +432,7 @@ func TestPostgresPrimaryKilled(t *testing.T) {
 	}
 
 	// The old primary rejoins as a replica of the new leader.
-	if pgKillMode == "node" {
+	if mode == "node" {
 		cmd := exec.CommandContext(ctx, filepath.Join(repoRoot(), "deploy", "local", "stack"), "up", "postgres")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("restart the killed node: %v\n%s", err, out)
@@ -438,10 +451,10 @@ func TestPostgresPrimaryKilled(t *testing.T) {
 
 	// Nothing acknowledged is lost; every event reaches both consumers once.
 	v := verify(t, l.acked)
-	t.Logf("CHAOS pg-failover: acknowledged registrations %d (%d before the kill), lost %d; "+
+	t.Logf("CHAOS %s: acknowledged registrations %d (%d before the kill), lost %d; "+
 		"outbox successful %d/%d after %.1fs; loyalty welcome bonuses %d/%d, duplicated %d; "+
 		"welcome mails sent %d/%d, duplicated %d (resent with the same Message-ID %d); new leader %s; %s streaming again %.1fs after the kill",
-		len(l.acked), ackedBeforeKill-setupAcked, v.lost,
+		name, len(l.acked), ackedBeforeKill-setupAcked, v.lost,
 		v.outboxOK, len(l.acked), v.deliveredAfter.Seconds(), v.bonuses, len(l.acked), v.bonusDup,
 		v.mailsSent, len(l.acked), v.mailDup, v.mailResent, newLeader.Name, old.Name, rejoin.Seconds())
 	if v.lost > 0 {
