@@ -18,7 +18,9 @@ db=sso_slowclients_$$
 prefix="sso-slowclients-$$:"
 out="$root/.local/bench/slowclients/$(date -u +%Y%m%dT%H%M%SZ)"
 work=$(mktemp -d)
-pg() { PGPASSWORD=postgres psql -q -h 127.0.0.1 -U postgres -c "$1" >/dev/null; }
+# Both PostgreSQL nodes (Patroni): the one accepting writes, or a standby.
+pgq='sslmode=disable&host=127.0.0.1,127.0.0.1&port=5432,5433&connect_timeout=2'
+pg() { psql -q "postgres://postgres:postgres@/postgres?$pgq&target_session_attrs=read-write" -c "$1" >/dev/null; }
 
 pid=""
 cleanup() {
@@ -38,8 +40,8 @@ pg "CREATE DATABASE $db"
 
 start() {
 	SSO_HTTP_ADDR=$http_addr SSO_GRPC_ADDR=$grpc_addr SSO_LOG_LEVEL=warn \
-		SSO_DB_PRIMARY_DSN="postgres://postgres:postgres@127.0.0.1:5432/$db?sslmode=disable" \
-		SSO_DB_REPLICA_DSN="postgres://postgres:postgres@127.0.0.1:5433/$db?sslmode=disable&connect_timeout=2" \
+		SSO_DB_PRIMARY_DSN="postgres://postgres:postgres@/$db?$pgq&target_session_attrs=read-write" \
+		SSO_DB_REPLICA_DSN="postgres://postgres:postgres@/$db?$pgq&target_session_attrs=prefer-standby" \
 		SSO_REDIS_KEY_PREFIX=$prefix SSO_JWT_KEYS_DIR="$work/keys" SSO_USER_EVENTS_TOPIC="sso-slowclients-$$" \
 		"$work/$1" >"$out/$1.log" 2>&1 &
 	pid=$!

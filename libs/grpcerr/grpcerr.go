@@ -13,6 +13,9 @@ import (
 	"net"
 	"syscall"
 
+	"github.com/lib/pq"
+	"github.com/lib/pq/pqerror"
+
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -61,11 +64,30 @@ func Status(ctx context.Context, log *slog.Logger, err error) error {
 
 // Unavailable reports whether err means a dependency could not be reached
 // (refused or reset connections, network errors, a connection the database
-// driver gave up on), as opposed to a bug.
+// driver gave up on, an error that says so through an Unavailable method),
+// or that PostgreSQL cannot serve it right now: a write reaching a node
+// that has just become a replica (read_only_sql_transaction, during a
+// failover), a server shutting down or starting, a connection exception.
+// Anything else is a bug.
 func Unavailable(err error) bool {
 	var netErr *net.OpError
+	var marked interface{ Unavailable() bool }
 	return errors.As(err, &netErr) ||
 		errors.Is(err, syscall.ECONNREFUSED) ||
 		errors.Is(err, syscall.ECONNRESET) ||
-		errors.Is(err, driver.ErrBadConn)
+		errors.Is(err, driver.ErrBadConn) ||
+		(errors.As(err, &marked) && marked.Unavailable()) ||
+		pgUnavailable(err)
+}
+
+func pgUnavailable(err error) bool {
+	var pqErr *pq.Error
+	if !errors.As(err, &pqErr) {
+		return false
+	}
+	switch pqErr.Code {
+	case pqerror.ReadOnlySQLTransaction, pqerror.AdminShutdown, pqerror.CrashShutdown, pqerror.CannotConnectNow:
+		return true
+	}
+	return pqErr.Code.Class() == pqerror.ClassConnectionException
 }

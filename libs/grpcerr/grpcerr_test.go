@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/lib/pq"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -80,14 +81,23 @@ func TestUnavailable(t *testing.T) {
 		&net.OpError{Op: "read", Net: "tcp", Err: errors.New("i/o timeout")},
 		fmt.Errorf("dial: %w", syscall.ECONNREFUSED),
 		driver.ErrBadConn,
+		fmt.Errorf("postgres: %w", &pq.Error{Code: "25006"}), // a write on a demoted primary
+		&pq.Error{Code: "57P01"},                             // admin shutdown
+		&pq.Error{Code: "08006"},                             // connection failure
+		fmt.Errorf("open: %w", marked{}),
 	} {
 		if !grpcerr.Unavailable(err) {
 			t.Errorf("Unavailable(%v) = false, want true", err)
 		}
 	}
-	for _, err := range []error{errors.New("constraint violated"), context.Canceled} {
+	for _, err := range []error{errors.New("constraint violated"), context.Canceled, &pq.Error{Code: "23505"}} {
 		if grpcerr.Unavailable(err) {
 			t.Errorf("Unavailable(%v) = true, want false", err)
 		}
 	}
 }
+
+type marked struct{}
+
+func (marked) Error() string     { return "no node can serve" }
+func (marked) Unavailable() bool { return true }

@@ -16,6 +16,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net"
+	"net/url"
 	"os"
 	"regexp"
 	"strings"
@@ -26,8 +27,11 @@ import (
 // Addresses of the local stack; each can be overridden by the environment
 // variable of the same name.
 var (
-	PGPrimaryDSN = get("PG_PRIMARY_DSN", "postgres://postgres:postgres@127.0.0.1:5432/postgres?sslmode=disable")
-	PGReplicaDSN = get("PG_REPLICA_DSN", "postgres://postgres:postgres@127.0.0.1:5433/postgres?sslmode=disable")
+	// The PostgreSQL nodes are a Patroni cluster: either may lead, so the
+	// DSNs list both and let target_session_attrs pick the primary or a
+	// replica when connecting.
+	PGPrimaryDSN = get("PG_PRIMARY_DSN", "postgres://postgres:postgres@/postgres?sslmode=disable&host=127.0.0.1,127.0.0.1&port=5432,5433&connect_timeout=2&target_session_attrs=read-write")
+	PGReplicaDSN = get("PG_REPLICA_DSN", "postgres://postgres:postgres@/postgres?sslmode=disable&host=127.0.0.1,127.0.0.1&port=5432,5433&connect_timeout=2&target_session_attrs=prefer-standby")
 	// RedisAddr is the node that was master when the stack first started;
 	// after a failover it is a replica. Tests reach the master through
 	// the Sentinels (package redistest).
@@ -102,8 +106,18 @@ func Eventually(timeout, interval time.Duration, cond func() bool) bool {
 	}
 }
 
-// HostPort returns the host:port of a URL-style address, for Require.
+// HostPort returns the host:port of a URL-style address, for Require. For
+// a multi-host DSN (hosts and ports in the query, libpq style) it returns
+// the first node's.
 func HostPort(rawURL string) string {
+	if u, err := url.Parse(rawURL); err == nil && u.Host == "" && u.Query().Get("host") != "" {
+		host, _, _ := strings.Cut(u.Query().Get("host"), ",")
+		port, _, _ := strings.Cut(u.Query().Get("port"), ",")
+		if port == "" {
+			port = "5432"
+		}
+		return net.JoinHostPort(host, port)
+	}
 	s := rawURL
 	if i := strings.Index(s, "://"); i >= 0 {
 		s = s[i+3:]

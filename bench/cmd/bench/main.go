@@ -143,8 +143,8 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&c.NotifierHTTP, "notifier-http", "http://127.0.0.1:8002", "welcome-notifier HTTP base URL (/readyz)")
 	pidFile := fs.String("sso-pid-file", "", "file holding sso's pid (default <root>/.local/run/sso.pid)")
 	fs.IntVar(&c.SSOPID, "sso-pid", 0, "sso's pid, instead of -sso-pid-file")
-	fs.StringVar(&c.SSODB, "sso-db", "postgres://postgres:postgres@127.0.0.1:5432/sso?sslmode=disable", "sso's database (primary)")
-	fs.StringVar(&c.LoyaltyDB, "loyalty-db", "postgres://postgres:postgres@127.0.0.1:5432/loyalty?sslmode=disable", "loyalty-points' database")
+	fs.StringVar(&c.SSODB, "sso-db", "postgres://postgres:postgres@/sso?sslmode=disable&host=127.0.0.1,127.0.0.1&port=5432,5433&connect_timeout=2&target_session_attrs=read-write", "sso's database (primary)")
+	fs.StringVar(&c.LoyaltyDB, "loyalty-db", "postgres://postgres:postgres@/loyalty?sslmode=disable&host=127.0.0.1,127.0.0.1&port=5432,5433&connect_timeout=2&target_session_attrs=read-write", "loyalty-points' database")
 	fs.StringVar(&c.Mailpit, "mailpit", "http://127.0.0.1:8025", "Mailpit API base URL")
 	fs.StringVar(&c.Kafka, "kafka", "127.0.0.1:9092", "Kafka broker address, watched during the drain's outage")
 

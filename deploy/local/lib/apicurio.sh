@@ -81,7 +81,7 @@ apicurio_start() {
 		-Dquarkus.http.host="$HOST" -Dquarkus.http.port="$APICURIO_PORT" \
 		-Dquarkus.management.host="$HOST" -Dquarkus.management.port="$APICURIO_MGMT_PORT" \
 		-Dapicurio.storage.kind=sql -Dapicurio.storage.sql.kind=postgresql \
-		-Dapicurio.datasource.url="jdbc:postgresql://$HOST:$PG_PORT_PRIMARY/apicurio" \
+		-Dapicurio.datasource.url="jdbc:postgresql://$PG_JDBC_HOSTS/apicurio?targetServerType=primary" \
 		-Dapicurio.datasource.username="$PG_USER" -Dapicurio.datasource.password="$PG_PASSWORD" \
 		-Dapicurio.ccompat.legacy-id-mode.enabled=true \
 		-Dapicurio.ccompat.use-canonical-hash=true \

@@ -11,7 +11,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -28,18 +27,6 @@ import (
 	"github.com/ssokit/platform/libs/testenv"
 )
 
-// ssoHTTP is the REST address of the running sso under test.
-var ssoHTTP = env("CHAOS_SSO_HTTP", "127.0.0.1:8000")
-
-func env(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
-}
-
-const password = "correct horse battery staple"
-
 // A request slower than this counts as a hang: sso must answer "unavailable"
 // promptly while Redis has no master, not hold the client.
 const hangAfter = 10 * time.Second
@@ -51,12 +38,12 @@ const hangAfter = 10 * time.Second
 // seconds, answering only clear errors meanwhile, and that the old master
 // rejoins as a replica when the stack starts it again.
 func TestRedisMasterKilled(t *testing.T) {
-	testenv.Require(t, append(testenv.RedisAddrs(), ssoHTTP)...)
+	testenv.Require(t, append(testenv.RedisAddrs(), ssoHostPort())...)
 	if len(testenv.RedisSentinelAddrs) == 0 {
 		t.Fatal("REDIS_SENTINEL_ADDRS=none: a Redis failover needs the Sentinels")
 	}
 	ctx := testenv.Context(t, 5*time.Minute)
-	c := &client{base: "http://" + ssoHTTP, http: &http.Client{Timeout: 30 * time.Second}}
+	c := &client{base: ssoURL, http: &http.Client{Timeout: 30 * time.Second}}
 
 	oldMaster := sentinelMaster(ctx, t)
 	if n := connectedReplicas(ctx, t, oldMaster); n == 0 {

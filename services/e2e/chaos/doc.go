@@ -1,9 +1,15 @@
-// Package chaos holds the chaos tests: each kills a node of the running
-// stack with SIGKILL under a steady load and checks what the product
-// guarantees across the failover, reporting its figures in lines that
-// start with "CHAOS <name>:". They need the build tag chaos and run with
-// `go tool task test:chaos`, against the stack and services that `go tool
-// task up` runs (or another instance, found through the same environment
-// variables as the other tests plus CHAOS_SSO_HTTP). They disrupt
-// whatever else uses that stack: never run them on a stack others use.
+// Package chaos holds the chaos tests: each kills a piece of the running
+// infrastructure with SIGKILL under a steady load of registrations, logins
+// and refreshes against the running services, measures what clients saw
+// and checks what the design guarantees (nothing acknowledged is lost,
+// nothing is applied twice, no 500s, a bounded gap). They need the stack
+// and the services up (`go tool task up`) and root (to signal the
+// infrastructure's processes), so they only build with the tag chaos:
+//
+//	go tool task test:chaos
+//
+// Each test logs its figures on lines starting with "CHAOS <name>:". The
+// addresses default to the stack's; the environment overrides them (see
+// each test), so the tests can run against a second copy of the stack on
+// other ports.
 package chaos

@@ -40,7 +40,7 @@ type Config struct {
 
 // DB locates the service's own PostgreSQL database.
 type DB struct {
-	DSN string `env:"LOYALTY_DB_DSN" envDefault:"postgres://postgres:postgres@127.0.0.1:5432/loyalty?sslmode=disable"`
+	DSN string `env:"LOYALTY_DB_DSN" envDefault:"postgres://postgres:postgres@/loyalty?sslmode=disable&host=127.0.0.1,127.0.0.1&port=5432,5433&connect_timeout=2&target_session_attrs=read-write"`
 	// MaxOpenConns caps the pool; PostgreSQL's own limit is shared by
 	// every replica of every service.
 	MaxOpenConns int `env:"LOYALTY_DB_MAX_OPEN_CONNS" envDefault:"20"`

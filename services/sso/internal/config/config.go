@@ -189,10 +189,13 @@ func (c *Config) Limits() auth.Limits {
 }
 
 // DB locates the PostgreSQL primary (all writes) and its streaming replica
-// (reads that tolerate lag).
+// (reads that tolerate lag). Both DSNs list every node of the Patroni
+// cluster: target_session_attrs picks the primary (read-write) or a replica
+// (prefer-standby, the primary while no replica is up) at connect time, so
+// a failover needs no configuration change.
 type DB struct {
-	PrimaryDSN string `env:"SSO_DB_PRIMARY_DSN" envDefault:"postgres://postgres:postgres@127.0.0.1:5432/sso?sslmode=disable"`
-	ReplicaDSN string `env:"SSO_DB_REPLICA_DSN" envDefault:"postgres://postgres:postgres@127.0.0.1:5433/sso?sslmode=disable&connect_timeout=2"`
+	PrimaryDSN string `env:"SSO_DB_PRIMARY_DSN" envDefault:"postgres://postgres:postgres@/sso?sslmode=disable&host=127.0.0.1,127.0.0.1&port=5432,5433&connect_timeout=2&target_session_attrs=read-write"`
+	ReplicaDSN string `env:"SSO_DB_REPLICA_DSN" envDefault:"postgres://postgres:postgres@/sso?sslmode=disable&host=127.0.0.1,127.0.0.1&port=5432,5433&connect_timeout=2&target_session_attrs=prefer-standby"`
 	// MaxOpenConns caps each pool; PostgreSQL's own limit is shared by
 	// every replica of every service.
 	MaxOpenConns int `env:"SSO_DB_MAX_OPEN_CONNS" envDefault:"20"`

@@ -89,7 +89,7 @@ type Mail struct {
 // DB locates the PostgreSQL database that records which users have been
 // welcomed.
 type DB struct {
-	DSN string `env:"NOTIFIER_DB_DSN" envDefault:"postgres://postgres:postgres@127.0.0.1:5432/notifier?sslmode=disable"`
+	DSN string `env:"NOTIFIER_DB_DSN" envDefault:"postgres://postgres:postgres@/notifier?sslmode=disable&host=127.0.0.1,127.0.0.1&port=5432,5433&connect_timeout=2&target_session_attrs=read-write"`
 }
 
 // topicName is what Kafka accepts as a topic name.

@@ -33,7 +33,7 @@ func TestDefaults(t *testing.T) {
 		{"from", c.Mail.From, "ssokit <welcome@ssokit.local>"},
 		{"subject", c.Mail.Subject, "Welcome to ssokit"},
 		{"template", c.Mail.TemplateFile, ""},
-		{"dsn", c.DB.DSN, "postgres://postgres:postgres@127.0.0.1:5432/notifier?sslmode=disable"},
+		{"dsn", c.DB.DSN, "postgres://postgres:postgres@/notifier?sslmode=disable&host=127.0.0.1,127.0.0.1&port=5432,5433&connect_timeout=2&target_session_attrs=read-write"},
 	}
 	for _, tt := range checks {
 		if tt.got != tt.want {

@@ -1,0 +1,21 @@
+package testenv_test
+
+import (
+	"testing"
+
+	"github.com/ssokit/platform/libs/testenv"
+)
+
+func TestHostPort(t *testing.T) {
+	for in, want := range map[string]string{
+		"postgres://u:p@127.0.0.1:5432/db?sslmode=disable": "127.0.0.1:5432",
+		"http://127.0.0.1:8081/apis/ccompat/v7":            "127.0.0.1:8081",
+		// Multi-host DSNs (a Patroni cluster) name the first node.
+		"postgres://u:p@/db?host=127.0.0.1,127.0.0.1&port=15432,15433&target_session_attrs=read-write": "127.0.0.1:15432",
+		"postgres://u:p@/db?host=db1,db2": "db1:5432",
+	} {
+		if got := testenv.HostPort(in); got != want {
+			t.Errorf("HostPort(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
