@@ -77,10 +77,12 @@ controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
 log.dirs=$KAFKA_DATA
-# Tests and services create their topics on first use.
+# Tests and services create their topics on first use. Six partitions, as
+# deploy/kubernetes declares user-registered with: each consumer instance
+# (deploy/local/services --replicas, up to 6) gets a share of the events.
 auto.create.topics.enable=true
 delete.topic.enable=true
-num.partitions=3
+num.partitions=6
 default.replication.factor=1
 min.insync.replicas=1
 # Single node: every internal topic has one replica.
