@@ -106,7 +106,8 @@ def rules_meta(rules_path, tests_path, runbook_path):
 # ---------------------------------------------------------------- prom-drift
 def prom_drift(native_path, compose_path):
     """prometheus.compose.yml must be prometheus.yml with the services'
-    127.0.0.1:<port> targets replaced by <job>:<port>."""
+    127.0.0.1:<port> targets replaced by <job>:<port> and without the
+    services' file_sd_configs (local extra instances)."""
     p = Problems("prometheus.compose.yml")
     native, compose = load_yaml(native_path), load_yaml(compose_path)
     expect = json.loads(json.dumps(native))
@@ -115,6 +116,9 @@ def prom_drift(native_path, compose_path):
         if sc["job_name"] not in SERVICES:
             continue
         jobs.add(sc["job_name"])
+        # Extra local instances (deploy/local/services --replicas) come
+        # from files under .local; compose runs one of each.
+        sc.pop("file_sd_configs", None)
         for st in sc.get("static_configs", []):
             targets = []
             for t in st.get("targets", []):
