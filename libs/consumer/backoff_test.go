@@ -66,7 +66,8 @@ func TestConfigDefaultsAndPollInterval(t *testing.T) {
 	}
 	if cfg.DeadLetterTopic != "user.registered.welcome-notifier.dlq" || cfg.MaxAttempts != 8 ||
 		cfg.InitialBackoff != 200*time.Millisecond || cfg.MaxBackoff != 30*time.Second ||
-		cfg.HandlerTimeout != 30*time.Second || cfg.Observer == nil || cfg.LagInterval != 10*time.Second {
+		cfg.HandlerTimeout != 30*time.Second || cfg.Observer == nil || cfg.LagInterval != 10*time.Second ||
+		cfg.SessionTimeout != 10*time.Second {
 		t.Errorf("defaults = %+v", cfg)
 	}
 	// The consumer polls while it waits between attempts, so only one
@@ -105,6 +106,7 @@ func TestConfigValidate(t *testing.T) {
 		{"max backoff below initial", func(c *Config) { c.InitialBackoff, c.MaxBackoff = time.Second, time.Millisecond }, false},
 		{"negative handler timeout", func(c *Config) { c.HandlerTimeout = -time.Second }, false},
 		{"negative lag interval", func(c *Config) { c.LagInterval = -time.Second }, false},
+		{"negative session timeout", func(c *Config) { c.SessionTimeout = -time.Second }, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -15,6 +15,7 @@ const (
 	DefaultHandlerTimeout = 30 * time.Second
 	DefaultLagInterval    = 10 * time.Second
 	DefaultCommitInterval = time.Second
+	DefaultSessionTimeout = 10 * time.Second
 )
 
 // Config says what a Consumer reads, where it dead-letters and how hard it
@@ -60,6 +61,14 @@ type Config struct {
 	// LagInterval is how often the partitions' lag is measured and given
 	// to Observer.Lag (default 10s).
 	LagInterval time.Duration
+	// SessionTimeout is how long the group waits for a member that stopped
+	// heartbeating (it crashed, or its machine died) before it hands that
+	// member's partitions to the others (session.timeout.ms; default 10s,
+	// at least the broker's group.min.session.timeout.ms, 6s by default).
+	// The client's own default, 45s, would leave a dead instance's
+	// partitions unconsumed that long; a member that leaves cleanly gives
+	// them up at once either way.
+	SessionTimeout time.Duration
 
 	// pollLimit, when set (by tests), replaces maxPollInterval's value, so
 	// that a test can outlast it.
@@ -100,6 +109,9 @@ func (c Config) withDefaults() Config {
 	if c.LagInterval == 0 {
 		c.LagInterval = DefaultLagInterval
 	}
+	if c.SessionTimeout == 0 {
+		c.SessionTimeout = DefaultSessionTimeout
+	}
 	return c
 }
 
@@ -129,6 +141,9 @@ func (c Config) validate() error {
 	}
 	if c.LagInterval < 0 {
 		errs = append(errs, fmt.Errorf("LagInterval %v: want positive", c.LagInterval))
+	}
+	if c.SessionTimeout < 0 {
+		errs = append(errs, fmt.Errorf("SessionTimeout %v: want positive", c.SessionTimeout))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("consumer config: %w", err)

@@ -144,10 +144,8 @@ func New[T proto.Message](cfg Config, newEvent func() T, handle Handler[T], log 
 		// that long.
 		"topic.metadata.refresh.interval.ms": 5_000,
 	}
-	// The client refuses a poll limit below the session timeout (45s).
-	if limit := cfg.maxPollInterval(); limit < 45*time.Second {
-		kconf["session.timeout.ms"] = int(limit.Milliseconds())
-	}
+	// The client refuses a poll limit below the session timeout.
+	kconf["session.timeout.ms"] = int(min(cfg.SessionTimeout, cfg.maxPollInterval()).Milliseconds())
 	kc, err := kafka.NewConsumer(&kconf)
 	if err != nil {
 		registry.Close()

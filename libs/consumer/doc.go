@@ -127,6 +127,7 @@
 // others), and max.poll.interval.ms at the handler timeout plus two
 // minutes (at least Kafka's default 5 minutes): the consumer polls while it
 // waits between attempts, so only one handler call and one dead-letter write
-// fall between two polls. The dead-letter producer is idempotent with
-// acks=all.
+// fall between two polls; session.timeout.ms=SessionTimeout (10s), so a
+// member that died is replaced within seconds rather than the client's
+// default 45. The dead-letter producer is idempotent with acks=all.
 package consumer
