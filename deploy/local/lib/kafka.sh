@@ -383,8 +383,8 @@ kafka_topic_isr() {
 
 # kafka_create_topics creates the services' topics in the ha profile with
 # the cluster's defaults (3 partitions, 3 replicas, min.insync.replicas 2),
-# then waits until every replica is in sync, so the services start on a
-# fully replicated cluster. A metadata request that names a missing topic
+# then waits until every replica of every topic is in sync, so the services
+# start on a fully replicated cluster. A metadata request that names a missing topic
 # creates it (auto.create.topics.enable), which spares a JVM start for the
 # admin tool. The single profile keeps creating topics on first use.
 kafka_create_topics() {
@@ -404,6 +404,22 @@ kafka_topics_in_sync() {
 		read -r p r i < <(kafka_topic_isr "$t") || return 1
 		[[ -n $p && $r == "$((p * 3))" && $i == "$r" ]] || return 1
 	done
+	[[ $(kafka_under_replicated) == 0 ]]
+}
+
+# kafka_under_replicated prints how many partitions of all topics, internal
+# ones included, lack an in-sync replica. After a start the nodes catch up
+# with each other for a few seconds: a __consumer_offsets partition whose
+# only in-sync replica dies meanwhile stops every consumer group it holds.
+kafka_under_replicated() {
+	local md
+	md=$(kafka_metadata "$(kafka_bootstrap)") || return 1
+	awk '/^    partition / {
+			r = $0; sub(/.*replicas: /, "", r); sub(/,? isrs:.*/, "", r)
+			i = $0; sub(/.*isrs: /, "", i); sub(/[^0-9,].*/, "", i)
+			if (split(i, b, ",") < split(r, a, ",")) u++
+		}
+		END { print u + 0 }' <<<"$md"
 }
 
 # kafka_ha_stop stops the three nodes at once: one after the other, the
@@ -451,7 +467,7 @@ kafka_status() {
 		read -r p r i < <(kafka_topic_isr "$t") || true
 		[[ -n ${p:-} ]] && line+="${line:+, }$t $i/$r"
 	done
-	status_line "kafka topics" "in-sync/all replicas" "${line:-none}"
+	status_line "kafka topics" "in-sync/all replicas" "${line:-none}; under-replicated partitions of all topics: $(kafka_under_replicated || echo '?')"
 	return $rc
 }
 

@@ -93,12 +93,20 @@ func TestKafkaBrokerKilled(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if !testenv.Eventually(60*time.Second, 500*time.Millisecond, func() bool {
-		p, err := topicPartitions(admin)
-		return err == nil && len(p) > 0 && fullyInSync(p)
+	// A healthy start: every partition of every topic (__consumer_offsets
+	// above all) fully in sync, both groups consuming. Right after the
+	// stack or the services started, that takes a while.
+	if !testenv.Eventually(2*time.Minute, 500*time.Millisecond, func() bool { return clusterInSync(admin) == nil }) {
+		t.Fatalf("the cluster is not fully in sync, the test needs a healthy one: %v", clusterInSync(admin))
+	}
+	var groups string
+	if !testenv.Eventually(2*time.Minute, 500*time.Millisecond, func() bool {
+		var err error
+		groups, err = groupsConsuming(ctx, admin)
+		return err == nil
 	}) {
-		p, _ := topicPartitions(admin)
-		t.Fatalf("topic %s is not fully in sync, the test needs a healthy cluster: %+v", kafkaTopic, p)
+		_, err := groupsConsuming(ctx, admin)
+		t.Fatalf("consumer groups not consuming %s: %v", kafkaTopic, err)
 	}
 	parts, _ := topicPartitions(admin)
 	quorumLeader := kafkaQuorumLeader()
@@ -107,8 +115,8 @@ func TestKafkaBrokerKilled(t *testing.T) {
 	if err != nil {
 		t.Fatalf("pid of broker %d: %v", victim, err)
 	}
-	t.Logf("partitions of %s before: %s; controller quorum leader: node %d; killing broker %d (pid %d)",
-		kafkaTopic, describePartitions(parts), quorumLeader, victim, pid)
+	t.Logf("partitions of %s before: %s; groups: %s; controller quorum leader: node %d; killing broker %d (pid %d)",
+		kafkaTopic, describePartitions(parts), groups, quorumLeader, victim, pid)
 
 	failuresBefore, err := outboxFailures()
 	if err != nil {
@@ -154,19 +162,29 @@ func TestKafkaBrokerKilled(t *testing.T) {
 	wg.Wait()
 	loadStopped := time.Now()
 
-	// Both groups catch up with everything published.
+	// Both groups catch up with everything published. A fresh client for
+	// each look: one that knew the killed broker as a group's coordinator
+	// keeps asking it for the group's offsets, until the broker is back.
 	var lagZero time.Duration
-	lagOK := testenv.Eventually(maxLagZero, 500*time.Millisecond, func() bool {
+	lagLast := map[string]string{}
+	lagOK := testenv.Eventually(maxLagZero, time.Second, func() bool {
+		la, err := kafka.NewAdminClient(&kafka.ConfigMap{"bootstrap.servers": strings.Join(all, ","), "log_level": 2})
+		if err != nil {
+			return false
+		}
+		defer la.Close()
+		zero := true
 		for _, g := range kafkaGroups {
 			lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			n, err := kafkatest.Lag(lctx, admin, g, kafkaTopic)
+			n, err := kafkatest.Lag(lctx, la, g, kafkaTopic)
 			cancel()
-			if err != nil || n != 0 {
-				return false
-			}
+			lagLast[g] = fmt.Sprintf("lag %d, error %v", n, err)
+			zero = zero && err == nil && n == 0
 		}
-		lagZero = time.Since(loadStopped)
-		return true
+		if zero {
+			lagZero = time.Since(loadStopped)
+		}
+		return zero
 	})
 	failuresAfter, err := outboxFailures()
 	if err != nil {
@@ -217,11 +235,58 @@ func TestKafkaBrokerKilled(t *testing.T) {
 		t.Errorf("duplicated effects: %d bonuses, %d mails", v.bonusDup, v.mailDup)
 	}
 	if !lagOK {
-		t.Errorf("consumer groups %v still lag on %s %v after the load stopped", kafkaGroups, kafkaTopic, maxLagZero)
+		t.Errorf("consumer groups still lag on %s %v after the load stopped: %v", kafkaTopic, maxLagZero, lagLast)
 	}
 	if !isrBack {
 		t.Errorf("broker %d not back in every ISR %v after its restart: %s", victim, maxISRBack, describePartitions(parts))
 	}
+}
+
+// clusterInSync fails unless every partition of every topic has all its
+// replicas in sync.
+func clusterInSync(admin *kafka.AdminClient) error {
+	md, err := admin.GetMetadata(nil, true, 5_000)
+	if err != nil {
+		return err
+	}
+	for name, tm := range md.Topics {
+		if tm.Error.Code() != kafka.ErrNoError {
+			return fmt.Errorf("topic %s: %v", name, tm.Error)
+		}
+		if !fullyInSync(tm.Partitions) {
+			return fmt.Errorf("topic %s: %s", name, describePartitions(tm.Partitions))
+		}
+	}
+	return nil
+}
+
+// groupsConsuming checks that each consumer group is stable with the
+// registration topic's partitions assigned, and describes them.
+func groupsConsuming(ctx context.Context, admin *kafka.AdminClient) (string, error) {
+	res, err := admin.DescribeConsumerGroups(ctx, kafkaGroups)
+	if err != nil {
+		return "", err
+	}
+	parts, err := topicPartitions(admin)
+	if err != nil {
+		return "", err
+	}
+	var out []string
+	for _, g := range res.ConsumerGroupDescriptions {
+		assigned := 0
+		for _, m := range g.Members {
+			for _, tp := range m.Assignment.TopicPartitions {
+				if tp.Topic != nil && *tp.Topic == kafkaTopic {
+					assigned++
+				}
+			}
+		}
+		if g.Error.Code() != kafka.ErrNoError || g.State != kafka.ConsumerGroupStateStable || assigned != len(parts) {
+			return "", fmt.Errorf("group %s: %s, %d of %d partitions assigned (%v)", g.GroupID, g.State, assigned, len(parts), g.Error)
+		}
+		out = append(out, fmt.Sprintf("%s coordinator %d, %d member(s)", g.GroupID, g.Coordinator.ID, len(g.Members)))
+	}
+	return strings.Join(out, ", "), nil
 }
 
 // topicPartitions is the registration topic's partitions as the cluster
