@@ -13,7 +13,7 @@
 #
 # Production separates the controllers (three small dedicated nodes) from the
 # brokers, so that a broker's load or death never stalls the metadata quorum;
-# locally each node carries both roles to save two JVMs.
+# locally each node carries both roles, saving three JVMs.
 #
 # The profile: STACK_KAFKA_BROKERS=3 (or 1) on `up`; without it, the profile
 # of the last `up` (recorded in .local/kafka-brokers), else single. `up` with
