@@ -320,11 +320,9 @@ postgres_start() {
 
 # postgres_wait waits for a leader with a streaming synchronous replica: only
 # then is an acknowledged commit on two nodes. A first clone of node 1
-# includes a pg_basebackup, hence the long timeout. It then creates the
-# databases, before anything that needs them (Apicurio) starts.
+# includes a pg_basebackup, hence the long timeout.
 postgres_wait() {
 	wait_until postgres 120 - "" "$(pg_node_log 1)" postgres_healthy
-	pg_create_databases
 	if [[ -e $PG_DIR/.drop-old-slot ]]; then
 		pg_sql "" "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = 'stack_replica' AND NOT active" >/dev/null &&
 			rm -f "$PG_DIR/.drop-old-slot"
