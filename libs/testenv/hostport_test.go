@@ -1,6 +1,8 @@
 package testenv_test
 
 import (
+	"net"
+	"strings"
 	"testing"
 
 	"github.com/ssokit/platform/libs/testenv"
@@ -18,4 +20,19 @@ func TestHostPort(t *testing.T) {
 			t.Errorf("HostPort(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// TestRequireDialsEachMemberOfAList: a bootstrap list of three brokers is
+// one argument whose members must each answer.
+func TestRequireDialsEachMemberOfAList(t *testing.T) {
+	var addrs []string
+	for range 2 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		addrs = append(addrs, l.Addr().String())
+	}
+	testenv.Require(t, strings.Join(addrs, ","))
 }

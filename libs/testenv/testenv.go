@@ -54,18 +54,21 @@ func get(name, def string) string {
 }
 
 // Require skips t under -short and otherwise fails it unless every address
-// accepts TCP connections.
+// accepts TCP connections. An address may be a comma-separated list, as
+// KafkaBrokers is with three brokers: each member must answer.
 func Require(t testing.TB, addrs ...string) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("integration test: needs the local stack (run without -short)")
 	}
-	for _, a := range addrs {
-		c, err := net.DialTimeout("tcp", a, 2*time.Second)
-		if err != nil {
-			t.Fatalf("%s does not answer (%v): start the stack with `go tool task up:infra`", a, err)
+	for _, list := range addrs {
+		for a := range strings.SplitSeq(list, ",") {
+			c, err := net.DialTimeout("tcp", a, 2*time.Second)
+			if err != nil {
+				t.Fatalf("%s does not answer (%v): start the stack with `go tool task up:infra`", a, err)
+			}
+			c.Close()
 		}
-		c.Close()
 	}
 }
 

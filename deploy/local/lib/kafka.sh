@@ -1,13 +1,37 @@
 # shellcheck shell=bash
-# Apache Kafka 4 in KRaft mode, one node that is both broker (:9092) and
-# controller (:9093), run straight from the Maven Central jars: no tarball,
-# no ZooKeeper, no Docker.
+# Apache Kafka 4 in KRaft mode, run straight from the Maven Central jars: no
+# tarball, no ZooKeeper, no Docker. Two profiles:
+#
+#   single (default)  one node that is both broker (:9092) and controller
+#                     (:9093); every topic has one replica
+#   ha                three nodes, each broker and controller (brokers
+#                     :9092/:9094/:9096, controllers :9093/:9095/:9097, a
+#                     three-voter quorum); topics have three replicas and
+#                     min.insync.replicas 2, so with acks=all an acknowledged
+#                     event survives the loss of any one node, and producing
+#                     goes on while one node is down
+#
+# Production separates the controllers (three small dedicated nodes) from the
+# brokers, so that a broker's load or death never stalls the metadata quorum;
+# locally each node carries both roles, saving three JVMs.
+#
+# The profile: STACK_KAFKA_BROKERS=3 (or 1) on `up`; without it, the profile
+# of the last `up` (recorded in .local/kafka-brokers), else single. `up` with
+# the other profile stops the running one first (each keeps its own data),
+# and deploy/local/services restarts the services on the new broker list.
+#
+# Ports can be moved (a second instance next to the usual one):
+#   STACK_KAFKA_PORTS             broker ports of nodes 1-3, default "9092 9094 9096"
+#                                 (the single profile uses the first)
+#   STACK_KAFKA_CONTROLLER_PORTS  controller ports, default "9093 9095 9097"
 
 KAFKA_VERSION=4.1.1
 KAFKA_LOG4J_VERSION=2.24.3 # the log4j2 Kafka $KAFKA_VERSION brings; the slf4j binding must match
 MAVEN_DEP_PLUGIN=3.8.1
-KAFKA_PORT=9092
-KAFKA_CONTROLLER_PORT=9093
+read -r -a KAFKA_PORTS <<<"${STACK_KAFKA_PORTS:-9092 9094 9096}"
+read -r -a KAFKA_CONTROLLER_PORTS <<<"${STACK_KAFKA_CONTROLLER_PORTS:-9093 9095 9097}"
+KAFKA_PORT=${KAFKA_PORTS[0]}
+KAFKA_CONTROLLER_PORT=${KAFKA_CONTROLLER_PORTS[0]}
 KAFKA_HEAP=${KAFKA_HEAP:-512m}
 
 KAFKA_CACHE=$CACHE_DIR/kafka-$KAFKA_VERSION
@@ -19,6 +43,49 @@ KAFKA_LOG4J=$KAFKA_DIR/log4j2.properties
 KAFKA_PID=$RUN_DIR/kafka.pid
 KAFKA_LOG=$LOG_DIR/kafka.log
 KAFKA_FETCH_LOG=$LOG_DIR/kafka-fetch.log
+# The three-node profile: node n under $KAFKA_HA_DIR/node-n, one cluster id.
+KAFKA_HA_DIR=$STATE_DIR/kafka-ha
+KAFKA_PROFILE_FILE=$STATE_DIR/kafka-brokers
+KAFKA_HA_NODES=(1 2 3)
+# The topics the services use, created up front in the ha profile (the
+# registration topic and each consumer group's dead-letter topic,
+# libs/consumer DefaultDeadLetterTopic), as deploy/compose's kafka-init does.
+KAFKA_TOPICS=(user-registered user-registered.loyalty-points.dlq user-registered.welcome-notifier.dlq)
+
+# kafka_brokers_wanted prints the profile's broker count: 1 or 3.
+kafka_brokers_wanted() {
+	local n=${STACK_KAFKA_BROKERS:-}
+	if [[ -z $n && -s $KAFKA_PROFILE_FILE ]]; then n=$(tr -dc '0-9' <"$KAFKA_PROFILE_FILE"); fi
+	case ${n:-1} in
+	1 | 3) echo "${n:-1}" ;;
+	*)
+		log "ERROR: STACK_KAFKA_BROKERS=$n: 1 (single node) or 3 (ha) brokers"
+		exit 2
+		;;
+	esac
+}
+KAFKA_BROKERS_N=$(kafka_brokers_wanted)
+
+kafka_ha() { ((KAFKA_BROKERS_N == 3)); }
+
+# kafka_bootstrap prints the comma-separated broker list of the profile.
+kafka_bootstrap() {
+	if kafka_ha; then
+		local n out=()
+		for n in "${KAFKA_HA_NODES[@]}"; do out+=("$HOST:${KAFKA_PORTS[n - 1]}"); done
+		(
+			IFS=,
+			echo "${out[*]}"
+		)
+	else
+		echo "$HOST:$KAFKA_PORT"
+	fi
+}
+
+kafka_node_dir() { echo "$KAFKA_HA_DIR/node-$1"; }
+kafka_node_conf() { echo "$KAFKA_HA_DIR/node-$1/server.properties"; }
+kafka_node_pid() { echo "$RUN_DIR/kafka-$1.pid"; }
+kafka_node_log() { echo "$LOG_DIR/kafka-$1.log"; }
 
 kafka_packages() { echo kcat; }
 
@@ -64,42 +131,56 @@ EOF
 	mv "$KAFKA_LIBS.tmp" "$KAFKA_LIBS"
 }
 
-kafka_write_conf() {
-	mkdir -p "$KAFKA_DIR" "$KAFKA_DATA"
-	cat >"$KAFKA_CONF" <<EOF
+# kafka_write_props writes one node's server.properties.
+#   kafka_write_props <conf> <data dir> <node id> <voters> <broker port> <controller port> <replicas>
+# With one node every topic, internal ones included, has one replica; with
+# three, three replicas of which two must be in sync for a write with
+# acks=all to succeed: one node may die without losing an acknowledged
+# write or stopping producers. unclean.leader.election.enable stays false
+# (Kafka's default): a replica that fell out of sync never becomes leader.
+kafka_write_props() {
+	local conf=$1 data=$2 id=$3 voters=$4 port=$5 cport=$6 rf=$7
+	local isr=$((rf > 1 ? 2 : 1))
+	mkdir -p "$(dirname "$conf")" "$data"
+	cat >"$conf" <<EOP
 # Written by deploy/local/stack on every up; edit the script, not this file.
 process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@$HOST:$KAFKA_CONTROLLER_PORT
-listeners=PLAINTEXT://$HOST:$KAFKA_PORT,CONTROLLER://$HOST:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://$HOST:$KAFKA_PORT
+node.id=$id
+controller.quorum.voters=$voters
+listeners=PLAINTEXT://$HOST:$port,CONTROLLER://$HOST:$cport
+advertised.listeners=PLAINTEXT://$HOST:$port
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
-log.dirs=$KAFKA_DATA
+log.dirs=$data
 # Tests and services create their topics on first use. Six partitions, as
 # deploy/kubernetes declares user-registered with: each consumer instance
 # (deploy/local/services --replicas, up to 6) gets a share of the events.
 auto.create.topics.enable=true
 delete.topic.enable=true
 num.partitions=6
-default.replication.factor=1
-min.insync.replicas=1
-# Single node: every internal topic has one replica.
-offsets.topic.replication.factor=1
+default.replication.factor=$rf
+min.insync.replicas=$isr
+# Internal topics: as many replicas as there are brokers.
+offsets.topic.replication.factor=$rf
 offsets.topic.num.partitions=10
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
+transaction.state.log.replication.factor=$rf
+transaction.state.log.min.isr=$isr
+share.coordinator.state.topic.replication.factor=$rf
+share.coordinator.state.topic.min.isr=$isr
 # Consumers in tests join immediately instead of waiting 3 s for peers.
 group.initial.rebalance.delay.ms=0
 num.network.threads=2
 num.io.threads=4
 log.retention.hours=24
-EOF
-	# Console only: the process output is already appended to $KAFKA_LOG.
-	cat >"$KAFKA_LOG4J" <<'EOF'
+EOP
+}
+
+# kafka_write_log4j writes the logging config: console only, the process
+# output is already appended to the node's log.
+kafka_write_log4j() {
+	mkdir -p "$(dirname "$1")"
+	cat >"$1" <<'EOF2'
 # Written by deploy/local/stack.
 status = warn
 appender.console.type = Console
@@ -119,16 +200,16 @@ logger.apache.name = org.apache.kafka
 logger.apache.level = info
 logger.clients.name = org.apache.kafka.clients
 logger.clients.level = warn
-EOF
+EOF2
 }
 
-# kafka_java_cmd fills the array KAFKA_JAVA with the JVM command
-# line shared by the storage tool and the broker. Small heap: the machine has
-# two cores and many other processes.
+# kafka_java_cmd fills the array KAFKA_JAVA with the JVM command line shared
+# by the storage tool and the broker, logging as configured in $1. Small
+# heap: the machine has two cores and many other processes.
 kafka_java_cmd() {
 	KAFKA_JAVA=(java -Xms256m -Xmx"$KAFKA_HEAP" -XX:+UseG1GC -XX:MaxGCPauseMillis=20
 		-XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true
-		-Dlog4j2.configurationFile="$KAFKA_LOG4J" -cp "$KAFKA_LIBS/*")
+		-Dlog4j2.configurationFile="$1" -cp "$KAFKA_LIBS/*")
 }
 
 # kafka_random_id makes a cluster id in Kafka's Uuid text form (16 random
@@ -143,52 +224,266 @@ kafka_random_id() {
 	echo "$id"
 }
 
-# kafka_format formats the log dir once (KRaft needs meta.properties and the
-# bootstrap checkpoint before the first start). --ignore-formatted makes it
-# harmless to repeat.
+# kafka_format formats a node's log dir once (KRaft needs meta.properties
+# and the bootstrap checkpoint before the first start); every node of a
+# cluster gets the same cluster id. --ignore-formatted makes it harmless to
+# repeat.
+#   kafka_format <conf> <data dir> <cluster id file> <log4j> <log>
 kafka_format() {
-	[[ -f $KAFKA_DATA/meta.properties ]] && return 0
-	[[ -s $KAFKA_DIR/cluster.id ]] || kafka_random_id >"$KAFKA_DIR/cluster.id"
-	log "formatting kafka storage (cluster id $(cat "$KAFKA_DIR/cluster.id"))"
-	kafka_java_cmd
-	"${KAFKA_JAVA[@]}" kafka.tools.StorageTool format -t "$(cat "$KAFKA_DIR/cluster.id")" \
-		-c "$KAFKA_CONF" --ignore-formatted >>"$KAFKA_LOG" 2>&1 ||
-		fail_component kafka "$KAFKA_LOG" "kafka storage format failed"
+	local conf=$1 data=$2 idfile=$3 log4j=$4 logf=$5
+	[[ -f $data/meta.properties ]] && return 0
+	[[ -s $idfile ]] || kafka_random_id >"$idfile"
+	log "formatting kafka storage $data (cluster id $(cat "$idfile"))"
+	kafka_java_cmd "$log4j"
+	"${KAFKA_JAVA[@]}" kafka.tools.StorageTool format -t "$(cat "$idfile")" \
+		-c "$conf" --ignore-formatted >>"$logf" 2>&1 ||
+		fail_component kafka "$logf" "kafka storage format failed"
+}
+
+# kafka_metadata prints kcat's view of the cluster through the brokers in $1
+# (comma list), or fails.
+kafka_metadata() { kcat -L -b "$1" -m 3 "${@:2}" 2>/dev/null; }
+
+# kafka_node_up: node $1 of the ha profile answers on its own port and
+# lists itself among the cluster's brokers.
+kafka_node_up() {
+	kafka_metadata "$HOST:${KAFKA_PORTS[$1 - 1]}" | grep -q "^  broker $1 at "
+}
+
+# kafka_quorum_leader prints the node id that leads the controller quorum
+# (the ha profile), or fails. KRaft clients cannot ask for it (a broker
+# names a random broker as "controller"), so it is read from the nodes'
+# persisted election state: the running node with the highest leader epoch
+# knows the current leader.
+kafka_quorum_leader() {
+	local n f epoch leader best_epoch=-1 best=''
+	for n in "${KAFKA_HA_NODES[@]}"; do
+		pidfile_alive "$(kafka_node_pid "$n")" "$(kafka_node_conf "$n")" || continue
+		f=$(kafka_node_dir "$n")/data/__cluster_metadata-0/quorum-state
+		[[ -s $f ]] || continue
+		leader=$(grep -o '"leaderId":-\{0,1\}[0-9]*' "$f" | cut -d: -f2)
+		epoch=$(grep -o '"leaderEpoch":[0-9]*' "$f" | cut -d: -f2)
+		[[ -n $leader && -n $epoch ]] || continue
+		if ((epoch > best_epoch)); then
+			best_epoch=$epoch
+			best=$leader
+		fi
+	done
+	[[ -n $best && $best != -1 ]] && echo "$best"
 }
 
 kafka_healthy() {
-	kcat -L -b "$HOST:$KAFKA_PORT" -m 3 2>/dev/null | grep -q '1 brokers:'
+	if kafka_ha; then
+		local n
+		for n in "${KAFKA_HA_NODES[@]}"; do
+			pidfile_alive "$(kafka_node_pid "$n")" "$(kafka_node_conf "$n")" || return 1
+		done
+		kafka_metadata "$(kafka_bootstrap)" | grep -q '^ 3 brokers:' && kafka_quorum_leader >/dev/null
+	else
+		kafka_metadata "$HOST:$KAFKA_PORT" | grep -q '1 brokers:'
+	fi
+}
+
+# kafka_stop_other stops the nodes of the profile not asked for: the two
+# profiles share ports and must not run at once.
+kafka_stop_other() {
+	local n
+	if kafka_ha; then
+		if pidfile_alive "$KAFKA_PID" "$KAFKA_CONF"; then
+			log "switching kafka from the single node to three brokers"
+			stop_pidfile kafka "$KAFKA_PID" "$KAFKA_CONF" 45
+		fi
+	else
+		for n in "${KAFKA_HA_NODES[@]}"; do
+			if pidfile_alive "$(kafka_node_pid "$n")" "$(kafka_node_conf "$n")"; then
+				log "switching kafka from three brokers to the single node"
+				kafka_ha_stop
+				break
+			fi
+		done
+	fi
 }
 
 kafka_start() {
-	if pidfile_alive "$KAFKA_PID" "$KAFKA_CONF"; then return 0; fi
 	kafka_fetched || fail_component kafka "$KAFKA_FETCH_LOG" "kafka jars are not in $KAFKA_LIBS"
+	kafka_stop_other
+	echo "$KAFKA_BROKERS_N" >"$KAFKA_PROFILE_FILE"
+	if kafka_ha; then
+		kafka_ha_start
+		return
+	fi
+	if pidfile_alive "$KAFKA_PID" "$KAFKA_CONF"; then return 0; fi
 	require_port_free kafka "$KAFKA_PORT"
 	require_port_free kafka "$KAFKA_CONTROLLER_PORT"
-	kafka_write_conf
-	kafka_format
+	kafka_write_props "$KAFKA_CONF" "$KAFKA_DATA" 1 "1@$HOST:$KAFKA_CONTROLLER_PORT" \
+		"$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" 1
+	kafka_write_log4j "$KAFKA_LOG4J"
+	kafka_format "$KAFKA_CONF" "$KAFKA_DATA" "$KAFKA_DIR/cluster.id" "$KAFKA_LOG4J" "$KAFKA_LOG"
 	log "starting kafka on $HOST:$KAFKA_PORT (controller $HOST:$KAFKA_CONTROLLER_PORT)"
-	kafka_java_cmd
+	kafka_java_cmd "$KAFKA_LOG4J"
 	spawn "$KAFKA_PID" "$KAFKA_LOG" "$KAFKA_DIR" "${KAFKA_JAVA[@]}" kafka.Kafka "$KAFKA_CONF" ||
 		fail_component kafka "$KAFKA_LOG" "could not spawn the broker"
 }
 
-kafka_wait() {
-	wait_until kafka "${KAFKA_READY_TIMEOUT:-90}" "$KAFKA_PID" "$KAFKA_CONF" "$KAFKA_LOG" kafka_healthy
+# kafka_ha_start starts whichever of the three nodes is not running (all of
+# them, or one that died), formatting each on its first start.
+kafka_ha_start() {
+	if ((${#KAFKA_PORTS[@]} < 3 || ${#KAFKA_CONTROLLER_PORTS[@]} < 3)); then
+		log "ERROR: kafka: three brokers need three ports in STACK_KAFKA_PORTS and STACK_KAFKA_CONTROLLER_PORTS"
+		exit 2
+	fi
+	local n voters='' conf pidf logf log4j=$KAFKA_HA_DIR/log4j2.properties
+	for n in "${KAFKA_HA_NODES[@]}"; do
+		voters+="${voters:+,}$n@$HOST:${KAFKA_CONTROLLER_PORTS[n - 1]}"
+	done
+	mkdir -p "$KAFKA_HA_DIR"
+	kafka_write_log4j "$log4j"
+	for n in "${KAFKA_HA_NODES[@]}"; do
+		conf=$(kafka_node_conf "$n")
+		pidf=$(kafka_node_pid "$n")
+		logf=$(kafka_node_log "$n")
+		pidfile_alive "$pidf" "$conf" && continue
+		require_port_free "kafka-$n" "${KAFKA_PORTS[n - 1]}"
+		require_port_free "kafka-$n" "${KAFKA_CONTROLLER_PORTS[n - 1]}"
+		kafka_write_props "$conf" "$(kafka_node_dir "$n")/data" "$n" "$voters" \
+			"${KAFKA_PORTS[n - 1]}" "${KAFKA_CONTROLLER_PORTS[n - 1]}" 3
+		kafka_format "$conf" "$(kafka_node_dir "$n")/data" "$KAFKA_HA_DIR/cluster.id" "$log4j" "$logf"
+		log "starting kafka-$n on $HOST:${KAFKA_PORTS[n - 1]} (controller $HOST:${KAFKA_CONTROLLER_PORTS[n - 1]})"
+		kafka_java_cmd "$log4j"
+		spawn "$pidf" "$logf" "$(kafka_node_dir "$n")" "${KAFKA_JAVA[@]}" kafka.Kafka "$conf" ||
+			fail_component "kafka-$n" "$logf" "could not spawn the broker"
+	done
 }
 
-# Controlled shutdown of a single KRaft node takes a few seconds; TERM lets
-# it flush and close the log cleanly so the next start skips recovery.
-kafka_stop() { stop_pidfile kafka "$KAFKA_PID" "$KAFKA_CONF" 45; }
+# kafka_wait waits for the broker; in the ha profile for each node, then
+# for the quorum to have a leader and all three brokers to be registered.
+kafka_wait() {
+	local timeout=${KAFKA_READY_TIMEOUT:-90} n
+	if ! kafka_ha; then
+		wait_until kafka "$timeout" "$KAFKA_PID" "$KAFKA_CONF" "$KAFKA_LOG" kafka_healthy
+		return
+	fi
+	for n in "${KAFKA_HA_NODES[@]}"; do
+		wait_until "kafka-$n" "$timeout" "$(kafka_node_pid "$n")" "$(kafka_node_conf "$n")" \
+			"$(kafka_node_log "$n")" kafka_node_up "$n"
+	done
+	wait_until kafka "$timeout" - "" "$(kafka_node_log 1)" kafka_healthy
+}
+
+# kafka_topic_isr prints "<partitions> <replicas> <in-sync replicas>" of
+# topic $1, summed over its partitions (nothing if it does not exist).
+kafka_topic_isr() {
+	kafka_metadata "$(kafka_bootstrap)" -t "$1" | awk '
+		/^  topic / && /Broker:/ { exit }
+		/^    partition / {
+			p++
+			r = $0; sub(/.*replicas: /, "", r); sub(/,? isrs:.*/, "", r); nr += split(r, a, ",")
+			i = $0; sub(/.*isrs: /, "", i); sub(/[^0-9,].*/, "", i); ni += split(i, b, ",")
+		}
+		END { if (p) print p, nr, ni }'
+}
+
+# kafka_create_topics creates the services' topics in the ha profile with
+# the cluster's defaults (6 partitions, 3 replicas, min.insync.replicas 2),
+# then waits until every replica of every topic is in sync, so the services
+# start on a fully replicated cluster. A metadata request that names a missing topic
+# creates it (auto.create.topics.enable), which spares a JVM start for the
+# admin tool. The single profile keeps creating topics on first use.
+kafka_create_topics() {
+	kafka_ha || return 0
+	local t
+	for t in "${KAFKA_TOPICS[@]}"; do
+		[[ -n $(kafka_topic_isr "$t") ]] && continue
+		log "creating topic $t (6 partitions, 3 replicas, min.insync.replicas 2)"
+		kcat -L -b "$(kafka_bootstrap)" -m 5 -t "$t" -X allow.auto.create.topics=true >/dev/null 2>&1 || true
+	done
+	wait_until kafka 60 - "" "$(kafka_node_log 1)" kafka_topics_in_sync
+}
+
+kafka_topics_in_sync() {
+	local t p r i
+	for t in "${KAFKA_TOPICS[@]}"; do
+		read -r p r i < <(kafka_topic_isr "$t") || return 1
+		[[ -n $p && $r == "$((p * 3))" && $i == "$r" ]] || return 1
+	done
+	[[ $(kafka_under_replicated) == 0 ]]
+}
+
+# kafka_under_replicated prints how many partitions of all topics, internal
+# ones included, lack an in-sync replica. After a start the nodes catch up
+# with each other for a few seconds: a __consumer_offsets partition whose
+# only in-sync replica dies meanwhile stops every consumer group it holds.
+kafka_under_replicated() {
+	local md
+	md=$(kafka_metadata "$(kafka_bootstrap)") || return 1
+	awk '/^    partition / {
+			r = $0; sub(/.*replicas: /, "", r); sub(/,? isrs:.*/, "", r)
+			i = $0; sub(/.*isrs: /, "", i); sub(/[^0-9,].*/, "", i)
+			if (split(i, b, ",") < split(r, a, ",")) u++
+		}
+		END { print u + 0 }' <<<"$md"
+}
+
+# kafka_ha_stop stops the three nodes at once: one after the other, the
+# last node's controlled shutdown waits for a quorum that has already gone.
+kafka_ha_stop() {
+	local n pids=()
+	for n in "${KAFKA_HA_NODES[@]}"; do
+		stop_pidfile "kafka-$n" "$(kafka_node_pid "$n")" "$(kafka_node_conf "$n")" 45 &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+}
+
+# Controlled shutdown takes a few seconds; TERM lets a node flush and close
+# its log cleanly so the next start skips recovery. Whatever runs is
+# stopped, whichever the profile.
+kafka_stop() {
+	stop_pidfile kafka "$KAFKA_PID" "$KAFKA_CONF" 45
+	kafka_ha_stop
+}
 
 kafka_status() {
-	if kafka_healthy; then
-		status_line kafka "$HOST:$KAFKA_PORT" healthy
+	if ! kafka_ha; then
+		if kafka_healthy; then
+			status_line kafka "$HOST:$KAFKA_PORT" healthy
+		else
+			status_line kafka "$HOST:$KAFKA_PORT" down
+			return 1
+		fi
+		return 0
+	fi
+	local n rc=0 leader state t p r i line=''
+	leader=$(kafka_quorum_leader) || leader=''
+	for n in "${KAFKA_HA_NODES[@]}"; do
+		state=down
+		if kafka_node_up "$n"; then
+			state=healthy
+			[[ $n == "$leader" ]] && state+=", controller leader"
+		else
+			rc=1
+		fi
+		status_line "kafka-$n" "$HOST:${KAFKA_PORTS[n - 1]} (controller :${KAFKA_CONTROLLER_PORTS[n - 1]})" "$state"
+	done
+	for t in "${KAFKA_TOPICS[@]}"; do
+		read -r p r i < <(kafka_topic_isr "$t") || true
+		[[ -n ${p:-} ]] && line+="${line:+, }$t $i/$r"
+	done
+	status_line "kafka topics" "in-sync/all replicas" "${line:-none}; under-replicated partitions of all topics: $(kafka_under_replicated || echo '?')"
+	return $rc
+}
+
+kafka_where() {
+	if kafka_ha; then
+		local c=${KAFKA_CONTROLLER_PORTS[*]:0:3}
+		echo "kafka brokers $(kafka_bootstrap) (controllers :${c// //:}, quorum leader node $(kafka_quorum_leader || echo '?'))"
 	else
-		status_line kafka "$HOST:$KAFKA_PORT" down
-		return 1
+		echo "kafka $HOST:$KAFKA_PORT (controller $HOST:$KAFKA_CONTROLLER_PORT)"
 	fi
 }
 
-kafka_where() { echo "kafka $HOST:$KAFKA_PORT (controller $HOST:$KAFKA_CONTROLLER_PORT)"; }
-kafka_clean() { rm -rf "$KAFKA_DIR" "$KAFKA_LOG" "$KAFKA_FETCH_LOG" "$KAFKA_PID"; }
+kafka_clean() {
+	rm -rf "$KAFKA_DIR" "$KAFKA_LOG" "$KAFKA_FETCH_LOG" "$KAFKA_PID" "$KAFKA_HA_DIR" "$KAFKA_PROFILE_FILE"
+	local n
+	for n in "${KAFKA_HA_NODES[@]}"; do rm -f "$(kafka_node_pid "$n")" "$(kafka_node_log "$n")"; done
+}

@@ -8,6 +8,9 @@
 //
 //	go tool task test:chaos
 //
+// The Kafka test needs the three-broker profile (`go tool task up:ha`); on
+// a single broker it skips, unless CHAOS_KAFKA=1 makes that a failure.
+//
 // Each test logs its figures on lines starting with "CHAOS <name>:". The
 // addresses default to the stack's; the environment overrides them (see
 // each test), so the tests can run against a second copy of the stack on

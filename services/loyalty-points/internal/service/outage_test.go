@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/confluentinc/confluent-kafka-go/v2/schemaregistry"
 	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/ssokit/platform/libs/consumer"
@@ -30,11 +32,19 @@ import (
 func TestDatabaseOutageDelaysTheBonusAndDeadLettersNothing(t *testing.T) {
 	h := loyalty(t)
 	cfg := h.cfg
-	db := testenv.NewOutage(t, testenv.HostPort(cfg.DB.DSN))
+	// The DSN may list several nodes (a Patroni cluster) and let libpq pick
+	// the primary; the outage must stand between the process and that
+	// primary, so the process gets a DSN naming the outage's address alone.
+	db := testenv.NewOutage(t, primaryAddr(t, cfg.DB.DSN))
 	dsn, err := url.Parse(cfg.DB.DSN)
 	if err != nil {
 		t.Fatal(err)
 	}
+	q := dsn.Query()
+	q.Del("host")
+	q.Del("port")
+	q.Del("target_session_attrs")
+	dsn.RawQuery = q.Encode()
 	dsn.Host = db.Addr
 	cfg.DB.DSN = dsn.String()
 	cfg.Consumer.Topic, cfg.Consumer.GroupID = testenv.Name(t, "loyalty_dbdown"), testenv.Name(t, "loyalty_dbdown")
@@ -132,4 +142,22 @@ func TestDatabaseOutageDelaysTheBonusAndDeadLettersNothing(t *testing.T) {
 	}) {
 		t.Error("kafka_consumer_paused still 1 after the bonus was credited")
 	}
+}
+
+// primaryAddr returns the host:port of the server that dsn connects to for
+// writes: with a multi-host DSN, whichever node leads now.
+func primaryAddr(t *testing.T, dsn string) string {
+	t.Helper()
+	db, err := sqlx.Open("postgres", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var host string
+	var port int
+	if err := db.QueryRowContext(testenv.Context(t, 10*time.Second),
+		"SELECT host(inet_server_addr()), inet_server_port()").Scan(&host, &port); err != nil {
+		t.Fatalf("find the primary: %v", err)
+	}
+	return net.JoinHostPort(host, strconv.Itoa(port))
 }

@@ -85,10 +85,23 @@ func (r *replication) do(ctx context.Context, rdb goredis.UniversalClient, args 
 // ROLE, and sets the command's error when the write is not safe. A script
 // unknown to the server (a new master after a failover has an empty script
 // cache) is sent again in full.
+//
+// WAIT counts the replicas that have every write made on the connection it
+// is sent on, so the write and any WAIT that follows it must share one
+// connection: on another pooled connection a WAIT would have nothing to
+// wait for and return at once. write therefore holds one connection for
+// its whole exchange when the client can give one (a *goredis.Client,
+// which is what a Sentinel failover client is).
 func (r *replication) write(ctx context.Context, rdb goredis.UniversalClient, queue func(goredis.Pipeliner, bool) *goredis.Cmd) *goredis.Cmd {
+	var c conn = rdb
+	if client, ok := rdb.(*goredis.Client); ok {
+		held := client.Conn()
+		defer held.Close()
+		c = held
+	}
 	for load := false; ; load = true {
 		alone := r.alone.Load()
-		pipe := rdb.Pipeline()
+		pipe := c.Pipeline()
 		cmd := queue(pipe, load)
 		var check *goredis.Cmd
 		if alone {
@@ -103,16 +116,30 @@ func (r *replication) write(ctx context.Context, rdb goredis.UniversalClient, qu
 			}
 			return cmd
 		}
-		if err := r.settle(ctx, rdb, alone, check); err != nil {
+		if err := r.settle(ctx, c, alone, check); err != nil {
 			cmd.SetErr(err)
 		}
 		return cmd
 	}
 }
 
+// conn is what write needs of a client or of one held connection.
+type conn interface {
+	Pipeline() goredis.Pipeliner
+	Process(ctx context.Context, cmd goredis.Cmder) error
+}
+
+// do sends one command on c.
+func do(ctx context.Context, c conn, args ...any) *goredis.Cmd {
+	cmd := goredis.NewCmd(ctx, args...)
+	_ = c.Process(ctx, cmd)
+	return cmd
+}
+
 // settle decides from the pipeline's WAIT or ROLE reply whether the write
-// is safe, asking further when the reply alone cannot tell.
-func (r *replication) settle(ctx context.Context, rdb goredis.UniversalClient, alone bool, check *goredis.Cmd) error {
+// is safe, asking further on the write's own connection when the reply
+// alone cannot tell.
+func (r *replication) settle(ctx context.Context, c conn, alone bool, check *goredis.Cmd) error {
 	if alone {
 		n, err := connectedReplicas(check)
 		if err != nil {
@@ -123,14 +150,14 @@ func (r *replication) settle(ctx context.Context, rdb goredis.UniversalClient, a
 		}
 		// A replica has come back: this write waits for it like any other.
 		r.alone.Store(false)
-		acked, err := rdb.Do(ctx, "WAIT", 1, r.timeout.Milliseconds()).Int64()
+		acked, err := do(ctx, c, "WAIT", 1, r.timeout.Milliseconds()).Int64()
 		return r.acked(acked, err)
 	}
 	acked, err := check.Int64()
 	if err != nil || acked >= 1 {
 		return r.acked(acked, err)
 	}
-	n, err := connectedReplicas(rdb.Do(ctx, "ROLE"))
+	n, err := connectedReplicas(do(ctx, c, "ROLE"))
 	if err != nil {
 		return err
 	}
