@@ -48,13 +48,13 @@ var (
 // partitions wait for its session to expire (libs/consumer's
 // SessionTimeout, 10s).
 const (
-	maxOutboxTakeover = 60 * time.Second
-	maxRebalance      = 60 * time.Second
-	maxLagZero        = 2 * time.Minute
-	instancesBefore   = 5 * time.Second
-	instancesAfter    = 10 * time.Second
-	killFallback      = 10 * time.Second
-	workersPerSSO     = 3
+	maxOutboxTakeover  = 60 * time.Second
+	maxRebalance       = 60 * time.Second
+	maxInstanceLagZero = 2 * time.Minute
+	instancesBefore    = 5 * time.Second
+	instancesAfter     = 10 * time.Second
+	killFallback       = 10 * time.Second
+	workersPerSSO      = 3
 )
 
 // instanceServices are the services whose second instance the test kills,
@@ -470,7 +470,7 @@ func TestInstanceKilled(t *testing.T) {
 	lagZero := map[string]time.Duration{}
 	for _, g := range groups {
 		gw.Go(func() {
-			testenv.Eventually(maxLagZero, 250*time.Millisecond, func() bool {
+			testenv.Eventually(maxInstanceLagZero, 250*time.Millisecond, func() bool {
 				lag, err := kafkatest.Lag(ctx, admin, g, eventsTopic)
 				if err == nil && lag == 0 {
 					rmu.Lock()
@@ -568,7 +568,7 @@ func TestInstanceKilled(t *testing.T) {
 			t.Errorf("group %s: the survivor held all %d partitions after %v (bound %v, ok %v)", g, partitions, d, maxRebalance, ok)
 		}
 		if _, ok := lagZero[g]; !ok {
-			t.Errorf("group %s: lag not back to 0 within %v", g, maxLagZero)
+			t.Errorf("group %s: lag not back to 0 within %v", g, maxInstanceLagZero)
 		}
 	}
 	if v.lost > 0 {
