@@ -262,7 +262,7 @@ func pause(ctx context.Context, d time.Duration) bool {
 // as a streaming replica.
 func TestPostgresPrimaryKilled(t *testing.T) {
 	if os.Geteuid() != 0 {
-		t.Skip("needs root to signal the stack's PostgreSQL (run as the stack's owner)")
+		t.Fatal("needs root to signal the stack's PostgreSQL (run as the stack's owner)")
 	}
 	for _, mode := range pgKillModes {
 		name := map[string]string{"postgres": "pg-failover", "node": "pg-node-death"}[mode]

@@ -8,8 +8,9 @@
 //
 //	go tool task test:chaos
 //
-// The Kafka test needs the three-broker profile (`go tool task up:ha`); on
-// a single broker it skips, unless CHAOS_KAFKA=1 makes that a failure.
+// `go tool task test:chaos` runs every test but the Kafka one, which needs
+// the three-broker profile: `go tool task test:chaos:kafka` brings that
+// profile up and runs it, and on a single broker it fails.
 //
 // Each test logs its figures on lines starting with "CHAOS <name>:". The
 // addresses default to the stack's; the environment overrides them (see
