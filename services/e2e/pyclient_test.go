@@ -25,6 +25,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	eventsv1 "github.com/ssokit/platform/libs/gen/events/v1"
+	"github.com/ssokit/platform/libs/sealbox"
 	"github.com/ssokit/platform/libs/testenv"
 )
 
@@ -86,12 +87,25 @@ func TestPythonClientReadsEveryEventType(t *testing.T) {
 		}
 		return timestamppb.New(ts)
 	}
-	sealed := func(keyID string, seed byte) *eventsv1.SealedSecret {
-		return &eventsv1.SealedSecret{
-			KeyId:      keyID,
-			Nonce:      bytes.Repeat([]byte{seed}, 12),
-			Ciphertext: append(bytes.Repeat([]byte{seed + 1}, 32), bytes.Repeat([]byte{0xff, 0x00}, 8)...),
+	// Tokens sealed as sso seals them, so that opening what the reader
+	// decoded proves its bytes exact.
+	keyLine, err := sealbox.NewKeyLine("2026-12")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring, err := sealbox.Parse([]byte(keyLine))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens := map[string]string{}
+	sealed := func(purpose, userID, eventID string) *eventsv1.SealedSecret {
+		token := "token-for-" + eventID
+		s, err := ring.Seal([]byte(token), sealbox.AAD(purpose, userID, eventID))
+		if err != nil {
+			t.Fatal(err)
 		}
+		tokens[eventID] = token
+		return s
 	}
 	const user = "7d0f3c1e-5b7a-4f61-9a44-2f6f4d1c8b10"
 	registered := &eventsv1.UserRegistered{
@@ -102,12 +116,12 @@ func TestPythonClientReadsEveryEventType(t *testing.T) {
 	account := []*eventsv1.AccountEvent{
 		{EventId: "e0000000-0000-4000-8000-000000000002", UserId: user, OccurredAt: at("2026-12-01T10:00:01Z"),
 			Kind: &eventsv1.AccountEvent_EmailVerificationRequested{EmailVerificationRequested: &eventsv1.EmailVerificationRequested{
-				Email: "grace@example.test", Token: sealed("k-2026-12", 0x10), ExpiresAt: at("2026-12-02T10:00:01Z")}}},
+				Email: "grace@example.test", Token: sealed("email-verification", user, "e0000000-0000-4000-8000-000000000002"), ExpiresAt: at("2026-12-02T10:00:01Z")}}},
 		{EventId: "e0000000-0000-4000-8000-000000000003", UserId: user, OccurredAt: at("2026-12-01T10:05:00Z"),
 			Kind: &eventsv1.AccountEvent_EmailVerified{EmailVerified: &eventsv1.EmailVerified{Email: "grace@example.test"}}},
 		{EventId: "e0000000-0000-4000-8000-000000000004", UserId: user, OccurredAt: at("2026-12-03T08:00:00Z"),
 			Kind: &eventsv1.AccountEvent_PasswordResetRequested{PasswordResetRequested: &eventsv1.PasswordResetRequested{
-				Email: "grace@example.test", Token: sealed("k-2026-11", 0x20), ExpiresAt: at("2026-12-03T08:30:00Z")}}},
+				Email: "grace@example.test", Token: sealed("password-reset", user, "e0000000-0000-4000-8000-000000000004"), ExpiresAt: at("2026-12-03T08:30:00Z")}}},
 		{EventId: "e0000000-0000-4000-8000-000000000005", UserId: user, OccurredAt: at("2026-12-03T08:10:00Z"),
 			Kind: &eventsv1.AccountEvent_PasswordChanged{PasswordChanged: &eventsv1.PasswordChanged{
 				Email: "grace@example.test", Method: eventsv1.PasswordChangeMethod_PASSWORD_CHANGE_METHOD_RESET}}},
@@ -205,26 +219,39 @@ func TestPythonClientReadsEveryEventType(t *testing.T) {
 		}
 	}
 
-	// The sealed token, as a reader that passes it on to a mail sender sees
-	// it: key id as text, nonce and ciphertext as standard base64.
-	var reset struct {
-		PasswordResetRequested struct {
+	// The sealed tokens, as a reader that passes them on to a mail sender
+	// sees them: key id as text, nonce and ciphertext in standard base64,
+	// which open to the very tokens sealed.
+	for _, c := range []struct{ eventID, kind, purpose string }{
+		{account[0].EventId, "email_verification_requested", "email-verification"},
+		{account[2].EventId, "password_reset_requested", "password-reset"},
+	} {
+		var ev map[string]json.RawMessage
+		var read struct {
 			Email string `json:"email"`
 			Token struct {
 				KeyID      string `json:"key_id"`
 				Nonce      string `json:"nonce"`
 				Ciphertext string `json:"ciphertext"`
 			} `json:"token"`
-		} `json:"password_reset_requested"`
-	}
-	if err := json.Unmarshal(got[account[2].EventId].Event, &reset); err != nil {
-		t.Fatal(err)
-	}
-	tok := account[2].GetPasswordResetRequested().GetToken()
-	if r := reset.PasswordResetRequested; r.Email != "grace@example.test" || r.Token.KeyID != "k-2026-11" ||
-		r.Token.Nonce != base64.StdEncoding.EncodeToString(tok.Nonce) ||
-		r.Token.Ciphertext != base64.StdEncoding.EncodeToString(tok.Ciphertext) {
-		t.Errorf("password reset as read: %+v", r)
+		}
+		if err := json.Unmarshal(got[c.eventID].Event, &ev); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(ev[c.kind], &read); err != nil {
+			t.Fatalf("%s as read: %v", c.kind, err)
+		}
+		nonce, errN := base64.StdEncoding.DecodeString(read.Token.Nonce)
+		ciphertext, errC := base64.StdEncoding.DecodeString(read.Token.Ciphertext)
+		if read.Email != "grace@example.test" || read.Token.KeyID != "2026-12" || errN != nil || errC != nil {
+			t.Errorf("%s as read: %+v", c.kind, read)
+			continue
+		}
+		opened, err := ring.Open(&eventsv1.SealedSecret{KeyId: read.Token.KeyID, Nonce: nonce, Ciphertext: ciphertext},
+			sealbox.AAD(c.purpose, user, c.eventID))
+		if err != nil || string(opened) != tokens[c.eventID] {
+			t.Errorf("%s: the token as read does not open to the one sealed (%v)", c.kind, err)
+		}
 	}
 }
 
