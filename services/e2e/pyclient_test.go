@@ -255,6 +255,98 @@ func TestPythonClientReadsEveryEventType(t *testing.T) {
 	}
 }
 
+// TestPythonClientResolvesReferencesAndNestedMessages covers the parts of
+// the recipe our events do not use yet: a schema that imports another file,
+// registered as its own subject and named in the references, and a value
+// whose message index path names a nested message.
+func TestPythonClientResolvesReferencesAndNestedMessages(t *testing.T) {
+	testenv.Require(t, testenv.KafkaBrokers, testenv.HostPort(testenv.SchemaRegistryURL))
+	python := pythonVenv(t)
+	ctx := testenv.Context(t, 3*time.Minute)
+	topic := testenv.Name(t, "py_refs")
+	common := topic + "-common"
+	group := testenv.Name(t, "py_reader")
+	createTopic(t, topic)
+	registry, err := schemaregistry.NewClient(schemaregistry.NewConfig(testenv.SchemaRegistryURL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { registry.Close() })
+	t.Cleanup(func() { deleteGroup(group) })
+	t.Cleanup(func() {
+		deleteTopicAndSubjects(topic) // the referring subject first
+		_, _ = registry.DeleteSubject(common, false)
+		_, _ = registry.DeleteSubject(common, true)
+	})
+
+	if _, err := registry.Register(common, schemaregistry.SchemaInfo{SchemaType: "PROTOBUF", Schema: `syntax = "proto3";
+package demo.v1;
+message Address { string city = 1; }
+`}, false); err != nil {
+		t.Fatalf("register %s: %v", common, err)
+	}
+	id, err := registry.Register(topic+"-value", schemaregistry.SchemaInfo{SchemaType: "PROTOBUF", Schema: `syntax = "proto3";
+package demo.v1;
+import "demo/v1/common.proto";
+message Envelope {
+  string id = 1;
+  Address home = 2;
+  message Inner { int64 n = 1; }
+}
+`, References: []schemaregistry.Reference{{Name: "demo/v1/common.proto", Subject: common, Version: 1}}}, false)
+	if err != nil {
+		t.Fatalf("register %s-value: %v", topic, err)
+	}
+
+	// The framing by hand: magic byte, schema id, zigzag varint count and
+	// indexes ([0] is written as the single byte 0).
+	framed := func(indexes []byte, payload []byte) []byte {
+		v := []byte{0, byte(id >> 24), byte(id >> 16), byte(id >> 8), byte(id)}
+		return append(append(v, indexes...), payload...)
+	}
+	address := protowire.AppendString(protowire.AppendTag(nil, 1, protowire.BytesType), "Arlington")
+	envelope := protowire.AppendString(protowire.AppendTag(nil, 1, protowire.BytesType), "env-1")
+	envelope = protowire.AppendBytes(protowire.AppendTag(envelope, 2, protowire.BytesType), address)
+	inner := protowire.AppendVarint(protowire.AppendTag(nil, 1, protowire.VarintType), 1<<40)
+	produceFramed(t, topic, "k1", framed([]byte{0}, envelope))
+	produceFramed(t, topic, "k2", framed([]byte{4, 0, 0}, inner)) // [0, 0]: Envelope.Inner
+
+	lines := runPythonReader(ctx, t, python, group, 2, topic)
+	want := []string{
+		`{"type":"demo.v1.Envelope","event":{"home":{"city":"Arlington"},"id":"env-1"}}`,
+		`{"type":"demo.v1.Envelope.Inner","event":{"n":"1099511627776"}}`,
+	}
+	if len(lines) != len(want) {
+		t.Fatalf("reader printed %d lines, want %d:\n%s", len(lines), len(want), strings.Join(lines, "\n"))
+	}
+	for i, line := range lines {
+		var ev pyEvent
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatalf("reader printed %q: %v", line, err)
+		}
+		got, _ := json.Marshal(struct {
+			Type  string          `json:"type"`
+			Event json.RawMessage `json:"event"`
+		}{ev.Type, compactJSON(t, ev.Event)})
+		if string(got) != want[i] || ev.SchemaID != id {
+			t.Errorf("line %d: %s (schema %d), want %s (schema %d)", i, got, ev.SchemaID, want[i], id)
+		}
+	}
+}
+
+func compactJSON(t *testing.T, raw json.RawMessage) json.RawMessage {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		t.Fatal(err)
+	}
+	out, err := json.Marshal(v) // keys sorted, no spaces
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
 // TestRegistrySerializedFormatIsNotBase64 pins down why the Python reader
 // compiles the schema text itself: the registry we run answers
 // format=serialized with the descriptor's raw bytes in the JSON string,
