@@ -91,6 +91,8 @@ func (h *Handler) UserRegistered(ctx context.Context, ev *eventsv1.UserRegistere
 	return nil
 }
 
+// welcome leaves the event's full_name out on purpose: it is whatever the
+// registrant typed, and anyone can register someone else's address.
 func (h *Handler) welcome(ctx context.Context, ev *eventsv1.UserRegistered) (welcome.Delivery, welcome.Outcome, error) {
 	if ev == nil {
 		return welcome.Delivery{}, 0, fmt.Errorf("%w: no event", welcome.ErrInvalidEvent)
@@ -99,7 +101,6 @@ func (h *Handler) welcome(ctx context.Context, ev *eventsv1.UserRegistered) (wel
 		UserID:       ev.GetUserId(),
 		EventID:      ev.GetEventId(),
 		Email:        ev.GetEmail(),
-		FullName:     ev.GetFullName(),
 		RegisteredAt: ev.GetRegisteredAt().AsTime(),
 	})
 }

@@ -2,7 +2,8 @@
 // welcome e-mail per user.
 //
 // Service.Welcome validates the registration (one without a valid user id
-// or e-mail can never be mailed), composes the mail with the user's name,
+// or e-mail can never be mailed), composes the mail (without the user's name: it is text the registrant
+// chose, and anyone can register someone else's address),
 // and sends through a Ledger that guarantees one mail per user: a
 // redelivered event, or a second event for the same user id, finds the
 // mail recorded as sent and sends nothing. The Ledger and the Sender are

@@ -34,7 +34,6 @@ type Registration struct {
 	UserID       string // a UUID in its 36-character form
 	EventID      string // a UUID in its 36-character form
 	Email        string // a bare address
-	FullName     string // as registered, possibly empty
 	RegisteredAt time.Time
 }
 
@@ -79,8 +78,8 @@ func (s *Service) Welcome(ctx context.Context, r Registration) (Delivery, Outcom
 		Email:     r.Email,
 		MessageID: s.mail.MessageID(userID),
 	}
-	msg, err := s.mail.Compose(
-		mail.Recipient{UserID: d.UserID, Email: d.Email, FullName: r.FullName},
+	msg, err := s.mail.Compose(d.UserID,
+		mail.Recipient{UserID: d.UserID, Email: d.Email},
 		mail.Data{RegisteredAt: r.RegisteredAt},
 		s.now(),
 	)
