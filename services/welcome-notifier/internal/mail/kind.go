@@ -46,8 +46,14 @@ func (k Kind) Subject() string { return subjects[k] }
 
 // PerEvent reports whether k's mails are one per event (the account mails:
 // every request for a link deserves its own mail) rather than one per user
-// (the welcome).
-func (k Kind) PerEvent() bool { return k != Welcome }
+// (the welcome, and the zero Kind, which stands for it).
+func (k Kind) PerEvent() bool {
+	switch k {
+	case VerifyEmail, PasswordReset, PasswordChanged:
+		return true
+	}
+	return false
+}
 
 //go:embed templates/*.txt.tmpl
 var templates embed.FS

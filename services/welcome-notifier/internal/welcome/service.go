@@ -73,6 +73,7 @@ func (s *Service) Welcome(ctx context.Context, r Registration) (Delivery, Outcom
 	}
 	userID := strings.ToLower(r.UserID)
 	d := Delivery{
+		Kind:      mail.Welcome,
 		UserID:    userID,
 		EventID:   strings.ToLower(r.EventID),
 		Email:     r.Email,

@@ -72,7 +72,7 @@ func TestWelcomeSendsTheMail(t *testing.T) {
 	if want := "welcome." + userID + "@ssokit.local"; m.MessageID != want || d.MessageID != want {
 		t.Errorf("MessageID = %q (delivery %q), want %q", m.MessageID, d.MessageID, want)
 	}
-	if d.UserID != userID || d.EventID != eventID || d.Email != "ada.l@example.test" {
+	if d.UserID != userID || d.EventID != eventID || d.Email != "ada.l@example.test" || d.Kind != mail.Welcome {
 		t.Errorf("delivery = %+v, want the registration's ids and address", d)
 	}
 	if !strings.HasPrefix(m.Body, "Hello,\n") {
