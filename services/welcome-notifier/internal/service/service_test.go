@@ -170,7 +170,7 @@ func TestNotifierWaitsForSMTPAndSendsWhenItIsBack(t *testing.T) {
 
 	dead := readOne(t, cfg.Kafka.DeadLetterTopic)
 	if string(dead.Key) != invalid.UserId || header(dead, consumer.HeaderReason) != consumer.ReasonPermanent ||
-		header(dead, consumer.HeaderAttempts) != "1" || !strings.Contains(header(dead, consumer.HeaderError), "invalid UserRegistered event") {
+		header(dead, consumer.HeaderAttempts) != "1" || !strings.Contains(header(dead, consumer.HeaderError), "invalid event") {
 		t.Errorf("dead letter: key %q headers %v; want the invalid event, permanent, after 1 attempt", dead.Key, dead.Headers)
 	}
 
