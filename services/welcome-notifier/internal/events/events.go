@@ -1,5 +1,7 @@
 // Package events is the Kafka side of the welcome-notifier: it turns the
-// UserRegistered events it consumes into welcome e-mails. Delivery
+// UserRegistered events it consumes into welcome e-mails (Handler), and
+// the AccountEvents into verification, reset and password-changed mails
+// (AccountHandler), opening the one-time tokens sealed in them. Delivery
 // (retries, dead letters, commits, tracing) is package consumer's job; this
 // package decides only what an event means and which failures are
 // permanent.
