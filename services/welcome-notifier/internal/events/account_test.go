@@ -247,3 +247,39 @@ func TestAccountEventClassifiesFailures(t *testing.T) {
 		})
 	}
 }
+
+// TestAccountEventOpensTokensOfAnOlderKey: after a rotation (a new key on
+// top of the notifier's ring) events sealed by sso with the old key, still
+// in flight, are mailed.
+func TestAccountEventOpensTokensOfAnOlderKey(t *testing.T) {
+	t.Parallel()
+	oldLine, newLine := mustLine(t, "2026-11"), mustLine(t, "2026-12")
+	old, err := sealbox.Parse([]byte(oldLine))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rotated, err := sealbox.Parse([]byte(newLine + "\n" + oldLine + "\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &fakeMailer{outcome: welcome.Sent}
+	h, _, _ := newAccountHandler(t, m, rotated)
+	ev := &eventsv1.AccountEvent{EventId: accEvent, UserId: accUser, Kind: &eventsv1.AccountEvent_EmailVerificationRequested{
+		EmailVerificationRequested: &eventsv1.EmailVerificationRequested{Email: "ada@example.test",
+			Token: seal(t, old, events.PurposeEmailVerification, accUser, accEvent), ExpiresAt: timestamppb.Now()}}}
+	if err := h.AccountEvent(t.Context(), ev, consumer.Metadata{}); err != nil {
+		t.Fatal(err)
+	}
+	if len(m.got) != 1 || m.got[0].Token != secret {
+		t.Fatalf("mailed %+v, want the token sealed with the old key", m.got)
+	}
+}
+
+func mustLine(t *testing.T, id string) string {
+	t.Helper()
+	line, err := sealbox.NewKeyLine(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return line
+}
