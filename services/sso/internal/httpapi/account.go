@@ -3,16 +3,18 @@ package httpapi
 import (
 	"context"
 	"crypto/sha256"
-	"embed"
+	_ "embed" // the style sheet
 	"encoding/base64"
 	"errors"
-	"html/template"
+	"html"
+	"io"
 	"log/slog"
 	"mime"
 	"net/http"
 	"net/netip"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ssokit/platform/libs/gateway"
@@ -45,19 +47,12 @@ const maxFormBytes = 8 << 10
 // 43 characters.
 const maxTokenLen = 128
 
-//go:embed pages
-var pageFiles embed.FS
-
 // pageCSS is the pages' one style sheet, inlined in each page and allowed
 // by its hash in the Content-Security-Policy, so the pages load nothing
 // from anywhere and run no script.
-var pageCSS = func() template.CSS {
-	b, err := pageFiles.ReadFile("pages/style.css")
-	if err != nil {
-		panic("httpapi: " + err.Error())
-	}
-	return template.CSS(b)
-}()
+//
+//go:embed pages/style.css
+var pageCSS string
 
 var pageCSP = func() string {
 	sum := sha256.Sum256([]byte(pageCSS))
@@ -65,21 +60,72 @@ var pageCSP = func() string {
 		"'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 }()
 
-func pageTemplate(name string) *template.Template {
-	return template.Must(template.ParseFS(pageFiles, "pages/layout.html.tmpl", "pages/"+name+".html.tmpl"))
-}
-
-var (
-	verifyPage = pageTemplate("verify-email")
-	resetPage  = pageTemplate("reset-password")
-)
-
-// pageData is what a page template renders.
+// pageData is what a page shows: a title, at most one of an error and a
+// success message, and its form when Token is set.
 type pageData struct {
 	Title, Error, Done   string
 	Token                string // empty: no form
 	MinLength, MaxLength int
-	CSS                  template.CSS
+}
+
+// A page's form, written into the layout. The pages are built with
+// html.EscapeString rather than html/template: that package brings
+// text/template into the binary, whose reflective method calls keep every
+// exported method of every type linked in (see cmd/sso's
+// TestBinaryLeavesOutTextTemplate); four small pages do not need it.
+type form func(b *strings.Builder, d pageData)
+
+func verifyForm(b *strings.Builder, d pageData) {
+	b.WriteString(`<p>Confirm that this e-mail address is yours.</p>
+<form method="post" action="/account/verify-email">
+<input type="hidden" name="token" value="` + html.EscapeString(d.Token) + `">
+<button type="submit">Verify my e-mail address</button>
+</form>
+`)
+}
+
+func resetForm(b *strings.Builder, d pageData) {
+	minLen, maxLen := strconv.Itoa(d.MinLength), strconv.Itoa(d.MaxLength)
+	b.WriteString(`<form method="post" action="/account/reset-password">
+<input type="hidden" name="token" value="` + html.EscapeString(d.Token) + `">
+<label for="new_password">New password</label>
+<input type="password" id="new_password" name="new_password" autocomplete="new-password" required minlength="` + minLen + `" maxlength="` + maxLen + `" aria-describedby="password-hint">
+<p class="hint" id="password-hint">At least ` + minLen + ` characters. Every device signed in to your account will be signed out.</p>
+<label for="confirm_password">Repeat the new password</label>
+<input type="password" id="confirm_password" name="confirm_password" autocomplete="new-password" required maxlength="` + maxLen + `">
+<button type="submit">Set the new password</button>
+</form>
+`)
+}
+
+// page writes the whole document: the layout around form, which appears
+// only while d has a token.
+func page(d pageData, f form) string {
+	var b strings.Builder
+	b.WriteString(`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>` + html.EscapeString(d.Title) + ` · ssokit</title>
+<style>` + pageCSS + `</style>
+</head>
+<body>
+<main>
+<h1>` + html.EscapeString(d.Title) + `</h1>
+`)
+	if d.Error != "" {
+		b.WriteString(`<p class="error" role="alert">` + html.EscapeString(d.Error) + "</p>\n")
+	}
+	if d.Done != "" {
+		b.WriteString(`<p class="ok" role="status">` + html.EscapeString(d.Done) + "</p>\n")
+	}
+	if d.Token != "" {
+		f(&b, d)
+	}
+	b.WriteString("</main>\n</body>\n</html>\n")
+	return b.String()
 }
 
 // AccountPages serves the pages the mails link to, server-rendered and
@@ -99,9 +145,9 @@ type pageData struct {
 // Referer, so the token in the link's query goes nowhere else.
 func AccountPages(mux *http.ServeMux, actions AccountActions, cfg PagesConfig, log *slog.Logger) {
 	p := &pages{actions: actions, cfg: cfg, log: log}
-	mux.HandleFunc("GET /account/verify-email", p.verifyForm)
+	mux.HandleFunc("GET /account/verify-email", p.showVerify)
 	mux.HandleFunc("POST /account/verify-email", p.verify)
-	mux.HandleFunc("GET /account/reset-password", p.resetForm)
+	mux.HandleFunc("GET /account/reset-password", p.showReset)
 	mux.HandleFunc("POST /account/reset-password", p.reset)
 }
 
@@ -117,56 +163,56 @@ const (
 	badLink     = "This link is invalid, has expired or was already used. Ask for a new one."
 )
 
-func (p *pages) verifyForm(w http.ResponseWriter, r *http.Request) {
+func (p *pages) showVerify(w http.ResponseWriter, r *http.Request) {
 	tok := r.URL.Query().Get("token")
 	if !plausibleToken(tok) {
-		p.render(w, r, http.StatusBadRequest, verifyPage, pageData{Title: verifyTitle, Error: badLink})
+		p.render(w, r, http.StatusBadRequest, verifyForm, pageData{Title: verifyTitle, Error: badLink})
 		return
 	}
-	p.render(w, r, http.StatusOK, verifyPage, pageData{Title: verifyTitle, Token: tok})
+	p.render(w, r, http.StatusOK, verifyForm, pageData{Title: verifyTitle, Token: tok})
 }
 
 func (p *pages) verify(w http.ResponseWriter, r *http.Request) {
 	form, status := p.readForm(w, r)
 	if status != 0 {
-		p.render(w, r, status, verifyPage, pageData{Title: verifyTitle, Error: http.StatusText(status)})
+		p.render(w, r, status, verifyForm, pageData{Title: verifyTitle, Error: http.StatusText(status)})
 		return
 	}
 	tok := form.Get("token")
 	if !plausibleToken(tok) {
-		p.render(w, r, http.StatusBadRequest, verifyPage, pageData{Title: verifyTitle, Error: badLink})
+		p.render(w, r, http.StatusBadRequest, verifyForm, pageData{Title: verifyTitle, Error: badLink})
 		return
 	}
 	if err := p.actions.VerifyEmail(r.Context(), tok); err != nil {
 		status, msg, _ := p.explain(w, r, err)
-		p.render(w, r, status, verifyPage, pageData{Title: verifyTitle, Error: msg})
+		p.render(w, r, status, verifyForm, pageData{Title: verifyTitle, Error: msg})
 		return
 	}
-	p.render(w, r, http.StatusOK, verifyPage, pageData{Title: verifyTitle, Done: "Your e-mail address is verified. You can close this page."})
+	p.render(w, r, http.StatusOK, verifyForm, pageData{Title: verifyTitle, Done: "Your e-mail address is verified. You can close this page."})
 }
 
-func (p *pages) resetForm(w http.ResponseWriter, r *http.Request) {
+func (p *pages) showReset(w http.ResponseWriter, r *http.Request) {
 	tok := r.URL.Query().Get("token")
 	if !plausibleToken(tok) {
-		p.render(w, r, http.StatusBadRequest, resetPage, p.resetData("", badLink))
+		p.render(w, r, http.StatusBadRequest, resetForm, p.resetData("", badLink))
 		return
 	}
-	p.render(w, r, http.StatusOK, resetPage, p.resetData(tok, ""))
+	p.render(w, r, http.StatusOK, resetForm, p.resetData(tok, ""))
 }
 
 func (p *pages) reset(w http.ResponseWriter, r *http.Request) {
 	form, status := p.readForm(w, r)
 	if status != 0 {
-		p.render(w, r, status, resetPage, p.resetData("", http.StatusText(status)))
+		p.render(w, r, status, resetForm, p.resetData("", http.StatusText(status)))
 		return
 	}
 	tok, pw := form.Get("token"), form.Get("new_password")
 	if !plausibleToken(tok) {
-		p.render(w, r, http.StatusBadRequest, resetPage, p.resetData("", badLink))
+		p.render(w, r, http.StatusBadRequest, resetForm, p.resetData("", badLink))
 		return
 	}
 	if pw != form.Get("confirm_password") {
-		p.render(w, r, http.StatusBadRequest, resetPage, p.resetData(tok, "The two passwords differ."))
+		p.render(w, r, http.StatusBadRequest, resetForm, p.resetData(tok, "The two passwords differ."))
 		return
 	}
 	var ip string
@@ -178,10 +224,10 @@ func (p *pages) reset(w http.ResponseWriter, r *http.Request) {
 		if !retry {
 			tok = "" // the link is spent: no form to try again with
 		}
-		p.render(w, r, status, resetPage, p.resetData(tok, msg))
+		p.render(w, r, status, resetForm, p.resetData(tok, msg))
 		return
 	}
-	p.render(w, r, http.StatusOK, resetPage, pageData{Title: resetTitle,
+	p.render(w, r, http.StatusOK, resetForm, pageData{Title: resetTitle,
 		Done: "Your password was changed and every session of your account was signed out. Sign in with the new password."})
 }
 
@@ -248,8 +294,7 @@ func (p *pages) explain(w http.ResponseWriter, r *http.Request, err error) (stat
 	}
 }
 
-func (p *pages) render(w http.ResponseWriter, r *http.Request, status int, t *template.Template, d pageData) {
-	d.CSS = pageCSS
+func (p *pages) render(w http.ResponseWriter, r *http.Request, status int, f form, d pageData) {
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
@@ -258,9 +303,7 @@ func (p *pages) render(w http.ResponseWriter, r *http.Request, status int, t *te
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Content-Security-Policy", pageCSP)
 	w.WriteHeader(status)
-	if err := t.ExecuteTemplate(w, "layout", d); err != nil {
-		p.log.WarnContext(r.Context(), "render account page", slog.Any("error", err))
-	}
+	_, _ = io.WriteString(w, page(d, f)) // a client gone mid-page is not news
 }
 
 // plausibleToken rejects what cannot be a token before any work: empty,
