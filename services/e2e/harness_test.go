@@ -27,17 +27,21 @@ import (
 // system is one running copy of the product: the three services as real
 // processes, wired to each other and to their own databases and topic.
 type system struct {
-	suffix  string
-	topic   string
-	spans   *testenv.SpanCollector
-	ssoHTTP string
-	ssoGRPC string
-	loyHTTP string
-	loyGRPC string
-	notHTTP string
-	dbs     map[string]string // service -> database name
-	procs   map[string]*process
-	bonus   int64
+	suffix string
+	topic  string
+	// accountTopic carries the run's AccountEvents.
+	accountTopic string
+	bin          string
+	ssoEnv       map[string]string
+	spans        *testenv.SpanCollector
+	ssoHTTP      string
+	ssoGRPC      string
+	loyHTTP      string
+	loyGRPC      string
+	notHTTP      string
+	dbs          map[string]string // service -> database name
+	procs        map[string]*process
+	bonus        int64
 }
 
 type process struct {
@@ -88,6 +92,7 @@ func startSystem(t *testing.T) (*system, error) {
 		bonus:  100,
 	}
 	s.topic = "e2e-user-registered-" + s.suffix
+	s.accountTopic = "e2e-account-events-" + s.suffix
 	s.spans = testenv.NewSpanCollector(&cleanupTB{TB: t})
 
 	bin, err := os.MkdirTemp("", "ssokit-e2e-")
@@ -95,6 +100,7 @@ func startSystem(t *testing.T) (*system, error) {
 		return nil, err
 	}
 	cleanups = append(cleanups, func() { os.RemoveAll(bin) })
+	s.bin = bin
 	for _, name := range []string{"sso", "loyalty-points", "welcome-notifier"} {
 		if err := build(name, bin); err != nil {
 			return nil, err
@@ -111,7 +117,7 @@ func startSystem(t *testing.T) (*system, error) {
 		s.dbs[svc] = db
 		cleanups = append(cleanups, func() { _ = drop() })
 	}
-	cleanups = append(cleanups, func() { deleteTopicAndSubjects(s.topic) })
+	cleanups = append(cleanups, func() { deleteTopicAndSubjects(s.topic); deleteTopicAndSubjects(s.accountTopic) })
 
 	ports := freePorts(5)
 	s.ssoGRPC, s.ssoHTTP = ports[0], ports[1]
@@ -119,7 +125,7 @@ func startSystem(t *testing.T) (*system, error) {
 	s.notHTTP = ports[4]
 	keys := filepath.Join(bin, "keys")
 
-	if err := s.start("sso", bin, s.ssoHTTP, map[string]string{
+	s.ssoEnv = map[string]string{
 		"SSO_GRPC_ADDR":              s.ssoGRPC,
 		"SSO_HTTP_ADDR":              s.ssoHTTP,
 		"SSO_DB_PRIMARY_DSN":         testenv.WithDatabase(testenv.PGPrimaryDSN, s.dbs["sso"]),
@@ -132,6 +138,7 @@ func startSystem(t *testing.T) (*system, error) {
 		"SSO_KAFKA_BROKERS":          testenv.KafkaBrokers,
 		"SSO_SCHEMA_REGISTRY_URL":    testenv.SchemaRegistryURL,
 		"SSO_USER_EVENTS_TOPIC":      s.topic,
+		"SSO_ACCOUNT_EVENTS_TOPIC":   s.accountTopic,
 		"SSO_OUTBOX_STALE_AFTER":     "10s",
 		"SSO_OUTBOX_SWEEP_INTERVAL":  "500ms",
 		"SSO_OUTBOX_MAX_BACKOFF":     "5s",
@@ -139,7 +146,12 @@ func startSystem(t *testing.T) (*system, error) {
 		"SSO_OTLP_ENDPOINT":          s.spans.Endpoint,
 		"SSO_LOGIN_IP_FAILURE_LIMIT": "10000",
 		"SSO_REGISTER_IP_LIMIT":      "10000",
-	}); err != nil {
+	}
+	// The deploy step first: sso registers no schema itself.
+	if out, err := s.ssoCommand(s.ssoEnv, "schemas", "register"); err != nil {
+		return nil, fmt.Errorf("sso schemas register: %v\n%s", err, out)
+	}
+	if err := s.start("sso", bin, s.ssoHTTP, s.ssoEnv); err != nil {
 		return nil, err
 	}
 	if err := s.start("loyalty-points", bin, s.loyHTTP, map[string]string{
@@ -172,6 +184,18 @@ func startSystem(t *testing.T) (*system, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// ssoCommand runs `sso args...` with env on top of this process's
+// environment, as a deploy step would, and returns what it printed.
+func (s *system) ssoCommand(env map[string]string, args ...string) ([]byte, error) {
+	cmd := exec.Command(filepath.Join(s.bin, "sso"), args...)
+	cmd.Dir = s.bin
+	cmd.Env = os.Environ()
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	return cmd.CombinedOutput()
 }
 
 // cleanupTB lets the shared collector outlive the first test that starts
