@@ -52,6 +52,18 @@ func ReplayConfig(cfg config.Config) consumer.ReplayConfig {
 	}
 }
 
+// AccountEventsReplayConfig says whose dead letters `loyalty-points
+// account-events dlq replay` moves back: the AccountEvents consumer's
+// (LOYALTY_WELCOME_BONUS_ON=verification), to the account events topic.
+func AccountEventsReplayConfig(cfg config.Config) consumer.ReplayConfig {
+	return consumer.ReplayConfig{
+		Brokers:         cfg.Kafka.Brokers,
+		GroupID:         cfg.AccountEvents.GroupID,
+		Topic:           cfg.AccountEvents.Topic,
+		DeadLetterTopic: cfg.AccountEvents.DeadLetterTopic,
+	}
+}
+
 // New connects to the dependencies, migrates the database and builds the
 // servers and the event consumer of the loyalty-points process. It listens
 // on the configured ports but serves and consumes nothing until the

@@ -319,3 +319,35 @@ func TestWelcomeBonusOnVerification(t *testing.T) {
 		t.Errorf("%v events rejected or failed", n)
 	}
 }
+
+// TestAccountEventsDeadLettersAreTheirOwn: an EmailVerified that can never
+// be credited goes to the AccountEvents consumer's own dead-letter topic,
+// which `account-events dlq replay` reads.
+func TestAccountEventsDeadLettersAreTheirOwn(t *testing.T) {
+	v := startVerifying(t)
+	accounts := v.cfg.AccountEvents.Topic
+	t.Cleanup(func() {
+		admin, err := kafka.NewAdminClient(&kafka.ConfigMap{"bootstrap.servers": testenv.KafkaBrokers})
+		if err != nil {
+			return
+		}
+		defer admin.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_, _ = admin.DeleteConsumerGroups(ctx, []string{consumer.ReplayGroup(v.cfg.AccountEvents.GroupID)})
+	})
+
+	v.send(t, accounts, "not-a-uuid", emailVerified("not-a-uuid", uuid.NewString()))
+	v.awaitMetric(t, `kafka_consumer_dead_lettered_total{group="`+v.cfg.AccountEvents.GroupID+`",reason="permanent",topic="`+accounts+`"}`, 1)
+	v.awaitMetric(t, `loyalty_points_welcome_bonuses_total{outcome="rejected"}`, 1)
+
+	rc := service.AccountEventsReplayConfig(v.cfg)
+	rc.DryRun = true
+	res, err := consumer.Replay(testenv.Context(t, 60*time.Second), rc, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("replay: %v", err)
+	}
+	if res.Moved != 1 {
+		t.Errorf("replay --dry-run would move %d dead letters, want the 1 of %s", res.Moved, consumer.DefaultDeadLetterTopic(accounts, v.cfg.AccountEvents.GroupID))
+	}
+}
