@@ -114,8 +114,8 @@ func register(client schemaregistry.Client, s Subject) (Registered, error) {
 	if _, err := client.UpdateCompatibility(s.Name, level); err != nil {
 		return Registered{}, fmt.Errorf("subject %s: set compatibility %s: %w", s.Name, Compatibility, err)
 	}
-	// The registry answers a PUT it does not understand with 200 too; read
-	// the level back rather than trust it.
+	// Read the level back: what the step promises is the level in force,
+	// not a request the registry accepted.
 	got, err := client.GetCompatibility(s.Name)
 	if err != nil {
 		return Registered{}, fmt.Errorf("subject %s: read compatibility: %w", s.Name, err)
