@@ -13,9 +13,8 @@
 # 60 s; logout a third of it), so the whole run stays under about three
 # minutes.
 #
-# schemathesis (pinned below) is installed once into a virtual environment
-# under .local/venv from the Python package index through pip; later runs
-# reuse it.
+# schemathesis (pinned below) is installed once into the project's virtual
+# environment, .local/venv, by python-venv.sh; later runs reuse it.
 #
 # Usage: deploy/tools/api-fuzz.sh            (the stack and services up:
 #                                             go tool task up)
@@ -38,23 +37,7 @@ budget="${API_FUZZ_SECONDS:-60}"
 log() { printf 'api-fuzz: %s\n' "$*" >&2; }
 
 install_schemathesis() {
-	if [[ -x "$venv/bin/schemathesis" ]] &&
-		[[ "$("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("schemathesis"))' 2>/dev/null)" == "$schemathesis_version" ]]; then
-		return
-	fi
-	if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
-		if ((EUID != 0)); then
-			log "python3 with the venv module is needed (Debian: python3-venv)"
-			exit 1
-		fi
-		log "installing Debian packages python3 python3-venv"
-		DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends python3 python3-venv >/dev/null
-	fi
-	log "installing schemathesis $schemathesis_version into $venv"
-	rm -rf "$venv"
-	python3 -m venv "$venv"
-	"$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$schemathesis_version"
+	"$root/deploy/tools/python-venv.sh" "schemathesis==$schemathesis_version"
 }
 
 # session prints "<access token> <user id>" of a fresh session of the

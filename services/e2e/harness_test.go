@@ -29,19 +29,23 @@ import (
 type system struct {
 	suffix string
 	topic  string
-	// accountTopic carries the run's AccountEvents.
+	// accountTopic carries the AccountEvents; ringFile is the sealing key
+	// ring the notifier opens their tokens with.
 	accountTopic string
-	bin          string
-	ssoEnv       map[string]string
-	spans        *testenv.SpanCollector
-	ssoHTTP      string
-	ssoGRPC      string
-	loyHTTP      string
-	loyGRPC      string
-	notHTTP      string
-	dbs          map[string]string // service -> database name
-	procs        map[string]*process
-	bonus        int64
+	ringFile     string
+	// bin holds the binaries; ssoEnv is sso's environment, which its
+	// commands (`sso schemas register`) run with too.
+	bin     string
+	ssoEnv  map[string]string
+	spans   *testenv.SpanCollector
+	ssoHTTP string
+	ssoGRPC string
+	loyHTTP string
+	loyGRPC string
+	notHTTP string
+	dbs     map[string]string // service -> database name
+	procs   map[string]*process
+	bonus   int64
 }
 
 type process struct {
@@ -117,7 +121,12 @@ func startSystem(t *testing.T) (*system, error) {
 		s.dbs[svc] = db
 		cleanups = append(cleanups, func() { _ = drop() })
 	}
-	cleanups = append(cleanups, func() { deleteTopicAndSubjects(s.topic); deleteTopicAndSubjects(s.accountTopic) })
+	cleanups = append(cleanups, func() { deleteTopicAndSubjects(s.topic) })
+	cleanups = append(cleanups, func() { deleteTopicAndSubjects(s.accountTopic) })
+	s.ringFile = filepath.Join(bin, "sealing-keys")
+	if err := writeRing(s.ringFile); err != nil {
+		return nil, err
+	}
 
 	ports := freePorts(5)
 	s.ssoGRPC, s.ssoHTTP = ports[0], ports[1]
@@ -175,6 +184,10 @@ func startSystem(t *testing.T) (*system, error) {
 		"NOTIFIER_SCHEMA_REGISTRY_URL":   testenv.SchemaRegistryURL,
 		"NOTIFIER_TOPIC":                 s.topic,
 		"NOTIFIER_GROUP_ID":              "e2e-notifier-" + s.suffix,
+		"NOTIFIER_ACCOUNT_EVENTS_TOPIC":  s.accountTopic,
+		"NOTIFIER_ACCOUNT_GROUP_ID":      "e2e-notifier-account-" + s.suffix,
+		"NOTIFIER_SEALING_KEYS_FILE":     s.ringFile,
+		"NOTIFIER_LINK_BASE_URL":         "http://" + s.ssoHTTP,
 		"NOTIFIER_SMTP_ADDR":             testenv.SMTPAddr,
 		"NOTIFIER_RETRY_INITIAL_BACKOFF": "200ms",
 		"NOTIFIER_RETRY_MAX_BACKOFF":     "2s",
@@ -287,12 +300,32 @@ func tail(path string, n int) string {
 // logs returns a service's log so far, for failure messages.
 func (s *system) logs(name string) string { return tail(s.procs[name].log, 60) }
 
+// freePorts returns n free loopback addresses: from E2E_PORT_BASE upward
+// when it is set (so that runs sharing a machine keep to ranges of their
+// own), otherwise any the kernel picks.
 func freePorts(n int) []string {
 	var out []string
 	var lns []net.Listener
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
+	next := 0
+	if base := os.Getenv("E2E_PORT_BASE"); base != "" {
+		if _, err := fmt.Sscan(base, &next); err != nil || next <= 0 || next > 65535-n {
+			panic(fmt.Sprintf("E2E_PORT_BASE=%q is not a port", base))
+		}
+	}
+	for len(out) < n {
+		addr := "127.0.0.1:0"
+		if next > 0 {
+			if next > 65535 {
+				panic("no free port above E2E_PORT_BASE")
+			}
+			addr = fmt.Sprintf("127.0.0.1:%d", next)
+			next++
+		}
+		ln, err := net.Listen("tcp", addr)
 		if err != nil {
+			if next > 0 {
+				continue // taken: try the next one
+			}
 			panic(err)
 		}
 		lns = append(lns, ln)

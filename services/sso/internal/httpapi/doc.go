@@ -1,5 +1,8 @@
 // Package httpapi is the part of sso's HTTP transport that the REST gateway
-// does not generate: documents whose shape another standard fixes, served
-// beside the gateway on the same port. Today that is the JWK Set verifiers
-// fetch from /.well-known/jwks.json (RFC 7517, RFC 8414's jwks_uri).
+// does not generate, served beside the gateway on the same port: documents
+// whose shape another standard fixes (the JWK Set verifiers fetch from
+// /.well-known/jwks.json, RFC 7517, RFC 8414's jwks_uri), and the account
+// pages a person opens from sso's mails (verify an e-mail address, choose a
+// new password), which are HTML forms rather than JSON calls because a mail
+// link is all the person has.
 package httpapi

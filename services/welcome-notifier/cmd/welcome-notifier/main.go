@@ -1,11 +1,14 @@
 // Command welcome-notifier consumes UserRegistered events and sends each
-// new user one welcome e-mail.
+// new user one welcome e-mail, and AccountEvents, sending one mail per
+// verification request, reset request and password change.
 //
 // Usage:
 //
 //	welcome-notifier                                  consume (migrating the database first)
 //	welcome-notifier dlq replay [--limit N] [--dry-run]
-//	                                                  move dead letters back to the consumed topic and exit
+//	                                                  move UserRegistered dead letters back to their topic and exit
+//	welcome-notifier dlq replay account [--limit N] [--dry-run]
+//	                                                  the same for AccountEvent dead letters
 package main
 
 import (
@@ -19,6 +22,6 @@ func main() {
 		Name:     service.Name,
 		Load:     config.Load,
 		Start:    service.New,
-		Commands: []bootstrap.Command[config.Config]{bootstrap.DeadLetterReplay(service.ReplayConfig)},
+		Commands: service.Commands(),
 	})
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ssokit/platform/libs/config"
+	"github.com/ssokit/platform/services/welcome-notifier/internal/welcome"
 )
 
 // Config is everything the welcome-notifier process can be told.
@@ -25,10 +26,31 @@ type Config struct {
 	// HTTPAddr serves health and metrics.
 	HTTPAddr string `env:"NOTIFIER_HTTP_ADDR" envDefault:"127.0.0.1:8002"`
 
-	Kafka Kafka
-	SMTP  SMTP
-	Mail  Mail
-	DB    DB
+	Kafka   Kafka
+	Account Account
+	SMTP    SMTP
+	Mail    Mail
+	DB      DB
+}
+
+// Account is the second consumer of the process: account life-cycle events
+// (events.v1.AccountEvent) and the mails they ask for. It shares the
+// brokers, registry and retry settings of Kafka, and has its own topic,
+// group and dead-letter topic.
+type Account struct {
+	// Topic carries the AccountEvents.
+	Topic string `env:"NOTIFIER_ACCOUNT_EVENTS_TOPIC" envDefault:"account-events"`
+	// GroupID is the account consumer's group, distinct from Kafka.GroupID.
+	GroupID string `env:"NOTIFIER_ACCOUNT_GROUP_ID" envDefault:"welcome-notifier.account"`
+	// DeadLetterTopic receives account events that cannot be handled;
+	// empty means the consumer's default for Topic and GroupID.
+	DeadLetterTopic string `env:"NOTIFIER_ACCOUNT_DEAD_LETTER_TOPIC"`
+	// LinkBase starts the links in the mails: sso's public HTTP address.
+	LinkBase string `env:"NOTIFIER_LINK_BASE_URL" envDefault:"http://127.0.0.1:8000"`
+	// SealingKeysFile is the key ring (shared with sso) that opens the
+	// tokens sealed in the events; mode 0600. Required: without it no
+	// link could be mailed.
+	SealingKeysFile string `env:"NOTIFIER_SEALING_KEYS_FILE"`
 }
 
 // Kafka locates the brokers and the Schema Registry the events come through,
@@ -129,10 +151,34 @@ func (c *Config) Validate() error {
 	case c.Mail.Subject == "" || strings.ContainsAny(c.Mail.Subject, "\r\n"):
 		return invalid("NOTIFIER_MAIL_SUBJECT must be one non-empty line")
 	}
+	if err := c.Account.validate(c.Kafka); err != nil {
+		return err
+	}
 	if _, err := mail.ParseAddress(c.Mail.From); err != nil {
 		return invalid(fmt.Sprintf("NOTIFIER_MAIL_FROM is not an address: %v", err))
 	}
 	return c.SMTP.validate()
+}
+
+func (a *Account) validate(k Kafka) error {
+	switch {
+	case !topicName.MatchString(a.Topic):
+		return invalid("NOTIFIER_ACCOUNT_EVENTS_TOPIC must be a Kafka topic name (letters, digits, '.', '_', '-')")
+	case a.DeadLetterTopic != "" && !topicName.MatchString(a.DeadLetterTopic):
+		return invalid("NOTIFIER_ACCOUNT_DEAD_LETTER_TOPIC must be a Kafka topic name (letters, digits, '.', '_', '-')")
+	case a.Topic == k.Topic:
+		return invalid("NOTIFIER_ACCOUNT_EVENTS_TOPIC must differ from NOTIFIER_TOPIC")
+	case a.GroupID == "" || a.GroupID == k.GroupID:
+		return invalid("NOTIFIER_ACCOUNT_GROUP_ID is required and must differ from NOTIFIER_GROUP_ID")
+	case a.DeadLetterTopic != "" && (a.DeadLetterTopic == a.Topic || a.DeadLetterTopic == k.Topic || a.DeadLetterTopic == k.DeadLetterTopic):
+		return invalid("NOTIFIER_ACCOUNT_DEAD_LETTER_TOPIC must differ from the consumed topics and NOTIFIER_DEAD_LETTER_TOPIC")
+	case a.SealingKeysFile == "":
+		return invalid("NOTIFIER_SEALING_KEYS_FILE is required: the key ring that opens the tokens in account events")
+	}
+	if _, err := welcome.ParseLinkBase(a.LinkBase); err != nil {
+		return invalid("NOTIFIER_LINK_BASE_URL: " + err.Error())
+	}
+	return nil
 }
 
 func (s *SMTP) validate() error {
@@ -182,6 +228,11 @@ func (c Config) LogValue() slog.Value {
 		slog.String("topic", c.Kafka.Topic),
 		slog.String("group_id", c.Kafka.GroupID),
 		slog.String("dead_letter_topic", c.Kafka.DeadLetterTopic),
+		slog.String("account_topic", c.Account.Topic),
+		slog.String("account_group_id", c.Account.GroupID),
+		slog.String("account_dead_letter_topic", c.Account.DeadLetterTopic),
+		slog.String("link_base", c.Account.LinkBase),
+		slog.String("sealing_keys_file", c.Account.SealingKeysFile),
 		slog.Int("max_attempts", c.Kafka.MaxAttempts),
 		slog.String("retry_backoff", c.Kafka.InitialBackoff.String()+".."+c.Kafka.MaxBackoff.String()),
 		slog.String("smtp_addr", c.SMTP.Addr),

@@ -11,8 +11,16 @@ import (
 	"github.com/ssokit/platform/services/welcome-notifier/internal/config"
 )
 
-func TestDefaults(t *testing.T) {
+// clearEnv leaves only the one setting without a default: the path of
+// the sealing key ring, which Load checks is given (the process reads it).
+func clearEnv(t *testing.T) {
+	t.Helper()
 	testenv.ClearEnv(t, "NOTIFIER_")
+	t.Setenv("NOTIFIER_SEALING_KEYS_FILE", "/run/secrets/sealing-keys")
+}
+
+func TestDefaults(t *testing.T) {
+	clearEnv(t)
 	c, err := config.Load()
 	if err != nil {
 		t.Fatalf("defaults: %v", err)
@@ -33,6 +41,11 @@ func TestDefaults(t *testing.T) {
 		{"from", c.Mail.From, "ssokit <welcome@ssokit.local>"},
 		{"subject", c.Mail.Subject, "Welcome to ssokit"},
 		{"template", c.Mail.TemplateFile, ""},
+		{"account topic", c.Account.Topic, "account-events"},
+		{"account group", c.Account.GroupID, "welcome-notifier.account"},
+		{"account dead-letter topic", c.Account.DeadLetterTopic, ""},
+		{"link base", c.Account.LinkBase, "http://127.0.0.1:8000"},
+		{"sealing keys", c.Account.SealingKeysFile, "/run/secrets/sealing-keys"},
 		{"dsn", c.DB.DSN, "postgres://postgres:postgres@/notifier?sslmode=disable&host=127.0.0.1,127.0.0.1&port=5432,5433&connect_timeout=2&target_session_attrs=read-write"},
 	}
 	for _, tt := range checks {
@@ -63,10 +76,20 @@ func TestValidate(t *testing.T) {
 		{"sender not an address", map[string]string{"NOTIFIER_MAIL_FROM": "ssokit"}},
 		{"subject with a line break", map[string]string{"NOTIFIER_MAIL_SUBJECT": "Hi\nBcc: x@y"}},
 		{"sample ratio above 1", map[string]string{"NOTIFIER_TRACE_SAMPLE_RATIO": "1.5"}},
+		{"no sealing keys", map[string]string{"NOTIFIER_SEALING_KEYS_FILE": ""}},
+		{"account topic is the registration topic", map[string]string{"NOTIFIER_ACCOUNT_EVENTS_TOPIC": "user-registered"}},
+		{"illegal account topic", map[string]string{"NOTIFIER_ACCOUNT_EVENTS_TOPIC": "account events"}},
+		{"account group is the registration group", map[string]string{"NOTIFIER_ACCOUNT_GROUP_ID": "welcome-notifier"}},
+		{"account dead letters into the source", map[string]string{"NOTIFIER_ACCOUNT_DEAD_LETTER_TOPIC": "account-events"}},
+		{"shared dead-letter topic", map[string]string{"NOTIFIER_DEAD_LETTER_TOPIC": "dlq", "NOTIFIER_ACCOUNT_DEAD_LETTER_TOPIC": "dlq"}},
+		{"relative link base", map[string]string{"NOTIFIER_LINK_BASE_URL": "/account"}},
+		{"link base without scheme", map[string]string{"NOTIFIER_LINK_BASE_URL": "127.0.0.1:8000"}},
+		{"link base of another scheme", map[string]string{"NOTIFIER_LINK_BASE_URL": "javascript://x.test/"}},
+		{"link base with a query", map[string]string{"NOTIFIER_LINK_BASE_URL": "https://sso.example.test/?a=b"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			testenv.ClearEnv(t, "NOTIFIER_")
+			clearEnv(t)
 			for k, v := range tt.env {
 				t.Setenv(k, v)
 			}
@@ -85,7 +108,7 @@ func TestValidAuthSettings(t *testing.T) {
 		{"NOTIFIER_SMTP_ADDR": "[::1]:1025", "NOTIFIER_SMTP_USERNAME": "u", "NOTIFIER_SMTP_PASSWORD": "p"},
 	}
 	for _, env := range tests {
-		testenv.ClearEnv(t, "NOTIFIER_")
+		clearEnv(t)
 		for k, v := range env {
 			t.Setenv(k, v)
 		}
@@ -96,7 +119,7 @@ func TestValidAuthSettings(t *testing.T) {
 }
 
 func TestLogValueHidesSecrets(t *testing.T) {
-	testenv.ClearEnv(t, "NOTIFIER_")
+	clearEnv(t)
 	t.Setenv("NOTIFIER_DB_DSN", "postgres://app@db:5432/notifier?password=hunter2")
 	t.Setenv("NOTIFIER_SMTP_ADDR", "mail.example.test:465")
 	t.Setenv("NOTIFIER_SMTP_TLS", "tls")

@@ -1,5 +1,7 @@
 // Package events is the Kafka side of the welcome-notifier: it turns the
-// UserRegistered events it consumes into welcome e-mails. Delivery
+// UserRegistered events it consumes into welcome e-mails (Handler), and
+// the AccountEvents into verification, reset and password-changed mails
+// (AccountHandler), opening the one-time tokens sealed in them. Delivery
 // (retries, dead letters, commits, tracing) is package consumer's job; this
 // package decides only what an event means and which failures are
 // permanent.
@@ -91,6 +93,8 @@ func (h *Handler) UserRegistered(ctx context.Context, ev *eventsv1.UserRegistere
 	return nil
 }
 
+// welcome leaves the event's full_name out on purpose: it is whatever the
+// registrant typed, and anyone can register someone else's address.
 func (h *Handler) welcome(ctx context.Context, ev *eventsv1.UserRegistered) (welcome.Delivery, welcome.Outcome, error) {
 	if ev == nil {
 		return welcome.Delivery{}, 0, fmt.Errorf("%w: no event", welcome.ErrInvalidEvent)
@@ -99,7 +103,6 @@ func (h *Handler) welcome(ctx context.Context, ev *eventsv1.UserRegistered) (wel
 		UserID:       ev.GetUserId(),
 		EventID:      ev.GetEventId(),
 		Email:        ev.GetEmail(),
-		FullName:     ev.GetFullName(),
 		RegisteredAt: ev.GetRegisteredAt().AsTime(),
 	})
 }

@@ -62,10 +62,10 @@ func TestUserRegistered(t *testing.T) {
 			at := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 			ev := &eventsv1.UserRegistered{
 				EventId: "a3bb189e-8bf9-4888-9912-ace4e6543002", UserId: "0f8fad5b-d9cb-469f-a165-70867728950e",
-				Email: "ada@example.test", FullName: "Ada Lovelace", RegisteredAt: timestamppb.New(at),
+				Email: "ada@example.test", FullName: "Ada Lovelace\nClick http://evil.test", RegisteredAt: timestamppb.New(at),
 			}
 			err = h.UserRegistered(t.Context(), ev, consumer.Metadata{Attempt: 3, Topic: "user-registered", Offset: 42})
-			want := welcome.Registration{UserID: ev.UserId, EventID: ev.EventId, Email: ev.Email, FullName: ev.FullName, RegisteredAt: at}
+			want := welcome.Registration{UserID: ev.UserId, EventID: ev.EventId, Email: ev.Email, RegisteredAt: at}
 			if tt.w.got == nil || *tt.w.got != want {
 				t.Fatalf("welcomed %+v, want %+v", tt.w.got, want)
 			}

@@ -6,18 +6,14 @@ import (
 	"net/mail"
 	"strings"
 	"time"
-	"unicode"
 )
 
 // Recipient is the user a mail is for.
 type Recipient struct {
-	// UserID keys the Message-ID: one id per user and kind.
 	UserID string
-	// Email is a bare address.
+	// Email is a bare address. The To header carries it without a display
+	// name: a name would be text the registrant chose.
 	Email string
-	// FullName is the name as registered, possibly empty; Compose cleans
-	// it before it reaches a header or the body.
-	FullName string
 }
 
 // Composer writes the mails of one kind from one sender.
@@ -46,16 +42,18 @@ func NewComposer(kind Kind, from mail.Address, subject string, body *Template) (
 	return &Composer{kind: kind, from: from, domain: domain, subject: subject, body: body}, nil
 }
 
-// MessageID returns the Message-ID of the mail for userID.
-func (c *Composer) MessageID(userID string) string { return c.kind.MessageID(userID, c.domain) }
+// Kind is the kind of mail c writes.
+func (c *Composer) Kind() Kind { return c.kind }
 
-// Compose renders the mail for to, dated date. data carries the kind's own
-// fields; Compose fills in the recipient's. An error means the template
-// cannot render this recipient, however often it is tried.
-func (c *Composer) Compose(to Recipient, data Data, date time.Time) (Message, error) {
-	fullName := cleanName(to.FullName)
-	data.Name = greetingName(fullName, to.Email)
-	data.FullName = fullName
+// MessageID returns the Message-ID of the mail keyed by key: the user id of
+// a welcome, the event id of an account mail (see Kind.MessageID).
+func (c *Composer) MessageID(key string) string { return c.kind.MessageID(key, c.domain) }
+
+// Compose renders the mail keyed by key (see MessageID) for to, dated
+// date. data carries the kind's own fields; Compose fills in the
+// recipient's. An error means the template cannot render this recipient,
+// however often it is tried.
+func (c *Composer) Compose(key string, to Recipient, data Data, date time.Time) (Message, error) {
 	data.Email = to.Email
 	data.UserID = to.UserID
 	body, err := c.body.Render(data)
@@ -64,32 +62,10 @@ func (c *Composer) Compose(to Recipient, data Data, date time.Time) (Message, er
 	}
 	return Message{
 		From:      c.from,
-		To:        mail.Address{Name: fullName, Address: to.Email},
+		To:        mail.Address{Address: to.Email},
 		Subject:   c.subject,
 		Body:      body,
-		MessageID: c.MessageID(to.UserID),
+		MessageID: c.MessageID(key),
 		Date:      date,
 	}, nil
-}
-
-// cleanName is a full name fit for a greeting and a To header: control
-// characters (a line break) become spaces, and runs of white space one.
-func cleanName(fullName string) string {
-	return strings.Join(strings.Fields(strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return ' '
-		}
-		return r
-	}, fullName)), " ")
-}
-
-// greetingName is how the mail addresses the user: the cleaned full name,
-// or, when there is none, the local part of the address ("ada" for
-// ada@example.test).
-func greetingName(fullName, email string) string {
-	if fullName != "" {
-		return fullName
-	}
-	local, _, _ := strings.Cut(email, "@")
-	return local
 }

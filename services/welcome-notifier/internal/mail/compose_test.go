@@ -29,7 +29,7 @@ func TestMessageIDIsDeterministic(t *testing.T) {
 func TestComposerCompose(t *testing.T) {
 	t.Parallel()
 	from := netmail.Address{Name: "ssokit", Address: "welcome@ssokit.local"}
-	body, err := mail.ParseTemplate("{{.Name}}|{{.FullName}}|{{.Email}}|{{.UserID}}|{{.RegisteredAt.Year}}")
+	body, err := mail.ParseTemplate("{{.Email}}|{{.UserID}}|{{.RegisteredAt.Year}}|{{.Link}}|{{.Method}}")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,35 +38,43 @@ func TestComposerCompose(t *testing.T) {
 		t.Fatal(err)
 	}
 	date := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
-	tests := []struct {
-		name     string
-		fullName string
-		toName   string
-		body     string
-	}{
-		{"with a name", "Ada Lovelace", "Ada Lovelace", "Ada Lovelace|Ada Lovelace|ada.l@example.test|" + userID + "|2026"},
-		{"without a name", "", "", "ada.l||ada.l@example.test|" + userID + "|2026"},
-		{"name with a line break", "Ada\r\nBcc: x@y", "Ada Bcc: x@y", "Ada Bcc: x@y|Ada Bcc: x@y|ada.l@example.test|" + userID + "|2026"},
+	m, err := c.Compose(userID, mail.Recipient{UserID: userID, Email: "ada.l@example.test"},
+		mail.Data{RegisteredAt: date, Link: "http://x/y?token=t", Method: "reset"}, date)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			m, err := c.Compose(mail.Recipient{UserID: userID, Email: "ada.l@example.test", FullName: tt.fullName}, mail.Data{RegisteredAt: date}, date)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := mail.Message{
-				From:      from,
-				To:        netmail.Address{Name: tt.toName, Address: "ada.l@example.test"},
-				Subject:   "Welcome",
-				Body:      tt.body,
-				MessageID: "welcome." + userID + "@ssokit.local",
-				Date:      date,
-			}
-			if m != want {
-				t.Fatalf("Compose = %+v, want %+v", m, want)
-			}
-		})
+	want := mail.Message{
+		From:      from,
+		To:        netmail.Address{Address: "ada.l@example.test"},
+		Subject:   "Welcome",
+		Body:      "ada.l@example.test|" + userID + "|2026|http://x/y?token=t|reset",
+		MessageID: "welcome." + userID + "@ssokit.local",
+		Date:      date,
+	}
+	if m != want {
+		t.Fatalf("Compose = %+v, want %+v", m, want)
+	}
+}
+
+// TestAccountMailsAreKeyedByEvent: an account mail's Message-ID names the
+// event that asked for it, so two requests of one user are two mails.
+func TestAccountMailsAreKeyedByEvent(t *testing.T) {
+	t.Parallel()
+	c, err := mail.NewComposer(mail.PasswordReset, netmail.Address{Address: "welcome@ssokit.local"}, mail.PasswordReset.Subject(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const eventID = "0b8f1c8e-0000-4000-8000-000000000001"
+	m, err := c.Compose(eventID, mail.Recipient{UserID: userID, Email: "ada@example.test"},
+		mail.Data{Link: "http://127.0.0.1:8000/account/reset-password?token=abc", ExpiresAt: time.Now()}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.MessageID != "password-reset."+eventID+"@ssokit.local" || m.Subject != "Reset your ssokit password" {
+		t.Fatalf("Message-ID %q, subject %q", m.MessageID, m.Subject)
+	}
+	if !mail.PasswordReset.PerEvent() || mail.Welcome.PerEvent() {
+		t.Fatal("account mails must be per event and the welcome per user")
 	}
 }
 

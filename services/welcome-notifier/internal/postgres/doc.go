@@ -1,11 +1,13 @@
 // Package postgres keeps the welcome-notifier's idempotency record in
-// PostgreSQL: welcome.Ledger (Ledger) over the table welcome_mails, one
-// row per user, in the notifier's own database. Migrate applies the schema.
+// PostgreSQL: welcome.Ledger (Ledger) over two tables in the notifier's own
+// database: welcome_mails, one row per user (one welcome each), and
+// account_mails, one row per account event (each request for a link, each
+// password change, is its own mail). Migrate applies the schema.
 //
 // # How one mail per user holds
 //
-// Ledger.Once runs in one transaction: it inserts the user's row if there
-// is none, locks it (SELECT ... FOR UPDATE), returns at once when the row
+// Ledger.Once runs in one transaction: it inserts the mail's row (the user's, or the
+// event's) if there is none, locks it (SELECT ... FOR UPDATE), returns at once when the row
 // says sent, and otherwise counts the attempt, calls send and marks the row
 // sent, then commits. A second delivery of the same user's event (a
 // rebalance handing the partition to another consumer mid-message) waits

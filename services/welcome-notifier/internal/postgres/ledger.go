@@ -47,8 +47,19 @@ var _ welcome.Ledger = (*Ledger)(nil)
 // NewLedger returns a Ledger over db, which Migrate has prepared.
 func NewLedger(db *sqlx.DB) *Ledger { return &Ledger{db: db} }
 
+// table says where d's mail is recorded: a welcome in welcome_mails by
+// user, an account mail in account_mails by event. Both are constants, so
+// the statements below are never built from input.
+func table(d welcome.Delivery) (name, keyColumn, key string) {
+	if d.Kind.PerEvent() {
+		return "account_mails", "event_id", d.EventID
+	}
+	return "welcome_mails", "user_id", d.UserID
+}
+
 // Once implements welcome.Ledger; see the package documentation.
 func (l *Ledger) Once(ctx context.Context, d welcome.Delivery, send func(context.Context) error) (_ welcome.Outcome, err error) {
+	name, keyColumn, key := table(d)
 	// The transaction is not bound to ctx: database/sql would roll it back
 	// the moment ctx ends, even after the mail went out. Its statements
 	// are, up to the send.
@@ -58,15 +69,21 @@ func (l *Ledger) Once(ctx context.Context, d welcome.Delivery, send func(context
 	}
 	defer func() { _ = tx.Rollback() }() // a no-op after Commit
 
-	if _, err := tx.ExecContext(ctx, `
-		INSERT INTO welcome_mails (user_id, event_id, email, status, message_id)
+	claim := `INSERT INTO welcome_mails (user_id, event_id, email, status, message_id)
 		VALUES ($1, $2, $3, 'sending', $4)
-		ON CONFLICT (user_id) DO NOTHING`,
-		d.UserID, d.EventID, d.Email, d.MessageID); err != nil {
+		ON CONFLICT (user_id) DO NOTHING`
+	args := []any{d.UserID, d.EventID, d.Email, d.MessageID}
+	if name == "account_mails" {
+		claim = `INSERT INTO account_mails (user_id, event_id, email, status, message_id, kind)
+		VALUES ($1, $2, $3, 'sending', $4, $5)
+		ON CONFLICT (event_id) DO NOTHING`
+		args = append(args, string(d.Kind))
+	}
+	if _, err := tx.ExecContext(ctx, claim, args...); err != nil {
 		return 0, dbError("claim", err)
 	}
 	var status string
-	if err := tx.GetContext(ctx, &status, `SELECT status FROM welcome_mails WHERE user_id = $1 FOR UPDATE`, d.UserID); err != nil {
+	if err := tx.GetContext(ctx, &status, `SELECT status FROM `+name+` WHERE `+keyColumn+` = $1 FOR UPDATE`, key); err != nil {
 		return 0, dbError("lock", err)
 	}
 	if status == "sent" {
@@ -76,10 +93,10 @@ func (l *Ledger) Once(ctx context.Context, d welcome.Delivery, send func(context
 		return welcome.AlreadySent, nil
 	}
 	if _, err := tx.ExecContext(ctx, `
-		UPDATE welcome_mails
-		SET attempts = attempts + 1, event_id = $2, email = $3, message_id = $4
-		WHERE user_id = $1`,
-		d.UserID, d.EventID, d.Email, d.MessageID); err != nil {
+		UPDATE `+name+`
+		SET attempts = attempts + 1, user_id = $2, event_id = $3, email = $4, message_id = $5
+		WHERE `+keyColumn+` = $1`,
+		key, d.UserID, d.EventID, d.Email, d.MessageID); err != nil {
 		return 0, dbError("count attempt", err)
 	}
 
@@ -90,14 +107,14 @@ func (l *Ledger) Once(ctx context.Context, d welcome.Delivery, send func(context
 	if sendErr != nil {
 		// Keep the attempt and its cause for operators; the send error is
 		// what the caller needs, whether or not this bookkeeping works.
-		if _, err := tx.ExecContext(rctx, `UPDATE welcome_mails SET last_error = $2 WHERE user_id = $1`, d.UserID, sendErr.Error()); err == nil {
+		if _, err := tx.ExecContext(rctx, `UPDATE `+name+` SET last_error = $2 WHERE `+keyColumn+` = $1`, key, sendErr.Error()); err == nil {
 			_ = tx.Commit()
 		}
 		return 0, sendErr
 	}
 	if _, err := tx.ExecContext(rctx, `
-		UPDATE welcome_mails SET status = 'sent', sent_at = now(), last_error = NULL
-		WHERE user_id = $1`, d.UserID); err != nil {
+		UPDATE `+name+` SET status = 'sent', sent_at = now(), last_error = NULL
+		WHERE `+keyColumn+` = $1`, key); err != nil {
 		return 0, dbError("record sent mail", err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -120,8 +137,9 @@ func dbError(step string, err error) error {
 	return fmt.Errorf("%s: %w", prefix, err)
 }
 
-// Record is a user's row of welcome_mails.
+// Record is a row of welcome_mails (Kind "welcome") or account_mails.
 type Record struct {
+	Kind      string       `db:"kind"`
 	UserID    string       `db:"user_id"`
 	EventID   string       `db:"event_id"`
 	Email     string       `db:"email"`
@@ -133,15 +151,31 @@ type Record struct {
 	SentAt    sql.NullTime `db:"sent_at"`
 }
 
-// ErrNotFound means the user has no row: no attempt was ever made.
-var ErrNotFound = errors.New("postgres: no welcome mail for this user")
+// ErrNotFound means there is no row: no attempt was ever made.
+var ErrNotFound = errors.New("postgres: no such mail")
 
 // Get returns userID's record, for operators and tests.
 func (l *Ledger) Get(ctx context.Context, userID string) (Record, error) {
 	var r Record
 	err := l.db.GetContext(ctx, &r, `
-		SELECT user_id, event_id, email, status, message_id, attempts, last_error, created_at, sent_at
+		SELECT 'welcome' AS kind, user_id, event_id, email, status, message_id, attempts, last_error, created_at, sent_at
 		FROM welcome_mails WHERE user_id = $1`, userID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Record{}, ErrNotFound
+	}
+	if err != nil {
+		return Record{}, fmt.Errorf("postgres: %w", err)
+	}
+	return r, nil
+}
+
+// GetAccountMail returns the record of the account mail asked for by
+// eventID, for operators and tests.
+func (l *Ledger) GetAccountMail(ctx context.Context, eventID string) (Record, error) {
+	var r Record
+	err := l.db.GetContext(ctx, &r, `
+		SELECT kind, user_id, event_id, email, status, message_id, attempts, last_error, created_at, sent_at
+		FROM account_mails WHERE event_id = $1`, eventID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Record{}, ErrNotFound
 	}

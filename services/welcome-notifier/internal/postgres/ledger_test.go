@@ -36,6 +36,7 @@ func TestLedgerKeepsTheLedgerContract(t *testing.T) {
 func delivery() welcome.Delivery {
 	id := uuid.NewString()
 	return welcome.Delivery{
+		Kind:      mail.Welcome,
 		UserID:    id,
 		EventID:   uuid.NewString(),
 		Email:     "ada@example.test",
@@ -126,6 +127,51 @@ func TestOnceCountsFailuresAndRetries(t *testing.T) {
 	}
 }
 
+// TestOnceRecordsAccountMailsPerEvent: account mails live in
+// account_mails, one row per event with its kind, and leave the user's
+// welcome row alone.
+func TestOnceRecordsAccountMailsPerEvent(t *testing.T) {
+	t.Parallel()
+	l, _ := newLedger(t)
+	ctx := testenv.Context(t, 30*time.Second)
+	userID := uuid.NewString()
+	smtpDown := errors.New("smtp connect: connection refused")
+	var events []welcome.Delivery
+	for _, kind := range []mail.Kind{mail.VerifyEmail, mail.PasswordReset, mail.PasswordReset, mail.PasswordChanged} {
+		ev := uuid.NewString()
+		d := welcome.Delivery{Kind: kind, UserID: userID, EventID: ev, Email: "ada@example.test", MessageID: kind.MessageID(ev, "ssokit.local")}
+		failing := counter{err: smtpDown}
+		if _, err := l.Once(ctx, d, failing.send); !errors.Is(err, smtpDown) {
+			t.Fatalf("Once of %s with SMTP down = %v, want the send error", kind, err)
+		}
+		var c counter
+		for range 2 {
+			if _, err := l.Once(ctx, d, c.send); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if c.calls.Load() != 1 {
+			t.Fatalf("%s sent %d times, want 1", kind, c.calls.Load())
+		}
+		events = append(events, d)
+	}
+	for _, d := range events {
+		r, err := l.GetAccountMail(ctx, d.EventID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Kind != string(d.Kind) || r.UserID != userID || r.Status != "sent" || r.Attempts != 2 || r.MessageID != d.MessageID || r.LastError != nil || !r.SentAt.Valid {
+			t.Fatalf("record of %s = %+v, want sent on attempt 2 with its Message-ID", d.Kind, r)
+		}
+	}
+	if _, err := l.Get(ctx, userID); !errors.Is(err, postgres.ErrNotFound) {
+		t.Fatalf("welcome record after account mails = %v, want none", err)
+	}
+	if _, err := l.GetAccountMail(ctx, uuid.NewString()); !errors.Is(err, postgres.ErrNotFound) {
+		t.Fatalf("GetAccountMail of an unknown event = %v, want ErrNotFound", err)
+	}
+}
+
 func TestGetUnknownUser(t *testing.T) {
 	t.Parallel()
 	l, _ := newLedger(t)
@@ -145,6 +191,8 @@ func TestSchemaRejectsInconsistentRows(t *testing.T) {
 		{"unknown status", `INSERT INTO welcome_mails (user_id, event_id, email, status, message_id) VALUES (gen_random_uuid(), gen_random_uuid(), 'a@b', 'queued', 'x@y')`, "23514"},
 		{"sent without time", `INSERT INTO welcome_mails (user_id, event_id, email, status, message_id) VALUES (gen_random_uuid(), gen_random_uuid(), 'a@b', 'sent', 'x@y')`, "23514"},
 		{"user id not a uuid", `INSERT INTO welcome_mails (user_id, event_id, email, status, message_id) VALUES ('42', gen_random_uuid(), 'a@b', 'sending', 'x@y')`, "22P02"},
+		{"account mail of no kind", `INSERT INTO account_mails (event_id, kind, user_id, email, status, message_id) VALUES (gen_random_uuid(), '', gen_random_uuid(), 'a@b', 'sending', 'x@y')`, "23514"},
+		{"account mail sent without time", `INSERT INTO account_mails (event_id, kind, user_id, email, status, message_id) VALUES (gen_random_uuid(), 'verify-email', gen_random_uuid(), 'a@b', 'sent', 'x@y')`, "23514"},
 	}
 	for _, tt := range tests {
 		_, err := db.ExecContext(ctx, tt.stmt)

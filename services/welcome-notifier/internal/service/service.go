@@ -1,6 +1,6 @@
 // Package service assembles the welcome-notifier process: the one place
-// where configuration, adapters and the event consumer are built and
-// connected. cmd/welcome-notifier and the end-to-end tests both use it.
+// where configuration, adapters and the two event consumers
+// (UserRegistered, AccountEvent) are built and connected. cmd/welcome-notifier and the end-to-end tests both use it.
 package service
 
 import (
@@ -12,6 +12,7 @@ import (
 	"github.com/ssokit/platform/libs/bootstrap"
 	"github.com/ssokit/platform/libs/consumer"
 	eventsv1 "github.com/ssokit/platform/libs/gen/events/v1"
+	"github.com/ssokit/platform/libs/sealbox"
 	"github.com/ssokit/platform/libs/server"
 	"github.com/ssokit/platform/services/welcome-notifier/internal/config"
 	"github.com/ssokit/platform/services/welcome-notifier/internal/events"
@@ -24,16 +25,23 @@ import (
 // Name is the service name in logs, traces and metrics.
 const Name = "welcome-notifier"
 
-// maxDBConns caps the pool: the consumer handles one message at a time,
-// holding one connection for its ledger transaction; the rest serve
-// readiness checks.
-const maxDBConns = 4
+// maxDBConns caps the pool: each of the two consumers handles one message
+// at a time, holding one connection for its ledger transaction; the rest
+// serve readiness checks.
+const maxDBConns = 5
 
-// New connects to the database and migrates it, then builds the consumer
-// and the health and metrics server of the welcome-notifier process. It
-// listens on the configured port but consumes nothing until the returned
-// Process runs.
+// New reads the sealing key ring, connects to the database and migrates
+// it, then builds the two consumers (UserRegistered, AccountEvent) and the
+// health and metrics server of the welcome-notifier process. It listens on
+// the configured port but consumes nothing until the returned Process
+// runs.
 func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Process, err error) {
+	// First: without the ring no link can be mailed, and an account event
+	// handled without it would be dead-lettered for nothing.
+	ring, err := sealbox.Load(cfg.Account.SealingKeysFile)
+	if err != nil {
+		return nil, fmt.Errorf("NOTIFIER_SEALING_KEYS_FILE: %w", err)
+	}
 	health := server.NewHealth(cfg.ShutdownTimeout)
 	p := server.NewProcess(log, health, cfg.ShutdownTimeout)
 	defer func() {
@@ -63,7 +71,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 	}
 	// Every metric of the process goes to one registry, served at /metrics.
 	metrics := server.NewRegistry()
-	notifier, err := newWelcome(cfg.Mail, postgres.NewLedger(db), sender)
+	ledger := postgres.NewLedger(db)
+	notifier, err := newWelcome(cfg.Mail, ledger, sender)
 	if err != nil {
 		return nil, err
 	}
@@ -93,9 +102,40 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 	p.Defer(c.Close) // a no-op once Run has returned: Run closes the consumer
 	p.Go("consumer", c.Run)
 
-	// Readiness follows what handling an event needs: Kafka to read it,
-	// PostgreSQL to know whether the user was welcomed, SMTP to welcome.
+	from, err := netmail.ParseAddress(cfg.Mail.From)
+	if err != nil {
+		return nil, fmt.Errorf("mail sender %q: %w", cfg.Mail.From, err)
+	}
+	accountMails, err := welcome.NewAccountService(ledger, sender, welcome.AccountConfig{From: *from, LinkBase: cfg.Account.LinkBase})
+	if err != nil {
+		return nil, err
+	}
+	accountHandler, err := events.NewAccountHandler(accountMails, ring, metrics, log)
+	if err != nil {
+		return nil, err
+	}
+	ac, err := consumer.New(consumer.Config{
+		Brokers:           cfg.Kafka.Brokers,
+		GroupID:           cfg.Account.GroupID,
+		Topic:             cfg.Account.Topic,
+		SchemaRegistryURL: cfg.Kafka.SchemaRegistryURL,
+		DeadLetterTopic:   cfg.Account.DeadLetterTopic,
+		MaxAttempts:       cfg.Kafka.MaxAttempts,
+		InitialBackoff:    cfg.Kafka.InitialBackoff,
+		MaxBackoff:        cfg.Kafka.MaxBackoff,
+		Observer:          consumerMetrics.Observer(cfg.Account.GroupID, cfg.Account.Topic),
+	}, func() *eventsv1.AccountEvent { return &eventsv1.AccountEvent{} }, accountHandler.AccountEvent, log)
+	if err != nil {
+		return nil, err
+	}
+	p.Defer(ac.Close)
+	p.Go("account consumer", ac.Run)
+
+	// Readiness follows what handling an event needs: Kafka to read it
+	// (both consumers), PostgreSQL to know whether its mail went out, SMTP
+	// to send it.
 	health.Add("kafka", c.Check)
+	health.Add("kafka_account", ac.Check)
 	health.Add("postgres", db.PingContext)
 	health.Add("smtp", sender.Check)
 
@@ -115,6 +155,27 @@ func ReplayConfig(cfg config.Config) consumer.ReplayConfig {
 		Topic:           cfg.Kafka.Topic,
 		DeadLetterTopic: cfg.Kafka.DeadLetterTopic,
 	}
+}
+
+// AccountReplayConfig says whose dead letters `welcome-notifier dlq replay
+// account` moves back: the account consumer's, to the account topic.
+func AccountReplayConfig(cfg config.Config) consumer.ReplayConfig {
+	return consumer.ReplayConfig{
+		Brokers:         cfg.Kafka.Brokers,
+		GroupID:         cfg.Account.GroupID,
+		Topic:           cfg.Account.Topic,
+		DeadLetterTopic: cfg.Account.DeadLetterTopic,
+	}
+}
+
+// Commands are the subcommands of the binary: `dlq replay` for the
+// UserRegistered consumer's dead letters, `dlq replay account` for the
+// account consumer's. The longer name comes first: commands match by
+// prefix.
+func Commands() []bootstrap.Command[config.Config] {
+	account := bootstrap.DeadLetterReplay(AccountReplayConfig)
+	account.Name = "dlq replay account"
+	return []bootstrap.Command[config.Config]{account, bootstrap.DeadLetterReplay(ReplayConfig)}
 }
 
 // newWelcome builds the use case from the mail settings.

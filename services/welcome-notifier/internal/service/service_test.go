@@ -19,6 +19,7 @@ import (
 	"github.com/confluentinc/confluent-kafka-go/v2/schemaregistry/serde/protobuf"
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/ssokit/platform/libs/bootstrap"
@@ -74,8 +75,11 @@ func TestNotifierEndToEnd(t *testing.T) {
 	if want := mail.Welcome.MessageID(ada.UserId, "ssokit.local"); found[0].MessageID != want {
 		t.Errorf("Message-ID = %q, want %q", found[0].MessageID, want)
 	}
-	if text, err := testenv.MailBody(found[0].ID); err != nil || !strings.HasPrefix(text, "Hello Ada Lovelace,") {
-		t.Errorf("body = %q (%v), want a greeting by name", text, err)
+	if text, err := testenv.MailBody(found[0].ID); err != nil || !strings.HasPrefix(text, "Hello,") || strings.Contains(text, "Lovelace") {
+		t.Errorf("body = %q (%v), want a greeting without the registrant's name", text, err)
+	}
+	if to := found[0].To; len(to) != 1 || to[0].Name != "" {
+		t.Errorf("To = %+v, want the bare address", to)
 	}
 
 	// The same event again, a value that is not a registry-framed
@@ -167,7 +171,7 @@ func TestNotifierWaitsForSMTPAndSendsWhenItIsBack(t *testing.T) {
 
 	dead := readOne(t, cfg.Kafka.DeadLetterTopic)
 	if string(dead.Key) != invalid.UserId || header(dead, consumer.HeaderReason) != consumer.ReasonPermanent ||
-		header(dead, consumer.HeaderAttempts) != "1" || !strings.Contains(header(dead, consumer.HeaderError), "invalid UserRegistered event") {
+		header(dead, consumer.HeaderAttempts) != "1" || !strings.Contains(header(dead, consumer.HeaderError), "invalid event") {
 		t.Errorf("dead letter: key %q headers %v; want the invalid event, permanent, after 1 attempt", dead.Key, dead.Headers)
 	}
 
@@ -299,7 +303,7 @@ func TestDeadLetterReplayCommandSendsTheMail(t *testing.T) {
 		Name:     service.Name,
 		Load:     func() (config.Config, error) { return cfg, nil },
 		Start:    service.New,
-		Commands: []bootstrap.Command[config.Config]{bootstrap.DeadLetterReplay(service.ReplayConfig)},
+		Commands: service.Commands(),
 	}
 	replay := func(args ...string) string {
 		t.Helper()
@@ -330,8 +334,10 @@ func testConfig(t *testing.T) config.Config {
 	t.Helper()
 	topic := testenv.Name(t, "registered")
 	dlq := topic + ".dlq"
-	createTopics(t, topic, dlq)
-	deleteGroupsAtEnd(t, topic+"_group", dlq+"_reader")
+	account := testenv.Name(t, "account")
+	accountDLQ := account + ".dlq"
+	createTopics(t, topic, dlq, account, accountDLQ)
+	deleteGroupsAtEnd(t, topic+"_group", dlq+"_reader", account+"_group", accountDLQ+"_reader")
 
 	cfg, err := config.Load()
 	if err != nil {
@@ -344,6 +350,10 @@ func testConfig(t *testing.T) config.Config {
 	cfg.Kafka.Topic = topic
 	cfg.Kafka.GroupID = topic + "_group"
 	cfg.Kafka.DeadLetterTopic = dlq
+	cfg.Account.Topic = account
+	cfg.Account.GroupID = account + "_group"
+	cfg.Account.DeadLetterTopic = accountDLQ
+	cfg.Account.SealingKeysFile = testRing(t).path
 	cfg.Kafka.MaxAttempts = 3
 	cfg.Kafka.InitialBackoff, cfg.Kafka.MaxBackoff = 50*time.Millisecond, 200*time.Millisecond
 	cfg.SMTP.Addr = testenv.SMTPAddr
@@ -355,10 +365,17 @@ func testConfig(t *testing.T) config.Config {
 // ends) and waits until it is live and its consumer has reached Kafka.
 func start(t *testing.T, cfg config.Config) (baseURL string, stop func() error) {
 	t.Helper()
-	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	return startLogging(t, cfg, io.Discard)
+}
+
+// startLogging is start with the notifier's log written to w as well
+// (w must be safe for concurrent writes).
+func startLogging(t *testing.T, cfg config.Config, w io.Writer) (baseURL string, stop func() error) {
+	t.Helper()
 	if os.Getenv("NOTIFIER_E2E_LOG") != "" {
-		log = slog.New(slog.NewJSONHandler(os.Stderr, nil))
+		w = io.MultiWriter(w, os.Stderr)
 	}
+	log := slog.New(slog.NewJSONHandler(w, nil))
 	runCtx, cancel := context.WithCancel(context.Background())
 	proc, err := service.New(runCtx, cfg, log)
 	if err != nil {
@@ -386,7 +403,8 @@ func start(t *testing.T, cfg config.Config) (baseURL string, stop func() error) 
 
 	baseURL = "http://" + proc.Addr("http")
 	if !testenv.Eventually(30*time.Second, 100*time.Millisecond, func() bool {
-		return readiness(t, baseURL).Checks["kafka"] == "ok"
+		r := readiness(t, baseURL)
+		return r.Checks["kafka"] == "ok" && r.Checks["kafka_account"] == "ok"
 	}) {
 		t.Fatalf("notifier never reached Kafka: %+v", readiness(t, baseURL))
 	}
@@ -521,7 +539,7 @@ func newProducer(t *testing.T, topic string) *producer {
 	return &producer{topic: topic, p: p, ser: ser}
 }
 
-func (p *producer) serialize(t *testing.T, ev *eventsv1.UserRegistered) []byte {
+func (p *producer) serialize(t *testing.T, ev proto.Message) []byte {
 	t.Helper()
 	v, err := p.ser.Serialize(p.topic, ev)
 	if err != nil {

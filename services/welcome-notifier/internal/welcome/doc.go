@@ -1,13 +1,18 @@
-// Package welcome is the notifier's use case: turn a registration into one
-// welcome e-mail per user.
+// Package welcome is the notifier's use cases: turn a registration into one
+// welcome e-mail per user, and an account event into one mail per event.
 //
 // Service.Welcome validates the registration (one without a valid user id
-// or e-mail can never be mailed), composes the mail with the user's name,
-// and sends through a Ledger that guarantees one mail per user: a
-// redelivered event, or a second event for the same user id, finds the
-// mail recorded as sent and sends nothing. The Ledger and the Sender are
-// ports, declared here and implemented by packages postgres and smtp;
-// package events calls the use case for each UserRegistered event.
+// or e-mail can never be mailed), composes the mail (without the user's
+// name: it is text the registrant chose, and anyone can register someone
+// else's address), and sends through a Ledger that guarantees one mail per
+// user: a redelivered event, or a second event for the same user id, finds
+// the mail recorded as sent and sends nothing. AccountService.Send does the
+// same for the verification, reset and password-changed mails, keyed by
+// event: a redelivery sends nothing, a second request is a second mail. Its
+// links carry the one-time token, URL-escaped, under a configured base;
+// the token appears nowhere else. The Ledger and the Sender are ports,
+// declared here and implemented by packages postgres and smtp; package
+// events calls the use cases for each UserRegistered and AccountEvent.
 //
 // # What "exactly one" means here
 //

@@ -6,13 +6,14 @@ import (
 	"github.com/ssokit/platform/services/welcome-notifier/internal/mail"
 )
 
-// Ledger remembers, per user, whether the welcome e-mail went out.
+// Ledger remembers whether a mail went out: per user for the welcome,
+// per event for the account mails (Delivery.Kind.PerEvent).
 // ledgertest.Run is its contract as a test, passed by the PostgreSQL
 // ledger and by the in-memory one the unit tests use.
 type Ledger interface {
-	// Once calls send unless d.UserID's welcome e-mail is recorded as sent,
-	// and records it as sent when send returns nil. Calls for the same user
-	// are serialized, so concurrent deliveries of one event (a consumer
+	// Once calls send unless d's mail (d.UserID's welcome, or d.EventID's
+	// account mail) is recorded as sent, and records it as sent when send
+	// returns nil. Calls for the same mail are serialized, so concurrent deliveries of one event (a consumer
 	// group rebalancing mid-message) call send once. It returns Sent when
 	// send succeeded and was recorded, AlreadySent when send was not
 	// called. When send fails, its error is returned as is, after the
@@ -25,10 +26,14 @@ type Ledger interface {
 	Once(ctx context.Context, d Delivery, send func(context.Context) error) (Outcome, error)
 }
 
-// Delivery identifies one welcome e-mail for the Ledger.
+// Delivery identifies one mail for the Ledger.
 type Delivery struct {
-	UserID    string // a UUID; the key: one mail per user
-	EventID   string // a UUID; the event that asked for it
+	// Kind is the mail's kind; the zero value is a welcome.
+	Kind    mail.Kind
+	UserID  string // a UUID; the key of a welcome: one per user
+	EventID string // a UUID; the event that asked for it, the key of an account mail
+	// Email is the recipient. The ledger keeps it for operators; it is
+	// never logged.
 	Email     string
 	MessageID string
 }

@@ -14,18 +14,19 @@ import (
 )
 
 var (
-	// ErrInvalidEvent means the registration lacks what a welcome e-mail
-	// needs: a user id and event id that are UUIDs, and an e-mail address.
-	ErrInvalidEvent = errors.New("invalid UserRegistered event")
+	// ErrInvalidEvent means the event lacks what its mail needs: a user id
+	// and event id that are UUIDs, an e-mail address, and for the account
+	// mails with a link, a token and its expiry.
+	ErrInvalidEvent = errors.New("invalid event")
 	// ErrUndeliverable means this mail can never be delivered: the body
 	// cannot be rendered for it, or the mail server rejected the recipient
 	// or the message.
-	ErrUndeliverable = errors.New("welcome e-mail undeliverable")
+	ErrUndeliverable = errors.New("mail undeliverable")
 	// ErrUnavailable means the mail server or the ledger's store cannot be
-	// reached or is busy right now: the same registration will be welcomed
-	// once it is back. Ledgers wrap it around such failures; a Sender's
+	// reached or is busy right now: the same event will be mailed once it
+	// is back. Ledgers wrap it around such failures; a Sender's
 	// error says so with a Transient method.
-	ErrUnavailable = errors.New("welcome dependency unavailable")
+	ErrUnavailable = errors.New("mail dependency unavailable")
 )
 
 // Registration is what a welcome e-mail is made from: one UserRegistered
@@ -34,7 +35,6 @@ type Registration struct {
 	UserID       string // a UUID in its 36-character form
 	EventID      string // a UUID in its 36-character form
 	Email        string // a bare address
-	FullName     string // as registered, possibly empty
 	RegisteredAt time.Time
 }
 
@@ -74,13 +74,14 @@ func (s *Service) Welcome(ctx context.Context, r Registration) (Delivery, Outcom
 	}
 	userID := strings.ToLower(r.UserID)
 	d := Delivery{
+		Kind:      mail.Welcome,
 		UserID:    userID,
 		EventID:   strings.ToLower(r.EventID),
 		Email:     r.Email,
 		MessageID: s.mail.MessageID(userID),
 	}
-	msg, err := s.mail.Compose(
-		mail.Recipient{UserID: d.UserID, Email: d.Email, FullName: r.FullName},
+	msg, err := s.mail.Compose(d.UserID,
+		mail.Recipient{UserID: d.UserID, Email: d.Email},
 		mail.Data{RegisteredAt: r.RegisteredAt},
 		s.now(),
 	)
@@ -90,32 +91,30 @@ func (s *Service) Welcome(ctx context.Context, r Registration) (Delivery, Outcom
 
 	outcome, err := s.ledger.Once(ctx, d, func(ctx context.Context) error { return s.sender.Send(ctx, msg) })
 	if err != nil {
-		switch {
-		case permanent(err):
-			return d, 0, fmt.Errorf("%w: user %s: %w", ErrUndeliverable, d.UserID, err)
-		case transient(err) && !errors.Is(err, ErrUnavailable):
-			return d, 0, fmt.Errorf("%w: welcome user %s: %w", ErrUnavailable, d.UserID, err)
-		}
-		return d, 0, fmt.Errorf("welcome user %s: %w", d.UserID, err)
+		return d, 0, classify("welcome user "+d.UserID, redact(err, d.Email))
 	}
 	return d, outcome, nil
 }
 
 // validate checks what a welcome e-mail needs.
-func validate(r Registration) error {
+func validate(r Registration) error { return validateIDs(r.UserID, r.EventID, r.Email) }
+
+// validateIDs checks the ids and the address every mail needs. Its errors
+// never quote the address: it is personal data, and they are logged.
+func validateIDs(userID, eventID, email string) error {
 	// uuid.Validate also takes braces and urn:uuid: prefixes; the ledger's
 	// key is the canonical 36-character form.
-	if err := uuid.Validate(r.UserID); err != nil || len(r.UserID) != 36 {
-		return fmt.Errorf("%w: user id %q is not a UUID", ErrInvalidEvent, r.UserID)
+	if err := uuid.Validate(userID); err != nil || len(userID) != 36 {
+		return fmt.Errorf("%w: user id %q is not a UUID", ErrInvalidEvent, userID)
 	}
-	if err := uuid.Validate(r.EventID); err != nil || len(r.EventID) != 36 {
-		return fmt.Errorf("%w: event id %q is not a UUID", ErrInvalidEvent, r.EventID)
+	if err := uuid.Validate(eventID); err != nil || len(eventID) != 36 {
+		return fmt.Errorf("%w: event id %q is not a UUID", ErrInvalidEvent, eventID)
 	}
-	if r.Email == "" {
+	if email == "" {
 		return fmt.Errorf("%w: no e-mail address", ErrInvalidEvent)
 	}
-	if addr, err := netmail.ParseAddress(r.Email); err != nil || addr.Address != r.Email || addr.Name != "" {
-		return fmt.Errorf("%w: e-mail %q is not a bare address", ErrInvalidEvent, r.Email)
+	if addr, err := netmail.ParseAddress(email); err != nil || addr.Address != email || addr.Name != "" {
+		return fmt.Errorf("%w: the e-mail address is not a bare address", ErrInvalidEvent)
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/ssokit/platform/services/welcome-notifier/internal/mail"
 	"github.com/ssokit/platform/services/welcome-notifier/internal/welcome"
 )
 
@@ -39,6 +40,50 @@ func Run(t *testing.T, newLedger func(t *testing.T) welcome.Ledger) {
 		}
 		if n := c.calls.Load(); n != 1 {
 			t.Fatalf("send called %d times, want 1", n)
+		}
+	})
+
+	t.Run("account mails send once per event", func(t *testing.T) {
+		t.Parallel()
+		l := newLedger(t)
+		d := accountDelivery(mail.PasswordReset)
+		var c counter
+		if got, err := l.Once(t.Context(), d, c.send); err != nil || got != welcome.Sent {
+			t.Fatalf("first Once = %v, %v; want Sent", got, err)
+		}
+		if got, err := l.Once(t.Context(), d, c.send); err != nil || got != welcome.AlreadySent {
+			t.Fatalf("Once of the redelivered event = %v, %v; want AlreadySent", got, err)
+		}
+		// The same user asks again: a new event, a new mail.
+		again := accountDelivery(mail.PasswordReset)
+		again.UserID = d.UserID
+		if got, err := l.Once(t.Context(), again, c.send); err != nil || got != welcome.Sent {
+			t.Fatalf("Once of the user's second request = %v, %v; want Sent", got, err)
+		}
+		if n := c.calls.Load(); n != 2 {
+			t.Fatalf("send called %d times, want 2", n)
+		}
+	})
+
+	t.Run("account mails and the welcome do not share a record", func(t *testing.T) {
+		t.Parallel()
+		l := newLedger(t)
+		w := delivery()
+		var c counter
+		for _, kind := range []mail.Kind{mail.VerifyEmail, mail.PasswordChanged} {
+			d := accountDelivery(kind)
+			d.UserID = w.UserID
+			if got, err := l.Once(t.Context(), d, c.send); err != nil || got != welcome.Sent {
+				t.Fatalf("Once of %s = %v, %v; want Sent", kind, got, err)
+			}
+		}
+		// The welcome's event id equals an account mail's: still its own mail.
+		w.EventID = accountDelivery(mail.VerifyEmail).EventID
+		if got, err := l.Once(t.Context(), w, c.send); err != nil || got != welcome.Sent {
+			t.Fatalf("Once of the welcome = %v, %v; want Sent", got, err)
+		}
+		if n := c.calls.Load(); n != 3 {
+			t.Fatalf("send called %d times, want 3", n)
 		}
 	})
 
@@ -150,9 +195,21 @@ func Run(t *testing.T, newLedger func(t *testing.T) welcome.Ledger) {
 	})
 }
 
+func accountDelivery(kind mail.Kind) welcome.Delivery {
+	ev := uuid.NewString()
+	return welcome.Delivery{
+		Kind:      kind,
+		UserID:    uuid.NewString(),
+		EventID:   ev,
+		Email:     "ada@example.test",
+		MessageID: kind.MessageID(ev, "ssokit.local"),
+	}
+}
+
 func delivery() welcome.Delivery {
 	id := uuid.NewString()
 	return welcome.Delivery{
+		Kind:      mail.Welcome,
 		UserID:    id,
 		EventID:   uuid.NewString(),
 		Email:     "ada@example.test",

@@ -35,14 +35,15 @@ func (m *Memory) Once(ctx context.Context, d welcome.Delivery, send func(context
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	if _, ok := m.sent[d.UserID]; ok {
+	k := key(d)
+	if _, ok := m.sent[k]; ok {
 		return welcome.AlreadySent, nil
 	}
-	m.attempts[d.UserID]++
+	m.attempts[k]++
 	if err := send(ctx); err != nil {
 		return 0, err
 	}
-	m.sent[d.UserID] = d
+	m.sent[k] = d
 	return welcome.Sent, nil
 }
 
@@ -54,9 +55,26 @@ func (m *Memory) FailWith(err error) {
 	m.err = err
 }
 
-// Attempts returns how often send was called for userID.
+// key is what one mail is recorded under: the user of a welcome, the
+// event of an account mail.
+func key(d welcome.Delivery) string {
+	if d.Kind.PerEvent() {
+		return "event:" + d.EventID
+	}
+	return "user:" + d.UserID
+}
+
+// Attempts returns how often send was called for userID's welcome.
 func (m *Memory) Attempts(userID string) int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.attempts[userID]
+	return m.attempts["user:"+userID]
+}
+
+// EventAttempts returns how often send was called for eventID's account
+// mail.
+func (m *Memory) EventAttempts(eventID string) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.attempts["event:"+eventID]
 }

@@ -1,0 +1,171 @@
+package events
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ssokit/platform/libs/consumer"
+	eventsv1 "github.com/ssokit/platform/libs/gen/events/v1"
+	"github.com/ssokit/platform/libs/sealbox"
+	"github.com/ssokit/platform/services/welcome-notifier/internal/mail"
+	"github.com/ssokit/platform/services/welcome-notifier/internal/welcome"
+)
+
+// Purposes of the sealed tokens, the first part of their sealbox.AAD: sso
+// seals with the same words, so a verification token cannot pass for a
+// reset token.
+const (
+	PurposeEmailVerification = "email-verification"
+	PurposePasswordReset     = "password-reset"
+)
+
+// AccountMailer sends the mail an account event asks for, once per event.
+type AccountMailer interface {
+	Send(ctx context.Context, m welcome.AccountMail) (welcome.Delivery, welcome.Outcome, error)
+}
+
+// Opener opens a token sealed for the notifier: *sealbox.Ring. An error
+// wrapping sealbox.ErrUnsealable means it never will.
+type Opener interface {
+	Open(s *eventsv1.SealedSecret, aad []byte) ([]byte, error)
+}
+
+// Kinds of account event, the values of the kind label of
+// welcome_notifier_account_events_total.
+const (
+	kindVerificationRequested = "email_verification_requested"
+	kindEmailVerified         = "email_verified"
+	kindResetRequested        = "password_reset_requested"
+	kindPasswordChanged       = "password_changed"
+	kindUnknown               = "unknown"
+)
+
+// Outcomes of an account event beyond those of a UserRegistered one.
+const (
+	// outcomeIgnored: a kind that asks for no mail (EmailVerified).
+	outcomeIgnored = "ignored"
+	// outcomeSkipped: a kind newer than this build; see AccountEvent.
+	outcomeSkipped = "skipped"
+)
+
+// AccountHandler handles AccountEvents.
+type AccountHandler struct {
+	m      AccountMailer
+	open   Opener
+	log    *slog.Logger
+	events *prometheus.CounterVec
+}
+
+// NewAccountHandler returns an AccountHandler mailing through m, opening
+// tokens with open, with its counter registered on reg.
+func NewAccountHandler(m AccountMailer, open Opener, reg prometheus.Registerer, log *slog.Logger) (*AccountHandler, error) {
+	events := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "welcome_notifier_account_events_total",
+		Help: "AccountEvents handled, by kind and outcome: sent, duplicate (the event's mail was sent before), failed (to be retried), rejected (invalid, unopenable token or undeliverable: dead-lettered), ignored (a kind that needs no mail), skipped (a kind this build does not know).",
+	}, []string{"kind", "outcome"})
+	// Exported as 0 from the start, so rates and alerts work.
+	for _, k := range []string{kindVerificationRequested, kindResetRequested, kindPasswordChanged} {
+		for _, o := range []string{outcomeSent, outcomeDuplicate, outcomeFailed, outcomeRejected} {
+			events.WithLabelValues(k, o)
+		}
+	}
+	events.WithLabelValues(kindEmailVerified, outcomeIgnored)
+	events.WithLabelValues(kindUnknown, outcomeSkipped)
+	if err := reg.Register(events); err != nil {
+		return nil, fmt.Errorf("events metrics: %w", err)
+	}
+	return &AccountHandler{m: m, open: open, log: log, events: events}, nil
+}
+
+// AccountEvent is a consumer.Handler. It sends the mail the event asks for
+// (a verification link, a reset link, a password-changed notice), once per
+// event: a redelivery is a success that sends nothing. EmailVerified asks
+// for no mail, and an event whose kind this build does not know (a kind
+// added to the schema later) is skipped: both succeed and are counted. A
+// token that does not open with the ring (another key, altered, moved from
+// another event) is permanent, like an invalid event: dead-lettered at
+// once. Errors and logs never carry the token, the link or the address.
+func (h *AccountHandler) AccountEvent(ctx context.Context, ev *eventsv1.AccountEvent, meta consumer.Metadata) error {
+	if ev == nil {
+		h.events.WithLabelValues(kindUnknown, outcomeRejected).Inc()
+		return fmt.Errorf("%w: %w: no event", consumer.ErrPermanent, welcome.ErrInvalidEvent)
+	}
+	attrs := []any{
+		slog.String("user_id", ev.GetUserId()), slog.String("event_id", ev.GetEventId()),
+		slog.Int("attempt", meta.Attempt), slog.String("topic", meta.Topic), slog.Int64("offset", meta.Offset),
+	}
+	m := welcome.AccountMail{UserID: ev.GetUserId(), EventID: ev.GetEventId()}
+	var kind string
+	switch k := ev.GetKind().(type) {
+	case *eventsv1.AccountEvent_EmailVerificationRequested:
+		kind, m.Kind = kindVerificationRequested, mail.VerifyEmail
+		m.Email, m.ExpiresAt = k.EmailVerificationRequested.GetEmail(), k.EmailVerificationRequested.GetExpiresAt().AsTime()
+		if err := h.openToken(&m, PurposeEmailVerification, ev, k.EmailVerificationRequested.GetToken()); err != nil {
+			h.events.WithLabelValues(kind, outcomeRejected).Inc()
+			return err
+		}
+	case *eventsv1.AccountEvent_PasswordResetRequested:
+		kind, m.Kind = kindResetRequested, mail.PasswordReset
+		m.Email, m.ExpiresAt = k.PasswordResetRequested.GetEmail(), k.PasswordResetRequested.GetExpiresAt().AsTime()
+		if err := h.openToken(&m, PurposePasswordReset, ev, k.PasswordResetRequested.GetToken()); err != nil {
+			h.events.WithLabelValues(kind, outcomeRejected).Inc()
+			return err
+		}
+	case *eventsv1.AccountEvent_PasswordChanged:
+		kind, m.Kind = kindPasswordChanged, mail.PasswordChanged
+		m.Email = k.PasswordChanged.GetEmail()
+		switch k.PasswordChanged.GetMethod() {
+		case eventsv1.PasswordChangeMethod_PASSWORD_CHANGE_METHOD_RESET:
+			m.Method = welcome.MethodReset
+		case eventsv1.PasswordChangeMethod_PASSWORD_CHANGE_METHOD_CHANGE:
+			m.Method = welcome.MethodChange
+		}
+	case *eventsv1.AccountEvent_EmailVerified:
+		h.events.WithLabelValues(kindEmailVerified, outcomeIgnored).Inc()
+		return nil
+	default:
+		// Unset: a kind added to the schema after this build. The envelope
+		// decoded, so the event is sound; it is not ours to mail.
+		h.events.WithLabelValues(kindUnknown, outcomeSkipped).Inc()
+		h.log.InfoContext(ctx, "account event of a kind this build does not know, skipped", attrs...)
+		return nil
+	}
+
+	d, outcome, err := h.m.Send(ctx, m)
+	switch {
+	case errors.Is(err, welcome.ErrInvalidEvent), errors.Is(err, welcome.ErrUndeliverable):
+		h.events.WithLabelValues(kind, outcomeRejected).Inc()
+		return fmt.Errorf("%w: %w", consumer.ErrPermanent, err)
+	case errors.Is(err, welcome.ErrUnavailable):
+		h.events.WithLabelValues(kind, outcomeFailed).Inc()
+		return fmt.Errorf("%w: %w", consumer.ErrTransient, err)
+	case err != nil:
+		h.events.WithLabelValues(kind, outcomeFailed).Inc()
+		return err
+	}
+	attrs = append(attrs, slog.String("mail", string(d.Kind)), slog.String("message_id", d.MessageID))
+	if outcome == welcome.AlreadySent {
+		h.events.WithLabelValues(kind, outcomeDuplicate).Inc()
+		h.log.InfoContext(ctx, "account mail already sent, skipping", attrs...)
+		return nil
+	}
+	h.events.WithLabelValues(kind, outcomeSent).Inc()
+	h.log.InfoContext(ctx, "account mail sent", attrs...)
+	return nil
+}
+
+// openToken opens sealed into m.Token, bound to purpose and ev's user and
+// event. A token that does not open is a permanent failure.
+func (h *AccountHandler) openToken(m *welcome.AccountMail, purpose string, ev *eventsv1.AccountEvent, sealed *eventsv1.SealedSecret) error {
+	token, err := h.open.Open(sealed, sealbox.AAD(purpose, ev.GetUserId(), ev.GetEventId()))
+	if err != nil {
+		// sealbox's errors name the key id at most, never the secret.
+		return fmt.Errorf("%w: %w: %s token of event %s: %w", consumer.ErrPermanent, welcome.ErrInvalidEvent, purpose, ev.GetEventId(), err)
+	}
+	m.Token = string(token)
+	return nil
+}
