@@ -33,15 +33,19 @@ type system struct {
 	// ring the notifier opens their tokens with.
 	accountTopic string
 	ringFile     string
-	spans        *testenv.SpanCollector
-	ssoHTTP      string
-	ssoGRPC      string
-	loyHTTP      string
-	loyGRPC      string
-	notHTTP      string
-	dbs          map[string]string // service -> database name
-	procs        map[string]*process
-	bonus        int64
+	// bin holds the binaries; ssoEnv is sso's environment, which its
+	// commands (`sso schemas register`) run with too.
+	bin     string
+	ssoEnv  map[string]string
+	spans   *testenv.SpanCollector
+	ssoHTTP string
+	ssoGRPC string
+	loyHTTP string
+	loyGRPC string
+	notHTTP string
+	dbs     map[string]string // service -> database name
+	procs   map[string]*process
+	bonus   int64
 }
 
 type process struct {
@@ -92,6 +96,7 @@ func startSystem(t *testing.T) (*system, error) {
 		bonus:  100,
 	}
 	s.topic = "e2e-user-registered-" + s.suffix
+	s.accountTopic = "e2e-account-events-" + s.suffix
 	s.spans = testenv.NewSpanCollector(&cleanupTB{TB: t})
 
 	bin, err := os.MkdirTemp("", "ssokit-e2e-")
@@ -99,6 +104,7 @@ func startSystem(t *testing.T) (*system, error) {
 		return nil, err
 	}
 	cleanups = append(cleanups, func() { os.RemoveAll(bin) })
+	s.bin = bin
 	for _, name := range []string{"sso", "loyalty-points", "welcome-notifier"} {
 		if err := build(name, bin); err != nil {
 			return nil, err
@@ -116,7 +122,6 @@ func startSystem(t *testing.T) (*system, error) {
 		cleanups = append(cleanups, func() { _ = drop() })
 	}
 	cleanups = append(cleanups, func() { deleteTopicAndSubjects(s.topic) })
-	s.accountTopic = "e2e-account-events-" + s.suffix
 	cleanups = append(cleanups, func() { deleteTopicAndSubjects(s.accountTopic) })
 	s.ringFile = filepath.Join(bin, "sealing-keys")
 	if err := writeRing(s.ringFile); err != nil {
@@ -129,7 +134,7 @@ func startSystem(t *testing.T) (*system, error) {
 	s.notHTTP = ports[4]
 	keys := filepath.Join(bin, "keys")
 
-	if err := s.start("sso", bin, s.ssoHTTP, map[string]string{
+	s.ssoEnv = map[string]string{
 		"SSO_GRPC_ADDR":              s.ssoGRPC,
 		"SSO_HTTP_ADDR":              s.ssoHTTP,
 		"SSO_DB_PRIMARY_DSN":         testenv.WithDatabase(testenv.PGPrimaryDSN, s.dbs["sso"]),
@@ -142,6 +147,7 @@ func startSystem(t *testing.T) (*system, error) {
 		"SSO_KAFKA_BROKERS":          testenv.KafkaBrokers,
 		"SSO_SCHEMA_REGISTRY_URL":    testenv.SchemaRegistryURL,
 		"SSO_USER_EVENTS_TOPIC":      s.topic,
+		"SSO_ACCOUNT_EVENTS_TOPIC":   s.accountTopic,
 		"SSO_OUTBOX_STALE_AFTER":     "10s",
 		"SSO_OUTBOX_SWEEP_INTERVAL":  "500ms",
 		"SSO_OUTBOX_MAX_BACKOFF":     "5s",
@@ -149,7 +155,12 @@ func startSystem(t *testing.T) (*system, error) {
 		"SSO_OTLP_ENDPOINT":          s.spans.Endpoint,
 		"SSO_LOGIN_IP_FAILURE_LIMIT": "10000",
 		"SSO_REGISTER_IP_LIMIT":      "10000",
-	}); err != nil {
+	}
+	// The deploy step first: sso registers no schema itself.
+	if out, err := s.ssoCommand(s.ssoEnv, "schemas", "register"); err != nil {
+		return nil, fmt.Errorf("sso schemas register: %v\n%s", err, out)
+	}
+	if err := s.start("sso", bin, s.ssoHTTP, s.ssoEnv); err != nil {
 		return nil, err
 	}
 	if err := s.start("loyalty-points", bin, s.loyHTTP, map[string]string{
@@ -186,6 +197,18 @@ func startSystem(t *testing.T) (*system, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// ssoCommand runs `sso args...` with env on top of this process's
+// environment, as a deploy step would, and returns what it printed.
+func (s *system) ssoCommand(env map[string]string, args ...string) ([]byte, error) {
+	cmd := exec.Command(filepath.Join(s.bin, "sso"), args...)
+	cmd.Dir = s.bin
+	cmd.Env = os.Environ()
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	return cmd.CombinedOutput()
 }
 
 // cleanupTB lets the shared collector outlive the first test that starts

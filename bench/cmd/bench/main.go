@@ -53,6 +53,7 @@ type config struct {
 	SSOPIDFile                                  string
 	SSOPID                                      int
 	SSODB, LoyaltyDB, Mailpit, Kafka            string
+	SchemaRegistry                              string
 
 	Profiles, Transports set
 	Warmup, Duration     time.Duration
@@ -147,6 +148,7 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&c.LoyaltyDB, "loyalty-db", "postgres://postgres:postgres@/loyalty?sslmode=disable&host=127.0.0.1,127.0.0.1&port=5432,5433&connect_timeout=2&target_session_attrs=read-write", "loyalty-points' database")
 	fs.StringVar(&c.Mailpit, "mailpit", "http://127.0.0.1:8025", "Mailpit API base URL")
 	fs.StringVar(&c.Kafka, "kafka", "127.0.0.1:9092", "Kafka broker address, watched during the drain's outage")
+	fs.StringVar(&c.SchemaRegistry, "schema-registry", "http://127.0.0.1:8081/apis/ccompat/v7", "Schema Registry the drain registers its topic's schema in (sso registers none)")
 
 	profiles := fs.String("profiles", "register,login,refresh,validate,mixed", "load profiles")
 	transports := fs.String("transports", "grpc,rest", "transports for the load profiles")

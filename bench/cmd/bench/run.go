@@ -266,7 +266,7 @@ func drain(ctx context.Context, cfg config, dir string, ssoDB *sql.DB, log *slog
 	res := pipeline.Drain(ctx, pipeline.DrainConfig{
 		SSODB: ssoDB, Events: cfg.DrainEvents, Topic: cfg.DrainTopic, Mode: cfg.DrainMode,
 		StopKafka: stack("down", "kafka"), StartKafka: stack("up", "kafka"),
-		KafkaAddr: cfg.Kafka, Timeout: cfg.DrainTimeout, Log: log,
+		KafkaAddr: cfg.Kafka, SchemaRegistryURL: cfg.SchemaRegistry, Timeout: cfg.DrainTimeout, Log: log,
 	})
 	log.Info("drain", slog.String("status", res.Status), slog.String("reason", res.Reason),
 		slog.Float64("seconds", res.DrainSeconds), slog.Float64("events_per_s", res.EventsPerSecond))

@@ -10,11 +10,13 @@ import (
 	"net"
 	"time"
 
+	"github.com/confluentinc/confluent-kafka-go/v2/schemaregistry"
 	"github.com/lib/pq"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	eventsv1 "github.com/ssokit/platform/libs/gen/events/v1"
+	"github.com/ssokit/platform/libs/schemas"
 )
 
 // Drain modes.
@@ -39,9 +41,12 @@ type DrainConfig struct {
 	// StopKafka and StartKafka stop and start the broker (ModeOutage);
 	// StartKafka returns once the broker is healthy.
 	StopKafka, StartKafka func(context.Context) error
-	KafkaAddr             string        // host:port polled to see the broker come back
-	Timeout               time.Duration // the longest the drain may take
-	Log                   *slog.Logger
+	KafkaAddr             string // host:port polled to see the broker come back
+	// SchemaRegistryURL is where Drain registers Topic's schema, as the
+	// deploy step does for sso's own topics: the relay registers none.
+	SchemaRegistryURL string
+	Timeout           time.Duration // the longest the drain may take
+	Log               *slog.Logger
 }
 
 // DrainResult is what Drain measured.
@@ -93,6 +98,10 @@ func Drain(ctx context.Context, cfg DrainConfig) (res DrainResult) {
 			cfg.Log.Warn("drain: could not delete the backlog rows", slog.String("topic", cfg.Topic), slog.Any("error", err))
 		}
 	}()
+
+	if err := registerSchema(cfg.SchemaRegistryURL, cfg.Topic); err != nil {
+		return fail(StatusUnavailable, "register the schema of %s: %v", cfg.Topic, err)
+	}
 
 	ids, payloads, err := backlog(cfg.Events)
 	if err != nil {
@@ -274,4 +283,15 @@ func newUUID() string {
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// registerSchema registers UserRegistered under topic's subject.
+func registerSchema(url, topic string) error {
+	client, err := schemaregistry.NewClient(schemaregistry.NewConfig(url))
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	_, err = schemas.Register(client, []schemas.Subject{schemas.ValueSubject(topic, eventsv1.File_events_v1_user_registered_proto)})
+	return err
 }

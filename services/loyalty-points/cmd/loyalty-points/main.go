@@ -1,6 +1,7 @@
 // Command loyalty-points keeps users' loyalty balances: it credits the
-// welcome bonus from UserRegistered events and serves balance, history,
-// deposit and withdraw over gRPC and REST.
+// welcome bonus from UserRegistered events (or, with
+// LOYALTY_WELCOME_BONUS_ON=verification, from EmailVerified AccountEvents)
+// and serves balance, history, deposit and withdraw over gRPC and REST.
 //
 // Usage:
 //
@@ -8,6 +9,8 @@
 //	loyalty-points migrate   apply the database migrations and exit
 //	loyalty-points dlq replay [--limit N] [--dry-run]
 //	                         move dead letters back to the consumed topic and exit
+//	loyalty-points account-events dlq replay [--limit N] [--dry-run]
+//	                         the same for the AccountEvents consumer
 package main
 
 import (
@@ -24,6 +27,16 @@ func main() {
 		Commands: []bootstrap.Command[config.Config]{
 			bootstrap.Migrate(service.Migrate),
 			bootstrap.DeadLetterReplay(service.ReplayConfig),
+			accountEventsReplay(),
 		},
 	})
+}
+
+// accountEventsReplay is `account-events dlq replay`, the dead-letter
+// replay of the AccountEvents consumer, which has a group and dead-letter
+// topic of its own.
+func accountEventsReplay() bootstrap.Command[config.Config] {
+	c := bootstrap.DeadLetterReplay(service.AccountEventsReplayConfig)
+	c.Name = "account-events " + c.Name
+	return c
 }

@@ -31,12 +31,35 @@ type Config struct {
 	// WelcomeBonus is the number of points credited, once, to each new
 	// user's account.
 	WelcomeBonus int64 `env:"LOYALTY_WELCOME_BONUS" envDefault:"100"`
+	// WelcomeBonusOn is the event that credits the welcome bonus:
+	// "registration" (UserRegistered) or "verification" (the EmailVerified
+	// kind of AccountEvent, consumed from AccountEvents.Topic; UserRegistered
+	// then credits nothing). A user gets the bonus once either way.
+	WelcomeBonusOn string `env:"LOYALTY_WELCOME_BONUS_ON" envDefault:"registration"`
 
-	DB       DB
-	SSO      SSO
-	Kafka    Kafka
-	Consumer Consumer
+	DB            DB
+	SSO           SSO
+	Kafka         Kafka
+	Consumer      Consumer
+	AccountEvents AccountEvents
 }
+
+// AccountEvents configures the consumption of AccountEvents, which runs
+// only with LOYALTY_WELCOME_BONUS_ON=verification: its own consumer group
+// and dead-letter topic, with Consumer's retry settings.
+type AccountEvents struct {
+	Topic   string `env:"LOYALTY_ACCOUNT_EVENTS_TOPIC" envDefault:"account-events"`
+	GroupID string `env:"LOYALTY_ACCOUNT_EVENTS_GROUP_ID" envDefault:"loyalty-points-account-events"`
+	// DeadLetterTopic receives the AccountEvents given up on; empty means
+	// the consumer library's default name for Topic and GroupID.
+	DeadLetterTopic string `env:"LOYALTY_ACCOUNT_EVENTS_DEAD_LETTER_TOPIC"`
+}
+
+// Values of WelcomeBonusOn.
+const (
+	BonusOnRegistration = "registration"
+	BonusOnVerification = "verification"
+)
 
 // DB locates the service's own PostgreSQL database.
 type DB struct {
@@ -109,6 +132,14 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("%w: LOYALTY_SCHEMA_REGISTRY_URL is required", config.ErrInvalid)
 	case c.Consumer.Topic == "" || c.Consumer.GroupID == "":
 		return fmt.Errorf("%w: LOYALTY_TOPIC and LOYALTY_GROUP_ID are required", config.ErrInvalid)
+	case c.WelcomeBonusOn != BonusOnRegistration && c.WelcomeBonusOn != BonusOnVerification:
+		return fmt.Errorf("%w: LOYALTY_WELCOME_BONUS_ON must be %q or %q", config.ErrInvalid, BonusOnRegistration, BonusOnVerification)
+	case c.WelcomeBonusOn == BonusOnVerification && (c.AccountEvents.Topic == "" || c.AccountEvents.GroupID == ""):
+		return fmt.Errorf("%w: LOYALTY_ACCOUNT_EVENTS_TOPIC and LOYALTY_ACCOUNT_EVENTS_GROUP_ID are required", config.ErrInvalid)
+	case c.WelcomeBonusOn == BonusOnVerification && (c.AccountEvents.GroupID == c.Consumer.GroupID || c.AccountEvents.Topic == c.Consumer.Topic):
+		// One group per topic: each consumer's offsets, lag and dead
+		// letters stay its own.
+		return fmt.Errorf("%w: LOYALTY_ACCOUNT_EVENTS_GROUP_ID and _TOPIC must differ from LOYALTY_GROUP_ID and LOYALTY_TOPIC", config.ErrInvalid)
 	case c.Consumer.MaxAttempts < 1:
 		return fmt.Errorf("%w: LOYALTY_MAX_ATTEMPTS must be at least 1", config.ErrInvalid)
 	case c.Consumer.InitialBackoff <= 0 || c.Consumer.MaxBackoff < c.Consumer.InitialBackoff:
@@ -127,6 +158,10 @@ func (c Config) LogValue() slog.Value {
 		slog.String("otlp_endpoint", c.OTLPEndpoint),
 		slog.String("shutdown_timeout", c.ShutdownTimeout.String()),
 		slog.Int64("welcome_bonus", c.WelcomeBonus),
+		slog.String("welcome_bonus_on", c.WelcomeBonusOn),
+		slog.String("account_events_topic", c.AccountEvents.Topic),
+		slog.String("account_events_group_id", c.AccountEvents.GroupID),
+		slog.String("account_events_dead_letter_topic", c.AccountEvents.DeadLetterTopic),
 		slog.String("db", config.RedactDSN(c.DB.DSN)),
 		slog.Int("db_max_open_conns", c.DB.MaxOpenConns),
 		slog.String("sso_addr", c.SSO.Addr),

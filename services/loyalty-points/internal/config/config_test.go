@@ -29,6 +29,11 @@ func TestDefaults(t *testing.T) {
 	if c.SSO.Addr != "127.0.0.1:44044" || c.SSO.Timeout != 2*time.Second {
 		t.Errorf("sso = %+v, want 127.0.0.1:44044 within 2s", c.SSO)
 	}
+	if c.WelcomeBonusOn != config.BonusOnRegistration || c.AccountEvents.Topic != "account-events" ||
+		c.AccountEvents.GroupID != "loyalty-points-account-events" {
+		t.Errorf("bonus on %q, account events %+v; want registration, account-events/loyalty-points-account-events",
+			c.WelcomeBonusOn, c.AccountEvents)
+	}
 }
 
 func TestOverrides(t *testing.T) {
@@ -58,6 +63,9 @@ func TestValidate(t *testing.T) {
 		{"max backoff below initial", map[string]string{"LOYALTY_RETRY_INITIAL_BACKOFF": "2s", "LOYALTY_RETRY_MAX_BACKOFF": "1s"}},
 		{"zero pool", map[string]string{"LOYALTY_DB_MAX_OPEN_CONNS": "0"}},
 		{"sample ratio above 1", map[string]string{"LOYALTY_TRACE_SAMPLE_RATIO": "1.5"}},
+		{"bonus on login", map[string]string{"LOYALTY_WELCOME_BONUS_ON": "login"}},
+		{"verification on the UserRegistered topic", map[string]string{"LOYALTY_WELCOME_BONUS_ON": "verification", "LOYALTY_ACCOUNT_EVENTS_TOPIC": "user-registered"}},
+		{"verification in the UserRegistered group", map[string]string{"LOYALTY_WELCOME_BONUS_ON": "verification", "LOYALTY_ACCOUNT_EVENTS_GROUP_ID": "loyalty-points"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

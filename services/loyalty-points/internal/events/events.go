@@ -1,5 +1,7 @@
-// Package events is the Kafka side of loyalty-points: it turns the
-// UserRegistered events it consumes into welcome-bonus credits. Delivery
+// Package events is the Kafka side of loyalty-points: it turns the events it
+// consumes into welcome-bonus credits, on registration (UserRegistered) or,
+// when so configured, on the address's verification (the EmailVerified
+// kind of AccountEvent). Either way the ledger credits a user once. Delivery
 // (retries, dead letters, commits, tracing) is package consumer's job; this
 // package decides only what an event means and which failures are
 // permanent.
@@ -32,27 +34,60 @@ const (
 	outcomeRejected  = "rejected"
 )
 
-// Handler handles UserRegistered events.
+// BonusOn names the event that credits the welcome bonus.
+type BonusOn string
+
+const (
+	// OnRegistration credits on UserRegistered.
+	OnRegistration BonusOn = "registration"
+	// OnVerification credits on the AccountEvent EmailVerified; a
+	// UserRegistered credits nothing.
+	OnVerification BonusOn = "verification"
+)
+
+// Kinds of skipped event, the values of the kind label of
+// loyalty_points_events_skipped_total besides the AccountEvent kinds.
+const (
+	skippedUserRegistered = "user_registered"
+	// skippedUnknown is an AccountEvent of a kind newer than this build.
+	skippedUnknown = "unknown"
+)
+
+// Handler handles UserRegistered events and AccountEvents.
 type Handler struct {
 	w        Welcomer
+	on       BonusOn
 	log      *slog.Logger
 	outcomes *prometheus.CounterVec
+	skipped  *prometheus.CounterVec
 }
 
-// NewHandler returns a Handler crediting through w, with its counter
-// registered on reg.
-func NewHandler(w Welcomer, reg prometheus.Registerer, log *slog.Logger) (*Handler, error) {
+// NewHandler returns a Handler crediting through w on the event on names,
+// with its counters registered on reg.
+func NewHandler(w Welcomer, on BonusOn, reg prometheus.Registerer, log *slog.Logger) (*Handler, error) {
+	if on != OnRegistration && on != OnVerification {
+		return nil, fmt.Errorf("events: welcome bonus on %q: want %q or %q", on, OnRegistration, OnVerification)
+	}
 	outcomes := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "loyalty_points_welcome_bonuses_total",
-		Help: "UserRegistered events handled, by outcome: credited, duplicate (the user had the bonus already), failed (to be retried), rejected (malformed, dead-lettered).",
+		Help: "Welcome-bonus events (UserRegistered, or EmailVerified under LOYALTY_WELCOME_BONUS_ON=verification) handled, by outcome: credited, duplicate (the user had the bonus already), failed (to be retried), rejected (malformed, dead-lettered).",
 	}, []string{"outcome"})
 	for _, o := range []string{outcomeCredited, outcomeDuplicate, outcomeFailed, outcomeRejected} {
 		outcomes.WithLabelValues(o)
 	}
+	skipped := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "loyalty_points_events_skipped_total",
+		Help: "Events consumed that credit nothing under LOYALTY_WELCOME_BONUS_ON, by kind: user_registered (under verification), an AccountEvent kind other than email_verified, or unknown (a kind newer than this build).",
+	}, []string{"kind"})
+	skipped.WithLabelValues(skippedUserRegistered)
+	skipped.WithLabelValues(skippedUnknown)
 	if err := reg.Register(outcomes); err != nil {
 		return nil, fmt.Errorf("events metrics: %w", err)
 	}
-	return &Handler{w: w, log: log, outcomes: outcomes}, nil
+	if err := reg.Register(skipped); err != nil {
+		return nil, fmt.Errorf("events metrics: %w", err)
+	}
+	return &Handler{w: w, on: on, log: log, outcomes: outcomes, skipped: skipped}, nil
 }
 
 // UserRegistered is a consumer.Handler: it credits the user's welcome
@@ -61,14 +96,44 @@ func NewHandler(w Welcomer, reg prometheus.Registerer, log *slog.Logger) (*Handl
 // wraps consumer.ErrPermanent and it is dead-lettered at once. The
 // database unreachable wraps consumer.ErrTransient: the consumer waits for
 // it without limit and dead-letters nothing. Any other failure is retried
-// a few times, then dead-lettered.
+// a few times, then dead-lettered. When the bonus waits for verification,
+// the event is skipped.
 func (h *Handler) UserRegistered(ctx context.Context, ev *eventsv1.UserRegistered, meta consumer.Metadata) error {
-	credited, err := h.w.CreditWelcomeBonus(ctx, ev.GetUserId(), ev.GetEventId())
+	if h.on != OnRegistration {
+		h.skipped.WithLabelValues(skippedUserRegistered).Inc()
+		h.log.DebugContext(ctx, "UserRegistered skipped: the welcome bonus waits for the address's verification",
+			slog.String("event_id", ev.GetEventId()))
+		return nil
+	}
+	return h.credit(ctx, "UserRegistered", ev.GetUserId(), ev.GetEventId(), meta)
+}
+
+// AccountEvent is a consumer.Handler: an EmailVerified event credits the
+// user's welcome bonus when it waits for verification, handled like a
+// UserRegistered otherwise is. Every other kind, including one newer than
+// this build (which decodes as no kind), is skipped and counted: it is no
+// failure, so nothing is dead-lettered.
+func (h *Handler) AccountEvent(ctx context.Context, ev *eventsv1.AccountEvent, meta consumer.Metadata) error {
+	if _, ok := ev.GetKind().(*eventsv1.AccountEvent_EmailVerified); ok && h.on == OnVerification {
+		return h.credit(ctx, "EmailVerified", ev.GetUserId(), ev.GetEventId(), meta)
+	}
+	kind := skippedUnknown
+	if od := ev.ProtoReflect().WhichOneof(ev.ProtoReflect().Descriptor().Oneofs().ByName("kind")); od != nil {
+		kind = string(od.Name())
+	}
+	h.skipped.WithLabelValues(kind).Inc()
+	h.log.DebugContext(ctx, "AccountEvent skipped", slog.String("kind", kind), slog.String("event_id", ev.GetEventId()))
+	return nil
+}
+
+// credit credits the welcome bonus for the event named what.
+func (h *Handler) credit(ctx context.Context, what, userID, eventID string, meta consumer.Metadata) error {
+	credited, err := h.w.CreditWelcomeBonus(ctx, userID, eventID)
 	var invalid *ledger.InvalidArgumentError
 	switch {
 	case errors.As(err, &invalid):
 		h.outcomes.WithLabelValues(outcomeRejected).Inc()
-		return fmt.Errorf("%w: UserRegistered event: %w", consumer.ErrPermanent, err)
+		return fmt.Errorf("%w: %s event: %w", consumer.ErrPermanent, what, err)
 	case errors.Is(err, ledger.ErrUnavailable):
 		h.outcomes.WithLabelValues(outcomeFailed).Inc()
 		return fmt.Errorf("%w: credit welcome bonus: %w", consumer.ErrTransient, err)
@@ -80,9 +145,9 @@ func (h *Handler) UserRegistered(ctx context.Context, ev *eventsv1.UserRegistere
 	default:
 		h.outcomes.WithLabelValues(outcomeDuplicate).Inc()
 	}
-	h.log.InfoContext(ctx, "UserRegistered handled",
-		slog.String("user_id", ev.GetUserId()),
-		slog.String("event_id", ev.GetEventId()),
+	h.log.InfoContext(ctx, what+" handled",
+		slog.String("user_id", userID),
+		slog.String("event_id", eventID),
 		slog.Bool("bonus_credited", credited),
 		slog.Int("attempt", meta.Attempt))
 	return nil

@@ -50,7 +50,7 @@ func TestUserRegistered(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var logs bytes.Buffer
 			reg := prometheus.NewRegistry()
-			h, err := events.NewHandler(&tt.w, reg, slog.New(slog.NewTextHandler(&logs, nil)))
+			h, err := events.NewHandler(&tt.w, events.OnRegistration, reg, slog.New(slog.NewTextHandler(&logs, nil)))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -72,7 +72,7 @@ func TestUserRegistered(t *testing.T) {
 				t.Fatalf("log %q lacks %q", logs.String(), tt.logged)
 			}
 			want := fmt.Sprintf(`
-# HELP loyalty_points_welcome_bonuses_total UserRegistered events handled, by outcome: credited, duplicate (the user had the bonus already), failed (to be retried), rejected (malformed, dead-lettered).
+# HELP loyalty_points_welcome_bonuses_total Welcome-bonus events (UserRegistered, or EmailVerified under LOYALTY_WELCOME_BONUS_ON=verification) handled, by outcome: credited, duplicate (the user had the bonus already), failed (to be retried), rejected (malformed, dead-lettered).
 # TYPE loyalty_points_welcome_bonuses_total counter
 loyalty_points_welcome_bonuses_total{outcome="credited"} %d
 loyalty_points_welcome_bonuses_total{outcome="duplicate"} %d
@@ -90,5 +90,93 @@ func b2i(b bool) int {
 	if b {
 		return 1
 	}
+	return 0
+}
+
+// TestWelcomeBonusOnVerification: under OnVerification only the
+// EmailVerified kind credits; UserRegistered, the other kinds and kinds
+// newer than this build are skipped and counted, never failed.
+func TestWelcomeBonusOnVerification(t *testing.T) {
+	const userID, eventID = "0f8fad5b-d9cb-469f-a165-70867728950e", "a3bb189e-8bf9-4888-9912-ace4e6543002"
+	tests := []struct {
+		name    string
+		handle  func(*events.Handler) error
+		credits bool
+		skipped string // the kind label counted, if skipped
+	}{
+		{"email verified", func(h *events.Handler) error {
+			return h.AccountEvent(context.Background(), &eventsv1.AccountEvent{EventId: eventID, UserId: userID,
+				Kind: &eventsv1.AccountEvent_EmailVerified{EmailVerified: &eventsv1.EmailVerified{}}}, consumer.Metadata{Attempt: 1})
+		}, true, ""},
+		{"user registered", func(h *events.Handler) error {
+			return h.UserRegistered(context.Background(), &eventsv1.UserRegistered{EventId: eventID, UserId: userID}, consumer.Metadata{Attempt: 1})
+		}, false, "user_registered"},
+		{"another kind", func(h *events.Handler) error {
+			return h.AccountEvent(context.Background(), &eventsv1.AccountEvent{EventId: eventID, UserId: userID,
+				Kind: &eventsv1.AccountEvent_PasswordChanged{PasswordChanged: &eventsv1.PasswordChanged{}}}, consumer.Metadata{Attempt: 1})
+		}, false, "password_changed"},
+		{"a kind newer than this build", func(h *events.Handler) error {
+			return h.AccountEvent(context.Background(), &eventsv1.AccountEvent{EventId: eventID, UserId: userID}, consumer.Metadata{Attempt: 1})
+		}, false, "unknown"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := &fakeWelcomer{credited: true}
+			reg := prometheus.NewRegistry()
+			h, err := events.NewHandler(w, events.OnVerification, reg, slog.New(slog.DiscardHandler))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := tt.handle(h); err != nil {
+				t.Fatalf("err = %v, want none", err)
+			}
+			if credited := w.gotUser == userID && w.gotEvent == eventID; credited != tt.credits {
+				t.Fatalf("credited %v, want %v", credited, tt.credits)
+			}
+			if tt.skipped != "" {
+				if n := skippedCount(t, reg, tt.skipped); n != 1 {
+					t.Errorf("skipped{kind=%q} = %v, want 1", tt.skipped, n)
+				}
+			}
+		})
+	}
+}
+
+// TestAccountEventsCreditNothingOnRegistration: with the bonus on
+// registration, even an EmailVerified is skipped.
+func TestAccountEventsCreditNothingOnRegistration(t *testing.T) {
+	w := &fakeWelcomer{credited: true}
+	h, err := events.NewHandler(w, events.OnRegistration, prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := &eventsv1.AccountEvent{EventId: "a3bb189e-8bf9-4888-9912-ace4e6543002", UserId: "0f8fad5b-d9cb-469f-a165-70867728950e",
+		Kind: &eventsv1.AccountEvent_EmailVerified{EmailVerified: &eventsv1.EmailVerified{}}}
+	if err := h.AccountEvent(context.Background(), ev, consumer.Metadata{Attempt: 1}); err != nil || w.gotUser != "" {
+		t.Fatalf("err %v, credited %q; want a skip", err, w.gotUser)
+	}
+	if _, err := events.NewHandler(w, "login", prometheus.NewRegistry(), slog.New(slog.DiscardHandler)); err == nil {
+		t.Fatal("NewHandler accepted an unknown event to credit on")
+	}
+}
+
+// skippedCount is loyalty_points_events_skipped_total{kind}.
+func skippedCount(t *testing.T, reg *prometheus.Registry, kind string) float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != "loyalty_points_events_skipped_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			if m.GetLabel()[0].GetValue() == kind {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	t.Fatalf("no loyalty_points_events_skipped_total{kind=%q}", kind)
 	return 0
 }

@@ -52,6 +52,18 @@ func ReplayConfig(cfg config.Config) consumer.ReplayConfig {
 	}
 }
 
+// AccountEventsReplayConfig says whose dead letters `loyalty-points
+// account-events dlq replay` moves back: the AccountEvents consumer's
+// (LOYALTY_WELCOME_BONUS_ON=verification), to the account events topic.
+func AccountEventsReplayConfig(cfg config.Config) consumer.ReplayConfig {
+	return consumer.ReplayConfig{
+		Brokers:         cfg.Kafka.Brokers,
+		GroupID:         cfg.AccountEvents.GroupID,
+		Topic:           cfg.AccountEvents.Topic,
+		DeadLetterTopic: cfg.AccountEvents.DeadLetterTopic,
+	}
+}
+
 // New connects to the dependencies, migrates the database and builds the
 // servers and the event consumer of the loyalty-points process. It listens
 // on the configured ports but serves and consumes nothing until the
@@ -98,7 +110,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 		return nil, err
 	}
 
-	welcome, err := events.NewHandler(svc, metrics, log)
+	welcome, err := events.NewHandler(svc, events.BonusOn(cfg.WelcomeBonusOn), metrics, log)
 	if err != nil {
 		return nil, err
 	}
@@ -106,6 +118,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 	if err != nil {
 		return nil, err
 	}
+	// UserRegistered is consumed in both settings, so that its group's
+	// offsets keep up and switching back to "registration" does not credit
+	// the backlog of the time in between.
 	c, err := consumer.New(consumer.Config{
 		Brokers:           cfg.Kafka.Brokers,
 		GroupID:           cfg.Consumer.GroupID,
@@ -127,6 +142,26 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 
 	health.Add("postgres", db.PingContext)
 	health.Add("kafka", c.Check)
+
+	if cfg.WelcomeBonusOn == config.BonusOnVerification {
+		ac, err := consumer.New(consumer.Config{
+			Brokers:           cfg.Kafka.Brokers,
+			GroupID:           cfg.AccountEvents.GroupID,
+			Topic:             cfg.AccountEvents.Topic,
+			SchemaRegistryURL: cfg.Kafka.SchemaRegistryURL,
+			DeadLetterTopic:   cfg.AccountEvents.DeadLetterTopic,
+			MaxAttempts:       cfg.Consumer.MaxAttempts,
+			InitialBackoff:    cfg.Consumer.InitialBackoff,
+			MaxBackoff:        cfg.Consumer.MaxBackoff,
+			Observer:          consumerMetrics.Observer(cfg.AccountEvents.GroupID, cfg.AccountEvents.Topic),
+		}, func() *eventsv1.AccountEvent { return &eventsv1.AccountEvent{} }, welcome.AccountEvent, log)
+		if err != nil {
+			return nil, err
+		}
+		p.Defer(ac.Close)
+		p.Go("account events consumer", ac.Run)
+		health.Add("kafka-account-events", ac.Check)
+	}
 
 	err = gateway.ServeAPI(ctx, p, gateway.API{
 		GRPCAddr: cfg.GRPCAddr,

@@ -8,6 +8,10 @@
 //	sso keys rotate     add a new signing key to SSO_JWT_KEYS_DIR and exit;
 //	                    restart the replicas to sign with it (older keys stay
 //	                    published for verification)
+//	sso schemas register
+//	                    set BACKWARD_TRANSITIVE on the event subjects and
+//	                    register the event schemas of this build, then exit;
+//	                    fails on a schema the registry finds incompatible
 package main
 
 import (
@@ -31,6 +35,7 @@ func main() {
 		Commands: []bootstrap.Command[config.Config]{
 			bootstrap.Migrate(service.Migrate),
 			{Name: "keys rotate", Run: rotateKeys},
+			{Name: "schemas register", Run: service.RegisterSchemas},
 		},
 	})
 }

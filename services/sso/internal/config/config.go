@@ -88,10 +88,13 @@ type Outbox struct {
 	MaxBackoff     time.Duration `env:"SSO_OUTBOX_MAX_BACKOFF" envDefault:"1m"`
 }
 
-// Events configures the UserRegistered events written to the outbox.
+// Events configures the events written to the outbox.
 type Events struct {
-	// Topic is the Kafka topic the events are published to.
+	// Topic is the Kafka topic the UserRegistered events are published to.
 	Topic string `env:"SSO_USER_EVENTS_TOPIC" envDefault:"user-registered"`
+	// AccountTopic is the Kafka topic of the AccountEvent envelope (every
+	// event of an account's life after its registration).
+	AccountTopic string `env:"SSO_ACCOUNT_EVENTS_TOPIC" envDefault:"account-events"`
 }
 
 // Tokens configures the access and refresh tokens.
@@ -298,6 +301,8 @@ func (c *Config) validateEvents() error {
 	switch {
 	case c.Events.Topic == "":
 		return fmt.Errorf("%w: SSO_USER_EVENTS_TOPIC is required", config.ErrInvalid)
+	case c.Events.AccountTopic == "" || c.Events.AccountTopic == c.Events.Topic:
+		return fmt.Errorf("%w: SSO_ACCOUNT_EVENTS_TOPIC is required and must differ from SSO_USER_EVENTS_TOPIC", config.ErrInvalid)
 	case c.Kafka.Brokers == "":
 		return fmt.Errorf("%w: SSO_KAFKA_BROKERS is required", config.ErrInvalid)
 	case !isHTTPURL(c.Kafka.SchemaRegistryURL):
@@ -355,6 +360,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("register_ip_limit", c.Register.IPLimit),
 		slog.String("register_ip_window", c.Register.Window.String()),
 		slog.String("user_events_topic", c.Events.Topic),
+		slog.String("account_events_topic", c.Events.AccountTopic),
 		slog.String("kafka_brokers", c.Kafka.Brokers),
 		slog.String("schema_registry", config.RedactDSN(c.Kafka.SchemaRegistryURL)),
 		slog.String("kafka_message_timeout", c.Kafka.MessageTimeout.String()),

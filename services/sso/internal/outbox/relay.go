@@ -90,8 +90,8 @@ func (c Config) backoff(attempt int) time.Duration {
 }
 
 // Serializer frames an event for the Schema Registry: the confluent
-// serde/protobuf Serializer, which registers the schema under the subject
-// <topic>-value.
+// serde/protobuf Serializer, which finds the schema under the subject
+// <topic>-value (sso's looks it up and registers nothing).
 type Serializer interface {
 	Serialize(topic string, msg any) ([]byte, error)
 }

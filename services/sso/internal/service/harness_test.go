@@ -52,8 +52,8 @@ type harness struct {
 	users    ssov1.UserServiceClient
 	primary  *sqlx.DB
 	replica  *sqlx.DB
-	// registry reaches the Schema Registry the process registers its
-	// event schema in.
+	// registry reaches the Schema Registry the event schemas are
+	// registered in.
 	registry schemaregistry.Client
 }
 
@@ -122,13 +122,17 @@ func start() (*harness, error) {
 	cfg.Register.IPLimit = 100_000
 	cfg.ShutdownTimeout = 5 * time.Second
 
-	// Events go to a topic of this run, and their schema to its subject;
-	// both are deleted afterwards.
+	// Events go to topics of this run, and their schemas to their
+	// subjects; all are deleted afterwards.
 	cfg.Kafka.Brokers = testenv.KafkaBrokers
 	cfg.Kafka.SchemaRegistryURL = testenv.SchemaRegistryURL
 	cfg.Events.Topic = "sso_e2e_" + suffix + "_user_registered"
+	cfg.Events.AccountTopic = "sso_e2e_" + suffix + "_account_events"
 	registry, err := createTopic(ctx, cfg.Events.Topic)
 	if err != nil {
+		return nil, err
+	}
+	if _, err := createTopic(ctx, cfg.Events.AccountTopic); err != nil {
 		return nil, err
 	}
 
@@ -143,6 +147,11 @@ func start() (*harness, error) {
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	if os.Getenv("SSO_E2E_LOG") != "" {
 		log = slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	}
+	// The deploy step, as before every release: the relay registers no
+	// schema itself.
+	if err := service.RegisterSchemas(ctx, cfg, log); err != nil {
+		return nil, err
 	}
 	h := &harness{registry: registry}
 	stop, err := h.run(ctx, cfg, log)
@@ -234,7 +243,7 @@ func (h *harness) spawn(t *testing.T, change func(*config.Config)) *harness {
 }
 
 // createTopic creates the run's event topic and schedules its deletion,
-// with the registry subject the process registers for it. It returns the
+// with the registry subject RegisterSchemas registers for it. It returns the
 // registry client the teardown uses.
 func createTopic(ctx context.Context, topic string) (schemaregistry.Client, error) {
 	admin, err := kafka.NewAdminClient(&kafka.ConfigMap{"bootstrap.servers": testenv.KafkaBrokers})

@@ -21,6 +21,7 @@ import (
 	"github.com/ssokit/platform/libs/bootstrap"
 	"github.com/ssokit/platform/libs/gateway"
 	ssov1 "github.com/ssokit/platform/libs/gen/sso/v1"
+	"github.com/ssokit/platform/libs/schemas"
 	"github.com/ssokit/platform/libs/server"
 	"github.com/ssokit/platform/services/sso/internal/auth"
 	"github.com/ssokit/platform/services/sso/internal/config"
@@ -148,11 +149,13 @@ func newRelay(cfg config.Config, primary *sqlx.DB, p *server.Process, reg promet
 		return nil, fmt.Errorf("schema registry client: %w", err)
 	}
 	p.Defer(registry.Close)
-	ser, err := protobuf.NewSerializer(registry, serde.ValueSerde, protobuf.NewSerializerConfig())
+	// The serializer only looks up the schema of each event: the deploy
+	// step (RegisterSchemas) registers it.
+	ser, err := protobuf.NewSerializer(registry, serde.ValueSerde, schemas.SerializerConfig())
 	if err != nil {
 		return nil, fmt.Errorf("protobuf serializer: %w", err)
 	}
-	return outbox.NewRelay(primary, producer, ser, outbox.Config{
+	return outbox.NewRelay(primary, producer, registeredSchemas{ser}, outbox.Config{
 		StaleAfter:     cfg.Outbox.StaleAfter,
 		SweepInterval:  cfg.Outbox.SweepInterval,
 		BatchSize:      cfg.Outbox.BatchSize,
