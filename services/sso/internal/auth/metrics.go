@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ssokit/platform/services/sso/internal/user"
 )
 
 // Label values of the metrics.
@@ -39,6 +41,8 @@ type Metrics struct {
 	revoked   *prometheus.CounterVec
 	reused    prometheus.Counter
 	throttles *prometheus.CounterVec
+	tokens    *prometheus.CounterVec
+	flows     *prometheus.CounterVec
 }
 
 // NewMetrics registers the use-case metrics on reg, every label value at
@@ -69,6 +73,14 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "sso_throttled_total",
 			Help: "Attempts refused by a throttling limit before any password was hashed, by op (login, register) and limit: account_address (one account from one client address), account (one account from everywhere: an account under attack), address (one client address).",
 		}, []string{"op", "limit"}),
+		tokens: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sso_account_tokens_total",
+			Help: "Uses of mailed one-time tokens by purpose (email-verification, password-reset) and outcome: success, invalid (unknown, expired, used, superseded or forged token, or a bad field), throttled, error (a dependency failed).",
+		}, []string{"purpose", "outcome"}),
+		flows: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sso_account_requests_total",
+			Help: "Account requests by flow (resend_verification, forgot_password, change_password) and outcome: success, invalid, throttled, error.",
+		}, []string{"flow", "outcome"}),
 	}
 	for _, o := range []string{loginSuccess, loginInvalid, loginThrottled} {
 		m.logins.WithLabelValues(o)
@@ -81,7 +93,20 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		m.throttles.WithLabelValues(opLogin, l)
 	}
 	m.throttles.WithLabelValues(opRegister, "address")
-	for _, c := range []prometheus.Collector{m.logins, m.issued, m.refreshed, m.revoked, m.reused, m.throttles} {
+	for _, o := range accountOutcomes {
+		for _, p := range []string{"email-verification", "password-reset"} {
+			m.tokens.WithLabelValues(p, o)
+		}
+		for _, f := range []string{opResend, opForgot, "change_password"} {
+			m.flows.WithLabelValues(f, o)
+		}
+	}
+	for _, op := range []string{opResend, opForgot} {
+		m.throttles.WithLabelValues(op, "account")
+		m.throttles.WithLabelValues(op, "address")
+	}
+	m.throttles.WithLabelValues(opReset, "address")
+	for _, c := range []prometheus.Collector{m.logins, m.issued, m.refreshed, m.revoked, m.reused, m.throttles, m.tokens, m.flows} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("auth metrics: %w", err)
 		}
@@ -154,4 +179,38 @@ func (m *Metrics) throttled(op, scope string) {
 		return
 	}
 	m.throttles.WithLabelValues(op, scope).Inc()
+}
+
+var accountOutcomes = []string{"success", "invalid", "throttled", "error"}
+
+// accountOutcome is the outcome label of an account request that ended
+// with err.
+func accountOutcome(err error) string {
+	var throttled *ThrottledError
+	var invalidArg *InvalidArgumentError
+	switch {
+	case err == nil:
+		return "success"
+	case errors.As(err, &throttled):
+		return "throttled"
+	case errors.Is(err, ErrTokenInvalid), errors.Is(err, ErrInvalidToken), errors.Is(err, ErrUnauthenticated),
+		errors.Is(err, ErrAlreadyVerified), errors.As(err, &invalidArg):
+		return "invalid"
+	default:
+		return "error"
+	}
+}
+
+func (m *Metrics) tokenUse(purpose user.Purpose, err error) {
+	if m == nil {
+		return
+	}
+	m.tokens.WithLabelValues(string(purpose), accountOutcome(err)).Inc()
+}
+
+func (m *Metrics) flow(flow string, err error) {
+	if m == nil {
+		return
+	}
+	m.flows.WithLabelValues(flow, accountOutcome(err)).Inc()
 }

@@ -23,6 +23,37 @@ type Users interface {
 	SetPasswordHash(ctx context.Context, id, hash string) error
 }
 
+// Accounts stores the account life cycle after registration: one-time
+// tokens, stored only as hashes (see token.HashRefresh), and the changes
+// they authorize. Each write stores the account event announcing it in the
+// same transaction, so no change goes unannounced and no mail announces a
+// change that did not happen.
+type Accounts interface {
+	// CreateWithToken is Users.Create plus the e-mail verification token
+	// t of u and its EmailVerificationRequested event, atomically.
+	CreateWithToken(ctx context.Context, u user.User, t user.OneTimeToken) error
+	// IssueToken stores t for u, ending u's earlier unused tokens of
+	// t.Purpose, with the event that mails it.
+	IssueToken(ctx context.Context, u user.User, t user.OneTimeToken) error
+	// TokenUser returns the id of the user whose usable token of purpose
+	// hashes to hash, without using it up, or user.ErrTokenInvalid.
+	TokenUser(ctx context.Context, hash string, purpose user.Purpose) (string, error)
+	// VerifyEmail uses up a verification token and marks its user's
+	// address verified (an EmailVerified event the first time). It returns
+	// the user id, or user.ErrTokenInvalid when the token is unknown,
+	// expired, used or superseded.
+	VerifyEmail(ctx context.Context, hash string) (string, error)
+	// ResetPassword uses up a reset token and sets its user's password
+	// hash, with a PasswordChanged event; of concurrent uses of one token
+	// exactly one succeeds. It returns the user id, or
+	// user.ErrTokenInvalid.
+	ResetPassword(ctx context.Context, hash, passwordHash string) (string, error)
+	// ChangePassword replaces the user's password hash oldHash by newHash,
+	// with a PasswordChanged event; user.ErrNotFound when the user is gone
+	// or its hash is no longer oldHash (a concurrent change won).
+	ChangePassword(ctx context.Context, userID, oldHash, newHash string) error
+}
+
 // Session is the state of one refresh-token family: every refresh token
 // issued from one login belongs to it.
 type Session struct {
@@ -71,6 +102,9 @@ type Sessions interface {
 	RevokeAccess(ctx context.Context, jti string, until time.Time) error
 	// AccessRevoked reports whether a jti was revoked.
 	AccessRevoked(ctx context.Context, jti string) (bool, error)
+	// RevokeUser ends every refresh family of the user, and with them
+	// the access tokens issued in them, and returns how many it ended.
+	RevokeUser(ctx context.Context, userID string) (int, error)
 }
 
 // Quota is a budget of attempts for one key in a fixed window: the window

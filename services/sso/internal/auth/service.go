@@ -41,6 +41,10 @@ type Config struct {
 
 	// Limits throttle logins and registrations.
 	Limits Limits
+
+	// Account configures the account life cycle: verification, reset,
+	// change; zero fields take the defaults of AccountConfig.
+	Account AccountConfig
 }
 
 // Limits are the throttling policy. Every attempt is counted before its
@@ -89,6 +93,7 @@ func (c Config) lifetime() Lifetime { return Lifetime{Idle: c.RefreshTTL, Absolu
 // Deps are the ports a Service works through. Every one is required.
 type Deps struct {
 	Users    Users
+	Accounts Accounts
 	Sessions Sessions
 	// Throttle counts attempts against Config.Limits.
 	Throttle Throttle
@@ -103,6 +108,7 @@ func (d Deps) check() error {
 		set  bool
 	}{
 		{"Users", d.Users != nil},
+		{"Accounts", d.Accounts != nil},
 		{"Sessions", d.Sessions != nil},
 		{"Throttle", d.Throttle != nil},
 		{"Hasher", d.Hasher != nil},
@@ -119,6 +125,7 @@ func (d Deps) check() error {
 // Service is the set of sso use cases.
 type Service struct {
 	users    Users
+	accounts Accounts
 	sessions Sessions
 	throttle Throttle
 	hasher   Hasher
@@ -145,12 +152,16 @@ func NewService(deps Deps, cfg Config, log *slog.Logger, opts ...Option) (*Servi
 	if err := cfg.Limits.check(); err != nil {
 		return nil, err
 	}
+	cfg.Account = cfg.Account.withDefaults()
+	if err := cfg.Account.check(); err != nil {
+		return nil, err
+	}
 	dummy, err := deps.Hasher.Hash("timing-equaliser-" + uuid.NewString())
 	if err != nil {
 		return nil, fmt.Errorf("dummy hash: %w", err)
 	}
 	s := &Service{
-		users: deps.Users, sessions: deps.Sessions, throttle: deps.Throttle,
+		users: deps.Users, accounts: deps.Accounts, sessions: deps.Sessions, throttle: deps.Throttle,
 		hasher: deps.Hasher, signer: deps.Signer, policy: deps.Policy, cfg: cfg, log: log, dummyHash: dummy,
 	}
 	for _, o := range opts {
@@ -182,8 +193,11 @@ type Registration struct {
 const maxFullNameRunes = 200
 
 // Register creates an account and logs it in: the user needs no separate
-// login after registering. The UserRegistered event is stored with the
-// user, in the same transaction, by Users.Create. Too many registrations
+// login after registering, even when logins require a verified address
+// (the tokens it returns say email_verified false). The UserRegistered
+// event and the EmailVerificationRequested event with the user's first
+// verification token are stored with the user, in the same transaction,
+// by Accounts.CreateWithToken. Too many registrations
 // from one client address answer ThrottledError until the window passes;
 // valid input counts, whether or not the e-mail is taken.
 func (s *Service) Register(ctx context.Context, r Registration) (Tokens, error) {
@@ -218,7 +232,12 @@ func (s *Service) Register(ctx context.Context, r Registration) (Tokens, error) 
 		CreatedAt:    time.Now().UTC().Truncate(time.Microsecond), // what PostgreSQL stores
 		EventStatus:  user.EventInProgress,
 	}
-	if err := s.users.Create(ctx, u); err != nil {
+	verify, err := s.newToken(u.ID, user.PurposeEmailVerification)
+	if err != nil {
+		s.release(ctx, quotas, nil)
+		return Tokens{}, err
+	}
+	if err := s.accounts.CreateWithToken(ctx, u, verify); err != nil {
 		if !errors.Is(err, user.ErrEmailTaken) {
 			// Not the client's doing: the attempt does not count. A
 			// taken e-mail does, or registering would test addresses
@@ -289,6 +308,11 @@ func (s *Service) login(ctx context.Context, c Credentials) (Tokens, error) {
 	if rehash {
 		s.upgradeHash(ctx, u.ID, c.Password)
 	}
+	// Only now, to a caller who knows the password, may the answer tell
+	// that the account exists and is not verified.
+	if s.cfg.Account.RequireVerifiedEmail && !u.EmailVerified {
+		return Tokens{}, ErrEmailNotVerified
+	}
 	return s.startSession(ctx, u)
 }
 
@@ -330,8 +354,12 @@ func (s *Service) reserve(ctx context.Context, op string, quotas []Quota) error 
 		return nil
 	}
 	scope := "address"
-	if op == opLogin {
+	switch {
+	case op == opLogin:
 		scope = loginScopes[r.Refused]
+	case (op == opResend || op == opForgot) && r.Refused == 0:
+		// Their quotas put the account first, the address second.
+		scope = "account"
 	}
 	s.metrics.throttled(op, scope)
 	return &ThrottledError{Op: op, RetryAfter: r.RetryAfter}
@@ -554,7 +582,7 @@ func (s *Service) startSession(ctx context.Context, u user.User) (Tokens, error)
 }
 
 func (s *Service) issueAccess(u user.User) (string, token.Claims, error) {
-	raw, c, err := s.signer.Issue(token.Claims{Subject: u.ID, Email: u.Email, Admin: u.IsAdmin})
+	raw, c, err := s.signer.Issue(token.Claims{Subject: u.ID, Email: u.Email, EmailVerified: u.EmailVerified, Admin: u.IsAdmin})
 	if err != nil {
 		return "", token.Claims{}, fmt.Errorf("issue access token: %w", err)
 	}

@@ -36,6 +36,7 @@ func newFixture(t *testing.T, opts ...auth.Option) *fixture {
 	signer := &fakeSigner{now: time.Now(), ttl: 15 * time.Minute, issued: map[string]token.Claims{}}
 	svc, err := auth.NewService(auth.Deps{
 		Users:    f.users,
+		Accounts: f.users,
 		Sessions: f.sessions,
 		Throttle: authtest.NewThrottle(),
 		Hasher:   f.hasher,
@@ -51,14 +52,16 @@ func newFixture(t *testing.T, opts ...auth.Option) *fixture {
 }
 
 func TestNewServiceRequiresEveryDep(t *testing.T) {
+	users := authtest.NewUsers()
 	full := auth.Deps{
-		Users: authtest.NewUsers(), Sessions: authtest.NewSessions(),
+		Users: users, Accounts: users, Sessions: authtest.NewSessions(),
 		Throttle: authtest.NewThrottle(),
 		Hasher:   &fakeHasher{version: "v2"}, Signer: &fakeSigner{issued: map[string]token.Claims{}}, Policy: fakePolicy{},
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	for name, drop := range map[string]func(*auth.Deps){
 		"Users":    func(d *auth.Deps) { d.Users = nil },
+		"Accounts": func(d *auth.Deps) { d.Accounts = nil },
 		"Sessions": func(d *auth.Deps) { d.Sessions = nil },
 		"Throttle": func(d *auth.Deps) { d.Throttle = nil },
 		"Hasher":   func(d *auth.Deps) { d.Hasher = nil },

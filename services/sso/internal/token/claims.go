@@ -12,7 +12,10 @@ type Claims struct {
 	// Subject is the user id (sub).
 	Subject string
 	Email   string
-	Admin   bool
+	// EmailVerified says whether the user had proved Email when the token
+	// was issued (email_verified, as in OpenID Connect).
+	EmailVerified bool
+	Admin         bool
 	// IssuedAt, NotBefore and ExpiresAt are iat, nbf and exp. A token
 	// without nbf has the epoch, which is always past.
 	IssuedAt  time.Time

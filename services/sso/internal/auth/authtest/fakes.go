@@ -14,6 +14,9 @@ import (
 type Users struct {
 	mu      sync.Mutex
 	byEmail map[string]user.User
+
+	accountOnce sync.Once
+	account     *accountState
 }
 
 var _ auth.Users = (*Users)(nil)
