@@ -256,7 +256,9 @@ func TestResetPasswordTokenIsSingleUseUnderConcurrency(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make([]error, n)
 	for i := range n {
-		wg.Go(func() { errs[i] = f.svc.ResetPassword(ctx, auth.PasswordReset{Token: raw, NewPassword: "battery staple"}) })
+		wg.Go(func() {
+			errs[i] = f.svc.ResetPassword(ctx, auth.PasswordReset{Token: raw, NewPassword: "battery staple"})
+		})
 	}
 	wg.Wait()
 	ok := 0
