@@ -13,6 +13,10 @@ type Claims struct {
 	Subject string
 	Email   string
 	Admin   bool
+	// SessionID is the refresh-token family the token was issued from
+	// (sid): the token is refused once that session has ended, by logout,
+	// revocation or expiry.
+	SessionID string
 	// IssuedAt, NotBefore and ExpiresAt are iat, nbf and exp. A token
 	// without nbf has the epoch, which is always past.
 	IssuedAt  time.Time
