@@ -45,6 +45,20 @@ type Origin struct {
 	CheckedAt time.Time
 }
 
+// SessionInfo is a live session as its user sees it.
+type SessionInfo struct {
+	// Family is the session's id.
+	Family string
+	// Created is when the login happened; LastUsed when the session last
+	// refreshed (Created if never).
+	Created  time.Time
+	LastUsed time.Time
+	// ClientAddress and UserAgent are the Origin the session was opened
+	// with.
+	ClientAddress string
+	UserAgent     string
+}
+
 // Lifetime bounds the refresh tokens of a family.
 type Lifetime struct {
 	// Idle is how long a refresh token stays valid unused: each rotation
@@ -84,6 +98,12 @@ type Sessions interface {
 	// ErrInvalidToken when the token is unknown or expired or its family
 	// had already ended, having changed nothing.
 	RevokeByToken(ctx context.Context, hash string) (Session, error)
+	// List returns the user's live families, most recently created first.
+	List(ctx context.Context, userID string) ([]SessionInfo, error)
+	// RevokeOwned ends family, like Revoke, if it is a live family of
+	// userID, and reports whether it was; a family of another user is left
+	// alone, exactly as an unknown one.
+	RevokeOwned(ctx context.Context, userID, family string) (bool, error)
 	// RevokeUser ends every family of the user, like Revoke, and returns
 	// how many were live. Access tokens of those families are refused from
 	// then on (see AccessRevoked), and Start refuses sessions whose

@@ -32,8 +32,9 @@
 //	<p>uf:<user_id>   sorted set {family: expiry in Unix milliseconds}
 //	    The user's families, for listing them and ending them all. Start
 //	    adds, Rotate moves the expiry later, ending a family removes it, and
-//	    Start drops entries whose expiry has passed. TTL: that of its
-//	    longest-lived family.
+//	    Start and List drop entries whose expiry has passed. At most
+//	    MaxFamiliesPerUser: a Start past it ends the families closest to
+//	    expiring. TTL: that of its longest-lived family.
 //	<p>ue:<user_id>   Unix milliseconds (Redis clock)
 //	    When RevokeUser last ended the user's families. Start refuses a
 //	    session whose credentials were checked (on sso's clock) at or

@@ -1,9 +1,13 @@
 package redis
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -27,8 +31,8 @@ type Sessions struct {
 // NewSessions returns Sessions storing its keys under prefix (for example
 // "sso:") in rdb. It does not connect: the first operation does.
 //
-// With WaitForReplica, Rotate, Revoke, RevokeByToken, RevokeUser and
-// RevokeAccess return only once a replica has the change (see WaitForReplica); Start
+// With WaitForReplica, Rotate, Revoke, RevokeByToken, RevokeOwned,
+// RevokeUser and RevokeAccess return only once a replica has the change (see WaitForReplica); Start
 // does not wait (a login lost in a failover only has to be repeated), nor
 // do the reads.
 func NewSessions(rdb goredis.UniversalClient, prefix string, opts ...Option) *Sessions {
@@ -90,7 +94,8 @@ end
 // KEYS[1] token, KEYS[2] family, KEYS[3] user index, KEYS[4] user's ended
 // mark; ARGV[1] family id, ARGV[2] user id, ARGV[3] token hash, ARGV[4] TTL
 // in milliseconds, ARGV[5] when the credentials were checked (Unix
-// milliseconds, 0 for no check), ARGV[6] client address, ARGV[7] user agent.
+// milliseconds, 0 for no check), ARGV[6] client address, ARGV[7] user
+// agent, ARGV[8] MaxFamiliesPerUser, ARGV[9] family key prefix.
 var startScript = goredis.NewScript(nowMillisLua + indexLua + `
 if ARGV[5] ~= '0' then
   local ended = redis.call('GET', KEYS[4])
@@ -101,11 +106,25 @@ redis.call('PEXPIRE', KEYS[1], ARGV[4])
 redis.call('HSET', KEYS[2], 'user_id', ARGV[2], 'current', ARGV[3], 'started', now, 'used', now,
   'address', ARGV[6], 'agent', ARGV[7])
 redis.call('PEXPIRE', KEYS[2], ARGV[4])
--- Families that expired leave the index here rather than never.
+-- Families that expired leave the index here rather than never; past the
+-- cap, the families that would expire first end to make room.
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
+local over = redis.call('ZCARD', KEYS[3]) - tonumber(ARGV[8]) + 1
+if over > 0 then
+  for _, family in ipairs(redis.call('ZRANGE', KEYS[3], 0, over - 1)) do
+    redis.call('DEL', ARGV[9] .. family)
+  end
+  redis.call('ZREMRANGEBYRANK', KEYS[3], 0, over - 1)
+end
 index(KEYS[3], ARGV[1], now + tonumber(ARGV[4]), ARGV[4])
 return 0
 `)
+
+// MaxFamiliesPerUser bounds a user's live families: the login that would
+// open one more ends the one closest to expiring. It keeps what one account
+// costs in Redis, in a listing and in RevokeUser bounded however often its
+// owner (or a script with its password) logs in.
+const MaxFamiliesPerUser = 100
 
 // Start records a new family sess whose current refresh token hashes to
 // hash, started now: the token and the family expire after l.Idle, or
@@ -127,7 +146,7 @@ func (s *Sessions) Start(ctx context.Context, sess auth.Session, hash string, l 
 	refused, err := startScript.Run(ctx, s.rdb,
 		[]string{s.tokenKey(hash), s.familyKey(sess.Family), s.indexKey(sess.UserID), s.endedKey(sess.UserID)},
 		sess.Family, sess.UserID, hash, ceilMillis(min(l.Idle, l.Absolute)).Milliseconds(),
-		checked, o.ClientAddress, o.UserAgent).Int()
+		checked, o.ClientAddress, o.UserAgent, MaxFamiliesPerUser, s.familyPrefix()).Int()
 	if err != nil {
 		return fmt.Errorf("redis: %w", err)
 	}
@@ -293,6 +312,85 @@ func (s *Sessions) RevokeByToken(ctx context.Context, hash string) (auth.Session
 		return auth.Session{}, fmt.Errorf("redis: %w", err)
 	}
 	return decodeSession(res)
+}
+
+// listScript reads a user's live families, dropping expired entries from
+// the index on the way.
+//
+// KEYS[1] user index; ARGV[1] family key prefix, ARGV[2] user id.
+var listScript = goredis.NewScript(nowMillisLua + `
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local out = {}
+for _, family in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local f = redis.call('HMGET', ARGV[1] .. family, 'user_id', 'started', 'used', 'address', 'agent', 'revoked')
+  if f[1] == ARGV[2] and f[6] ~= '1' then
+    local started = f[2] or f[3] or '0'
+    table.insert(out, {family, started, f[3] or started, f[4] or '', f[5] or ''})
+  end
+end
+return out
+`)
+
+// List returns the user's live families, most recently created first (at
+// most MaxFamiliesPerUser).
+func (s *Sessions) List(ctx context.Context, userID string) ([]auth.SessionInfo, error) {
+	res, err := listScript.Run(ctx, s.rdb, []string{s.indexKey(userID)}, s.familyPrefix(), userID).Slice()
+	if err != nil {
+		return nil, fmt.Errorf("redis: %w", err)
+	}
+	out := make([]auth.SessionInfo, 0, len(res))
+	for _, r := range res {
+		f, ok := r.([]any)
+		if !ok || len(f) != 5 {
+			return nil, fmt.Errorf("redis: unexpected list entry %v", r)
+		}
+		var v [5]string
+		for i := range f {
+			if v[i], ok = f[i].(string); !ok {
+				return nil, fmt.Errorf("redis: unexpected list entry %v", r)
+			}
+		}
+		created, err1 := strconv.ParseInt(v[1], 10, 64)
+		used, err2 := strconv.ParseInt(v[2], 10, 64)
+		if err := errors.Join(err1, err2); err != nil {
+			return nil, fmt.Errorf("redis: family %s: %w", v[0], err)
+		}
+		out = append(out, auth.SessionInfo{
+			Family: v[0], Created: time.UnixMilli(created).UTC(), LastUsed: time.UnixMilli(used).UTC(),
+			ClientAddress: v[3], UserAgent: v[4],
+		})
+	}
+	slices.SortFunc(out, func(a, b auth.SessionInfo) int {
+		return cmp.Or(b.Created.Compare(a.Created), strings.Compare(a.Family, b.Family))
+	})
+	return out, nil
+}
+
+// revokeOwnedScript ends a family only if it belongs to the user.
+//
+// KEYS[1] family; ARGV[1] user index key prefix, ARGV[2] family id,
+// ARGV[3] user id.
+var revokeOwnedScript = goredis.NewScript(endLua + `
+local f = redis.call('HMGET', KEYS[1], 'user_id', 'revoked')
+if f[1] ~= ARGV[3] then return 0 end
+finish(KEYS[1], ARGV[1], ARGV[2])
+if f[2] == '1' then return 0 end
+return 1
+`)
+
+// RevokeOwned ends family if it is a live family of userID, durably like
+// Revoke, and reports whether it was. Another user's family is not touched
+// and answers false, as an unknown one does.
+func (s *Sessions) RevokeOwned(ctx context.Context, userID, family string) (bool, error) {
+	if userID == "" {
+		return false, errors.New("redis: RevokeOwned needs a user id")
+	}
+	n, err := s.durable.run(ctx, s.rdb, revokeOwnedScript, []string{s.familyKey(family)},
+		s.indexPrefix(), family, userID).Int()
+	if err != nil {
+		return false, fmt.Errorf("redis: %w", err)
+	}
+	return n == 1, nil
 }
 
 // revokeUserScript ends every family in a user's index and marks the user's

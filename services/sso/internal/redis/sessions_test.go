@@ -579,3 +579,97 @@ func redisNow(t testing.TB, rdb goredis.UniversalClient) time.Time {
 	}
 	return now
 }
+
+// A user has at most redis.MaxFamiliesPerUser live families: the login
+// past that ends the family closest to expiring, and only that one.
+func TestSessionsFamiliesPerUserCapped(t *testing.T) {
+	t.Parallel()
+	rdb, p := testRedis(t)
+	ctx := testenv.Context(t, 20*time.Second)
+	s := redis.NewSessions(rdb, p)
+	// Idle TTLs growing with i make family 0 the one closest to expiring.
+	for i := range redis.MaxFamiliesPerUser {
+		l := auth.Lifetime{Idle: time.Hour + time.Duration(i)*time.Second, Absolute: 24 * time.Hour}
+		if err := s.Start(ctx, auth.Session{Family: fmt.Sprint("f", i), UserID: "u"}, fmt.Sprint("h", i), l, auth.Origin{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Start(ctx, auth.Session{Family: "new", UserID: "u"}, "hnew",
+		auth.Lifetime{Idle: 2 * time.Hour, Absolute: 24 * time.Hour}, auth.Origin{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Find(ctx, "h0"); !errors.Is(err, auth.ErrInvalidToken) {
+		t.Errorf("Find(family closest to expiring) past the cap: err = %v, want ErrInvalidToken", err)
+	}
+	for _, h := range []string{"h1", fmt.Sprint("h", redis.MaxFamiliesPerUser-1), "hnew"} {
+		if _, err := s.Find(ctx, h); err != nil {
+			t.Errorf("Find(%s) past the cap: %v", h, err)
+		}
+	}
+	got, err := s.List(ctx, "u")
+	if err != nil || len(got) != redis.MaxFamiliesPerUser {
+		t.Errorf("List past the cap = %d families, %v; want %d", len(got), err, redis.MaxFamiliesPerUser)
+	}
+}
+
+// Expired families leave the user's index when the user's sessions are
+// listed, so the index does not grow with logins long gone.
+func TestSessionsListDropsExpiredFamilies(t *testing.T) {
+	t.Parallel()
+	rdb, p := testRedis(t)
+	ctx := testenv.Context(t, 20*time.Second)
+	s := redis.NewSessions(rdb, p)
+	if err := s.Start(ctx, auth.Session{Family: "short", UserID: "u"}, "hs", auth.Lifetime{Idle: 100 * time.Millisecond, Absolute: time.Hour}, auth.Origin{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(ctx, auth.Session{Family: "long", UserID: "u"}, "hl", life, auth.Origin{}); err != nil {
+		t.Fatal(err)
+	}
+	var (
+		got []auth.SessionInfo
+		err error
+	)
+	if !testenv.Eventually(5*time.Second, 10*time.Millisecond, func() bool {
+		got, err = s.List(ctx, "u")
+		return err == nil && len(got) == 1
+	}) {
+		t.Fatalf("List after the short family's TTL = %+v, want only the long one", got)
+	}
+	if members := rdb.ZRange(ctx, p+"uf:u", 0, -1).Val(); len(members) != 1 || members[0] != "long" {
+		t.Errorf("uf:u = %v after List, want [long]", members)
+	}
+}
+
+// A family written before the index existed joins it at its next rotation,
+// from when on RevokeUser and List reach it.
+func TestSessionsRotateIndexesOlderFamily(t *testing.T) {
+	t.Parallel()
+	rdb, p := testRedis(t)
+	ctx := testenv.Context(t, 10*time.Second)
+	s := redis.NewSessions(rdb, p)
+	_, err := rdb.TxPipelined(ctx, func(pp goredis.Pipeliner) error {
+		pp.HSet(ctx, p+"rt:h0", "family", "fam", "user_id", "u")
+		pp.PExpire(ctx, p+"rt:h0", time.Hour)
+		pp.HSet(ctx, p+"rf:fam", "user_id", "u", "current", "h0", "revoked", "0", "started", redisNow(t, rdb).UnixMilli())
+		pp.PExpire(ctx, p+"rf:fam", time.Hour)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Rotate(ctx, "h0", "h1", life); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.List(ctx, "u"); err != nil || len(got) != 1 || got[0].Family != "fam" {
+		t.Errorf("List after the rotation = %+v, %v; want the older family", got, err)
+	}
+	if got := rdb.PTTL(ctx, p+"uf:u").Val(); !within(got, ttl-5*time.Second, ttl) {
+		t.Errorf("PTTL(uf:u) = %s, want about %s", got, ttl)
+	}
+	if n, err := s.RevokeUser(ctx, "u"); err != nil || n != 1 {
+		t.Errorf("RevokeUser = %d, %v; want 1", n, err)
+	}
+	if _, err := s.Find(ctx, "h1"); !errors.Is(err, auth.ErrInvalidToken) {
+		t.Errorf("Find after RevokeUser: err = %v, want ErrInvalidToken", err)
+	}
+}

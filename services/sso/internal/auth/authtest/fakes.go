@@ -1,8 +1,11 @@
 package authtest
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -226,6 +229,37 @@ func (m *Sessions) RevokeByToken(_ context.Context, hash string) (auth.Session, 
 	}
 	delete(m.families, s.Family)
 	return s, nil
+}
+
+// List returns userID's live families, newest first.
+func (m *Sessions) List(_ context.Context, userID string) ([]auth.SessionInfo, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.now()
+	var out []auth.SessionInfo
+	for id, f := range m.families {
+		if f.v.userID != userID || !now.Before(f.until) {
+			continue
+		}
+		out = append(out, auth.SessionInfo{Family: id, Created: f.v.started, LastUsed: f.v.used,
+			ClientAddress: f.v.origin.ClientAddress, UserAgent: f.v.origin.UserAgent})
+	}
+	slices.SortFunc(out, func(a, b auth.SessionInfo) int {
+		return cmp.Or(b.Created.Compare(a.Created), strings.Compare(a.Family, b.Family))
+	})
+	return out, nil
+}
+
+// RevokeOwned ends fam if it is a live family of userID.
+func (m *Sessions) RevokeOwned(_ context.Context, userID, fam string) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	f, ok := m.families[fam]
+	if !ok || f.v.userID != userID {
+		return false, nil
+	}
+	delete(m.families, fam)
+	return m.now().Before(f.until), nil
 }
 
 // RevokeUser ends every live family of userID and refuses sessions whose

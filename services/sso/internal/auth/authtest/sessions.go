@@ -36,6 +36,8 @@ func RunSessions(t *testing.T, newSessions func(t *testing.T) auth.Sessions) {
 		{"AccessEndsWithFamily", sessionsAccessEndsWithFamily},
 		{"RevokeUser", sessionsRevokeUser},
 		{"StartAfterRevokeUser", sessionsStartAfterRevokeUser},
+		{"List", sessionsList},
+		{"RevokeOwned", sessionsRevokeOwned},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -536,5 +538,113 @@ func sessionsStartAfterRevokeUser(t *testing.T, s auth.Sessions) {
 	other := auth.Session{Family: uuid.NewString(), UserID: uuid.NewString()}
 	if err := s.Start(ctx, other, uuid.NewString(), lifetime, auth.Origin{CheckedAt: before}); err != nil {
 		t.Errorf("Start for another user, checked before the RevokeUser: %v", err)
+	}
+}
+
+// clockSlack is how far a store's clock (Redis') may be from the test's.
+const clockSlack = 2 * time.Second
+
+func sessionsList(t *testing.T, s auth.Sessions) {
+	ctx := testenv.Context(t, 10*time.Second)
+	userID := uuid.NewString()
+	begin := time.Now()
+	origins := map[string]auth.Origin{
+		uuid.NewString(): {ClientAddress: "203.0.113.7", UserAgent: "curl/8.5.0"},
+		uuid.NewString(): {ClientAddress: "2001:db8::1", UserAgent: "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0"},
+		uuid.NewString(): {},
+	}
+	hashes := map[string]string{}
+	for fam, o := range origins {
+		hash := uuid.NewString()
+		if err := s.Start(ctx, auth.Session{Family: fam, UserID: userID}, hash, lifetime, o); err != nil {
+			t.Fatal(err)
+		}
+		hashes[fam] = hash
+	}
+	other, _ := started(t, s)
+	var rotated string
+	for fam := range origins {
+		rotated = fam
+		break
+	}
+	for time.Since(begin) < 5*time.Millisecond {
+		runtime.Gosched()
+	}
+	if _, err := s.Rotate(ctx, hashes[rotated], uuid.NewString(), lifetime); err != nil {
+		t.Fatal(err)
+	}
+	ended := ""
+	for fam := range origins {
+		if fam != rotated {
+			ended = fam
+			break
+		}
+	}
+	if err := s.Revoke(ctx, ended); err != nil {
+		t.Fatal(err)
+	}
+	end := time.Now()
+
+	got, err := s.List(ctx, userID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 {
+		t.Fatalf("List = %+v, want the 2 live families of the user", got)
+	}
+	for i, info := range got {
+		o, ok := origins[info.Family]
+		switch {
+		case !ok || info.Family == ended:
+			t.Errorf("List[%d] = %+v: not a live family of the user", i, info)
+			continue
+		case info.ClientAddress != o.ClientAddress || info.UserAgent != o.UserAgent:
+			t.Errorf("List[%d] origin = %q, %q; want %q, %q", i, info.ClientAddress, info.UserAgent, o.ClientAddress, o.UserAgent)
+		case info.Created.Before(begin.Add(-clockSlack)) || info.Created.After(end.Add(clockSlack)):
+			t.Errorf("List[%d] created %s, want between %s and %s", i, info.Created, begin, end)
+		case info.Family == rotated && !info.LastUsed.After(info.Created):
+			t.Errorf("List[%d] (rotated) last used %s, want after its creation %s", i, info.LastUsed, info.Created)
+		case info.Family != rotated && !info.LastUsed.Equal(info.Created):
+			t.Errorf("List[%d] (never rotated) last used %s, want its creation %s", i, info.LastUsed, info.Created)
+		}
+		if i > 0 && got[i-1].Created.Before(info.Created) {
+			t.Errorf("List not newest first: %s before %s", got[i-1].Created, info.Created)
+		}
+	}
+	if got, err := s.List(ctx, other.UserID); err != nil || len(got) != 1 || got[0].Family != other.Family {
+		t.Errorf("List(another user) = %+v, %v; want only its family %s", got, err, other.Family)
+	}
+	if got, err := s.List(ctx, uuid.NewString()); err != nil || len(got) != 0 {
+		t.Errorf("List(user without sessions) = %+v, %v; want none", got, err)
+	}
+}
+
+func sessionsRevokeOwned(t *testing.T, s auth.Sessions) {
+	ctx := testenv.Context(t, 10*time.Second)
+	mine, hash := started(t, s)
+	theirs, theirHash := started(t, s)
+	if ok, err := s.RevokeOwned(ctx, mine.UserID, theirs.Family); err != nil || ok {
+		t.Errorf("RevokeOwned(another user's family) = %v, %v; want false", ok, err)
+	}
+	if got, err := s.Find(ctx, theirHash); err != nil || got != theirs {
+		t.Errorf("Find(another user's family) after RevokeOwned = %+v, %v; want it untouched", got, err)
+	}
+	if ok, err := s.RevokeOwned(ctx, mine.UserID, uuid.NewString()); err != nil || ok {
+		t.Errorf("RevokeOwned(unknown family) = %v, %v; want false", ok, err)
+	}
+	if ok, err := s.RevokeOwned(ctx, mine.UserID, mine.Family); err != nil || !ok {
+		t.Fatalf("RevokeOwned(own family) = %v, %v; want true", ok, err)
+	}
+	if _, err := s.Find(ctx, hash); !errors.Is(err, auth.ErrInvalidToken) {
+		t.Errorf("Find(token of the ended family): err = %v, want auth.ErrInvalidToken", err)
+	}
+	if got, err := s.AccessRevoked(ctx, uuid.NewString(), mine.Family); err != nil || !got {
+		t.Errorf("AccessRevoked(ended family) = %v, %v; want true", got, err)
+	}
+	if got, err := s.List(ctx, mine.UserID); err != nil || len(got) != 0 {
+		t.Errorf("List after RevokeOwned = %+v, %v; want none", got, err)
+	}
+	if ok, err := s.RevokeOwned(ctx, mine.UserID, mine.Family); err != nil || ok {
+		t.Errorf("RevokeOwned again = %v, %v; want false", ok, err)
 	}
 }
