@@ -287,7 +287,7 @@ func (s *Service) resetPassword(ctx context.Context, r PasswordReset) error {
 		return err
 	}
 	s.log.InfoContext(ctx, "password reset", slog.String("user_id", u.ID))
-	return s.endSessions(ctx, u.ID)
+	return s.endSessions(ctx, u.ID, ReasonPasswordReset)
 }
 
 // PasswordChange is the input of ChangePassword.
@@ -296,6 +296,7 @@ type PasswordChange struct {
 	CurrentPassword string
 	NewPassword     string
 	ClientIP        string
+	UserAgent       string
 }
 
 // ChangePassword replaces the password of the bearer of the access token,
@@ -352,27 +353,25 @@ func (s *Service) changePassword(ctx context.Context, c PasswordChange) (Tokens,
 		return Tokens{}, err
 	}
 	s.log.InfoContext(ctx, "password changed", slog.String("user_id", u.ID))
-	if err := s.endSessions(ctx, u.ID); err != nil {
+	if err := s.endSessions(ctx, u.ID, ReasonPasswordChanged); err != nil {
 		return Tokens{}, err
 	}
 	u.PasswordHash = pwHash
-	return s.startSession(ctx, u)
+	// The caller's own new session: no CheckedAt, so the revocation just
+	// made does not refuse it.
+	return s.startSession(ctx, u, Origin{ClientAddress: c.ClientIP, UserAgent: c.UserAgent})
 }
 
 // endSessions ends every session of the user after a password change,
 // even when the client has gone. A failure is returned although the
 // password has changed: sessions an attacker may hold are still open, and
 // the user must learn it (and log out everywhere once it works again).
-func (s *Service) endSessions(ctx context.Context, userID string) error {
+func (s *Service) endSessions(ctx context.Context, userID, reason string) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
 	defer cancel()
-	n, err := s.sessions.RevokeUser(ctx, userID)
-	if err != nil {
+	if _, err := s.endUserSessions(ctx, userID, reason); err != nil {
 		s.log.ErrorContext(ctx, "password changed but its sessions could not be ended", slog.String("user_id", userID), slog.Any("error", err))
-		return fmt.Errorf("end sessions: %w", err)
-	}
-	for range n {
-		s.metrics.revoke(kindFamily)
+		return err
 	}
 	return nil
 }

@@ -18,6 +18,9 @@ var (
 	ErrRefreshReused = errors.New("refresh token reused")
 	// ErrUnauthenticated means a call that needs an access token had none.
 	ErrUnauthenticated = errors.New("missing access token")
+	// ErrSessionsEnded means a session could not start because every
+	// session of the user was ended after its credentials were checked.
+	ErrSessionsEnded = errors.New("sessions of the user ended meanwhile")
 	// ErrForbidden means the caller is authenticated but not allowed.
 	ErrForbidden = errors.New("permission denied")
 	// ErrEmailNotVerified refuses the login of an account whose address is

@@ -20,6 +20,20 @@ const (
 	kindFamily  = "family"
 )
 
+// Why sessions were ended, as sso_sessions_revoked_total labels them.
+const (
+	// ReasonSessionDeleted: the user ended one of its sessions.
+	ReasonSessionDeleted = "session_deleted"
+	// ReasonRevokeAll: the user logged out everywhere.
+	ReasonRevokeAll = "revoke_all"
+	// ReasonPasswordReset: the password was reset by a mailed token.
+	ReasonPasswordReset = "password_reset"
+	// ReasonPasswordChanged: the user changed its password.
+	ReasonPasswordChanged = "password_changed"
+)
+
+var sessionReasons = [...]string{ReasonSessionDeleted, ReasonRevokeAll, ReasonPasswordReset, ReasonPasswordChanged}
+
 // Metrics counts what the use cases decide, for the dashboards and the
 // security alerts:
 //
@@ -28,6 +42,8 @@ const (
 //	sso_tokens_refreshed_total         successful refresh-token rotations
 //	sso_tokens_revoked_total{kind}     access (logout), family (logout, refresh token reuse)
 //	sso_refresh_reuse_detected_total   rotated refresh tokens presented again
+//	sso_sessions_revoked_total{reason} sessions ended by the sessions API or with all of a user's:
+//	                                   session_deleted, revoke_all, password_reset, password_changed
 //	sso_throttled_total{op,limit}      attempts refused by a limit, before any hashing: op login
 //	                                   (limit account_address, account, address) or register (address)
 //
@@ -43,6 +59,7 @@ type Metrics struct {
 	throttles *prometheus.CounterVec
 	tokens    *prometheus.CounterVec
 	flows     *prometheus.CounterVec
+	sessions  *prometheus.CounterVec
 }
 
 // NewMetrics registers the use-case metrics on reg, every label value at
@@ -81,6 +98,10 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "sso_account_requests_total",
 			Help: "Account requests by flow (resend_verification, forgot_password, change_password) and outcome: success, invalid, throttled, error.",
 		}, []string{"flow", "outcome"}),
+		sessions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sso_sessions_revoked_total",
+			Help: "Sessions (refresh-token families, with their access tokens) ended by reason: session_deleted (the user ended one), revoke_all (the user logged out everywhere), password_reset, password_changed.",
+		}, []string{"reason"}),
 	}
 	for _, o := range []string{loginSuccess, loginInvalid, loginThrottled} {
 		m.logins.WithLabelValues(o)
@@ -106,7 +127,10 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		m.throttles.WithLabelValues(op, "address")
 	}
 	m.throttles.WithLabelValues(opReset, "address")
-	for _, c := range []prometheus.Collector{m.logins, m.issued, m.refreshed, m.revoked, m.reused, m.throttles, m.tokens, m.flows} {
+	for _, r := range sessionReasons {
+		m.sessions.WithLabelValues(r)
+	}
+	for _, c := range []prometheus.Collector{m.logins, m.issued, m.refreshed, m.revoked, m.reused, m.throttles, m.sessions, m.tokens, m.flows} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("auth metrics: %w", err)
 		}
@@ -213,4 +237,12 @@ func (m *Metrics) flow(flow string, err error) {
 		return
 	}
 	m.flows.WithLabelValues(flow, accountOutcome(err)).Inc()
+}
+
+// sessionsEnded counts n sessions ended for reason.
+func (m *Metrics) sessionsEnded(reason string, n int) {
+	if m == nil || n <= 0 {
+		return
+	}
+	m.sessions.WithLabelValues(reason).Add(float64(n))
 }

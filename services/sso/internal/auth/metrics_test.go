@@ -20,6 +20,8 @@ type authMetrics struct {
 	refreshed                   int
 	revokedAccess, revokedFam   int
 	reused                      int
+	// sessions ended by reason
+	sDeleted, sRevokeAll, sReset, sChanged int
 	// throttled logins by limit, and throttled registrations
 	tPair, tAccount, tAddress, tRegister int
 }
@@ -34,6 +36,12 @@ sso_logins_total{outcome="throttled"} %d
 # HELP sso_refresh_reuse_detected_total Refresh tokens presented again after their rotation; each revoked its family.
 # TYPE sso_refresh_reuse_detected_total counter
 sso_refresh_reuse_detected_total %d
+# HELP sso_sessions_revoked_total Sessions (refresh-token families, with their access tokens) ended by reason: session_deleted (the user ended one), revoke_all (the user logged out everywhere), password_reset, password_changed.
+# TYPE sso_sessions_revoked_total counter
+sso_sessions_revoked_total{reason="password_changed"} %d
+sso_sessions_revoked_total{reason="password_reset"} %d
+sso_sessions_revoked_total{reason="revoke_all"} %d
+sso_sessions_revoked_total{reason="session_deleted"} %d
 # HELP sso_throttled_total Attempts refused by a throttling limit before any password was hashed, by op (login, register) and limit: account_address (one account from one client address), account (one account from everywhere: an account under attack), address (one client address).
 # TYPE sso_throttled_total counter
 sso_throttled_total{limit="account",op="forgot_password"} 0
@@ -56,7 +64,7 @@ sso_tokens_refreshed_total %d
 # TYPE sso_tokens_revoked_total counter
 sso_tokens_revoked_total{kind="access"} %d
 sso_tokens_revoked_total{kind="family"} %d
-`, m.invalid, m.success, m.throttled, m.reused, m.tAccount, m.tPair, m.tAddress, m.tRegister, m.issuedAccess, m.issuedRefresh, m.refreshed, m.revokedAccess, m.revokedFam)
+`, m.invalid, m.success, m.throttled, m.reused, m.sChanged, m.sReset, m.sRevokeAll, m.sDeleted, m.tAccount, m.tPair, m.tAddress, m.tRegister, m.issuedAccess, m.issuedRefresh, m.refreshed, m.revokedAccess, m.revokedFam)
 }
 
 // TestMetricsCountTheUseCasesDecisions walks one account through its
@@ -117,23 +125,33 @@ func TestMetricsCountTheUseCasesDecisions(t *testing.T) {
 				t.Fatalf("err = %v, want ErrRefreshReused", err)
 			}
 		}, authMetrics{success: 1, invalid: 5, throttled: 1, tPair: 1, issuedAccess: 3, issuedRefresh: 3, refreshed: 1, reused: 1, revokedFam: 1}},
-		{"logout revokes the access token and the family", func(t *testing.T) {
+		{"logout ends the family, and its access tokens with it", func(t *testing.T) {
 			tok := f.register(t, "bob@example.com", "correct horse")
 			if err := f.svc.Logout(ctx, tok.AccessToken, tok.RefreshToken); err != nil {
 				t.Fatal(err)
 			}
-		}, authMetrics{success: 1, invalid: 5, throttled: 1, tPair: 1, issuedAccess: 4, issuedRefresh: 4, refreshed: 1, reused: 1, revokedFam: 2, revokedAccess: 1}},
+		}, authMetrics{success: 1, invalid: 5, throttled: 1, tPair: 1, issuedAccess: 4, issuedRefresh: 4, refreshed: 1, reused: 1, revokedFam: 2}},
+		{"logout revokes an access token of another session", func(t *testing.T) {
+			a := f.register(t, "cy@example.com", "correct horse")
+			b, err := f.svc.Login(ctx, auth.Credentials{Email: "cy@example.com", Password: "correct horse"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := f.svc.Logout(ctx, b.AccessToken, a.RefreshToken); err != nil {
+				t.Fatal(err)
+			}
+		}, authMetrics{success: 2, invalid: 5, throttled: 1, tPair: 1, issuedAccess: 6, issuedRefresh: 6, refreshed: 1, reused: 1, revokedFam: 3, revokedAccess: 1}},
 		{"logging out of an ended session revokes nothing", func(t *testing.T) {
 			if err := f.svc.Logout(ctx, "", second.RefreshToken); err != nil {
 				t.Fatalf("err = %v", err)
 			}
-		}, authMetrics{success: 1, invalid: 5, throttled: 1, tPair: 1, issuedAccess: 4, issuedRefresh: 4, refreshed: 1, reused: 1, revokedFam: 2, revokedAccess: 1}},
+		}, authMetrics{success: 2, invalid: 5, throttled: 1, tPair: 1, issuedAccess: 6, issuedRefresh: 6, refreshed: 1, reused: 1, revokedFam: 3, revokedAccess: 1}},
 	}
 	for _, st := range steps {
 		st.do(t)
 		if err := testutil.GatherAndCompare(reg, strings.NewReader(st.want.String()),
 			"sso_logins_total", "sso_refresh_reuse_detected_total", "sso_throttled_total", "sso_tokens_issued_total",
-			"sso_tokens_refreshed_total", "sso_tokens_revoked_total"); err != nil {
+			"sso_tokens_refreshed_total", "sso_tokens_revoked_total", "sso_sessions_revoked_total"); err != nil {
 			t.Fatalf("after %q: %v", st.name, err)
 		}
 	}

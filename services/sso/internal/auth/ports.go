@@ -61,6 +61,35 @@ type Session struct {
 	UserID string
 }
 
+// Origin is where and when a session is opened, as Start records it.
+type Origin struct {
+	// ClientAddress and UserAgent describe the client, for the user's
+	// list of sessions; either may be empty.
+	ClientAddress string
+	UserAgent     string
+	// CheckedAt is when the credentials that open the session were read
+	// from the store, before their check. Start refuses the session
+	// (ErrSessionsEnded) when RevokeUser ended the user's sessions at or
+	// after that moment: the credentials may be the ones the revocation
+	// was about (a password just reset). Zero skips the check, for
+	// sessions opened by the revoking use case itself.
+	CheckedAt time.Time
+}
+
+// SessionInfo is a live session as its user sees it.
+type SessionInfo struct {
+	// Family is the session's id.
+	Family string
+	// Created is when the login happened; LastUsed when the session last
+	// refreshed (Created if never).
+	Created  time.Time
+	LastUsed time.Time
+	// ClientAddress and UserAgent are the Origin the session was opened
+	// with.
+	ClientAddress string
+	UserAgent     string
+}
+
 // Lifetime bounds the refresh tokens of a family.
 type Lifetime struct {
 	// Idle is how long a refresh token stays valid unused: each rotation
@@ -77,8 +106,10 @@ type Lifetime struct {
 // with a TTL so nothing outlives the token it describes.
 type Sessions interface {
 	// Start opens a new family whose current refresh token hashes to hash;
-	// the family's absolute lifetime starts now.
-	Start(ctx context.Context, s Session, hash string, l Lifetime) error
+	// the family's absolute lifetime starts now. It returns
+	// ErrSessionsEnded, having opened nothing, when RevokeUser ran for the
+	// user at or after o.CheckedAt.
+	Start(ctx context.Context, s Session, hash string, l Lifetime, o Origin) error
 	// Rotate replaces the family's current token oldHash by newHash and
 	// returns the session. newHash lives l.Idle, but never past the
 	// family's start plus l.Absolute; a family past that is revoked and
@@ -98,13 +129,24 @@ type Sessions interface {
 	// ErrInvalidToken when the token is unknown or expired or its family
 	// had already ended, having changed nothing.
 	RevokeByToken(ctx context.Context, hash string) (Session, error)
+	// List returns the user's live families, most recently created first.
+	List(ctx context.Context, userID string) ([]SessionInfo, error)
+	// RevokeOwned ends family, like Revoke, if it is a live family of
+	// userID, and reports whether it was; a family of another user is left
+	// alone, exactly as an unknown one.
+	RevokeOwned(ctx context.Context, userID, family string) (bool, error)
+	// RevokeUser ends every family of the user, like Revoke, and returns
+	// how many were live. Access tokens of those families are refused from
+	// then on (see AccessRevoked), and Start refuses sessions whose
+	// credentials were checked before it (see Origin.CheckedAt).
+	RevokeUser(ctx context.Context, userID string) (int, error)
 	// RevokeAccess marks an access token's jti revoked until it expires.
 	RevokeAccess(ctx context.Context, jti string, until time.Time) error
-	// AccessRevoked reports whether a jti was revoked.
-	AccessRevoked(ctx context.Context, jti string) (bool, error)
-	// RevokeUser ends every refresh family of the user, and with them
-	// the access tokens issued in them, and returns how many it ended.
-	RevokeUser(ctx context.Context, userID string) (int, error)
+	// AccessRevoked reports whether the access token jti of family is no
+	// longer good: the jti was revoked, or the family has ended (revoked,
+	// reused, or expired). It is on the path of every authenticated call,
+	// so it is one round trip.
+	AccessRevoked(ctx context.Context, jti, family string) (bool, error)
 }
 
 // Quota is a budget of attempts for one key in a fixed window: the window

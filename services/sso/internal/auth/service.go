@@ -186,6 +186,8 @@ type Registration struct {
 	Password string
 	FullName string
 	ClientIP string
+	// UserAgent is the client's User-Agent, recorded with the session.
+	UserAgent string
 }
 
 // maxFullNameRunes bounds the display name; longer is a client error, not
@@ -246,7 +248,7 @@ func (s *Service) Register(ctx context.Context, r Registration) (Tokens, error) 
 		}
 		return Tokens{}, err
 	}
-	return s.startSession(ctx, u)
+	return s.startSession(ctx, u, Origin{ClientAddress: r.ClientIP, UserAgent: r.UserAgent})
 }
 
 // Credentials is the input of Login. ClientIP is the client's address,
@@ -256,6 +258,8 @@ type Credentials struct {
 	Email    string
 	Password string
 	ClientIP string
+	// UserAgent is the client's User-Agent, recorded with the session.
+	UserAgent string
 }
 
 // Login checks credentials and opens a new refresh-token family. Every
@@ -285,6 +289,10 @@ func (s *Service) login(ctx context.Context, c Credentials) (Tokens, error) {
 		return Tokens{}, err
 	}
 
+	// Taken before the password hash is read: a RevokeUser after this
+	// moment (a password reset) may have replaced the hash this login
+	// checks, and its session must then not start.
+	checked := time.Now()
 	u, err := s.users.ByEmail(ctx, email)
 	switch {
 	case errors.Is(err, user.ErrNotFound):
@@ -313,7 +321,12 @@ func (s *Service) login(ctx context.Context, c Credentials) (Tokens, error) {
 	if s.cfg.Account.RequireVerifiedEmail && !u.EmailVerified {
 		return Tokens{}, ErrEmailNotVerified
 	}
-	return s.startSession(ctx, u)
+	t, err := s.startSession(ctx, u, Origin{ClientAddress: c.ClientIP, UserAgent: c.UserAgent, CheckedAt: checked})
+	if errors.Is(err, ErrSessionsEnded) {
+		// The password checked may be one just replaced.
+		return Tokens{}, ErrInvalidCredentials
+	}
+	return t, err
 }
 
 // Throttled operations and scopes, as the metrics label them; the scopes
@@ -433,7 +446,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, err
 	if err != nil {
 		return Tokens{}, err
 	}
-	access, _, err := s.issueAccess(u)
+	access, _, err := s.issueAccess(u, sess.Family)
 	if err != nil {
 		return Tokens{}, err
 	}
@@ -508,7 +521,8 @@ func (s *Service) Validate(ctx context.Context, accessToken string) (Validation,
 }
 
 // Authenticate turns a bearer access token into its claims: ErrUnauthenticated
-// when there is none, ErrInvalidToken when it is forged, expired or revoked.
+// when there is none, ErrInvalidToken when it is forged, expired or revoked,
+// or its session has ended.
 func (s *Service) Authenticate(ctx context.Context, accessToken string) (token.Claims, error) {
 	if accessToken == "" {
 		return token.Claims{}, ErrUnauthenticated
@@ -517,7 +531,12 @@ func (s *Service) Authenticate(ctx context.Context, accessToken string) (token.C
 	if err != nil {
 		return token.Claims{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
 	}
-	revoked, err := s.sessions.AccessRevoked(ctx, c.ID)
+	if c.SessionID == "" {
+		// Issued before tokens named their session: no revocation of
+		// a user's sessions could reach it.
+		return token.Claims{}, ErrInvalidToken
+	}
+	revoked, err := s.sessions.AccessRevoked(ctx, c.ID, c.SessionID)
 	if err != nil {
 		return token.Claims{}, err
 	}
@@ -564,9 +583,24 @@ func (s *Service) IsAdmin(ctx context.Context, accessToken, userID string) (bool
 	return u.IsAdmin, nil
 }
 
-// startSession opens a refresh-token family for u and issues the first pair.
-func (s *Service) startSession(ctx context.Context, u user.User) (Tokens, error) {
-	access, _, err := s.issueAccess(u)
+// endUserSessions ends every session of userID, refresh and access tokens
+// alike, and counts them under reason (one of the Reason constants). A
+// login racing it starts no session (see Origin.CheckedAt); a session
+// started afterwards by the caller itself, with no CheckedAt, does.
+func (s *Service) endUserSessions(ctx context.Context, userID, reason string) (int, error) {
+	n, err := s.sessions.RevokeUser(ctx, userID)
+	if err != nil {
+		return 0, fmt.Errorf("end sessions of user %s: %w", userID, err)
+	}
+	s.metrics.sessionsEnded(reason, n)
+	return n, nil
+}
+
+// startSession opens a refresh-token family for u and issues the first
+// pair; the access token names the family.
+func (s *Service) startSession(ctx context.Context, u user.User, o Origin) (Tokens, error) {
+	sess := Session{Family: uuid.NewString(), UserID: u.ID}
+	access, _, err := s.issueAccess(u, sess.Family)
 	if err != nil {
 		return Tokens{}, err
 	}
@@ -574,15 +608,16 @@ func (s *Service) startSession(ctx context.Context, u user.User) (Tokens, error)
 	if err != nil {
 		return Tokens{}, err
 	}
-	if err := s.sessions.Start(ctx, Session{Family: uuid.NewString(), UserID: u.ID}, hash, s.cfg.lifetime()); err != nil {
+	o.ClientAddress, o.UserAgent = cleanAddress(o.ClientAddress), cleanUserAgent(o.UserAgent)
+	if err := s.sessions.Start(ctx, sess, hash, s.cfg.lifetime(), o); err != nil {
 		return Tokens{}, err
 	}
 	s.metrics.tokenPair()
 	return Tokens{UserID: u.ID, AccessToken: access, RefreshToken: raw, ExpiresIn: s.cfg.AccessTTL}, nil
 }
 
-func (s *Service) issueAccess(u user.User) (string, token.Claims, error) {
-	raw, c, err := s.signer.Issue(token.Claims{Subject: u.ID, Email: u.Email, EmailVerified: u.EmailVerified, Admin: u.IsAdmin})
+func (s *Service) issueAccess(u user.User, family string) (string, token.Claims, error) {
+	raw, c, err := s.signer.Issue(token.Claims{Subject: u.ID, Email: u.Email, EmailVerified: u.EmailVerified, Admin: u.IsAdmin, SessionID: family})
 	if err != nil {
 		return "", token.Claims{}, fmt.Errorf("issue access token: %w", err)
 	}
@@ -606,4 +641,54 @@ func cleanFullName(s string) (string, error) {
 		}
 	}
 	return s, nil
+}
+
+// Bounds of what a session records about its client: enough to recognize
+// a browser or an app, not a place to store a client's essay.
+const (
+	maxUserAgentRunes = 256
+	maxAddressBytes   = 64
+)
+
+// cleanUserAgent makes a User-Agent safe to store and show back: valid
+// UTF-8, no control characters, runs of white space as one space, at most
+// maxUserAgentRunes.
+func cleanUserAgent(ua string) string {
+	ua = strings.ToValidUTF8(ua, "\uFFFD")
+	var b strings.Builder
+	n, space := 0, false
+	for _, r := range strings.TrimSpace(ua) {
+		if n == maxUserAgentRunes {
+			break
+		}
+		if unicode.IsSpace(r) || unicode.IsControl(r) {
+			space = true
+			continue
+		}
+		if space {
+			b.WriteByte(' ')
+			n++
+			space = false
+			if n == maxUserAgentRunes {
+				break
+			}
+		}
+		b.WriteRune(r)
+		n++
+	}
+	return b.String()
+}
+
+// cleanAddress keeps a client address only if it is a plain address of
+// bounded length (the transport derives it; this is a second fence).
+func cleanAddress(a string) string {
+	if len(a) > maxAddressBytes {
+		return ""
+	}
+	for _, r := range a {
+		if !(r == '.' || r == ':' || r == '%' || r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return ""
+		}
+	}
+	return a
 }

@@ -16,6 +16,10 @@ type Claims struct {
 	// was issued (email_verified, as in OpenID Connect).
 	EmailVerified bool
 	Admin         bool
+	// SessionID is the refresh-token family the token was issued from
+	// (sid): the token is refused once that session has ended, by logout,
+	// revocation or expiry.
+	SessionID string
 	// IssuedAt, NotBefore and ExpiresAt are iat, nbf and exp. A token
 	// without nbf has the epoch, which is always past.
 	IssuedAt  time.Time

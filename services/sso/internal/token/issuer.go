@@ -132,6 +132,7 @@ type wireClaims struct {
 	// EmailVerified is OpenID Connect's claim of the same name.
 	EmailVerified bool    `json:"email_verified"`
 	Admin         bool    `json:"admin"`
+	SessionID     string  `json:"sid,omitempty"`
 	IssuedAt      seconds `json:"iat"`
 	NotBefore     seconds `json:"nbf"`
 	ExpiresAt     seconds `json:"exp"`
@@ -212,10 +213,10 @@ func (s *seconds) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// Issue signs an access token for c's subject, e-mail and admin flag. It
-// sets a fresh random ID and the issue and expiry times (to the second, as
-// the token carries them), and returns the token with the completed claims;
-// any ID or times in c are replaced.
+// Issue signs an access token for c's subject, e-mail, admin flag and
+// session. It sets a fresh random ID and the issue and expiry times (to the
+// second, as the token carries them), and returns the token with the
+// completed claims; any ID or times in c are replaced.
 func (i *Issuer) Issue(c Claims) (string, Claims, error) {
 	if c.Subject == "" {
 		return "", Claims{}, errors.New("issue token: no subject")
@@ -238,6 +239,7 @@ func (i *Issuer) Issue(c Claims) (string, Claims, error) {
 		Email:         c.Email,
 		EmailVerified: c.EmailVerified,
 		Admin:         c.Admin,
+		SessionID:     c.SessionID,
 		IssuedAt:      at(c.IssuedAt),
 		NotBefore:     at(c.NotBefore),
 		ExpiresAt:     at(c.ExpiresAt),
@@ -301,6 +303,7 @@ func (i *Issuer) verify(raw string) (Claims, error) {
 		Email:         wc.Email,
 		EmailVerified: wc.EmailVerified,
 		Admin:         wc.Admin,
+		SessionID:     wc.SessionID,
 		IssuedAt:      wc.IssuedAt.time(),
 		NotBefore:     wc.NotBefore.time(),
 		ExpiresAt:     wc.ExpiresAt.time(),

@@ -43,6 +43,7 @@ func TestIssueVerifyRoundTrip(t *testing.T) {
 		{"user", Claims{Subject: "0198c9a4-1111-7000-8000-000000000001", Email: "ann@example.com"}},
 		{"admin", Claims{Subject: "u-2", Email: "root@example.com", Admin: true}},
 		{"verified email", Claims{Subject: "u-6", Email: "eve@example.com", EmailVerified: true}},
+		{"session", Claims{Subject: "u-6", SessionID: "4f1c2a9e-5b7d-4c3e-9a1f-0d2e3b4c5a6f"}},
 		{"no email", Claims{Subject: "u-3"}},
 		{"unicode email", Claims{Subject: "u-4", Email: "zoë@exämple.com"}},
 		{
@@ -57,11 +58,12 @@ func TestIssueVerifyRoundTrip(t *testing.T) {
 				t.Fatalf("Issue: %v", err)
 			}
 			want := Claims{
-				ID:       issued.ID,
-				Subject:  tt.in.Subject,
-				Email:    tt.in.Email,
-				Admin:    tt.in.Admin,
-				IssuedAt: issuedAt,
+				ID:        issued.ID,
+				Subject:   tt.in.Subject,
+				Email:     tt.in.Email,
+				Admin:     tt.in.Admin,
+				SessionID: tt.in.SessionID,
+				IssuedAt:  issuedAt,
 				// EmailVerified travels as its own claim.
 				EmailVerified: tt.in.EmailVerified,
 				NotBefore:     issuedAt,
