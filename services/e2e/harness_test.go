@@ -21,23 +21,29 @@ import (
 
 	_ "github.com/lib/pq"
 
+	"github.com/ssokit/platform/libs/sealbox"
 	"github.com/ssokit/platform/libs/testenv"
 )
 
 // system is one running copy of the product: the three services as real
 // processes, wired to each other and to their own databases and topic.
 type system struct {
-	suffix  string
-	topic   string
-	spans   *testenv.SpanCollector
-	ssoHTTP string
-	ssoGRPC string
-	loyHTTP string
-	loyGRPC string
-	notHTTP string
-	dbs     map[string]string // service -> database name
-	procs   map[string]*process
-	bonus   int64
+	suffix string
+	topic  string
+	// accountTopic carries sso's account events, whose one-time tokens
+	// are sealed with ring (the file both sso and the notifier read).
+	accountTopic string
+	ring         *sealbox.Ring
+	ringFile     string
+	spans        *testenv.SpanCollector
+	ssoHTTP      string
+	ssoGRPC      string
+	loyHTTP      string
+	loyGRPC      string
+	notHTTP      string
+	dbs          map[string]string // service -> database name
+	procs        map[string]*process
+	bonus        int64
 }
 
 type process struct {
@@ -88,6 +94,7 @@ func startSystem(t *testing.T) (*system, error) {
 		bonus:  100,
 	}
 	s.topic = "e2e-user-registered-" + s.suffix
+	s.accountTopic = "e2e-account-events-" + s.suffix
 	s.spans = testenv.NewSpanCollector(&cleanupTB{TB: t})
 
 	bin, err := os.MkdirTemp("", "ssokit-e2e-")
@@ -112,6 +119,10 @@ func startSystem(t *testing.T) (*system, error) {
 		cleanups = append(cleanups, func() { _ = drop() })
 	}
 	cleanups = append(cleanups, func() { deleteTopicAndSubjects(s.topic) })
+	cleanups = append(cleanups, func() { deleteTopicAndSubjects(s.accountTopic) })
+	if err := s.writeRing(bin); err != nil {
+		return nil, err
+	}
 
 	ports := freePorts(5)
 	s.ssoGRPC, s.ssoHTTP = ports[0], ports[1]
@@ -139,6 +150,12 @@ func startSystem(t *testing.T) (*system, error) {
 		"SSO_OTLP_ENDPOINT":          s.spans.Endpoint,
 		"SSO_LOGIN_IP_FAILURE_LIMIT": "10000",
 		"SSO_REGISTER_IP_LIMIT":      "10000",
+		"SSO_ACCOUNT_EVENTS_TOPIC":   s.accountTopic,
+		"SSO_SEALING_KEYS_FILE":      s.ringFile,
+		// Every test calls from 127.0.0.1: only the per-account limits bite.
+		"SSO_VERIFY_RESEND_IP_LIMIT":   "10000",
+		"SSO_PASSWORD_FORGOT_IP_LIMIT": "10000",
+		"SSO_PASSWORD_RESET_IP_LIMIT":  "10000",
 	}); err != nil {
 		return nil, err
 	}
@@ -168,10 +185,26 @@ func startSystem(t *testing.T) (*system, error) {
 		"NOTIFIER_RETRY_MAX_BACKOFF":     "2s",
 		"NOTIFIER_MAX_ATTEMPTS":          "30",
 		"NOTIFIER_OTLP_ENDPOINT":         s.spans.Endpoint,
+		"NOTIFIER_SEALING_KEYS_FILE":     s.ringFile,
 	}); err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+// writeRing writes the run's sealing key ring into dir, readable by its
+// owner only, as deploy/local does.
+func (s *system) writeRing(dir string) error {
+	line, err := sealbox.NewKeyLine("e2e-" + s.suffix)
+	if err != nil {
+		return err
+	}
+	s.ringFile = filepath.Join(dir, "sealing-keys")
+	if err := os.WriteFile(s.ringFile, []byte(line+"\n"), 0o600); err != nil {
+		return err
+	}
+	s.ring, err = sealbox.Load(s.ringFile)
+	return err
 }
 
 // cleanupTB lets the shared collector outlive the first test that starts

@@ -269,7 +269,7 @@ func (s *Service) resetPassword(ctx context.Context, r PasswordReset) error {
 	if err != nil {
 		return err
 	}
-	u, err := s.users.ByID(ctx, id)
+	u, err := s.accounts.Current(ctx, id)
 	if errors.Is(err, user.ErrNotFound) {
 		return ErrTokenInvalid
 	}

@@ -225,6 +225,11 @@ func TestResetPasswordEndsEverySessionAndWorksOnce(t *testing.T) {
 			t.Errorf("refresh after reset: err = %v, want ErrInvalidToken", err)
 		}
 	}
+	for _, at := range []string{reg.AccessToken, other.AccessToken} {
+		if _, err := f.svc.Authenticate(ctx, at); !errors.Is(err, auth.ErrInvalidToken) {
+			t.Errorf("access token after reset: err = %v, want ErrInvalidToken", err)
+		}
+	}
 	if _, err := f.svc.Login(ctx, auth.Credentials{Email: "ada@example.com", Password: "correct horse"}); !errors.Is(err, auth.ErrInvalidCredentials) {
 		t.Errorf("old password: err = %v, want ErrInvalidCredentials", err)
 	}
@@ -295,6 +300,11 @@ func TestChangePasswordEndsOtherSessionsAndStartsANewOne(t *testing.T) {
 	for _, rt := range []string{reg.RefreshToken, other.RefreshToken} {
 		if _, err := f.svc.Refresh(ctx, rt); !errors.Is(err, auth.ErrInvalidToken) {
 			t.Errorf("old refresh token after change: err = %v, want ErrInvalidToken", err)
+		}
+	}
+	for _, at := range []string{reg.AccessToken, other.AccessToken} {
+		if _, err := f.svc.Authenticate(ctx, at); !errors.Is(err, auth.ErrInvalidToken) {
+			t.Errorf("old access token after change: err = %v, want ErrInvalidToken", err)
 		}
 	}
 	if _, err := f.svc.Refresh(ctx, fresh.RefreshToken); err != nil {

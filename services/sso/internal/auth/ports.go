@@ -29,6 +29,12 @@ type Users interface {
 // same transaction, so no change goes unannounced and no mail announces a
 // change that did not happen.
 type Accounts interface {
+	// Current and CurrentByEmail find a user as of its latest committed
+	// change, on the primary, or user.ErrNotFound: for decisions a
+	// replica's slightly older copy would get wrong (a password or an
+	// address state just changed by this very user).
+	Current(ctx context.Context, id string) (user.User, error)
+	CurrentByEmail(ctx context.Context, email string) (user.User, error)
 	// CreateWithToken is Users.Create plus the e-mail verification token
 	// t of u and its EmailVerificationRequested event, atomically.
 	CreateWithToken(ctx context.Context, u user.User, t user.OneTimeToken) error

@@ -293,7 +293,9 @@ func (s *Service) login(ctx context.Context, c Credentials) (Tokens, error) {
 	// moment (a password reset) may have replaced the hash this login
 	// checks, and its session must then not start.
 	checked := time.Now()
-	u, err := s.users.ByEmail(ctx, email)
+	// From the primary: a replica's copy a few milliseconds old would
+	// still take a password just reset or changed.
+	u, err := s.accounts.CurrentByEmail(ctx, email)
 	switch {
 	case errors.Is(err, user.ErrNotFound):
 		_, _, _ = s.hasher.Verify(c.Password, s.dummyHash)
@@ -552,7 +554,9 @@ func (s *Service) Me(ctx context.Context, accessToken string) (user.User, error)
 	if err != nil {
 		return user.User{}, err
 	}
-	u, err := s.users.ByID(ctx, c.Subject)
+	// The user's own account, just changed perhaps (verified, a new
+	// password): read it where its changes are.
+	u, err := s.accounts.Current(ctx, c.Subject)
 	if errors.Is(err, user.ErrNotFound) {
 		return user.User{}, ErrInvalidToken
 	}

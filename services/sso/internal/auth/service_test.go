@@ -42,9 +42,13 @@ func newFixture(t *testing.T, opts ...auth.Option) *fixture {
 // build makes f's service on users, which may wrap f.users.
 func (f *fixture) build(t *testing.T, users auth.Users, opts ...auth.Option) *fixture {
 	t.Helper()
+	accounts, ok := users.(auth.Accounts)
+	if !ok {
+		accounts = f.users
+	}
 	svc, err := auth.NewService(auth.Deps{
 		Users:    users,
-		Accounts: f.users,
+		Accounts: accounts,
 		Sessions: f.sessions,
 		Throttle: authtest.NewThrottle(),
 		Hasher:   f.hasher,

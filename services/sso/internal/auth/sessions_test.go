@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/ssokit/platform/services/sso/internal/auth"
+	"github.com/ssokit/platform/services/sso/internal/auth/authtest"
 	"github.com/ssokit/platform/services/sso/internal/token"
 	"github.com/ssokit/platform/services/sso/internal/user"
 )
@@ -98,7 +99,7 @@ func TestRevokeUserEndsEveryTokenOfTheUser(t *testing.T) {
 // revokingUsers ends the user's sessions right after a login has read the
 // password hash, as a password reset landing mid-login would.
 type revokingUsers struct {
-	auth.Users
+	*authtest.Users
 	revoke func(userID string)
 }
 
@@ -108,6 +109,11 @@ func (u revokingUsers) ByEmail(ctx context.Context, email string) (user.User, er
 		u.revoke(got.ID)
 	}
 	return got, err
+}
+
+// CurrentByEmail is where logins read the account.
+func (u revokingUsers) CurrentByEmail(ctx context.Context, email string) (user.User, error) {
+	return u.ByEmail(ctx, email)
 }
 
 // A login in flight while the user's sessions are ended must not leave a

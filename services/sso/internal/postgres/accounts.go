@@ -72,6 +72,20 @@ const (
 		SELECT hash FROM one_time_tokens WHERE expires_at < now() ORDER BY expires_at LIMIT $1)`
 )
 
+// Current finds the user with the id on the primary, or user.ErrNotFound.
+func (r *Users) Current(ctx context.Context, id string) (user.User, error) {
+	if !isUUID(id) {
+		return user.User{}, user.ErrNotFound
+	}
+	return get(ctx, r.primary, queryByID, id)
+}
+
+// CurrentByEmail finds the user with the normalized e-mail on the
+// primary, or user.ErrNotFound.
+func (r *Users) CurrentByEmail(ctx context.Context, email string) (user.User, error) {
+	return get(ctx, r.primary, queryByEmail, email)
+}
+
 // CreateWithToken stores u as Create does, and with it the e-mail
 // verification token t and its EmailVerificationRequested event, in one
 // transaction: a user never exists without the mail that lets them verify.

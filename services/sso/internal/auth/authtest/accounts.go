@@ -38,6 +38,14 @@ func (m *Users) Events() []user.AccountEvent {
 	return append([]user.AccountEvent(nil), a.events...)
 }
 
+// Current is ByID: the fake has no replica.
+func (m *Users) Current(ctx context.Context, id string) (user.User, error) { return m.ByID(ctx, id) }
+
+// CurrentByEmail is ByEmail: the fake has no replica.
+func (m *Users) CurrentByEmail(ctx context.Context, email string) (user.User, error) {
+	return m.ByEmail(ctx, email)
+}
+
 // CreateWithToken is Create plus the token and its event.
 func (m *Users) CreateWithToken(ctx context.Context, u user.User, t user.OneTimeToken) error {
 	if err := m.Create(ctx, u); err != nil {
