@@ -184,9 +184,10 @@ func (s *Service) resendVerification(ctx context.Context, accessToken, clientIP 
 // account, and answers nil either way: the answer never tells whether an
 // address is registered. Requests are counted per address and per client
 // address (AccountConfig) whether or not the address is known, so a
-// throttled answer tells nothing either. A store failure for a known
-// address is logged, not returned, since it would differ from the
-// unknown address's answer; the user asks again.
+// throttled answer tells nothing either. Both paths make a token and read
+// the address once from the primary; the known address's write then runs
+// after the answer (see Drain), so its time does not tell either, and its
+// failure is logged, not returned: the user asks again.
 func (s *Service) ForgotPassword(ctx context.Context, email, clientIP string) error {
 	err := s.forgotPassword(ctx, email, clientIP)
 	s.metrics.flow(opForgot, err)
@@ -212,7 +213,9 @@ func (s *Service) forgotPassword(ctx context.Context, rawEmail, clientIP string)
 	if err != nil {
 		return err
 	}
-	u, err := s.users.ByEmail(ctx, email)
+	// The primary, for both: a replica would answer a known address at
+	// once and send an unknown one on to the primary, twice the time.
+	u, err := s.accounts.CurrentByEmail(ctx, email)
 	switch {
 	case errors.Is(err, user.ErrNotFound):
 		return nil
@@ -221,13 +224,33 @@ func (s *Service) forgotPassword(ctx context.Context, rawEmail, clientIP string)
 		return nil
 	}
 	t.UserID = u.ID
-	if err := s.accounts.IssueToken(ctx, u, t); err != nil {
-		s.log.WarnContext(ctx, "password reset request: issue token", slog.String("user_id", u.ID), slog.Any("error", err))
-		return nil
-	}
-	s.log.InfoContext(ctx, "password reset requested", slog.String("user_id", u.ID))
+	s.afterAnswer(ctx, func(ctx context.Context) {
+		if err := s.accounts.IssueToken(ctx, u, t); err != nil {
+			s.log.WarnContext(ctx, "password reset request: issue token", slog.String("user_id", u.ID), slog.Any("error", err))
+			return
+		}
+		s.log.InfoContext(ctx, "password reset requested", slog.String("user_id", u.ID))
+	})
 	return nil
 }
+
+// afterAnswerTimeout bounds work that runs after its request answered.
+const afterAnswerTimeout = 10 * time.Second
+
+// afterAnswer runs fn on its own goroutine with ctx's values (its trace)
+// but not its cancellation, within afterAnswerTimeout; Drain waits for it.
+func (s *Service) afterAnswer(ctx context.Context, fn func(context.Context)) {
+	s.work.Go(func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), afterAnswerTimeout)
+		defer cancel()
+		fn(ctx)
+	})
+}
+
+// Drain waits for the work still running after its request answered (a
+// password reset request being stored). The process calls it when it
+// stops, after its servers, before it closes the database.
+func (s *Service) Drain() { s.work.Wait() }
 
 // PasswordReset is the input of ResetPassword.
 type PasswordReset struct {

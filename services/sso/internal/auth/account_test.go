@@ -35,6 +35,7 @@ func newAccountFixture(t *testing.T, ac auth.AccountConfig) *fixture {
 // lastToken returns the raw token of the user's newest event of kind.
 func (f *fixture) lastToken(t *testing.T, userID string, kind user.EventKind) string {
 	t.Helper()
+	f.svc.Drain() // reset requests are stored after their answer
 	events := f.users.Events()
 	for i := len(events) - 1; i >= 0; i-- {
 		if e := events[i]; e.UserID == userID && e.Kind == kind {
@@ -46,6 +47,7 @@ func (f *fixture) lastToken(t *testing.T, userID string, kind user.EventKind) st
 }
 
 func (f *fixture) count(userID string, kind user.EventKind) int {
+	f.svc.Drain()
 	n := 0
 	for _, e := range f.users.Events() {
 		if e.UserID == userID && e.Kind == kind {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -134,6 +135,8 @@ type Service struct {
 	cfg      Config
 	log      *slog.Logger
 	metrics  *Metrics // nil: not counted
+	// work tracks what runs after its request answered (see Drain).
+	work sync.WaitGroup
 
 	// dummyHash is verified against when an e-mail is unknown, so a login
 	// costs the same hash work whether or not the account exists, and the

@@ -104,6 +104,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 		return nil, err
 	}
 	p.Go("token cleanup", func(ctx context.Context) error { return cleanTokens(ctx, users, log) })
+	// Reset requests still being stored finish before the pools close.
+	p.Defer(func() error { svc.Drain(); return nil })
 
 	err = gateway.ServeAPI(ctx, p, gateway.API{
 		GRPCAddr: cfg.GRPCAddr,
