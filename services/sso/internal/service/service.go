@@ -101,8 +101,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 		Register: func(s grpc.ServiceRegistrar) {
 			ssov1.RegisterAuthServiceServer(s, grpcapi.NewAuthServer(svc, log))
 			ssov1.RegisterUserServiceServer(s, grpcapi.NewUserServer(svc, log))
+			ssov1.RegisterSessionServiceServer(s, grpcapi.NewSessionServer(svc, log))
 		},
-		Handlers:       []gateway.RegisterFunc{ssov1.RegisterAuthServiceHandler, ssov1.RegisterUserServiceHandler},
+		Handlers: []gateway.RegisterFunc{
+			ssov1.RegisterAuthServiceHandler, ssov1.RegisterUserServiceHandler, ssov1.RegisterSessionServiceHandler,
+		},
 		Title:          "sso API",
 		Spec:           "sso.swagger.json",
 		TrustedProxies: cfg.Proxies(),
