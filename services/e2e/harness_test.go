@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -296,11 +297,23 @@ func tail(path string, n int) string {
 // logs returns a service's log so far, for failure messages.
 func (s *system) logs(name string) string { return tail(s.procs[name].log, 60) }
 
+// freePorts returns n free loopback addresses: any the kernel picks, or,
+// with E2E_PORT_BASE set, the first free ones from that port up, for hosts
+// where each test run has its own port range.
 func freePorts(n int) []string {
+	base, _ := strconv.Atoi(os.Getenv("E2E_PORT_BASE"))
 	var out []string
 	var lns []net.Listener
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
+	for len(out) < n {
+		addr := "127.0.0.1:0"
+		if base > 0 {
+			addr = fmt.Sprintf("127.0.0.1:%d", base)
+			base++
+		}
+		ln, err := net.Listen("tcp", addr)
+		if err != nil && base > 0 && base < 65535 {
+			continue
+		}
 		if err != nil {
 			panic(err)
 		}

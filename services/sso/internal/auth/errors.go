@@ -21,6 +21,9 @@ var (
 	// ErrSessionsEnded means a session could not start because every
 	// session of the user was ended after its credentials were checked.
 	ErrSessionsEnded = errors.New("sessions of the user ended meanwhile")
+	// ErrSessionNotFound means a session id names no live session of the
+	// caller: unknown, ended, malformed, or another user's, alike.
+	ErrSessionNotFound = errors.New("session not found")
 	// ErrForbidden means the caller is authenticated but not allowed.
 	ErrForbidden = errors.New("permission denied")
 	// ErrEmailNotVerified refuses the login of an account whose address is

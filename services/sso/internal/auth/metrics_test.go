@@ -164,3 +164,41 @@ func TestServiceWithoutMetricsCountsNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Sessions ended through the sessions API are counted by reason, each
+// session once: a refused or repeated end counts nothing.
+func TestMetricsCountEndedSessions(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m, err := auth.NewMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t, auth.WithMetrics(m))
+	ctx := context.Background()
+	a := f.register(t, "ada@example.com", "correct horse")
+	var logins []auth.Tokens
+	for range 3 {
+		tok, err := f.svc.Login(ctx, auth.Credentials{Email: "ada@example.com", Password: "correct horse"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		logins = append(logins, tok)
+	}
+	ended, _ := f.svc.Authenticate(ctx, logins[0].AccessToken)
+	if err := f.svc.EndSession(ctx, a.AccessToken, ended.SessionID); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.EndSession(ctx, a.AccessToken, ended.SessionID); !errors.Is(err, auth.ErrSessionNotFound) {
+		t.Fatalf("second EndSession: err = %v, want ErrSessionNotFound", err)
+	}
+	if n, err := f.svc.EndAllSessions(ctx, a.AccessToken); err != nil || n != 3 {
+		t.Fatalf("EndAllSessions = %d, %v; want 3", n, err)
+	}
+	want := authMetrics{sDeleted: 1, sRevokeAll: 3}.String()
+	// Only the sessions counter: cut the exposition down to its block.
+	start := strings.Index(want, "# HELP sso_sessions_revoked_total")
+	end := strings.Index(want, "# HELP sso_throttled_total")
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want[start:end]), "sso_sessions_revoked_total"); err != nil {
+		t.Error(err)
+	}
+}

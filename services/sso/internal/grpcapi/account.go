@@ -57,7 +57,7 @@ func (s *AccountServer) ResetPassword(ctx context.Context, req *ssov1.ResetPassw
 func (s *AccountServer) ChangePassword(ctx context.Context, req *ssov1.ChangePasswordRequest) (*ssov1.ChangePasswordResponse, error) {
 	t, err := s.svc.ChangePassword(ctx, auth.PasswordChange{
 		AccessToken: bearer.Token(ctx), CurrentPassword: req.GetCurrentPassword(),
-		NewPassword: req.GetNewPassword(), ClientIP: clientIP(ctx),
+		NewPassword: req.GetNewPassword(), ClientIP: clientIP(ctx), UserAgent: userAgent(ctx),
 	})
 	if err != nil {
 		return nil, toStatus(ctx, s.log, err)

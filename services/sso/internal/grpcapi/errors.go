@@ -47,6 +47,8 @@ func toStatus(ctx context.Context, log *slog.Logger, err error) error {
 		return status.Error(codes.PermissionDenied, "permission denied")
 	case errors.Is(err, user.ErrEmailTaken):
 		return status.Error(codes.AlreadyExists, "email already registered")
+	case errors.Is(err, auth.ErrSessionNotFound):
+		return status.Error(codes.NotFound, auth.ErrSessionNotFound.Error())
 	case errors.Is(err, user.ErrNotFound):
 		return status.Error(codes.NotFound, "user not found")
 	default:

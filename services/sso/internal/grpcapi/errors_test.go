@@ -36,6 +36,7 @@ func TestToStatus(t *testing.T) {
 		{"forbidden", auth.ErrForbidden, codes.PermissionDenied, "permission denied"},
 		{"duplicate e-mail", fmt.Errorf("create: %w", user.ErrEmailTaken), codes.AlreadyExists, "email already registered"},
 		{"missing user", user.ErrNotFound, codes.NotFound, "user not found"},
+		{"session not the caller's", auth.ErrSessionNotFound, codes.NotFound, "session not found"},
 		{"throttled login", &auth.ThrottledError{Op: "login", RetryAfter: 90 * time.Second}, codes.ResourceExhausted, "too many failed login attempts, try again later"},
 		{"throttled registration", &auth.ThrottledError{Op: "register", RetryAfter: 90 * time.Second}, codes.ResourceExhausted, "too many registrations from this address, try again later"},
 		{"bad one-time token", fmt.Errorf("postgres: %w", user.ErrTokenInvalid), codes.InvalidArgument, "invalid or expired token"},

@@ -113,9 +113,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 			ssov1.RegisterAuthServiceServer(s, grpcapi.NewAuthServer(svc, log))
 			ssov1.RegisterUserServiceServer(s, grpcapi.NewUserServer(svc, log))
 			ssov1.RegisterAccountServiceServer(s, grpcapi.NewAccountServer(svc, log))
+			ssov1.RegisterSessionServiceServer(s, grpcapi.NewSessionServer(svc, log))
 		},
-		Handlers: []gateway.RegisterFunc{ssov1.RegisterAuthServiceHandler, ssov1.RegisterUserServiceHandler,
-			ssov1.RegisterAccountServiceHandler},
+		Handlers: []gateway.RegisterFunc{
+			ssov1.RegisterAuthServiceHandler, ssov1.RegisterUserServiceHandler, ssov1.RegisterAccountServiceHandler,
+			ssov1.RegisterSessionServiceHandler,
+		},
 		Title:          "sso API",
 		Spec:           "sso.swagger.json",
 		TrustedProxies: cfg.Proxies(),
