@@ -14,8 +14,15 @@ import (
 	"github.com/confluentinc/confluent-kafka-go/v2/schemaregistry/serde"
 	"github.com/confluentinc/confluent-kafka-go/v2/schemaregistry/serde/protobuf"
 	"github.com/jmoiron/sqlx"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 
 	eventsv1 "github.com/ssokit/platform/libs/gen/events/v1"
+	ssov1 "github.com/ssokit/platform/libs/gen/sso/v1"
 	"github.com/ssokit/platform/libs/sealbox"
 	"github.com/ssokit/platform/libs/testenv"
 )
@@ -359,4 +366,57 @@ func TestPasswordChangeEndsOtherSessionsAndReturnsAWorkingPair(t *testing.T) {
 			return e.GetPasswordChanged().GetMethod() == eventsv1.PasswordChangeMethod_PASSWORD_CHANGE_METHOD_CHANGE
 		}) == 1
 	})
+}
+
+// TestAccountServiceOverGRPC drives the flows over gRPC: a change of
+// password with the bearer in metadata, a forged token refused as
+// INVALID_ARGUMENT naming the token field, forgot answering alike.
+func TestAccountServiceOverGRPC(t *testing.T) {
+	t.Parallel()
+	s := theSystem(t)
+	addr := s.email(t)
+	userID, access := s.register(t, addr, nil)
+	conn, err := grpc.NewClient(s.ssoGRPC, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	accounts := ssov1.NewAccountServiceClient(conn)
+	ctx := testenv.Context(t, 30*time.Second)
+
+	_, err = accounts.VerifyEmail(ctx, &ssov1.VerifyEmailRequest{Token: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"})
+	st := status.Convert(err)
+	if st.Code() != codes.InvalidArgument || st.Message() != "invalid or expired token" {
+		t.Fatalf("forged token: %v", err)
+	}
+	var field string
+	for _, d := range st.Details() {
+		if b, ok := d.(*errdetails.BadRequest); ok && len(b.GetFieldViolations()) > 0 {
+			field = b.GetFieldViolations()[0].GetField()
+		}
+	}
+	if field != "token" {
+		t.Errorf("violated field = %q, want token", field)
+	}
+	for _, a := range []string{addr, "nobody-" + addr} {
+		if _, err := accounts.ForgotPassword(ctx, &ssov1.ForgotPasswordRequest{Email: a}); err != nil {
+			t.Fatalf("forgot %s: %v", a, err)
+		}
+	}
+	authed := metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+access)
+	if _, err := accounts.ChangePassword(authed, &ssov1.ChangePasswordRequest{CurrentPassword: "not it at all", NewPassword: "a brand new passphrase"}); status.Code(err) != codes.InvalidArgument {
+		t.Fatalf("wrong current password: %v, want INVALID_ARGUMENT", err)
+	}
+	pair, err := accounts.ChangePassword(authed, &ssov1.ChangePasswordRequest{CurrentPassword: password, NewPassword: "a brand new passphrase"})
+	if err != nil || pair.GetUserId() != userID || pair.GetTokenType() != "Bearer" || pair.GetExpiresIn() <= 0 {
+		t.Fatalf("change = %v, %v", pair, err)
+	}
+	users := ssov1.NewUserServiceClient(conn)
+	if _, err := users.GetMe(authed, &ssov1.GetMeRequest{}); status.Code(err) != codes.Unauthenticated {
+		t.Errorf("old access token after change: %v, want UNAUTHENTICATED", err)
+	}
+	me, err := users.GetMe(metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+pair.GetAccessToken()), &ssov1.GetMeRequest{})
+	if err != nil || me.GetEmailVerified() {
+		t.Errorf("GetMe with the new pair = %v, %v; want an unverified profile", me, err)
+	}
 }
