@@ -5,9 +5,12 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ssokit/platform/services/sso/internal/auth"
 	"github.com/ssokit/platform/services/sso/internal/auth/authtest"
@@ -352,4 +355,67 @@ func TestLoginRequiresVerifiedEmailOnlyAfterThePassword(t *testing.T) {
 	if _, err := f.svc.Login(ctx, auth.Credentials{Email: "ada@example.com", Password: "correct horse"}); err != nil {
 		t.Fatalf("verified: %v", err)
 	}
+}
+
+func TestAccountMetricsCountTokenUsesAndFlows(t *testing.T) {
+	ctx := context.Background()
+	reg := prometheus.NewRegistry()
+	m, err := auth.NewMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t, auth.WithMetrics(m))
+	tok := f.register(t, "ada@example.com", "correct horse")
+	raw := f.lastToken(t, tok.UserID, user.EventEmailVerificationRequested)
+	_ = f.svc.VerifyEmail(ctx, raw)
+	_ = f.svc.VerifyEmail(ctx, raw)
+	_ = f.svc.ForgotPassword(ctx, "nobody@example.com", "")
+	_ = f.svc.ResetPassword(ctx, auth.PasswordReset{Token: "forged", NewPassword: "battery staple"})
+	if _, err := f.svc.ChangePassword(ctx, auth.PasswordChange{AccessToken: tok.AccessToken, CurrentPassword: "correct horse", NewPassword: "battery staple"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		labels []string
+		metric string
+		want   float64
+	}{
+		{[]string{"success", "email-verification"}, "sso_account_tokens_total", 1},
+		{[]string{"invalid", "email-verification"}, "sso_account_tokens_total", 1},
+		{[]string{"invalid", "password-reset"}, "sso_account_tokens_total", 1},
+		{[]string{"success", "password-reset"}, "sso_account_tokens_total", 0},
+		{[]string{"forgot_password", "success"}, "sso_account_requests_total", 1},
+		{[]string{"change_password", "success"}, "sso_account_requests_total", 1},
+		{[]string{"resend_verification", "success"}, "sso_account_requests_total", 0},
+	} {
+		if got := gathered(t, reg, c.metric, c.labels); got != c.want {
+			t.Errorf("%s%v = %v, want %v", c.metric, c.labels, got, c.want)
+		}
+	}
+}
+
+// gathered is the value of the series of name whose label values, in
+// label-name order, are values.
+func gathered(t *testing.T, reg *prometheus.Registry, name string, values []string) float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			got := make([]string, 0, len(m.GetLabel()))
+			for _, l := range m.GetLabel() {
+				got = append(got, l.GetValue())
+			}
+			// Labels come sorted by name: flow, outcome, purpose.
+			if slices.Equal(got, values) {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	t.Fatalf("no series %s%v", name, values)
+	return 0
 }
