@@ -386,6 +386,7 @@ func TestAccountMetricsCountTokenUsesAndFlows(t *testing.T) {
 		{[]string{"forgot_password", "success"}, "sso_account_requests_total", 1},
 		{[]string{"change_password", "success"}, "sso_account_requests_total", 1},
 		{[]string{"resend_verification", "success"}, "sso_account_requests_total", 0},
+		{[]string{"unverified"}, "sso_logins_total", 0},
 	} {
 		if got := gathered(t, reg, c.metric, c.labels); got != c.want {
 			t.Errorf("%s%v = %v, want %v", c.metric, c.labels, got, c.want)

@@ -14,6 +14,9 @@ const (
 	loginSuccess   = "success"
 	loginInvalid   = "invalid"
 	loginThrottled = "throttled"
+	// loginUnverified: the right password, refused because logins
+	// require a verified address and this one is not.
+	loginUnverified = "unverified"
 
 	kindAccess  = "access"
 	kindRefresh = "refresh"
@@ -68,7 +71,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m := &Metrics{
 		logins: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sso_logins_total",
-			Help: "Login attempts by outcome: success, invalid (wrong or malformed e-mail or password), throttled (refused after too many failures).",
+			Help: "Login attempts by outcome: success, invalid (wrong or malformed e-mail or password), throttled (refused after too many failures), unverified (the right password for an address not verified, where logins require it).",
 		}, []string{"outcome"}),
 		issued: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sso_tokens_issued_total",
@@ -103,7 +106,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Help: "Sessions (refresh-token families, with their access tokens) ended by reason: session_deleted (the user ended one), revoke_all (the user logged out everywhere), password_reset, password_changed.",
 		}, []string{"reason"}),
 	}
-	for _, o := range []string{loginSuccess, loginInvalid, loginThrottled} {
+	for _, o := range []string{loginSuccess, loginInvalid, loginThrottled, loginUnverified} {
 		m.logins.WithLabelValues(o)
 	}
 	m.issued.WithLabelValues(kindAccess)
@@ -161,6 +164,8 @@ func (m *Metrics) login(err error) {
 		m.logins.WithLabelValues(loginInvalid).Inc()
 	case errors.As(err, &throttled):
 		m.logins.WithLabelValues(loginThrottled).Inc()
+	case errors.Is(err, ErrEmailNotVerified):
+		m.logins.WithLabelValues(loginUnverified).Inc()
 	}
 }
 

@@ -28,11 +28,12 @@ type authMetrics struct {
 
 func (m authMetrics) String() string {
 	return fmt.Sprintf(`
-# HELP sso_logins_total Login attempts by outcome: success, invalid (wrong or malformed e-mail or password), throttled (refused after too many failures).
+# HELP sso_logins_total Login attempts by outcome: success, invalid (wrong or malformed e-mail or password), throttled (refused after too many failures), unverified (the right password for an address not verified, where logins require it).
 # TYPE sso_logins_total counter
 sso_logins_total{outcome="invalid"} %d
 sso_logins_total{outcome="success"} %d
 sso_logins_total{outcome="throttled"} %d
+sso_logins_total{outcome="unverified"} 0
 # HELP sso_refresh_reuse_detected_total Refresh tokens presented again after their rotation; each revoked its family.
 # TYPE sso_refresh_reuse_detected_total counter
 sso_refresh_reuse_detected_total %d
