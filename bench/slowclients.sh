@@ -37,12 +37,15 @@ git -C "$root" archive "$old" | tar -x -C "$work/old"
 (cd "$root/services/sso" && GOWORK=off go build -o "$work/sso-new" ./cmd/sso)
 (cd "$root/bench" && GOWORK=off go build -o "$work/slowclients" ./cmd/slowclients)
 pg "CREATE DATABASE $db"
+# sso seals one-time tokens with a key ring it refuses to start without.
+(umask 077 && printf 'bench %s\n' "$(head -c32 /dev/urandom | base64 -w0)" >"$work/sealing-keys")
 
 start() {
 	SSO_HTTP_ADDR=$http_addr SSO_GRPC_ADDR=$grpc_addr SSO_LOG_LEVEL=warn \
 		SSO_DB_PRIMARY_DSN="postgres://postgres:postgres@/$db?$pgq&target_session_attrs=read-write" \
 		SSO_DB_REPLICA_DSN="postgres://postgres:postgres@/$db?$pgq&target_session_attrs=prefer-standby" \
 		SSO_REDIS_KEY_PREFIX=$prefix SSO_JWT_KEYS_DIR="$work/keys" SSO_USER_EVENTS_TOPIC="sso-slowclients-$$" \
+		SSO_ACCOUNT_EVENTS_TOPIC="sso-slowclients-account-$$" SSO_SEALING_KEYS_FILE="$work/sealing-keys" \
 		"$work/$1" >"$out/$1.log" 2>&1 &
 	pid=$!
 	for _ in $(seq 100); do

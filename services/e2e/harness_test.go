@@ -21,6 +21,7 @@ import (
 
 	_ "github.com/lib/pq"
 
+	"github.com/ssokit/platform/libs/sealbox"
 	"github.com/ssokit/platform/libs/testenv"
 )
 
@@ -29,9 +30,10 @@ import (
 type system struct {
 	suffix string
 	topic  string
-	// accountTopic carries the AccountEvents; ringFile is the sealing key
-	// ring the notifier opens their tokens with.
+	// accountTopic carries sso's account events, whose one-time tokens
+	// are sealed with ring (the file both sso and the notifier read).
 	accountTopic string
+	ring         *sealbox.Ring
 	ringFile     string
 	// bin holds the binaries; ssoEnv is sso's environment, which its
 	// commands (`sso schemas register`) run with too.
@@ -123,8 +125,7 @@ func startSystem(t *testing.T) (*system, error) {
 	}
 	cleanups = append(cleanups, func() { deleteTopicAndSubjects(s.topic) })
 	cleanups = append(cleanups, func() { deleteTopicAndSubjects(s.accountTopic) })
-	s.ringFile = filepath.Join(bin, "sealing-keys")
-	if err := writeRing(s.ringFile); err != nil {
+	if err := s.writeRing(bin); err != nil {
 		return nil, err
 	}
 
@@ -155,6 +156,11 @@ func startSystem(t *testing.T) (*system, error) {
 		"SSO_OTLP_ENDPOINT":          s.spans.Endpoint,
 		"SSO_LOGIN_IP_FAILURE_LIMIT": "10000",
 		"SSO_REGISTER_IP_LIMIT":      "10000",
+		"SSO_SEALING_KEYS_FILE":      s.ringFile,
+		// Every test calls from 127.0.0.1: only the per-account limits bite.
+		"SSO_VERIFY_RESEND_IP_LIMIT":   "10000",
+		"SSO_PASSWORD_FORGOT_IP_LIMIT": "10000",
+		"SSO_PASSWORD_RESET_IP_LIMIT":  "10000",
 	}
 	// The deploy step first: sso registers no schema itself.
 	if out, err := s.ssoCommand(s.ssoEnv, "schemas", "register"); err != nil {
@@ -209,6 +215,21 @@ func (s *system) ssoCommand(env map[string]string, args ...string) ([]byte, erro
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
 	return cmd.CombinedOutput()
+}
+
+// writeRing writes the run's sealing key ring into dir, readable by its
+// owner only, as deploy/local does.
+func (s *system) writeRing(dir string) error {
+	line, err := sealbox.NewKeyLine("e2e-" + s.suffix)
+	if err != nil {
+		return err
+	}
+	s.ringFile = filepath.Join(dir, "sealing-keys")
+	if err := os.WriteFile(s.ringFile, []byte(line+"\n"), 0o600); err != nil {
+		return err
+	}
+	s.ring, err = sealbox.Load(s.ringFile)
+	return err
 }
 
 // cleanupTB lets the shared collector outlive the first test that starts

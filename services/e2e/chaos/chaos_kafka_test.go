@@ -415,7 +415,7 @@ func deliveryFigures(t *testing.T, acked []account) (retried, maxAttempts int, s
 		Created  time.Time `db:"created_at"`
 	}
 	if err := openDB(t, ssoDB).SelectContext(ctx, &rows,
-		"SELECT aggregate_id, attempts, created_at FROM outbox WHERE aggregate_id = ANY($1)", pq.Array(ids)); err != nil {
+		"SELECT aggregate_id, attempts, created_at FROM outbox WHERE aggregate_id = ANY($1) AND event_type = 'UserRegistered'", pq.Array(ids)); err != nil {
 		t.Fatalf("outbox rows: %v", err)
 	}
 	var bonuses []struct {

@@ -710,7 +710,7 @@ const file_sso_v1_auth_proto_rawDesc = "" +
 	"\bis_admin\x18\x03 \x01(\bR\aisAdmin\x129\n" +
 	"\n" +
 	"expires_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt:\"\x92A\x1f\n" +
-	"\x1d\xd2\x01\x05valid\xd2\x01\auser_id\xd2\x01\bis_admin2\x9c\x19\n" +
+	"\x1d\xd2\x01\x05valid\xd2\x01\auser_id\xd2\x01\bis_admin2\x8e\x1a\n" +
 	"\vAuthService\x12\xa3\x06\n" +
 	"\bRegister\x12\x17.sso.v1.RegisterRequest\x1a\x18.sso.v1.RegisterResponse\"\xe3\x05\x92A\xc3\x05J\xc8\x01\n" +
 	"\x03400\x12\xc0\x01\n" +
@@ -730,10 +730,10 @@ const file_sso_v1_auth_proto_rawDesc = "" +
 	"\x15\x1a\x13#/definitions/ErrorJY\n" +
 	"\x03503\x12R\n" +
 	"7A dependency is unavailable (UNAVAILABLE); retry later.\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/Error\x82\xd3\xe4\x93\x02\x16:\x01*\"\x11/v1/auth/register\x12\x8d\x06\n" +
-	"\x05Login\x12\x14.sso.v1.LoginRequest\x1a\x15.sso.v1.LoginResponse\"\xd6\x05\x92A\xb9\x05J\x8c\x01\n" +
-	"\x03400\x12\x84\x01\n" +
-	"iInvalid input (INVALID_ARGUMENT): a malformed body or a missing or malformed field, named in the details.\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/Error\x82\xd3\xe4\x93\x02\x16:\x01*\"\x11/v1/auth/register\x12\xff\x06\n" +
+	"\x05Login\x12\x14.sso.v1.LoginRequest\x1a\x15.sso.v1.LoginResponse\"\xc8\x06\x92A\xab\x06J\xfe\x01\n" +
+	"\x03400\x12\xf6\x01\n" +
+	"\xda\x01Invalid input (INVALID_ARGUMENT): a malformed body or a missing or malformed field, named in the details; or, with the right password, an address not verified yet where the deployment requires it (FAILED_PRECONDITION).\x12\x17\n" +
 	"\x15\x1a\x13#/definitions/ErrorJ|\n" +
 	"\x03401\x12u\n" +
 	"ZUnknown e-mail address or wrong password (UNAUTHENTICATED); the two are indistinguishable.\x12\x17\n" +

@@ -50,7 +50,9 @@ type AuthServiceClient interface {
 	//
 	// Errors: INVALID_ARGUMENT when a field is empty; UNAUTHENTICATED for an
 	// unknown e-mail or a wrong password (indistinguishable to the caller);
-	// RESOURCE_EXHAUSTED when the caller is throttled.
+	// FAILED_PRECONDITION, only after the right password, when the deployment
+	// requires verified addresses (SSO_LOGIN_REQUIRES_VERIFIED_EMAIL) and
+	// this one is not; RESOURCE_EXHAUSTED when the caller is throttled.
 	Login(ctx context.Context, in *LoginRequest, opts ...grpc.CallOption) (*LoginResponse, error)
 	// Refresh rotates a refresh token: the presented token is consumed and a
 	// new pair in the same family is returned. A family lives at most a fixed
@@ -170,7 +172,9 @@ type AuthServiceServer interface {
 	//
 	// Errors: INVALID_ARGUMENT when a field is empty; UNAUTHENTICATED for an
 	// unknown e-mail or a wrong password (indistinguishable to the caller);
-	// RESOURCE_EXHAUSTED when the caller is throttled.
+	// FAILED_PRECONDITION, only after the right password, when the deployment
+	// requires verified addresses (SSO_LOGIN_REQUIRES_VERIFIED_EMAIL) and
+	// this one is not; RESOURCE_EXHAUSTED when the caller is throttled.
 	Login(context.Context, *LoginRequest) (*LoginResponse, error)
 	// Refresh rotates a refresh token: the presented token is consumed and a
 	// new pair in the same family is returned. A family lives at most a fixed

@@ -134,8 +134,10 @@ type GetMeResponse struct {
 	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
 	// The delivery state of the user's UserRegistered event.
 	RegistrationEventStatus RegistrationEventStatus `protobuf:"varint,6,opt,name=registration_event_status,json=registrationEventStatus,proto3,enum=sso.v1.RegistrationEventStatus" json:"registration_event_status,omitempty"`
-	unknownFields           protoimpl.UnknownFields
-	sizeCache               protoimpl.SizeCache
+	// Whether the user proved the e-mail address by a verification link.
+	EmailVerified bool `protobuf:"varint,7,opt,name=email_verified,json=emailVerified,proto3" json:"email_verified,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetMeResponse) Reset() {
@@ -208,6 +210,13 @@ func (x *GetMeResponse) GetRegistrationEventStatus() RegistrationEventStatus {
 		return x.RegistrationEventStatus
 	}
 	return RegistrationEventStatus_REGISTRATION_EVENT_STATUS_UNSPECIFIED
+}
+
+func (x *GetMeResponse) GetEmailVerified() bool {
+	if x != nil {
+		return x.EmailVerified
+	}
+	return false
 }
 
 // IsAdminRequest names the user to ask about.
@@ -307,7 +316,7 @@ var File_sso_v1_users_proto protoreflect.FileDescriptor
 const file_sso_v1_users_proto_rawDesc = "" +
 	"\n" +
 	"\x12sso/v1/users.proto\x12\x06sso.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"\x0e\n" +
-	"\fGetMeRequest\"\x80\x03\n" +
+	"\fGetMeRequest\"\xb8\x03\n" +
 	"\rGetMeResponse\x12#\n" +
 	"\auser_id\x18\x01 \x01(\tB\n" +
 	"\x92A\a\xa2\x02\x04uuidR\x06userId\x12!\n" +
@@ -316,9 +325,10 @@ const file_sso_v1_users_proto_rawDesc = "" +
 	"\bis_admin\x18\x04 \x01(\bR\aisAdmin\x129\n" +
 	"\n" +
 	"created_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12[\n" +
-	"\x19registration_event_status\x18\x06 \x01(\x0e2\x1f.sso.v1.RegistrationEventStatusR\x17registrationEventStatus:W\x92AT\n" +
-	"R\xd2\x01\auser_id\xd2\x01\x05email\xd2\x01\tfull_name\xd2\x01\bis_admin\xd2\x01\n" +
-	"created_at\xd2\x01\x19registration_event_status\"8\n" +
+	"\x19registration_event_status\x18\x06 \x01(\x0e2\x1f.sso.v1.RegistrationEventStatusR\x17registrationEventStatus\x12%\n" +
+	"\x0eemail_verified\x18\a \x01(\bR\remailVerified:h\x92Ae\n" +
+	"c\xd2\x01\auser_id\xd2\x01\x05email\xd2\x01\tfull_name\xd2\x01\bis_admin\xd2\x01\n" +
+	"created_at\xd2\x01\x19registration_event_status\xd2\x01\x0eemail_verified\"8\n" +
 	"\x0eIsAdminRequest\x12&\n" +
 	"\auser_id\x18\x01 \x01(\tB\r\x92A\a\xa2\x02\x04uuid\xe0A\x02R\x06userId\">\n" +
 	"\x0fIsAdminResponse\x12\x19\n" +

@@ -18,20 +18,51 @@ var (
 	ErrRefreshReused = errors.New("refresh token reused")
 	// ErrUnauthenticated means a call that needs an access token had none.
 	ErrUnauthenticated = errors.New("missing access token")
+	// ErrSessionsEnded means a session could not start because every
+	// session of the user was ended after its credentials were checked.
+	ErrSessionsEnded = errors.New("sessions of the user ended meanwhile")
+	// ErrSessionNotFound means a session id names no live session of the
+	// caller: unknown, ended, malformed, or another user's, alike.
+	ErrSessionNotFound = errors.New("session not found")
 	// ErrForbidden means the caller is authenticated but not allowed.
 	ErrForbidden = errors.New("permission denied")
+	// ErrEmailNotVerified refuses the login of an account whose address is
+	// not verified, when logins require it; it is answered only after the
+	// password was verified, so it tells nothing to someone without it.
+	ErrEmailNotVerified = errors.New("email address not verified")
+	// ErrAlreadyVerified refuses to resend a verification mail for an
+	// address already verified.
+	ErrAlreadyVerified = errors.New("email address already verified")
 )
 
 // ThrottledError refuses a login or registration attempt: too many came
 // from the same place (see Limits). The caller may retry after RetryAfter.
 type ThrottledError struct {
-	// Op is what was refused: "login" or "register".
+	// Op is what was refused: "login", "register", "resend_verification",
+	// "forgot_password" or "reset_password".
 	Op         string
 	RetryAfter time.Duration
 }
 
 // Login reports whether a login, not a registration, was refused.
 func (e *ThrottledError) Login() bool { return e.Op == opLogin }
+
+// Message is the client's explanation of the refusal.
+func (e *ThrottledError) Message() string {
+	switch e.Op {
+	case opLogin:
+		return "too many failed login attempts, try again later"
+	case opRegister:
+		return "too many registrations from this address, try again later"
+	case opResend:
+		return "too many verification mails requested, try again later"
+	case opForgot:
+		return "too many password reset requests, try again later"
+	case opReset:
+		return "too many password reset attempts, try again later"
+	}
+	return "too many attempts, try again later"
+}
 
 func (e *ThrottledError) Error() string {
 	return fmt.Sprintf("too many %s attempts, retry in %s", e.Op, e.RetryAfter.Round(time.Second))

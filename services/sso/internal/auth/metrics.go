@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ssokit/platform/services/sso/internal/user"
 )
 
 // Label values of the metrics.
@@ -12,11 +14,28 @@ const (
 	loginSuccess   = "success"
 	loginInvalid   = "invalid"
 	loginThrottled = "throttled"
+	// loginUnverified: the right password, refused because logins
+	// require a verified address and this one is not.
+	loginUnverified = "unverified"
 
 	kindAccess  = "access"
 	kindRefresh = "refresh"
 	kindFamily  = "family"
 )
+
+// Why sessions were ended, as sso_sessions_revoked_total labels them.
+const (
+	// ReasonSessionDeleted: the user ended one of its sessions.
+	ReasonSessionDeleted = "session_deleted"
+	// ReasonRevokeAll: the user logged out everywhere.
+	ReasonRevokeAll = "revoke_all"
+	// ReasonPasswordReset: the password was reset by a mailed token.
+	ReasonPasswordReset = "password_reset"
+	// ReasonPasswordChanged: the user changed its password.
+	ReasonPasswordChanged = "password_changed"
+)
+
+var sessionReasons = [...]string{ReasonSessionDeleted, ReasonRevokeAll, ReasonPasswordReset, ReasonPasswordChanged}
 
 // Metrics counts what the use cases decide, for the dashboards and the
 // security alerts:
@@ -26,6 +45,8 @@ const (
 //	sso_tokens_refreshed_total         successful refresh-token rotations
 //	sso_tokens_revoked_total{kind}     access (logout), family (logout, refresh token reuse)
 //	sso_refresh_reuse_detected_total   rotated refresh tokens presented again
+//	sso_sessions_revoked_total{reason} sessions ended by the sessions API or with all of a user's:
+//	                                   session_deleted, revoke_all, password_reset, password_changed
 //	sso_throttled_total{op,limit}      attempts refused by a limit, before any hashing: op login
 //	                                   (limit account_address, account, address) or register (address)
 //
@@ -39,6 +60,9 @@ type Metrics struct {
 	revoked   *prometheus.CounterVec
 	reused    prometheus.Counter
 	throttles *prometheus.CounterVec
+	tokens    *prometheus.CounterVec
+	flows     *prometheus.CounterVec
+	sessions  *prometheus.CounterVec
 }
 
 // NewMetrics registers the use-case metrics on reg, every label value at
@@ -47,7 +71,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m := &Metrics{
 		logins: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sso_logins_total",
-			Help: "Login attempts by outcome: success, invalid (wrong or malformed e-mail or password), throttled (refused after too many failures).",
+			Help: "Login attempts by outcome: success, invalid (wrong or malformed e-mail or password), throttled (refused after too many failures), unverified (the right password for an address not verified, where logins require it).",
 		}, []string{"outcome"}),
 		issued: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sso_tokens_issued_total",
@@ -69,8 +93,20 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "sso_throttled_total",
 			Help: "Attempts refused by a throttling limit before any password was hashed, by op (login, register) and limit: account_address (one account from one client address), account (one account from everywhere: an account under attack), address (one client address).",
 		}, []string{"op", "limit"}),
+		tokens: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sso_account_tokens_total",
+			Help: "Uses of mailed one-time tokens by purpose (email-verification, password-reset) and outcome: success, invalid (unknown, expired, used, superseded or forged token, or a bad field), throttled, error (a dependency failed).",
+		}, []string{"purpose", "outcome"}),
+		flows: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sso_account_requests_total",
+			Help: "Account requests by flow (resend_verification, forgot_password, change_password) and outcome: success, invalid, throttled, error.",
+		}, []string{"flow", "outcome"}),
+		sessions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sso_sessions_revoked_total",
+			Help: "Sessions (refresh-token families, with their access tokens) ended by reason: session_deleted (the user ended one), revoke_all (the user logged out everywhere), password_reset, password_changed.",
+		}, []string{"reason"}),
 	}
-	for _, o := range []string{loginSuccess, loginInvalid, loginThrottled} {
+	for _, o := range []string{loginSuccess, loginInvalid, loginThrottled, loginUnverified} {
 		m.logins.WithLabelValues(o)
 	}
 	m.issued.WithLabelValues(kindAccess)
@@ -81,7 +117,23 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		m.throttles.WithLabelValues(opLogin, l)
 	}
 	m.throttles.WithLabelValues(opRegister, "address")
-	for _, c := range []prometheus.Collector{m.logins, m.issued, m.refreshed, m.revoked, m.reused, m.throttles} {
+	for _, o := range accountOutcomes {
+		for _, p := range []string{"email-verification", "password-reset"} {
+			m.tokens.WithLabelValues(p, o)
+		}
+		for _, f := range []string{opResend, opForgot, "change_password"} {
+			m.flows.WithLabelValues(f, o)
+		}
+	}
+	for _, op := range []string{opResend, opForgot} {
+		m.throttles.WithLabelValues(op, "account")
+		m.throttles.WithLabelValues(op, "address")
+	}
+	m.throttles.WithLabelValues(opReset, "address")
+	for _, r := range sessionReasons {
+		m.sessions.WithLabelValues(r)
+	}
+	for _, c := range []prometheus.Collector{m.logins, m.issued, m.refreshed, m.revoked, m.reused, m.throttles, m.sessions, m.tokens, m.flows} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("auth metrics: %w", err)
 		}
@@ -112,6 +164,8 @@ func (m *Metrics) login(err error) {
 		m.logins.WithLabelValues(loginInvalid).Inc()
 	case errors.As(err, &throttled):
 		m.logins.WithLabelValues(loginThrottled).Inc()
+	case errors.Is(err, ErrEmailNotVerified):
+		m.logins.WithLabelValues(loginUnverified).Inc()
 	}
 }
 
@@ -154,4 +208,46 @@ func (m *Metrics) throttled(op, scope string) {
 		return
 	}
 	m.throttles.WithLabelValues(op, scope).Inc()
+}
+
+var accountOutcomes = []string{"success", "invalid", "throttled", "error"}
+
+// accountOutcome is the outcome label of an account request that ended
+// with err.
+func accountOutcome(err error) string {
+	var throttled *ThrottledError
+	var invalidArg *InvalidArgumentError
+	switch {
+	case err == nil:
+		return "success"
+	case errors.As(err, &throttled):
+		return "throttled"
+	case errors.Is(err, ErrTokenInvalid), errors.Is(err, ErrInvalidToken), errors.Is(err, ErrUnauthenticated),
+		errors.Is(err, ErrAlreadyVerified), errors.As(err, &invalidArg):
+		return "invalid"
+	default:
+		return "error"
+	}
+}
+
+func (m *Metrics) tokenUse(purpose user.Purpose, err error) {
+	if m == nil {
+		return
+	}
+	m.tokens.WithLabelValues(string(purpose), accountOutcome(err)).Inc()
+}
+
+func (m *Metrics) flow(flow string, err error) {
+	if m == nil {
+		return
+	}
+	m.flows.WithLabelValues(flow, accountOutcome(err)).Inc()
+}
+
+// sessionsEnded counts n sessions ended for reason.
+func (m *Metrics) sessionsEnded(reason string, n int) {
+	if m == nil || n <= 0 {
+		return
+	}
+	m.sessions.WithLabelValues(reason).Add(float64(n))
 }

@@ -20,26 +20,40 @@ type authMetrics struct {
 	refreshed                   int
 	revokedAccess, revokedFam   int
 	reused                      int
+	// sessions ended by reason
+	sDeleted, sRevokeAll, sReset, sChanged int
 	// throttled logins by limit, and throttled registrations
 	tPair, tAccount, tAddress, tRegister int
 }
 
 func (m authMetrics) String() string {
 	return fmt.Sprintf(`
-# HELP sso_logins_total Login attempts by outcome: success, invalid (wrong or malformed e-mail or password), throttled (refused after too many failures).
+# HELP sso_logins_total Login attempts by outcome: success, invalid (wrong or malformed e-mail or password), throttled (refused after too many failures), unverified (the right password for an address not verified, where logins require it).
 # TYPE sso_logins_total counter
 sso_logins_total{outcome="invalid"} %d
 sso_logins_total{outcome="success"} %d
 sso_logins_total{outcome="throttled"} %d
+sso_logins_total{outcome="unverified"} 0
 # HELP sso_refresh_reuse_detected_total Refresh tokens presented again after their rotation; each revoked its family.
 # TYPE sso_refresh_reuse_detected_total counter
 sso_refresh_reuse_detected_total %d
+# HELP sso_sessions_revoked_total Sessions (refresh-token families, with their access tokens) ended by reason: session_deleted (the user ended one), revoke_all (the user logged out everywhere), password_reset, password_changed.
+# TYPE sso_sessions_revoked_total counter
+sso_sessions_revoked_total{reason="password_changed"} %d
+sso_sessions_revoked_total{reason="password_reset"} %d
+sso_sessions_revoked_total{reason="revoke_all"} %d
+sso_sessions_revoked_total{reason="session_deleted"} %d
 # HELP sso_throttled_total Attempts refused by a throttling limit before any password was hashed, by op (login, register) and limit: account_address (one account from one client address), account (one account from everywhere: an account under attack), address (one client address).
 # TYPE sso_throttled_total counter
+sso_throttled_total{limit="account",op="forgot_password"} 0
 sso_throttled_total{limit="account",op="login"} %d
+sso_throttled_total{limit="account",op="resend_verification"} 0
 sso_throttled_total{limit="account_address",op="login"} %d
+sso_throttled_total{limit="address",op="forgot_password"} 0
 sso_throttled_total{limit="address",op="login"} %d
 sso_throttled_total{limit="address",op="register"} %d
+sso_throttled_total{limit="address",op="resend_verification"} 0
+sso_throttled_total{limit="address",op="reset_password"} 0
 # HELP sso_tokens_issued_total Tokens handed out by register, login and refresh, by kind: access, refresh.
 # TYPE sso_tokens_issued_total counter
 sso_tokens_issued_total{kind="access"} %d
@@ -51,7 +65,7 @@ sso_tokens_refreshed_total %d
 # TYPE sso_tokens_revoked_total counter
 sso_tokens_revoked_total{kind="access"} %d
 sso_tokens_revoked_total{kind="family"} %d
-`, m.invalid, m.success, m.throttled, m.reused, m.tAccount, m.tPair, m.tAddress, m.tRegister, m.issuedAccess, m.issuedRefresh, m.refreshed, m.revokedAccess, m.revokedFam)
+`, m.invalid, m.success, m.throttled, m.reused, m.sChanged, m.sReset, m.sRevokeAll, m.sDeleted, m.tAccount, m.tPair, m.tAddress, m.tRegister, m.issuedAccess, m.issuedRefresh, m.refreshed, m.revokedAccess, m.revokedFam)
 }
 
 // TestMetricsCountTheUseCasesDecisions walks one account through its
@@ -112,21 +126,33 @@ func TestMetricsCountTheUseCasesDecisions(t *testing.T) {
 				t.Fatalf("err = %v, want ErrRefreshReused", err)
 			}
 		}, authMetrics{success: 1, invalid: 5, throttled: 1, tPair: 1, issuedAccess: 3, issuedRefresh: 3, refreshed: 1, reused: 1, revokedFam: 1}},
-		{"logout revokes the access token and the family", func(t *testing.T) {
+		{"logout ends the family, and its access tokens with it", func(t *testing.T) {
 			tok := f.register(t, "bob@example.com", "correct horse")
 			if err := f.svc.Logout(ctx, tok.AccessToken, tok.RefreshToken); err != nil {
 				t.Fatal(err)
 			}
-		}, authMetrics{success: 1, invalid: 5, throttled: 1, tPair: 1, issuedAccess: 4, issuedRefresh: 4, refreshed: 1, reused: 1, revokedFam: 2, revokedAccess: 1}},
+		}, authMetrics{success: 1, invalid: 5, throttled: 1, tPair: 1, issuedAccess: 4, issuedRefresh: 4, refreshed: 1, reused: 1, revokedFam: 2}},
+		{"logout revokes an access token of another session", func(t *testing.T) {
+			a := f.register(t, "cy@example.com", "correct horse")
+			b, err := f.svc.Login(ctx, auth.Credentials{Email: "cy@example.com", Password: "correct horse"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := f.svc.Logout(ctx, b.AccessToken, a.RefreshToken); err != nil {
+				t.Fatal(err)
+			}
+		}, authMetrics{success: 2, invalid: 5, throttled: 1, tPair: 1, issuedAccess: 6, issuedRefresh: 6, refreshed: 1, reused: 1, revokedFam: 3, revokedAccess: 1}},
 		{"logging out of an ended session revokes nothing", func(t *testing.T) {
 			if err := f.svc.Logout(ctx, "", second.RefreshToken); err != nil {
 				t.Fatalf("err = %v", err)
 			}
-		}, authMetrics{success: 1, invalid: 5, throttled: 1, tPair: 1, issuedAccess: 4, issuedRefresh: 4, refreshed: 1, reused: 1, revokedFam: 2, revokedAccess: 1}},
+		}, authMetrics{success: 2, invalid: 5, throttled: 1, tPair: 1, issuedAccess: 6, issuedRefresh: 6, refreshed: 1, reused: 1, revokedFam: 3, revokedAccess: 1}},
 	}
 	for _, st := range steps {
 		st.do(t)
-		if err := testutil.GatherAndCompare(reg, strings.NewReader(st.want.String())); err != nil {
+		if err := testutil.GatherAndCompare(reg, strings.NewReader(st.want.String()),
+			"sso_logins_total", "sso_refresh_reuse_detected_total", "sso_throttled_total", "sso_tokens_issued_total",
+			"sso_tokens_refreshed_total", "sso_tokens_revoked_total", "sso_sessions_revoked_total"); err != nil {
 			t.Fatalf("after %q: %v", st.name, err)
 		}
 	}
@@ -137,5 +163,43 @@ func TestServiceWithoutMetricsCountsNothing(t *testing.T) {
 	f.register(t, "ada@example.com", "correct horse")
 	if _, err := f.svc.Login(context.Background(), auth.Credentials{Email: "ada@example.com", Password: "wrong"}); !errors.Is(err, auth.ErrInvalidCredentials) {
 		t.Fatal(err)
+	}
+}
+
+// Sessions ended through the sessions API are counted by reason, each
+// session once: a refused or repeated end counts nothing.
+func TestMetricsCountEndedSessions(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m, err := auth.NewMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t, auth.WithMetrics(m))
+	ctx := context.Background()
+	a := f.register(t, "ada@example.com", "correct horse")
+	var logins []auth.Tokens
+	for range 3 {
+		tok, err := f.svc.Login(ctx, auth.Credentials{Email: "ada@example.com", Password: "correct horse"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		logins = append(logins, tok)
+	}
+	ended, _ := f.svc.Authenticate(ctx, logins[0].AccessToken)
+	if err := f.svc.EndSession(ctx, a.AccessToken, ended.SessionID); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.EndSession(ctx, a.AccessToken, ended.SessionID); !errors.Is(err, auth.ErrSessionNotFound) {
+		t.Fatalf("second EndSession: err = %v, want ErrSessionNotFound", err)
+	}
+	if n, err := f.svc.EndAllSessions(ctx, a.AccessToken); err != nil || n != 3 {
+		t.Fatalf("EndAllSessions = %d, %v; want 3", n, err)
+	}
+	want := authMetrics{sDeleted: 1, sRevokeAll: 3}.String()
+	// Only the sessions counter: cut the exposition down to its block.
+	start := strings.Index(want, "# HELP sso_sessions_revoked_total")
+	end := strings.Index(want, "# HELP sso_throttled_total")
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want[start:end]), "sso_sessions_revoked_total"); err != nil {
+		t.Error(err)
 	}
 }

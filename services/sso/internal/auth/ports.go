@@ -23,11 +23,77 @@ type Users interface {
 	SetPasswordHash(ctx context.Context, id, hash string) error
 }
 
+// Accounts stores the account life cycle after registration: one-time
+// tokens, stored only as hashes (see token.HashRefresh), and the changes
+// they authorize. Each write stores the account event announcing it in the
+// same transaction, so no change goes unannounced and no mail announces a
+// change that did not happen.
+type Accounts interface {
+	// Current and CurrentByEmail find a user as of its latest committed
+	// change, on the primary, or user.ErrNotFound: for decisions a
+	// replica's slightly older copy would get wrong (a password or an
+	// address state just changed by this very user).
+	Current(ctx context.Context, id string) (user.User, error)
+	CurrentByEmail(ctx context.Context, email string) (user.User, error)
+	// CreateWithToken is Users.Create plus the e-mail verification token
+	// t of u and its EmailVerificationRequested event, atomically.
+	CreateWithToken(ctx context.Context, u user.User, t user.OneTimeToken) error
+	// IssueToken stores t for u, ending u's earlier unused tokens of
+	// t.Purpose, with the event that mails it.
+	IssueToken(ctx context.Context, u user.User, t user.OneTimeToken) error
+	// TokenUser returns the id of the user whose usable token of purpose
+	// hashes to hash, without using it up, or user.ErrTokenInvalid.
+	TokenUser(ctx context.Context, hash string, purpose user.Purpose) (string, error)
+	// VerifyEmail uses up a verification token and marks its user's
+	// address verified (an EmailVerified event the first time). It returns
+	// the user id, or user.ErrTokenInvalid when the token is unknown,
+	// expired, used or superseded.
+	VerifyEmail(ctx context.Context, hash string) (string, error)
+	// ResetPassword uses up a reset token and sets its user's password
+	// hash, with a PasswordChanged event; of concurrent uses of one token
+	// exactly one succeeds. It returns the user id, or
+	// user.ErrTokenInvalid.
+	ResetPassword(ctx context.Context, hash, passwordHash string) (string, error)
+	// ChangePassword replaces the user's password hash oldHash by newHash,
+	// with a PasswordChanged event; user.ErrNotFound when the user is gone
+	// or its hash is no longer oldHash (a concurrent change won).
+	ChangePassword(ctx context.Context, userID, oldHash, newHash string) error
+}
+
 // Session is the state of one refresh-token family: every refresh token
 // issued from one login belongs to it.
 type Session struct {
 	Family string
 	UserID string
+}
+
+// Origin is where and when a session is opened, as Start records it.
+type Origin struct {
+	// ClientAddress and UserAgent describe the client, for the user's
+	// list of sessions; either may be empty.
+	ClientAddress string
+	UserAgent     string
+	// CheckedAt is when the credentials that open the session were read
+	// from the store, before their check. Start refuses the session
+	// (ErrSessionsEnded) when RevokeUser ended the user's sessions at or
+	// after that moment: the credentials may be the ones the revocation
+	// was about (a password just reset). Zero skips the check, for
+	// sessions opened by the revoking use case itself.
+	CheckedAt time.Time
+}
+
+// SessionInfo is a live session as its user sees it.
+type SessionInfo struct {
+	// Family is the session's id.
+	Family string
+	// Created is when the login happened; LastUsed when the session last
+	// refreshed (Created if never).
+	Created  time.Time
+	LastUsed time.Time
+	// ClientAddress and UserAgent are the Origin the session was opened
+	// with.
+	ClientAddress string
+	UserAgent     string
 }
 
 // Lifetime bounds the refresh tokens of a family.
@@ -46,8 +112,10 @@ type Lifetime struct {
 // with a TTL so nothing outlives the token it describes.
 type Sessions interface {
 	// Start opens a new family whose current refresh token hashes to hash;
-	// the family's absolute lifetime starts now.
-	Start(ctx context.Context, s Session, hash string, l Lifetime) error
+	// the family's absolute lifetime starts now. It returns
+	// ErrSessionsEnded, having opened nothing, when RevokeUser ran for the
+	// user at or after o.CheckedAt.
+	Start(ctx context.Context, s Session, hash string, l Lifetime, o Origin) error
 	// Rotate replaces the family's current token oldHash by newHash and
 	// returns the session. newHash lives l.Idle, but never past the
 	// family's start plus l.Absolute; a family past that is revoked and
@@ -67,10 +135,24 @@ type Sessions interface {
 	// ErrInvalidToken when the token is unknown or expired or its family
 	// had already ended, having changed nothing.
 	RevokeByToken(ctx context.Context, hash string) (Session, error)
+	// List returns the user's live families, most recently created first.
+	List(ctx context.Context, userID string) ([]SessionInfo, error)
+	// RevokeOwned ends family, like Revoke, if it is a live family of
+	// userID, and reports whether it was; a family of another user is left
+	// alone, exactly as an unknown one.
+	RevokeOwned(ctx context.Context, userID, family string) (bool, error)
+	// RevokeUser ends every family of the user, like Revoke, and returns
+	// how many were live. Access tokens of those families are refused from
+	// then on (see AccessRevoked), and Start refuses sessions whose
+	// credentials were checked before it (see Origin.CheckedAt).
+	RevokeUser(ctx context.Context, userID string) (int, error)
 	// RevokeAccess marks an access token's jti revoked until it expires.
 	RevokeAccess(ctx context.Context, jti string, until time.Time) error
-	// AccessRevoked reports whether a jti was revoked.
-	AccessRevoked(ctx context.Context, jti string) (bool, error)
+	// AccessRevoked reports whether the access token jti of family is no
+	// longer good: the jti was revoked, or the family has ended (revoked,
+	// reused, or expired). It is on the path of every authenticated call,
+	// so it is one round trip.
+	AccessRevoked(ctx context.Context, jti, family string) (bool, error)
 }
 
 // Quota is a budget of attempts for one key in a fixed window: the window

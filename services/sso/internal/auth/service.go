@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -41,6 +42,10 @@ type Config struct {
 
 	// Limits throttle logins and registrations.
 	Limits Limits
+
+	// Account configures the account life cycle: verification, reset,
+	// change; zero fields take the defaults of AccountConfig.
+	Account AccountConfig
 }
 
 // Limits are the throttling policy. Every attempt is counted before its
@@ -89,6 +94,7 @@ func (c Config) lifetime() Lifetime { return Lifetime{Idle: c.RefreshTTL, Absolu
 // Deps are the ports a Service works through. Every one is required.
 type Deps struct {
 	Users    Users
+	Accounts Accounts
 	Sessions Sessions
 	// Throttle counts attempts against Config.Limits.
 	Throttle Throttle
@@ -103,6 +109,7 @@ func (d Deps) check() error {
 		set  bool
 	}{
 		{"Users", d.Users != nil},
+		{"Accounts", d.Accounts != nil},
 		{"Sessions", d.Sessions != nil},
 		{"Throttle", d.Throttle != nil},
 		{"Hasher", d.Hasher != nil},
@@ -119,6 +126,7 @@ func (d Deps) check() error {
 // Service is the set of sso use cases.
 type Service struct {
 	users    Users
+	accounts Accounts
 	sessions Sessions
 	throttle Throttle
 	hasher   Hasher
@@ -127,6 +135,8 @@ type Service struct {
 	cfg      Config
 	log      *slog.Logger
 	metrics  *Metrics // nil: not counted
+	// work tracks what runs after its request answered (see Drain).
+	work sync.WaitGroup
 
 	// dummyHash is verified against when an e-mail is unknown, so a login
 	// costs the same hash work whether or not the account exists, and the
@@ -145,12 +155,16 @@ func NewService(deps Deps, cfg Config, log *slog.Logger, opts ...Option) (*Servi
 	if err := cfg.Limits.check(); err != nil {
 		return nil, err
 	}
+	cfg.Account = cfg.Account.withDefaults()
+	if err := cfg.Account.check(); err != nil {
+		return nil, err
+	}
 	dummy, err := deps.Hasher.Hash("timing-equaliser-" + uuid.NewString())
 	if err != nil {
 		return nil, fmt.Errorf("dummy hash: %w", err)
 	}
 	s := &Service{
-		users: deps.Users, sessions: deps.Sessions, throttle: deps.Throttle,
+		users: deps.Users, accounts: deps.Accounts, sessions: deps.Sessions, throttle: deps.Throttle,
 		hasher: deps.Hasher, signer: deps.Signer, policy: deps.Policy, cfg: cfg, log: log, dummyHash: dummy,
 	}
 	for _, o := range opts {
@@ -175,6 +189,8 @@ type Registration struct {
 	Password string
 	FullName string
 	ClientIP string
+	// UserAgent is the client's User-Agent, recorded with the session.
+	UserAgent string
 }
 
 // maxFullNameRunes bounds the display name; longer is a client error, not
@@ -182,8 +198,11 @@ type Registration struct {
 const maxFullNameRunes = 200
 
 // Register creates an account and logs it in: the user needs no separate
-// login after registering. The UserRegistered event is stored with the
-// user, in the same transaction, by Users.Create. Too many registrations
+// login after registering, even when logins require a verified address
+// (the tokens it returns say email_verified false). The UserRegistered
+// event and the EmailVerificationRequested event with the user's first
+// verification token are stored with the user, in the same transaction,
+// by Accounts.CreateWithToken. Too many registrations
 // from one client address answer ThrottledError until the window passes;
 // valid input counts, whether or not the e-mail is taken.
 func (s *Service) Register(ctx context.Context, r Registration) (Tokens, error) {
@@ -218,7 +237,12 @@ func (s *Service) Register(ctx context.Context, r Registration) (Tokens, error) 
 		CreatedAt:    time.Now().UTC().Truncate(time.Microsecond), // what PostgreSQL stores
 		EventStatus:  user.EventInProgress,
 	}
-	if err := s.users.Create(ctx, u); err != nil {
+	verify, err := s.newToken(u.ID, user.PurposeEmailVerification)
+	if err != nil {
+		s.release(ctx, quotas, nil)
+		return Tokens{}, err
+	}
+	if err := s.accounts.CreateWithToken(ctx, u, verify); err != nil {
 		if !errors.Is(err, user.ErrEmailTaken) {
 			// Not the client's doing: the attempt does not count. A
 			// taken e-mail does, or registering would test addresses
@@ -227,7 +251,7 @@ func (s *Service) Register(ctx context.Context, r Registration) (Tokens, error) 
 		}
 		return Tokens{}, err
 	}
-	return s.startSession(ctx, u)
+	return s.startSession(ctx, u, Origin{ClientAddress: r.ClientIP, UserAgent: r.UserAgent})
 }
 
 // Credentials is the input of Login. ClientIP is the client's address,
@@ -237,6 +261,8 @@ type Credentials struct {
 	Email    string
 	Password string
 	ClientIP string
+	// UserAgent is the client's User-Agent, recorded with the session.
+	UserAgent string
 }
 
 // Login checks credentials and opens a new refresh-token family. Every
@@ -266,7 +292,13 @@ func (s *Service) login(ctx context.Context, c Credentials) (Tokens, error) {
 		return Tokens{}, err
 	}
 
-	u, err := s.users.ByEmail(ctx, email)
+	// Taken before the password hash is read: a RevokeUser after this
+	// moment (a password reset) may have replaced the hash this login
+	// checks, and its session must then not start.
+	checked := time.Now()
+	// From the primary: a replica's copy a few milliseconds old would
+	// still take a password just reset or changed.
+	u, err := s.accounts.CurrentByEmail(ctx, email)
 	switch {
 	case errors.Is(err, user.ErrNotFound):
 		_, _, _ = s.hasher.Verify(c.Password, s.dummyHash)
@@ -289,7 +321,17 @@ func (s *Service) login(ctx context.Context, c Credentials) (Tokens, error) {
 	if rehash {
 		s.upgradeHash(ctx, u.ID, c.Password)
 	}
-	return s.startSession(ctx, u)
+	// Only now, to a caller who knows the password, may the answer tell
+	// that the account exists and is not verified.
+	if s.cfg.Account.RequireVerifiedEmail && !u.EmailVerified {
+		return Tokens{}, ErrEmailNotVerified
+	}
+	t, err := s.startSession(ctx, u, Origin{ClientAddress: c.ClientIP, UserAgent: c.UserAgent, CheckedAt: checked})
+	if errors.Is(err, ErrSessionsEnded) {
+		// The password checked may be one just replaced.
+		return Tokens{}, ErrInvalidCredentials
+	}
+	return t, err
 }
 
 // Throttled operations and scopes, as the metrics label them; the scopes
@@ -330,8 +372,12 @@ func (s *Service) reserve(ctx context.Context, op string, quotas []Quota) error 
 		return nil
 	}
 	scope := "address"
-	if op == opLogin {
+	switch {
+	case op == opLogin:
 		scope = loginScopes[r.Refused]
+	case (op == opResend || op == opForgot) && r.Refused == 0:
+		// Their quotas put the account first, the address second.
+		scope = "account"
 	}
 	s.metrics.throttled(op, scope)
 	return &ThrottledError{Op: op, RetryAfter: r.RetryAfter}
@@ -405,7 +451,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, err
 	if err != nil {
 		return Tokens{}, err
 	}
-	access, _, err := s.issueAccess(u)
+	access, _, err := s.issueAccess(u, sess.Family)
 	if err != nil {
 		return Tokens{}, err
 	}
@@ -480,7 +526,8 @@ func (s *Service) Validate(ctx context.Context, accessToken string) (Validation,
 }
 
 // Authenticate turns a bearer access token into its claims: ErrUnauthenticated
-// when there is none, ErrInvalidToken when it is forged, expired or revoked.
+// when there is none, ErrInvalidToken when it is forged, expired or revoked,
+// or its session has ended.
 func (s *Service) Authenticate(ctx context.Context, accessToken string) (token.Claims, error) {
 	if accessToken == "" {
 		return token.Claims{}, ErrUnauthenticated
@@ -489,7 +536,12 @@ func (s *Service) Authenticate(ctx context.Context, accessToken string) (token.C
 	if err != nil {
 		return token.Claims{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
 	}
-	revoked, err := s.sessions.AccessRevoked(ctx, c.ID)
+	if c.SessionID == "" {
+		// Issued before tokens named their session: no revocation of
+		// a user's sessions could reach it.
+		return token.Claims{}, ErrInvalidToken
+	}
+	revoked, err := s.sessions.AccessRevoked(ctx, c.ID, c.SessionID)
 	if err != nil {
 		return token.Claims{}, err
 	}
@@ -505,7 +557,9 @@ func (s *Service) Me(ctx context.Context, accessToken string) (user.User, error)
 	if err != nil {
 		return user.User{}, err
 	}
-	u, err := s.users.ByID(ctx, c.Subject)
+	// The user's own account, just changed perhaps (verified, a new
+	// password): read it where its changes are.
+	u, err := s.accounts.Current(ctx, c.Subject)
 	if errors.Is(err, user.ErrNotFound) {
 		return user.User{}, ErrInvalidToken
 	}
@@ -536,9 +590,24 @@ func (s *Service) IsAdmin(ctx context.Context, accessToken, userID string) (bool
 	return u.IsAdmin, nil
 }
 
-// startSession opens a refresh-token family for u and issues the first pair.
-func (s *Service) startSession(ctx context.Context, u user.User) (Tokens, error) {
-	access, _, err := s.issueAccess(u)
+// endUserSessions ends every session of userID, refresh and access tokens
+// alike, and counts them under reason (one of the Reason constants). A
+// login racing it starts no session (see Origin.CheckedAt); a session
+// started afterwards by the caller itself, with no CheckedAt, does.
+func (s *Service) endUserSessions(ctx context.Context, userID, reason string) (int, error) {
+	n, err := s.sessions.RevokeUser(ctx, userID)
+	if err != nil {
+		return 0, fmt.Errorf("end sessions of user %s: %w", userID, err)
+	}
+	s.metrics.sessionsEnded(reason, n)
+	return n, nil
+}
+
+// startSession opens a refresh-token family for u and issues the first
+// pair; the access token names the family.
+func (s *Service) startSession(ctx context.Context, u user.User, o Origin) (Tokens, error) {
+	sess := Session{Family: uuid.NewString(), UserID: u.ID}
+	access, _, err := s.issueAccess(u, sess.Family)
 	if err != nil {
 		return Tokens{}, err
 	}
@@ -546,15 +615,16 @@ func (s *Service) startSession(ctx context.Context, u user.User) (Tokens, error)
 	if err != nil {
 		return Tokens{}, err
 	}
-	if err := s.sessions.Start(ctx, Session{Family: uuid.NewString(), UserID: u.ID}, hash, s.cfg.lifetime()); err != nil {
+	o.ClientAddress, o.UserAgent = cleanAddress(o.ClientAddress), cleanUserAgent(o.UserAgent)
+	if err := s.sessions.Start(ctx, sess, hash, s.cfg.lifetime(), o); err != nil {
 		return Tokens{}, err
 	}
 	s.metrics.tokenPair()
 	return Tokens{UserID: u.ID, AccessToken: access, RefreshToken: raw, ExpiresIn: s.cfg.AccessTTL}, nil
 }
 
-func (s *Service) issueAccess(u user.User) (string, token.Claims, error) {
-	raw, c, err := s.signer.Issue(token.Claims{Subject: u.ID, Email: u.Email, Admin: u.IsAdmin})
+func (s *Service) issueAccess(u user.User, family string) (string, token.Claims, error) {
+	raw, c, err := s.signer.Issue(token.Claims{Subject: u.ID, Email: u.Email, EmailVerified: u.EmailVerified, Admin: u.IsAdmin, SessionID: family})
 	if err != nil {
 		return "", token.Claims{}, fmt.Errorf("issue access token: %w", err)
 	}
@@ -578,4 +648,54 @@ func cleanFullName(s string) (string, error) {
 		}
 	}
 	return s, nil
+}
+
+// Bounds of what a session records about its client: enough to recognize
+// a browser or an app, not a place to store a client's essay.
+const (
+	maxUserAgentRunes = 256
+	maxAddressBytes   = 64
+)
+
+// cleanUserAgent makes a User-Agent safe to store and show back: valid
+// UTF-8, no control characters, runs of white space as one space, at most
+// maxUserAgentRunes.
+func cleanUserAgent(ua string) string {
+	ua = strings.ToValidUTF8(ua, "\uFFFD")
+	var b strings.Builder
+	n, space := 0, false
+	for _, r := range strings.TrimSpace(ua) {
+		if n == maxUserAgentRunes {
+			break
+		}
+		if unicode.IsSpace(r) || unicode.IsControl(r) {
+			space = true
+			continue
+		}
+		if space {
+			b.WriteByte(' ')
+			n++
+			space = false
+			if n == maxUserAgentRunes {
+				break
+			}
+		}
+		b.WriteRune(r)
+		n++
+	}
+	return b.String()
+}
+
+// cleanAddress keeps a client address only if it is a plain address of
+// bounded length (the transport derives it; this is a second fence).
+func cleanAddress(a string) string {
+	if len(a) > maxAddressBytes {
+		return ""
+	}
+	for _, r := range a {
+		if !(r == '.' || r == ':' || r == '%' || r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return ""
+		}
+	}
+	return a
 }

@@ -55,6 +55,7 @@ type Config struct {
 	Password Password
 	Login    Login
 	Register Register
+	Account  Account
 	Events   Events
 	Kafka    Kafka
 	Outbox   Outbox
@@ -90,11 +91,47 @@ type Outbox struct {
 
 // Events configures the events written to the outbox.
 type Events struct {
-	// Topic is the Kafka topic the UserRegistered events are published to.
+	// Topic is the Kafka topic of the UserRegistered events.
 	Topic string `env:"SSO_USER_EVENTS_TOPIC" envDefault:"user-registered"`
-	// AccountTopic is the Kafka topic of the AccountEvent envelope (every
-	// event of an account's life after its registration).
+	// AccountTopic is the Kafka topic of the events.v1.AccountEvent
+	// envelopes: every account event after registration.
 	AccountTopic string `env:"SSO_ACCOUNT_EVENTS_TOPIC" envDefault:"account-events"`
+	// SealingKeysFile is the key ring (libs/sealbox) that seals one-time
+	// tokens into account events for the mail sender, which holds the same
+	// file. It must be readable by its owner only.
+	SealingKeysFile string `env:"SSO_SEALING_KEYS_FILE" envDefault:".local/secrets/sealing-keys"`
+}
+
+// Account configures e-mail verification and password recovery (see
+// auth.AccountConfig): token lifetimes and the limits on mails asked for
+// and resets tried, each counted within its window.
+type Account struct {
+	// RequireVerifiedEmail refuses logins of accounts whose address is not
+	// verified (FAILED_PRECONDITION, answered only after the password is
+	// verified). Registration still signs the new user in.
+	RequireVerifiedEmail bool          `env:"SSO_LOGIN_REQUIRES_VERIFIED_EMAIL" envDefault:"false"`
+	VerificationTTL      time.Duration `env:"SSO_EMAIL_VERIFICATION_TTL" envDefault:"24h"`
+	ResetTTL             time.Duration `env:"SSO_PASSWORD_RESET_TTL" envDefault:"30m"`
+	ResendAccountLimit   int           `env:"SSO_VERIFY_RESEND_ACCOUNT_LIMIT" envDefault:"3"`
+	ResendIPLimit        int           `env:"SSO_VERIFY_RESEND_IP_LIMIT" envDefault:"10"`
+	ResendWindow         time.Duration `env:"SSO_VERIFY_RESEND_WINDOW" envDefault:"1h"`
+	ForgotAccountLimit   int           `env:"SSO_PASSWORD_FORGOT_ACCOUNT_LIMIT" envDefault:"5"`
+	ForgotIPLimit        int           `env:"SSO_PASSWORD_FORGOT_IP_LIMIT" envDefault:"20"`
+	ForgotWindow         time.Duration `env:"SSO_PASSWORD_FORGOT_WINDOW" envDefault:"1h"`
+	ResetIPLimit         int           `env:"SSO_PASSWORD_RESET_IP_LIMIT" envDefault:"20"`
+	ResetWindow          time.Duration `env:"SSO_PASSWORD_RESET_WINDOW" envDefault:"1h"`
+}
+
+// AccountConfig returns the account life cycle policy of the use cases.
+func (c *Config) AccountConfig() auth.AccountConfig {
+	a := c.Account
+	return auth.AccountConfig{
+		RequireVerifiedEmail: a.RequireVerifiedEmail,
+		VerificationTTL:      a.VerificationTTL, ResetTTL: a.ResetTTL,
+		ResendAccount: a.ResendAccountLimit, ResendAddress: a.ResendIPLimit, ResendWindow: a.ResendWindow,
+		ForgotAccount: a.ForgotAccountLimit, ForgotAddress: a.ForgotIPLimit, ForgotWindow: a.ForgotWindow,
+		ResetAddress: a.ResetIPLimit, ResetWindow: a.ResetWindow,
+	}
 }
 
 // Tokens configures the access and refresh tokens.
@@ -287,6 +324,11 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("%w: SSO_LOGIN_ACCOUNT_FAILURE_LIMIT must be within SSO_LOGIN_FAILURE_LIMIT..%d (NIST SP 800-63B)", config.ErrInvalid, maxAccountFailures)
 	case c.Register.IPLimit < 1 || c.Register.Window <= 0:
 		return fmt.Errorf("%w: SSO_REGISTER_IP_LIMIT and SSO_REGISTER_IP_WINDOW must be positive", config.ErrInvalid)
+	case c.Account.VerificationTTL < time.Minute || c.Account.ResetTTL < time.Minute || c.Account.ResetTTL > 24*time.Hour:
+		return fmt.Errorf("%w: SSO_EMAIL_VERIFICATION_TTL must be at least 1m, SSO_PASSWORD_RESET_TTL within 1m..24h", config.ErrInvalid)
+	case min(c.Account.ResendAccountLimit, c.Account.ResendIPLimit, c.Account.ForgotAccountLimit, c.Account.ForgotIPLimit, c.Account.ResetIPLimit) < 1 ||
+		min(c.Account.ResendWindow, c.Account.ForgotWindow, c.Account.ResetWindow) <= 0:
+		return fmt.Errorf("%w: SSO_VERIFY_RESEND_*, SSO_PASSWORD_FORGOT_* and SSO_PASSWORD_RESET_IP_LIMIT/WINDOW must be positive", config.ErrInvalid)
 	}
 	if _, err := gateway.ParseTrustedProxies(c.TrustedProxies); err != nil {
 		return fmt.Errorf("%w: SSO_TRUSTED_PROXIES: %w", config.ErrInvalid, err)
@@ -299,10 +341,12 @@ func (c *Config) Validate() error {
 
 func (c *Config) validateEvents() error {
 	switch {
-	case c.Events.Topic == "":
-		return fmt.Errorf("%w: SSO_USER_EVENTS_TOPIC is required", config.ErrInvalid)
-	case c.Events.AccountTopic == "" || c.Events.AccountTopic == c.Events.Topic:
-		return fmt.Errorf("%w: SSO_ACCOUNT_EVENTS_TOPIC is required and must differ from SSO_USER_EVENTS_TOPIC", config.ErrInvalid)
+	case c.Events.Topic == "" || c.Events.AccountTopic == "":
+		return fmt.Errorf("%w: SSO_USER_EVENTS_TOPIC and SSO_ACCOUNT_EVENTS_TOPIC are required", config.ErrInvalid)
+	case c.Events.Topic == c.Events.AccountTopic:
+		return fmt.Errorf("%w: SSO_ACCOUNT_EVENTS_TOPIC must differ from SSO_USER_EVENTS_TOPIC", config.ErrInvalid)
+	case c.Events.SealingKeysFile == "":
+		return fmt.Errorf("%w: SSO_SEALING_KEYS_FILE is required", config.ErrInvalid)
 	case c.Kafka.Brokers == "":
 		return fmt.Errorf("%w: SSO_KAFKA_BROKERS is required", config.ErrInvalid)
 	case !isHTTPURL(c.Kafka.SchemaRegistryURL):
@@ -361,6 +405,10 @@ func (c Config) LogValue() slog.Value {
 		slog.String("register_ip_window", c.Register.Window.String()),
 		slog.String("user_events_topic", c.Events.Topic),
 		slog.String("account_events_topic", c.Events.AccountTopic),
+		slog.String("sealing_keys_file", c.Events.SealingKeysFile),
+		slog.Bool("login_requires_verified_email", c.Account.RequireVerifiedEmail),
+		slog.String("email_verification_ttl", c.Account.VerificationTTL.String()),
+		slog.String("password_reset_ttl", c.Account.ResetTTL.String()),
 		slog.String("kafka_brokers", c.Kafka.Brokers),
 		slog.String("schema_registry", config.RedactDSN(c.Kafka.SchemaRegistryURL)),
 		slog.String("kafka_message_timeout", c.Kafka.MessageTimeout.String()),

@@ -43,6 +43,18 @@ func TestDefaultsAreValid(t *testing.T) {
 	if got := c.Proxies(); len(got) != 0 {
 		t.Errorf("trusted proxies = %v, want none", got)
 	}
+	wantAccount := auth.AccountConfig{
+		VerificationTTL: 24 * time.Hour, ResetTTL: 30 * time.Minute,
+		ResendAccount: 3, ResendAddress: 10, ResendWindow: time.Hour,
+		ForgotAccount: 5, ForgotAddress: 20, ForgotWindow: time.Hour,
+		ResetAddress: 20, ResetWindow: time.Hour,
+	}
+	if got := c.AccountConfig(); got != wantAccount {
+		t.Errorf("account config = %+v, want %+v", got, wantAccount)
+	}
+	if c.Events.AccountTopic != "account-events" || c.Events.SealingKeysFile != ".local/secrets/sealing-keys" {
+		t.Errorf("account events = %+v", c.Events)
+	}
 }
 
 func TestValidate(t *testing.T) {
@@ -77,6 +89,11 @@ func TestValidate(t *testing.T) {
 		{"zero sweep interval", map[string]string{"SSO_OUTBOX_SWEEP_INTERVAL": "0s"}},
 		{"zero batch", map[string]string{"SSO_OUTBOX_BATCH_SIZE": "0"}},
 		{"max backoff below initial", map[string]string{"SSO_OUTBOX_INITIAL_BACKOFF": "10s", "SSO_OUTBOX_MAX_BACKOFF": "5s"}},
+		{"account events on the user topic", map[string]string{"SSO_ACCOUNT_EVENTS_TOPIC": "user-registered"}},
+		{"reset token for days", map[string]string{"SSO_PASSWORD_RESET_TTL": "48h"}},
+		{"verification token for seconds", map[string]string{"SSO_EMAIL_VERIFICATION_TTL": "30s"}},
+		{"zero forgot limit", map[string]string{"SSO_PASSWORD_FORGOT_ACCOUNT_LIMIT": "0"}},
+		{"zero resend window", map[string]string{"SSO_VERIFY_RESEND_WINDOW": "0s"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -30,7 +30,8 @@ const tokenType = "Bearer"
 
 func (s *AuthServer) Register(ctx context.Context, req *ssov1.RegisterRequest) (*ssov1.RegisterResponse, error) {
 	t, err := s.svc.Register(ctx, auth.Registration{
-		Email: req.GetEmail(), Password: req.GetPassword(), FullName: req.GetFullName(), ClientIP: clientIP(ctx),
+		Email: req.GetEmail(), Password: req.GetPassword(), FullName: req.GetFullName(),
+		ClientIP: clientIP(ctx), UserAgent: userAgent(ctx),
 	})
 	if err != nil {
 		return nil, toStatus(ctx, s.log, err)
@@ -43,7 +44,7 @@ func (s *AuthServer) Register(ctx context.Context, req *ssov1.RegisterRequest) (
 
 func (s *AuthServer) Login(ctx context.Context, req *ssov1.LoginRequest) (*ssov1.LoginResponse, error) {
 	t, err := s.svc.Login(ctx, auth.Credentials{
-		Email: req.GetEmail(), Password: req.GetPassword(), ClientIP: clientIP(ctx),
+		Email: req.GetEmail(), Password: req.GetPassword(), ClientIP: clientIP(ctx), UserAgent: userAgent(ctx),
 	})
 	if err != nil {
 		return nil, toStatus(ctx, s.log, err)

@@ -28,12 +28,15 @@ func toStatus(ctx context.Context, log *slog.Logger, err error) error {
 	case errors.As(err, &invalid):
 		return grpcerr.InvalidArgument(invalid.Error(), invalid.Field, invalid.Reason)
 	case errors.As(err, &throttled):
-		msg := "too many registrations from this address, try again later"
-		if throttled.Login() {
-			msg = "too many failed login attempts, try again later"
-		}
-		return grpcerr.WithDetails(status.New(codes.ResourceExhausted, msg),
+		return grpcerr.WithDetails(status.New(codes.ResourceExhausted, throttled.Message()),
 			&errdetails.RetryInfo{RetryDelay: durationpb.New(throttled.RetryAfter)})
+	case errors.Is(err, user.ErrTokenInvalid):
+		// A one-time token from a link: bad input, not a failed sign-in.
+		return grpcerr.InvalidArgument(user.ErrTokenInvalid.Error(), "token", user.ErrTokenInvalid.Error())
+	case errors.Is(err, auth.ErrEmailNotVerified):
+		return status.Error(codes.FailedPrecondition, "email address not verified; follow the link mailed to it or ask for a new one")
+	case errors.Is(err, auth.ErrAlreadyVerified):
+		return status.Error(codes.FailedPrecondition, auth.ErrAlreadyVerified.Error())
 	case errors.Is(err, auth.ErrInvalidCredentials):
 		return status.Error(codes.Unauthenticated, auth.ErrInvalidCredentials.Error())
 	case errors.Is(err, auth.ErrRefreshReused), errors.Is(err, auth.ErrInvalidToken):
@@ -44,6 +47,8 @@ func toStatus(ctx context.Context, log *slog.Logger, err error) error {
 		return status.Error(codes.PermissionDenied, "permission denied")
 	case errors.Is(err, user.ErrEmailTaken):
 		return status.Error(codes.AlreadyExists, "email already registered")
+	case errors.Is(err, auth.ErrSessionNotFound):
+		return status.Error(codes.NotFound, auth.ErrSessionNotFound.Error())
 	case errors.Is(err, user.ErrNotFound):
 		return status.Error(codes.NotFound, "user not found")
 	default:

@@ -38,6 +38,7 @@ func (s *UserServer) GetMe(ctx context.Context, _ *ssov1.GetMeRequest) (*ssov1.G
 		IsAdmin:                 u.IsAdmin,
 		CreatedAt:               timestamppb.New(u.CreatedAt),
 		RegistrationEventStatus: eventStatus(u.EventStatus),
+		EmailVerified:           u.EmailVerified,
 	}, nil
 }
 

@@ -4,7 +4,10 @@
 // # How a row moves
 //
 // The user store (postgres.Users.Create) writes a user and its
-// UserRegistered row (status inProgress, attempts 0) in one statement. The
+// UserRegistered row (status inProgress, attempts 0) in one statement; the
+// account changes write their events.v1.AccountEvent rows (AccountEvents,
+// one event_type per kind, all on the account events topic) in their own
+// transactions the same way. The
 // row is the Record that UserRegistered builds: the event's shape lives
 // here, and the store only knows how to write a Record. Right after the
 // commit the record is handed to Relay.Enqueue, which only queues it in

@@ -22,6 +22,9 @@ const EventUserRegistered = "UserRegistered"
 type Record struct {
 	// ID is the event id (a UUID), the row's key; consumers deduplicate on it.
 	ID string
+	// EventType is the row's event_type (EventUserRegistered when empty),
+	// which says what message Payload holds.
+	EventType string
 	// Topic is the Kafka topic the relay publishes to.
 	Topic string
 	// Key is the Kafka message key.

@@ -18,6 +18,7 @@ import (
 
 	eventsv1 "github.com/ssokit/platform/libs/gen/events/v1"
 	"github.com/ssokit/platform/libs/otelkafka"
+	"github.com/ssokit/platform/services/sso/internal/user"
 )
 
 // Header names the relay sets on every message, besides the trace context.
@@ -100,7 +101,14 @@ type Serializer interface {
 // holds.
 var eventTypes = map[string]func() proto.Message{
 	EventUserRegistered: func() proto.Message { return new(eventsv1.UserRegistered) },
+	// Every kind of account event travels in the one envelope.
+	string(user.EventEmailVerificationRequested): newAccountEvent,
+	string(user.EventEmailVerified):              newAccountEvent,
+	string(user.EventPasswordResetRequested):     newAccountEvent,
+	string(user.EventPasswordChanged):            newAccountEvent,
 }
+
+func newAccountEvent() proto.Message { return new(eventsv1.AccountEvent) }
 
 // errUnknownEventType marks a row whose event_type the relay cannot decode.
 var errUnknownEventType = errors.New("unknown event type")
@@ -266,9 +274,13 @@ func (r *Relay) publishQueued(q queued) {
 		r.log.Debug("record waited too long, leaving it to the sweeper", slog.String("event_id", q.rec.ID))
 		return
 	}
+	eventType := q.rec.EventType
+	if eventType == "" {
+		eventType = EventUserRegistered
+	}
 	r.publish(event{
 		id:        q.rec.ID,
-		eventType: EventUserRegistered,
+		eventType: eventType,
 		topic:     q.rec.Topic,
 		key:       q.rec.Key,
 		payload:   q.rec.Payload,

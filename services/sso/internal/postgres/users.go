@@ -25,6 +25,9 @@ type Users struct {
 	replica   *stmts // nil: reads go to the primary
 	event     outbox.EventFunc
 	committed func(outbox.Record)
+	// account builds the outbox records of account events; nil: the
+	// account life cycle methods refuse to run (see WithAccountEvents).
+	account outbox.AccountEventFunc
 }
 
 var _ auth.Users = (*Users)(nil)
@@ -146,7 +149,7 @@ func emailTaken(err error) bool {
 // ANALYZE shows the others "never executed"). The id test on users guards
 // against a stale mapping.
 const (
-	selectUser = `SELECT u.id, u.email, u.full_name, u.password_hash, u.is_admin, u.created_at,
+	selectUser = `SELECT u.id, u.email, u.full_name, u.password_hash, u.is_admin, u.created_at, u.email_verified,
 		COALESCE((
 			SELECT o.status FROM outbox o
 			WHERE o.aggregate_id = u.id AND o.event_type = '` + outbox.EventUserRegistered + `'
@@ -229,6 +232,7 @@ type userRow struct {
 	PasswordHash string    `db:"password_hash"`
 	IsAdmin      bool      `db:"is_admin"`
 	CreatedAt    time.Time `db:"created_at"`
+	Verified     bool      `db:"email_verified"`
 	EventStatus  string    `db:"event_status"`
 }
 
@@ -245,13 +249,14 @@ func get(ctx context.Context, db *stmts, query string, arg any) (user.User, erro
 		return user.User{}, fmt.Errorf("postgres: find user: %w", err)
 	}
 	return user.User{
-		ID:           row.ID,
-		Email:        row.Email,
-		FullName:     row.FullName,
-		PasswordHash: row.PasswordHash,
-		IsAdmin:      row.IsAdmin,
-		CreatedAt:    row.CreatedAt,
-		EventStatus:  user.EventStatus(row.EventStatus),
+		ID:            row.ID,
+		Email:         row.Email,
+		FullName:      row.FullName,
+		PasswordHash:  row.PasswordHash,
+		IsAdmin:       row.IsAdmin,
+		CreatedAt:     row.CreatedAt,
+		EventStatus:   user.EventStatus(row.EventStatus),
+		EmailVerified: row.Verified,
 	}, nil
 }
 

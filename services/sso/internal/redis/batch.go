@@ -38,22 +38,23 @@ const (
 )
 
 type existsCall struct {
-	key    string
-	exists bool
-	err    error
-	done   chan struct{}
+	keys []string
+	n    int64
+	err  error
+	done chan struct{}
 }
 
 func newExistsBatcher(rdb goredis.UniversalClient) *existsBatcher {
 	return &existsBatcher{rdb: rdb}
 }
 
-// exists reports whether key exists. A cancelled ctx returns at once with
+// exists returns how many of keys exist, counting a key named twice
+// twice, like EXISTS. A cancelled ctx returns at once with
 // its error; the check itself still completes in its batch. The batch is
 // sent under ctx without its cancellation (it serves other callers too) and
 // is bounded by the client's read and write timeouts.
-func (b *existsBatcher) exists(ctx context.Context, key string) (bool, error) {
-	c := &existsCall{key: key, done: make(chan struct{})}
+func (b *existsBatcher) exists(ctx context.Context, keys ...string) (int64, error) {
+	c := &existsCall{keys: keys, done: make(chan struct{})}
 	b.mu.Lock()
 	b.pending = append(b.pending, c)
 	if b.flights < maxFlights {
@@ -68,10 +69,10 @@ func (b *existsBatcher) exists(ctx context.Context, key string) (bool, error) {
 		select {
 		case <-c.done: // answered as ctx ended: the answer wins
 		default:
-			return false, ctx.Err()
+			return 0, ctx.Err()
 		}
 	}
-	return c.exists, c.err
+	return c.n, c.err
 }
 
 // fly sends batches until none is pending, then ends its flight.
@@ -97,16 +98,14 @@ func (b *existsBatcher) send(ctx context.Context, batch []*existsCall) {
 	cmds := make([]*goredis.IntCmd, len(batch))
 	_, _ = b.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
 		for i, c := range batch {
-			cmds[i] = p.Exists(ctx, c.key)
+			cmds[i] = p.Exists(ctx, c.keys...)
 		}
 		return nil
 	})
 	// Each command carries its own result or error, including the
 	// pipeline's when it failed as a whole.
 	for i, c := range batch {
-		var v int64
-		v, c.err = cmds[i].Result()
-		c.exists = v > 0
+		c.n, c.err = cmds[i].Result()
 		close(c.done)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/ssokit/platform/libs/testenv"
+	"github.com/ssokit/platform/services/sso/internal/auth"
 	"github.com/ssokit/platform/services/sso/internal/redis"
 )
 
@@ -86,6 +87,9 @@ func TestAccessRevokedConcurrent(t *testing.T) {
 	rdb, p := testRedis(t)
 	ctx := t.Context()
 	s := redis.NewSessions(rdb, p)
+	if err := s.Start(ctx, auth.Session{Family: "fam", UserID: "u"}, "h", life, auth.Origin{}); err != nil {
+		t.Fatal(err)
+	}
 	const jtis = 100
 	for i := 0; i < jtis; i += 2 {
 		if err := s.RevokeAccess(ctx, fmt.Sprint("jti-", i), time.Now().Add(time.Hour)); err != nil {
@@ -102,7 +106,7 @@ func TestAccessRevokedConcurrent(t *testing.T) {
 		wg.Go(func() {
 			for k := range perWorker {
 				i := (w*perWorker + k*7) % jtis
-				got, err := s.AccessRevoked(ctx, fmt.Sprint("jti-", i))
+				got, err := s.AccessRevoked(ctx, fmt.Sprint("jti-", i), "fam")
 				if err != nil || got != (i%2 == 0) {
 					errs <- fmt.Errorf("AccessRevoked(jti-%d) = %v, %v; want %v", i, got, err, i%2 == 0)
 					return
@@ -140,12 +144,12 @@ func TestAccessRevokedCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	cancelled := make(chan error, 1)
 	go func() {
-		_, err := s.AccessRevoked(ctx, "stuck")
+		_, err := s.AccessRevoked(ctx, "stuck", "fam")
 		cancelled <- err
 	}()
 	other := make(chan error, 1)
 	go func() {
-		_, err := s.AccessRevoked(t.Context(), "other")
+		_, err := s.AccessRevoked(t.Context(), "other", "fam")
 		other <- err
 	}()
 	if !testenv.Eventually(5*time.Second, time.Millisecond, func() bool {

@@ -33,7 +33,7 @@ func benchmarkRotate(b *testing.B, opts []redis.Option) {
 	rdb, p := testRedis(b)
 	ctx := b.Context()
 	s := redis.NewSessions(rdb, p, opts...)
-	if err := s.Start(ctx, auth.Session{Family: "fam", UserID: "u"}, "h0", auth.Lifetime{Idle: time.Hour, Absolute: 24 * time.Hour}); err != nil {
+	if err := s.Start(ctx, auth.Session{Family: "fam", UserID: "u"}, "h0", auth.Lifetime{Idle: time.Hour, Absolute: 24 * time.Hour}, auth.Origin{}); err != nil {
 		b.Fatal(err)
 	}
 	i := 0
@@ -53,7 +53,7 @@ func BenchmarkAccessRevoked(b *testing.B) {
 	jtis := [2]string{"revoked", "live"}
 	i := 0
 	for b.Loop() {
-		got, err := s.AccessRevoked(ctx, jtis[i%2])
+		got, err := s.AccessRevoked(ctx, jtis[i%2], "fam")
 		if err != nil || got != (i%2 == 0) {
 			b.Fatalf("AccessRevoked(%s) = %v, %v", jtis[i%2], got, err)
 		}
@@ -68,7 +68,7 @@ func BenchmarkAccessRevokedParallel(b *testing.B) {
 	b.SetParallelism(32)
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if got, err := s.AccessRevoked(ctx, "revoked"); err != nil || !got {
+			if got, err := s.AccessRevoked(ctx, "revoked", "fam"); err != nil || !got {
 				b.Errorf("AccessRevoked(revoked) = %v, %v", got, err)
 				return
 			}
@@ -76,13 +76,17 @@ func BenchmarkAccessRevokedParallel(b *testing.B) {
 	})
 }
 
-// revokedSessions returns Sessions on the test Redis in which the access
-// token jti "revoked" is revoked and "live" is not.
+// revokedSessions returns Sessions on the test Redis in which the family
+// "fam" is live and, of its access tokens, jti "revoked" is revoked and
+// "live" is not.
 func revokedSessions(b *testing.B) (*redis.Sessions, context.Context) {
 	b.Helper()
 	rdb, p := testRedis(b)
 	ctx := b.Context()
 	s := redis.NewSessions(rdb, p)
+	if err := s.Start(ctx, auth.Session{Family: "fam", UserID: "u"}, "h", auth.Lifetime{Idle: time.Hour, Absolute: time.Hour}, auth.Origin{}); err != nil {
+		b.Fatal(err)
+	}
 	if err := s.RevokeAccess(ctx, "revoked", time.Now().Add(time.Hour)); err != nil {
 		b.Fatal(err)
 	}

@@ -15,16 +15,31 @@
 //	    after the token is rotated away, so presenting it again is recognized
 //	    as reuse rather than as an unknown token, and still ends the family
 //	    at logout.
-//	<p>rf:<family>    hash {user_id, current, revoked, started}
-//	    One family (one login). current is the hash of the only token of the
-//	    family that may still be used; revoked is "0" or "1"; started is the
-//	    login's time on the Redis server's clock (TIME), in Unix milliseconds,
-//	    from which the absolute lifetime runs (a family written before this
-//	    field existed gets it at its next rotation). TTL: extended on every
-//	    rotation to the newest token's TTL (never shortened), so the family
-//	    outlives each of its tokens and a revoked family stays revoked for as
-//	    long as any of its tokens could be presented; as no token outlives
-//	    the absolute lifetime, neither does the family.
+//	<p>rf:<family>    hash {user_id, current, started, used, address, agent}
+//	    One live family (one login). current is the hash of the only token of
+//	    the family that may still be used; started is the login's time and
+//	    used the last rotation's, on the Redis server's clock (TIME), in Unix
+//	    milliseconds; the absolute lifetime runs from started (a family
+//	    written before this field existed gets it at its next rotation).
+//	    address and agent are the client's, as the login saw them, for the
+//	    user's list of sessions. TTL: extended on every rotation to the
+//	    newest token's TTL (never shortened), so the family outlives each of
+//	    its tokens; as no token outlives the absolute lifetime, neither does
+//	    the family. Ending a family (logout, reuse, revocation, age) deletes
+//	    it: its tokens then lead nowhere, and access tokens naming it (sid)
+//	    are refused. (Versions before the index marked ended families
+//	    revoked="1" instead; such a record is treated as ended.)
+//	<p>uf:<user_id>   sorted set {family: expiry in Unix milliseconds}
+//	    The user's families, for listing them and ending them all. Start
+//	    adds, Rotate moves the expiry later, ending a family removes it, and
+//	    Start and List drop entries whose expiry has passed. At most
+//	    MaxFamiliesPerUser: a Start past it ends the families closest to
+//	    expiring. TTL: that of its longest-lived family.
+//	<p>ue:<user_id>   Unix milliseconds (Redis clock)
+//	    When RevokeUser last ended the user's families. Start refuses a
+//	    session whose credentials were checked (on sso's clock) at or
+//	    before it, so a login racing a password reset leaves no session.
+//	    TTL: 10 minutes, longer than any login takes.
 //	<p>jti:<jti>      "1"
 //	    A revoked access token; it expires (PXAT) when the token does.
 //	<p>throttle:<key> integer

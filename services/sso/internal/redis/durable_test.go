@@ -19,8 +19,8 @@ import (
 
 // TestWaitForReplica proves that once a security-relevant write returns,
 // the replica has it: read straight from the replica, with no delay, the
-// revocation, the rotation, the family's end and the throttle count are
-// there. That is what makes them survive a failover to that replica.
+// revocation, the rotation, the family's end, the end of a user's
+// families and the throttle count are there. That is what makes them survive a failover to that replica.
 func TestWaitForReplica(t *testing.T) {
 	t.Parallel()
 	rdb, p := testRedis(t)
@@ -30,7 +30,7 @@ func TestWaitForReplica(t *testing.T) {
 	wait := redis.WaitForReplica(2 * time.Second)
 	s := redis.NewSessions(rdb, p, wait)
 	th := redis.NewThrottle(rdb, p, wait)
-	if err := s.Start(ctx, auth.Session{Family: "fam", UserID: "u"}, "h0", life); err != nil {
+	if err := s.Start(ctx, auth.Session{Family: "fam", UserID: "u"}, "h0", life, auth.Origin{}); err != nil {
 		t.Fatalf("Start: %v", err)
 	}
 	// A new master starts with an empty script cache: the write must load
@@ -53,8 +53,22 @@ func TestWaitForReplica(t *testing.T) {
 	if _, err := s.RevokeByToken(ctx, "h1"); err != nil {
 		t.Fatalf("RevokeByToken: %v", err)
 	}
-	if got := replica.HGet(ctx, p+"rf:fam", "revoked").Val(); got != "1" {
-		t.Errorf("replica: revoked of rf:fam = %q right after RevokeByToken, want 1", got)
+	if got := replica.Exists(ctx, p+"rf:fam").Val(); got != 0 {
+		t.Errorf("replica: rf:fam still there right after RevokeByToken")
+	}
+	for _, fam := range []string{"fam2", "fam3"} {
+		if err := s.Start(ctx, auth.Session{Family: fam, UserID: "u2"}, "h-"+fam, life, auth.Origin{}); err != nil {
+			t.Fatalf("Start: %v", err)
+		}
+	}
+	if n, err := s.RevokeUser(ctx, "u2"); err != nil || n != 2 {
+		t.Fatalf("RevokeUser = %d, %v; want 2", n, err)
+	}
+	if got := replica.Exists(ctx, p+"rf:fam2", p+"rf:fam3", p+"uf:u2").Val(); got != 0 {
+		t.Errorf("replica: %d of the user's families and index still there right after RevokeUser", got)
+	}
+	if got := replica.Exists(ctx, p+"ue:u2").Val(); got != 1 {
+		t.Errorf("replica: the user's ended mark missing right after RevokeUser")
 	}
 	q := auth.Quota{Key: "login:account:ada@example.com", Limit: 5, Window: time.Minute}
 	if r, err := th.Reserve(ctx, q); err != nil || r.Refused >= 0 {

@@ -27,7 +27,8 @@ func TestSessionsStartWritesDocumentedLayout(t *testing.T) {
 	ctx := testenv.Context(t, 10*time.Second)
 	s := redis.NewSessions(rdb, p)
 
-	if err := s.Start(ctx, auth.Session{Family: "fam1", UserID: "user1"}, "h1", life); err != nil {
+	origin := auth.Origin{ClientAddress: "203.0.113.7", UserAgent: "curl/8.5.0"}
+	if err := s.Start(ctx, auth.Session{Family: "fam1", UserID: "user1"}, "h1", life, origin); err != nil {
 		t.Fatalf("Start: %v", err)
 	}
 
@@ -47,11 +48,21 @@ func TestSessionsStartWritesDocumentedLayout(t *testing.T) {
 	if now := redisNow(t, rdb); err != nil || !within(now.Sub(time.UnixMilli(started)), 0, 5*time.Second) {
 		t.Errorf("rf:fam1 started = %q, want about %d (now)", fam["started"], now.UnixMilli())
 	}
-	delete(fam, "started")
-	if want := map[string]string{"user_id": "user1", "current": "h1", "revoked": "0"}; !maps.Equal(fam, want) {
-		t.Errorf("rf:fam1 = %v, want %v and started", fam, want)
+	if fam["used"] != fam["started"] {
+		t.Errorf("rf:fam1 used = %q, want started %q", fam["used"], fam["started"])
 	}
-	for _, key := range []string{p + "rt:h1", p + "rf:fam1"} {
+	delete(fam, "started")
+	delete(fam, "used")
+	if want := map[string]string{"user_id": "user1", "current": "h1", "address": "203.0.113.7", "agent": "curl/8.5.0"}; !maps.Equal(fam, want) {
+		t.Errorf("rf:fam1 = %v, want %v and started, used", fam, want)
+	}
+	// The user's index has the family, scored by when it expires.
+	index, err := rdb.ZRangeWithScores(ctx, p+"uf:user1", 0, -1).Result()
+	if err != nil || len(index) != 1 || index[0].Member != "fam1" ||
+		!within(time.Duration(int64(index[0].Score)-started)*time.Millisecond, ttl, ttl) {
+		t.Errorf("uf:user1 = %v, %v; want fam1 scored started + %s", index, err, ttl)
+	}
+	for _, key := range []string{p + "rt:h1", p + "rf:fam1", p + "uf:user1"} {
 		if got := rdb.PTTL(ctx, key).Val(); !within(got, ttl-5*time.Second, ttl) {
 			t.Errorf("PTTL(%s) = %s, want about %s", key, got, ttl)
 		}
@@ -78,7 +89,7 @@ func TestSessionsStartRejectsBadInput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if err := s.Start(ctx, tt.sess, tt.hash, tt.life); err == nil {
+			if err := s.Start(ctx, tt.sess, tt.hash, tt.life, auth.Origin{}); err == nil {
 				t.Fatal("Start succeeded, want an error")
 			}
 		})
@@ -91,7 +102,7 @@ func TestSessionsRotateChain(t *testing.T) {
 	ctx := testenv.Context(t, 10*time.Second)
 	s := redis.NewSessions(rdb, p)
 	want := auth.Session{Family: "fam", UserID: "user42"}
-	if err := s.Start(ctx, want, "h0", life); err != nil {
+	if err := s.Start(ctx, want, "h0", life, auth.Origin{}); err != nil {
 		t.Fatalf("Start: %v", err)
 	}
 
@@ -125,7 +136,7 @@ func TestSessionsRotateExtendsFamilyNeverShortens(t *testing.T) {
 	ctx := testenv.Context(t, 10*time.Second)
 	s := redis.NewSessions(rdb, p)
 	idle := func(d time.Duration) auth.Lifetime { return auth.Lifetime{Idle: d, Absolute: 24 * time.Hour} }
-	if err := s.Start(ctx, auth.Session{Family: "fam", UserID: "u"}, "h0", idle(time.Minute)); err != nil {
+	if err := s.Start(ctx, auth.Session{Family: "fam", UserID: "u"}, "h0", idle(time.Minute), auth.Origin{}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -155,7 +166,7 @@ func TestSessionsRotateCapsAtFamilyEnd(t *testing.T) {
 	ctx := testenv.Context(t, 10*time.Second)
 	s := redis.NewSessions(rdb, p)
 	l := auth.Lifetime{Idle: time.Hour, Absolute: time.Minute}
-	if err := s.Start(ctx, auth.Session{Family: "fam", UserID: "u"}, "h0", l); err != nil {
+	if err := s.Start(ctx, auth.Session{Family: "fam", UserID: "u"}, "h0", l, auth.Origin{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Rotate(ctx, "h0", "h1", l); err != nil {
@@ -170,14 +181,13 @@ func TestSessionsRotateCapsAtFamilyEnd(t *testing.T) {
 
 // A family past its absolute lifetime (here: started an hour ago, on the
 // Redis clock, as a longer configured lifetime or a clock step could leave
-// it) no longer rotates, and is marked revoked so no other call takes it
-// for live.
+// it) no longer rotates, and ends so no other call takes it for live.
 func TestSessionsRotateRefusesAgedFamily(t *testing.T) {
 	t.Parallel()
 	rdb, p := testRedis(t)
 	ctx := testenv.Context(t, 10*time.Second)
 	s := redis.NewSessions(rdb, p)
-	if err := s.Start(ctx, auth.Session{Family: "fam", UserID: "u"}, "h0", life); err != nil {
+	if err := s.Start(ctx, auth.Session{Family: "fam", UserID: "u"}, "h0", life, auth.Origin{}); err != nil {
 		t.Fatal(err)
 	}
 	hourAgo := redisNow(t, rdb).Add(-time.Hour).UnixMilli()
@@ -187,8 +197,11 @@ func TestSessionsRotateRefusesAgedFamily(t *testing.T) {
 	if _, err := s.Rotate(ctx, "h0", "h1", auth.Lifetime{Idle: time.Minute, Absolute: 30 * time.Minute}); !errors.Is(err, auth.ErrInvalidToken) {
 		t.Fatalf("Rotate of a family older than its lifetime: err = %v, want ErrInvalidToken", err)
 	}
-	if got := rdb.HGet(ctx, p+"rf:fam", "revoked").Val(); got != "1" {
-		t.Errorf("revoked = %q after the refused rotation, want 1", got)
+	if n := rdb.Exists(ctx, p+"rf:fam").Val(); n != 0 {
+		t.Error("the family is still there after the refused rotation")
+	}
+	if n := rdb.ZCard(ctx, p+"uf:u").Val(); n != 0 {
+		t.Errorf("the user's index has %d families after the refused rotation, want 0", n)
 	}
 	if n := rdb.Exists(ctx, p+"rt:h1").Val(); n != 0 {
 		t.Error("the refused rotation stored its new token")
@@ -225,32 +238,26 @@ func TestSessionsRotateStartsLifetimeOfOlderFamily(t *testing.T) {
 	}
 }
 
-// RevokeByToken marks the family revoked, keeping it (and its TTL) so that
-// every token of it is still recognized and refused; it creates nothing for
-// an unknown token.
+// RevokeByToken deletes the family and its index entry: every token of it
+// leads nowhere and is refused, and so is every access token naming it. It
+// creates nothing for an unknown token.
 func TestSessionsRevokeByTokenLayout(t *testing.T) {
 	t.Parallel()
 	rdb, p := testRedis(t)
 	ctx := testenv.Context(t, 10*time.Second)
 	s := redis.NewSessions(rdb, p)
 	want := auth.Session{Family: "fam", UserID: "u"}
-	if err := s.Start(ctx, want, "h0", life); err != nil {
+	if err := s.Start(ctx, want, "h0", life, auth.Origin{}); err != nil {
 		t.Fatal(err)
 	}
 	if got, err := s.RevokeByToken(ctx, "h0"); err != nil || got != want {
 		t.Fatalf("RevokeByToken = %+v, %v; want %+v", got, err, want)
 	}
-	if got := rdb.HGet(ctx, p+"rf:fam", "revoked").Val(); got != "1" {
-		t.Errorf("revoked = %q, want 1", got)
-	}
-	if got := rdb.PTTL(ctx, p+"rf:fam").Val(); !within(got, ttl-5*time.Second, ttl) {
-		t.Errorf("family PTTL = %s, want it kept at about %s", got, ttl)
-	}
 	if _, err := s.RevokeByToken(ctx, "nope"); !errors.Is(err, auth.ErrInvalidToken) {
 		t.Errorf("RevokeByToken(unknown): err = %v, want ErrInvalidToken", err)
 	}
-	if keys := rdb.Keys(ctx, p+"*").Val(); len(keys) != 2 {
-		t.Errorf("keys after RevokeByToken = %v, want only rt:h0 and rf:fam", keys)
+	if keys := rdb.Keys(ctx, p+"*").Val(); len(keys) != 1 || keys[0] != p+"rt:h0" {
+		t.Errorf("keys after RevokeByToken = %v, want only rt:h0 (until it expires)", keys)
 	}
 }
 
@@ -259,7 +266,7 @@ func TestSessionsReuseRevokesFamily(t *testing.T) {
 	rdb, p := testRedis(t)
 	ctx := testenv.Context(t, 10*time.Second)
 	s := redis.NewSessions(rdb, p)
-	if err := s.Start(ctx, auth.Session{Family: "fam", UserID: "u"}, "h1", life); err != nil {
+	if err := s.Start(ctx, auth.Session{Family: "fam", UserID: "u"}, "h1", life, auth.Origin{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Rotate(ctx, "h1", "h2", life); err != nil {
@@ -282,12 +289,9 @@ func TestSessionsReuseRevokesFamily(t *testing.T) {
 		t.Fatalf("second replay: err = %v, want ErrInvalidToken", err)
 	}
 
-	// The revoked family is kept, with its TTL, not deleted.
-	if got := rdb.HGet(ctx, p+"rf:fam", "revoked").Val(); got != "1" {
-		t.Errorf("revoked = %q, want 1", got)
-	}
-	if got := rdb.PTTL(ctx, p+"rf:fam").Val(); got <= 0 {
-		t.Errorf("revoked family PTTL = %s, want positive", got)
+	// The family is gone, and so is its index entry.
+	if n := rdb.Exists(ctx, p+"rf:fam", p+"uf:u").Val(); n != 0 {
+		t.Errorf("%d of the family and its user's index still exist after reuse, want none", n)
 	}
 	// Refused rotations created no token records.
 	for _, h := range []string{"h3", "h4", "h5"} {
@@ -302,16 +306,16 @@ func TestSessionsRotateInvalid(t *testing.T) {
 	rdb, p := testRedis(t)
 	ctx := testenv.Context(t, 10*time.Second)
 	s := redis.NewSessions(rdb, p)
-	if err := s.Start(ctx, auth.Session{Family: "live", UserID: "u"}, "live", life); err != nil {
+	if err := s.Start(ctx, auth.Session{Family: "live", UserID: "u"}, "live", life, auth.Origin{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Start(ctx, auth.Session{Family: "gone", UserID: "u"}, "orphan", life); err != nil {
+	if err := s.Start(ctx, auth.Session{Family: "gone", UserID: "u"}, "orphan", life, auth.Origin{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := rdb.Del(ctx, p+"rf:gone").Err(); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Start(ctx, auth.Session{Family: "revoked", UserID: "u"}, "revoked", life); err != nil {
+	if err := s.Start(ctx, auth.Session{Family: "revoked", UserID: "u"}, "revoked", life, auth.Origin{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Revoke(ctx, "revoked"); err != nil {
@@ -351,7 +355,7 @@ func TestSessionsExpire(t *testing.T) {
 	ctx := testenv.Context(t, 10*time.Second)
 	s := redis.NewSessions(rdb, p)
 	const short = 200 * time.Millisecond
-	if err := s.Start(ctx, auth.Session{Family: "fam", UserID: "u"}, "h1", auth.Lifetime{Idle: short, Absolute: time.Hour}); err != nil {
+	if err := s.Start(ctx, auth.Session{Family: "fam", UserID: "u"}, "h1", auth.Lifetime{Idle: short, Absolute: time.Hour}, auth.Origin{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Find(ctx, "h1"); err != nil {
@@ -383,7 +387,7 @@ func TestSessionsRotateRace(t *testing.T) {
 	rdb, p := testRedis(t)
 	ctx := testenv.Context(t, 10*time.Second)
 	s := redis.NewSessions(rdb, p)
-	if err := s.Start(ctx, auth.Session{Family: "fam", UserID: "u"}, "h0", life); err != nil {
+	if err := s.Start(ctx, auth.Session{Family: "fam", UserID: "u"}, "h0", life, auth.Origin{}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -429,10 +433,10 @@ func TestSessionsRevoke(t *testing.T) {
 	rdb, p := testRedis(t)
 	ctx := testenv.Context(t, 10*time.Second)
 	s := redis.NewSessions(rdb, p)
-	if err := s.Start(ctx, auth.Session{Family: "a", UserID: "u"}, "ha", life); err != nil {
+	if err := s.Start(ctx, auth.Session{Family: "a", UserID: "u"}, "ha", life, auth.Origin{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Start(ctx, auth.Session{Family: "b", UserID: "u"}, "hb", life); err != nil {
+	if err := s.Start(ctx, auth.Session{Family: "b", UserID: "u"}, "hb", life, auth.Origin{}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -468,6 +472,9 @@ func TestSessionsRevokeAccess(t *testing.T) {
 	ctx := testenv.Context(t, 10*time.Second)
 	s := redis.NewSessions(rdb, p)
 	const short = 200 * time.Millisecond
+	if err := s.Start(ctx, auth.Session{Family: "fam", UserID: "u"}, "h", life, auth.Origin{}); err != nil {
+		t.Fatal(err)
+	}
 
 	if err := s.RevokeAccess(ctx, "jti-1", time.Now().Add(short)); err != nil {
 		t.Fatalf("RevokeAccess: %v", err)
@@ -493,7 +500,7 @@ func TestSessionsRevokeAccess(t *testing.T) {
 		{"jti-other", false},
 	}
 	for _, tt := range tests {
-		got, err := s.AccessRevoked(ctx, tt.jti)
+		got, err := s.AccessRevoked(ctx, tt.jti, "fam")
 		if err != nil || got != tt.want {
 			t.Errorf("AccessRevoked(%s) = %v, %v; want %v", tt.jti, got, err, tt.want)
 		}
@@ -504,7 +511,7 @@ func TestSessionsRevokeAccess(t *testing.T) {
 		err error
 	)
 	if !testenv.Eventually(5*time.Second, 10*time.Millisecond, func() bool {
-		got, err = s.AccessRevoked(ctx, "jti-1")
+		got, err = s.AccessRevoked(ctx, "jti-1", "fam")
 		return err == nil && !got
 	}) {
 		t.Errorf("AccessRevoked long after expiry = %v, %v; want false", got, err)
@@ -529,16 +536,17 @@ func TestRedisDown(t *testing.T) {
 		th := redis.NewThrottle(rdb, "x:")
 		ops := map[string]func() error{
 			"Start": func() error {
-				return s.Start(t.Context(), auth.Session{Family: "f", UserID: "u"}, "h", life)
+				return s.Start(t.Context(), auth.Session{Family: "f", UserID: "u"}, "h", life, auth.Origin{})
 			},
 			"Rotate":        func() error { _, err := s.Rotate(t.Context(), "h", "h2", life); return err },
 			"Find":          func() error { _, err := s.Find(t.Context(), "h"); return err },
 			"RevokeByToken": func() error { _, err := s.RevokeByToken(t.Context(), "h"); return err },
 			"Revoke":        func() error { return s.Revoke(t.Context(), "f") },
+			"RevokeUser":    func() error { _, err := s.RevokeUser(t.Context(), "u"); return err },
 			"RevokeAccess": func() error {
 				return s.RevokeAccess(t.Context(), "j", time.Now().Add(time.Minute))
 			},
-			"AccessRevoked": func() error { _, err := s.AccessRevoked(t.Context(), "j"); return err },
+			"AccessRevoked": func() error { _, err := s.AccessRevoked(t.Context(), "j", "f"); return err },
 			"Reserve": func() error {
 				_, err := th.Reserve(t.Context(), auth.Quota{Key: "k", Limit: 1, Window: time.Minute})
 				return err
@@ -570,4 +578,98 @@ func redisNow(t testing.TB, rdb goredis.UniversalClient) time.Time {
 		t.Fatal(err)
 	}
 	return now
+}
+
+// A user has at most redis.MaxFamiliesPerUser live families: the login
+// past that ends the family closest to expiring, and only that one.
+func TestSessionsFamiliesPerUserCapped(t *testing.T) {
+	t.Parallel()
+	rdb, p := testRedis(t)
+	ctx := testenv.Context(t, 20*time.Second)
+	s := redis.NewSessions(rdb, p)
+	// Idle TTLs growing with i make family 0 the one closest to expiring.
+	for i := range redis.MaxFamiliesPerUser {
+		l := auth.Lifetime{Idle: time.Hour + time.Duration(i)*time.Second, Absolute: 24 * time.Hour}
+		if err := s.Start(ctx, auth.Session{Family: fmt.Sprint("f", i), UserID: "u"}, fmt.Sprint("h", i), l, auth.Origin{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Start(ctx, auth.Session{Family: "new", UserID: "u"}, "hnew",
+		auth.Lifetime{Idle: 2 * time.Hour, Absolute: 24 * time.Hour}, auth.Origin{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Find(ctx, "h0"); !errors.Is(err, auth.ErrInvalidToken) {
+		t.Errorf("Find(family closest to expiring) past the cap: err = %v, want ErrInvalidToken", err)
+	}
+	for _, h := range []string{"h1", fmt.Sprint("h", redis.MaxFamiliesPerUser-1), "hnew"} {
+		if _, err := s.Find(ctx, h); err != nil {
+			t.Errorf("Find(%s) past the cap: %v", h, err)
+		}
+	}
+	got, err := s.List(ctx, "u")
+	if err != nil || len(got) != redis.MaxFamiliesPerUser {
+		t.Errorf("List past the cap = %d families, %v; want %d", len(got), err, redis.MaxFamiliesPerUser)
+	}
+}
+
+// Expired families leave the user's index when the user's sessions are
+// listed, so the index does not grow with logins long gone.
+func TestSessionsListDropsExpiredFamilies(t *testing.T) {
+	t.Parallel()
+	rdb, p := testRedis(t)
+	ctx := testenv.Context(t, 20*time.Second)
+	s := redis.NewSessions(rdb, p)
+	if err := s.Start(ctx, auth.Session{Family: "short", UserID: "u"}, "hs", auth.Lifetime{Idle: 100 * time.Millisecond, Absolute: time.Hour}, auth.Origin{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(ctx, auth.Session{Family: "long", UserID: "u"}, "hl", life, auth.Origin{}); err != nil {
+		t.Fatal(err)
+	}
+	var (
+		got []auth.SessionInfo
+		err error
+	)
+	if !testenv.Eventually(5*time.Second, 10*time.Millisecond, func() bool {
+		got, err = s.List(ctx, "u")
+		return err == nil && len(got) == 1
+	}) {
+		t.Fatalf("List after the short family's TTL = %+v, want only the long one", got)
+	}
+	if members := rdb.ZRange(ctx, p+"uf:u", 0, -1).Val(); len(members) != 1 || members[0] != "long" {
+		t.Errorf("uf:u = %v after List, want [long]", members)
+	}
+}
+
+// A family written before the index existed joins it at its next rotation,
+// from when on RevokeUser and List reach it.
+func TestSessionsRotateIndexesOlderFamily(t *testing.T) {
+	t.Parallel()
+	rdb, p := testRedis(t)
+	ctx := testenv.Context(t, 10*time.Second)
+	s := redis.NewSessions(rdb, p)
+	_, err := rdb.TxPipelined(ctx, func(pp goredis.Pipeliner) error {
+		pp.HSet(ctx, p+"rt:h0", "family", "fam", "user_id", "u")
+		pp.PExpire(ctx, p+"rt:h0", time.Hour)
+		pp.HSet(ctx, p+"rf:fam", "user_id", "u", "current", "h0", "revoked", "0", "started", redisNow(t, rdb).UnixMilli())
+		pp.PExpire(ctx, p+"rf:fam", time.Hour)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Rotate(ctx, "h0", "h1", life); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.List(ctx, "u"); err != nil || len(got) != 1 || got[0].Family != "fam" {
+		t.Errorf("List after the rotation = %+v, %v; want the older family", got, err)
+	}
+	if got := rdb.PTTL(ctx, p+"uf:u").Val(); !within(got, ttl-5*time.Second, ttl) {
+		t.Errorf("PTTL(uf:u) = %s, want about %s", got, ttl)
+	}
+	if n, err := s.RevokeUser(ctx, "u"); err != nil || n != 1 {
+		t.Errorf("RevokeUser = %d, %v; want 1", n, err)
+	}
+	if _, err := s.Find(ctx, "h1"); !errors.Is(err, auth.ErrInvalidToken) {
+		t.Errorf("Find after RevokeUser: err = %v, want ErrInvalidToken", err)
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -23,6 +24,7 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	ssov1 "github.com/ssokit/platform/libs/gen/sso/v1"
+	"github.com/ssokit/platform/libs/sealbox"
 	"github.com/ssokit/platform/libs/telemetry"
 	"github.com/ssokit/platform/libs/testenv"
 	"github.com/ssokit/platform/services/sso/internal/config"
@@ -133,6 +135,20 @@ func start() (*harness, error) {
 		return nil, err
 	}
 	if _, err := createTopic(ctx, cfg.Events.AccountTopic); err != nil {
+		return nil, err
+	}
+	// The key ring that seals one-time tokens into account events.
+	secrets, err := os.MkdirTemp("", "sso-e2e-secrets-")
+	if err != nil {
+		return nil, err
+	}
+	teardown = append(teardown, func() { os.RemoveAll(secrets) })
+	line, err := sealbox.NewKeyLine("e2e")
+	if err != nil {
+		return nil, err
+	}
+	cfg.Events.SealingKeysFile = filepath.Join(secrets, "sealing-keys")
+	if err := os.WriteFile(cfg.Events.SealingKeysFile, []byte(line+"\n"), 0o600); err != nil {
 		return nil, err
 	}
 

@@ -57,7 +57,7 @@ func TestRegistrationPublishesUserRegistered(t *testing.T) {
 		TraceContext []byte `db:"trace_context"`
 		Attempts     int    `db:"attempts"`
 	}
-	if err := h.primary.GetContext(ctx, &row, "SELECT id, trace_context, attempts FROM outbox WHERE aggregate_id = $1", userID); err != nil {
+	if err := h.primary.GetContext(ctx, &row, "SELECT id, trace_context, attempts FROM outbox WHERE aggregate_id = $1 AND event_type = 'UserRegistered'", userID); err != nil {
 		t.Fatal(err)
 	}
 	if row.Attempts != 1 {
@@ -179,7 +179,7 @@ func TestRegistrationWhileKafkaIsDown(t *testing.T) {
 		Attempts  int            `db:"attempts"`
 		LastError sql.NullString `db:"last_error"`
 	}
-	if err := h.primary.Get(&row, "SELECT attempts, last_error FROM outbox WHERE aggregate_id = $1", userID); err != nil {
+	if err := h.primary.Get(&row, "SELECT attempts, last_error FROM outbox WHERE aggregate_id = $1 AND event_type = 'UserRegistered'", userID); err != nil {
 		t.Fatal(err)
 	}
 	if row.Attempts != 2 || row.LastError.Valid {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/schemaregistry"
 	"github.com/confluentinc/confluent-kafka-go/v2/schemaregistry/serde"
@@ -22,6 +23,7 @@ import (
 	"github.com/ssokit/platform/libs/gateway"
 	ssov1 "github.com/ssokit/platform/libs/gen/sso/v1"
 	"github.com/ssokit/platform/libs/schemas"
+	"github.com/ssokit/platform/libs/sealbox"
 	"github.com/ssokit/platform/libs/server"
 	"github.com/ssokit/platform/services/sso/internal/auth"
 	"github.com/ssokit/platform/services/sso/internal/config"
@@ -92,18 +94,32 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 	}
 	p.Go("outbox relay", relay.Run)
 
-	svc, keys, err := newAuth(cfg, primary, replica, rdb, relay.Enqueue, metrics, log)
+	ring, err := sealbox.Load(cfg.Events.SealingKeysFile)
+	if err != nil {
+		return nil, fmt.Errorf("sealing keys (SSO_SEALING_KEYS_FILE): %w", err)
+	}
+	users := postgres.NewUsers(primary, replica, outbox.UserRegistered(cfg.Events.Topic),
+		postgres.OnCommitted(relay.Enqueue), postgres.WithAccountEvents(outbox.AccountEvents(cfg.Events.AccountTopic, ring)))
+	svc, keys, err := newAuth(cfg, users, rdb, metrics, log)
 	if err != nil {
 		return nil, err
 	}
+	p.Go("token cleanup", func(ctx context.Context) error { return cleanTokens(ctx, users, log) })
+	// Reset requests still being stored finish before the pools close.
+	p.Defer(func() error { svc.Drain(); return nil })
 
 	err = gateway.ServeAPI(ctx, p, gateway.API{
 		GRPCAddr: cfg.GRPCAddr,
 		Register: func(s grpc.ServiceRegistrar) {
 			ssov1.RegisterAuthServiceServer(s, grpcapi.NewAuthServer(svc, log))
 			ssov1.RegisterUserServiceServer(s, grpcapi.NewUserServer(svc, log))
+			ssov1.RegisterAccountServiceServer(s, grpcapi.NewAccountServer(svc, log))
+			ssov1.RegisterSessionServiceServer(s, grpcapi.NewSessionServer(svc, log))
 		},
-		Handlers:       []gateway.RegisterFunc{ssov1.RegisterAuthServiceHandler, ssov1.RegisterUserServiceHandler},
+		Handlers: []gateway.RegisterFunc{
+			ssov1.RegisterAuthServiceHandler, ssov1.RegisterUserServiceHandler, ssov1.RegisterAccountServiceHandler,
+			ssov1.RegisterSessionServiceHandler,
+		},
 		Title:          "sso API",
 		Spec:           "sso.swagger.json",
 		TrustedProxies: cfg.Proxies(),
@@ -167,9 +183,8 @@ func newRelay(cfg config.Config, primary *sqlx.DB, p *server.Process, reg promet
 }
 
 // newAuth builds the use cases over their adapters, with their metrics on
-// reg. Each committed outbox record goes to onCommitted (the relay), to be
-// published at once.
-func newAuth(cfg config.Config, primary, replica *sqlx.DB, rdb goredis.UniversalClient, onCommitted func(outbox.Record),
+// reg.
+func newAuth(cfg config.Config, users *postgres.Users, rdb goredis.UniversalClient,
 	reg prometheus.Registerer, log *slog.Logger) (*auth.Service, *token.KeySet, error) {
 	hashMetrics, err := password.NewMetrics(reg)
 	if err != nil {
@@ -200,15 +215,49 @@ func newAuth(cfg config.Config, primary, replica *sqlx.DB, rdb goredis.Universal
 		tokenOpts = append(tokenOpts, token.WithVerifiedCache(verified))
 	}
 	svc, err := auth.NewService(auth.Deps{
-		Users:    postgres.NewUsers(primary, replica, outbox.UserRegistered(cfg.Events.Topic), postgres.OnCommitted(onCommitted)),
+		Users:    users,
+		Accounts: users,
 		Sessions: ssoredis.NewSessions(rdb, cfg.Redis.KeyPrefix, ssoredis.WaitForReplica(cfg.Redis.ReplicaAckTimeout)),
 		Throttle: ssoredis.NewThrottle(rdb, cfg.Redis.KeyPrefix, ssoredis.WaitForReplica(cfg.Redis.ReplicaAckTimeout)),
 		Hasher:   hasher,
 		Signer:   token.NewIssuer(keys, cfg.Tokens.Issuer, cfg.Tokens.AccessTTL, tokenOpts...),
 		Policy:   policy,
 	}, auth.Config{AccessTTL: cfg.Tokens.AccessTTL, RefreshTTL: cfg.Tokens.RefreshTTL,
-		FamilyTTL: cfg.Tokens.RefreshFamilyTTL, Limits: cfg.Limits()}, log, auth.WithMetrics(authMetrics))
+		FamilyTTL: cfg.Tokens.RefreshFamilyTTL, Limits: cfg.Limits(), Account: cfg.AccountConfig()}, log, auth.WithMetrics(authMetrics))
 	return svc, keys, err
+}
+
+// Expired one-time tokens are deleted in batches this often; they are
+// harmless (they no longer work), so a slow pace is enough.
+const (
+	tokenCleanupInterval = 10 * time.Minute
+	tokenCleanupBatch    = 1000
+)
+
+// cleanTokens deletes expired one-time tokens until ctx ends. Every
+// replica runs it; concurrent deletes of a batch only overlap.
+func cleanTokens(ctx context.Context, users *postgres.Users, log *slog.Logger) error {
+	tick := time.NewTicker(tokenCleanupInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+		for ctx.Err() == nil {
+			n, err := users.DeleteExpiredTokens(ctx, tokenCleanupBatch)
+			if err != nil {
+				if ctx.Err() == nil {
+					log.WarnContext(ctx, "delete expired one-time tokens", slog.Any("error", err))
+				}
+				break
+			}
+			if n < tokenCleanupBatch {
+				break
+			}
+		}
+	}
 }
 
 func loadKeys(c config.Tokens) (*token.KeySet, error) {

@@ -12,7 +12,14 @@ type Claims struct {
 	// Subject is the user id (sub).
 	Subject string
 	Email   string
-	Admin   bool
+	// EmailVerified says whether the user had proved Email when the token
+	// was issued (email_verified, as in OpenID Connect).
+	EmailVerified bool
+	Admin         bool
+	// SessionID is the refresh-token family the token was issued from
+	// (sid): the token is refused once that session has ended, by logout,
+	// revocation or expiry.
+	SessionID string
 	// IssuedAt, NotBefore and ExpiresAt are iat, nbf and exp. A token
 	// without nbf has the epoch, which is always past.
 	IssuedAt  time.Time

@@ -126,13 +126,16 @@ type wireClaims struct {
 	Issuer  string `json:"iss,omitempty"`
 	Subject string `json:"sub,omitempty"`
 	// Audience is a string or an array of strings (RFC 7519 §4.1.3).
-	Audience  jwt.ClaimStrings `json:"aud,omitempty"`
-	ID        string           `json:"jti,omitempty"`
-	Email     string           `json:"email,omitempty"`
-	Admin     bool             `json:"admin"`
-	IssuedAt  seconds          `json:"iat"`
-	NotBefore seconds          `json:"nbf"`
-	ExpiresAt seconds          `json:"exp"`
+	Audience jwt.ClaimStrings `json:"aud,omitempty"`
+	ID       string           `json:"jti,omitempty"`
+	Email    string           `json:"email,omitempty"`
+	// EmailVerified is OpenID Connect's claim of the same name.
+	EmailVerified bool    `json:"email_verified"`
+	Admin         bool    `json:"admin"`
+	SessionID     string  `json:"sid,omitempty"`
+	IssuedAt      seconds `json:"iat"`
+	NotBefore     seconds `json:"nbf"`
+	ExpiresAt     seconds `json:"exp"`
 }
 
 // Validate requires what Claims cannot do without: a subject to name the
@@ -210,10 +213,10 @@ func (s *seconds) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// Issue signs an access token for c's subject, e-mail and admin flag. It
-// sets a fresh random ID and the issue and expiry times (to the second, as
-// the token carries them), and returns the token with the completed claims;
-// any ID or times in c are replaced.
+// Issue signs an access token for c's subject, e-mail, admin flag and
+// session. It sets a fresh random ID and the issue and expiry times (to the
+// second, as the token carries them), and returns the token with the
+// completed claims; any ID or times in c are replaced.
 func (i *Issuer) Issue(c Claims) (string, Claims, error) {
 	if c.Subject == "" {
 		return "", Claims{}, errors.New("issue token: no subject")
@@ -229,15 +232,17 @@ func (i *Issuer) Issue(c Claims) (string, Claims, error) {
 	c.ExpiresAt = now.Add(i.ttl)
 
 	t := jwt.NewWithClaims(jwt.SigningMethodEdDSA, &wireClaims{
-		Issuer:    i.issuer,
-		Subject:   c.Subject,
-		Audience:  i.audience,
-		ID:        c.ID,
-		Email:     c.Email,
-		Admin:     c.Admin,
-		IssuedAt:  at(c.IssuedAt),
-		NotBefore: at(c.NotBefore),
-		ExpiresAt: at(c.ExpiresAt),
+		Issuer:        i.issuer,
+		Subject:       c.Subject,
+		Audience:      i.audience,
+		ID:            c.ID,
+		Email:         c.Email,
+		EmailVerified: c.EmailVerified,
+		Admin:         c.Admin,
+		SessionID:     c.SessionID,
+		IssuedAt:      at(c.IssuedAt),
+		NotBefore:     at(c.NotBefore),
+		ExpiresAt:     at(c.ExpiresAt),
 	})
 	t.Header["kid"] = k.kid
 	raw, err := t.SignedString(k.priv)
@@ -293,13 +298,15 @@ func (i *Issuer) verify(raw string) (Claims, error) {
 		return Claims{}, invalid(errIssuer)
 	}
 	return Claims{
-		ID:        wc.ID,
-		Subject:   wc.Subject,
-		Email:     wc.Email,
-		Admin:     wc.Admin,
-		IssuedAt:  wc.IssuedAt.time(),
-		NotBefore: wc.NotBefore.time(),
-		ExpiresAt: wc.ExpiresAt.time(),
+		ID:            wc.ID,
+		Subject:       wc.Subject,
+		Email:         wc.Email,
+		EmailVerified: wc.EmailVerified,
+		Admin:         wc.Admin,
+		SessionID:     wc.SessionID,
+		IssuedAt:      wc.IssuedAt.time(),
+		NotBefore:     wc.NotBefore.time(),
+		ExpiresAt:     wc.ExpiresAt.time(),
 	}, nil
 }
 

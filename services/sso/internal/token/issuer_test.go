@@ -42,6 +42,8 @@ func TestIssueVerifyRoundTrip(t *testing.T) {
 	}{
 		{"user", Claims{Subject: "0198c9a4-1111-7000-8000-000000000001", Email: "ann@example.com"}},
 		{"admin", Claims{Subject: "u-2", Email: "root@example.com", Admin: true}},
+		{"verified email", Claims{Subject: "u-6", Email: "eve@example.com", EmailVerified: true}},
+		{"session", Claims{Subject: "u-6", SessionID: "4f1c2a9e-5b7d-4c3e-9a1f-0d2e3b4c5a6f"}},
 		{"no email", Claims{Subject: "u-3"}},
 		{"unicode email", Claims{Subject: "u-4", Email: "zoë@exämple.com"}},
 		{
@@ -60,9 +62,12 @@ func TestIssueVerifyRoundTrip(t *testing.T) {
 				Subject:   tt.in.Subject,
 				Email:     tt.in.Email,
 				Admin:     tt.in.Admin,
+				SessionID: tt.in.SessionID,
 				IssuedAt:  issuedAt,
-				NotBefore: issuedAt,
-				ExpiresAt: issuedAt.Add(10 * time.Minute),
+				// EmailVerified travels as its own claim.
+				EmailVerified: tt.in.EmailVerified,
+				NotBefore:     issuedAt,
+				ExpiresAt:     issuedAt.Add(10 * time.Minute),
 			}
 			if issued != want {
 				t.Errorf("Issue claims = %+v, want %+v", issued, want)
@@ -105,7 +110,7 @@ func TestIssueHeaderAndPayload(t *testing.T) {
 		}
 	}
 	wantClaims := jwt.MapClaims{
-		"iss": testIssuer, "sub": "u-1", "email": "ann@example.com", "admin": false, "jti": c.ID,
+		"iss": testIssuer, "sub": "u-1", "email": "ann@example.com", "email_verified": false, "admin": false, "jti": c.ID,
 		"iat": float64(t0.Unix()), "nbf": float64(t0.Unix()), "exp": float64(t0.Add(DefaultTTL).Unix()),
 	}
 	got := tok.Claims.(jwt.MapClaims)

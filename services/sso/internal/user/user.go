@@ -17,6 +17,9 @@ type User struct {
 	PasswordHash string
 	IsAdmin      bool
 	CreatedAt    time.Time
+	// EmailVerified says whether the user proved they receive mail at
+	// Email, by a verification link.
+	EmailVerified bool
 	// EventStatus is the delivery status of the UserRegistered event.
 	EventStatus EventStatus
 }
@@ -37,4 +40,7 @@ var (
 	ErrNotFound = errors.New("user not found")
 	// ErrEmailTaken means another account already uses the e-mail address.
 	ErrEmailTaken = errors.New("email already registered")
+	// ErrTokenInvalid means a one-time token is unknown, expired, already
+	// used or superseded by a newer one: the caller cannot tell which.
+	ErrTokenInvalid = errors.New("invalid or expired token")
 )

@@ -1,8 +1,11 @@
 package authtest
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -14,6 +17,9 @@ import (
 type Users struct {
 	mu      sync.Mutex
 	byEmail map[string]user.User
+
+	accountOnce sync.Once
+	account     *accountState
 }
 
 var _ auth.Users = (*Users)(nil)
@@ -101,14 +107,17 @@ type Sessions struct {
 	mu       sync.Mutex
 	now      func() time.Time
 	tokens   map[string]expiring[auth.Session] // token hash -> its family's session
-	families map[string]expiring[family]
-	access   map[string]time.Time // jti -> revoked until
+	families map[string]expiring[family]       // an ended family is deleted
+	access   map[string]time.Time              // jti -> revoked until
+	ended    map[string]time.Time              // user id -> last RevokeUser
 }
 
 type family struct {
+	userID  string
 	current string
-	revoked bool
 	started time.Time
+	used    time.Time
+	origin  auth.Origin
 }
 
 type expiring[T any] struct {
@@ -121,7 +130,7 @@ var _ auth.Sessions = (*Sessions)(nil)
 // NewSessions returns an empty Sessions on the wall clock.
 func NewSessions() *Sessions {
 	return &Sessions{now: time.Now, tokens: map[string]expiring[auth.Session]{},
-		families: map[string]expiring[family]{}, access: map[string]time.Time{}}
+		families: map[string]expiring[family]{}, access: map[string]time.Time{}, ended: map[string]time.Time{}}
 }
 
 // token returns the live session of hash and its live family.
@@ -139,40 +148,43 @@ func (m *Sessions) token(hash string) (auth.Session, family, bool) {
 }
 
 // Start opens a family whose current token is hash; both live for l.Idle,
-// or l.Absolute if shorter.
-func (m *Sessions) Start(_ context.Context, s auth.Session, hash string, l auth.Lifetime) error {
+// or l.Absolute if shorter. A RevokeUser at or after o.CheckedAt refuses
+// it.
+func (m *Sessions) Start(_ context.Context, s auth.Session, hash string, l auth.Lifetime, o auth.Origin) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := m.now()
+	if ended, ok := m.ended[s.UserID]; ok && !o.CheckedAt.IsZero() && !ended.Before(o.CheckedAt) {
+		return auth.ErrSessionsEnded
+	}
 	until := now.Add(min(l.Idle, l.Absolute))
+	o.CheckedAt = time.Time{}
 	m.tokens[hash] = expiring[auth.Session]{s, until}
-	m.families[s.Family] = expiring[family]{family{current: hash, started: now}, until}
+	m.families[s.Family] = expiring[family]{family{userID: s.UserID, current: hash, started: now, used: now, origin: o}, until}
 	return nil
 }
 
 // Rotate follows auth.Sessions: the current token rotates, any other token
-// of a live family revokes it (auth.ErrRefreshReused), a family older than
-// l.Absolute is revoked, anything else is auth.ErrInvalidToken. The new
-// token lives l.Idle, capped at the family's end, and the family at least
-// as long.
+// of a live family ends it (auth.ErrRefreshReused), a family older than
+// l.Absolute ends, anything else is auth.ErrInvalidToken. The new token
+// lives l.Idle, capped at the family's end, and the family at least as
+// long.
 func (m *Sessions) Rotate(_ context.Context, oldHash, newHash string, l auth.Lifetime) (auth.Session, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s, f, ok := m.token(oldHash)
-	if !ok || f.revoked {
+	if !ok {
 		return auth.Session{}, auth.ErrInvalidToken
 	}
 	fam := m.families[s.Family]
 	if f.current != oldHash {
-		fam.v.revoked = true
-		m.families[s.Family] = fam
+		delete(m.families, s.Family)
 		return auth.Session{}, auth.ErrRefreshReused
 	}
 	now := m.now()
 	end := f.started.Add(l.Absolute)
 	if !now.Before(end) {
-		fam.v.revoked = true
-		m.families[s.Family] = fam
+		delete(m.families, s.Family)
 		return auth.Session{}, auth.ErrInvalidToken
 	}
 	until := now.Add(l.Idle)
@@ -180,6 +192,7 @@ func (m *Sessions) Rotate(_ context.Context, oldHash, newHash string, l auth.Lif
 		until = end
 	}
 	fam.v.current = newHash
+	fam.v.used = now
 	if until.After(fam.until) {
 		fam.until = until
 	}
@@ -194,36 +207,82 @@ func (m *Sessions) Find(_ context.Context, hash string) (auth.Session, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s, f, ok := m.token(hash)
-	if !ok || f.revoked || f.current != hash {
+	if !ok || f.current != hash {
 		return auth.Session{}, auth.ErrInvalidToken
 	}
 	return s, nil
 }
 
-// Revoke marks a live family revoked; an unknown one is no error.
+// Revoke ends a family; an unknown one is no error.
 func (m *Sessions) Revoke(_ context.Context, fam string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if f, ok := m.families[fam]; ok {
-		f.v.revoked = true
-		m.families[fam] = f
-	}
+	delete(m.families, fam)
 	return nil
 }
 
-// RevokeByToken revokes the live family of a live token, current or
-// rotated away; anything else is auth.ErrInvalidToken and changes nothing.
+// RevokeByToken ends the live family of a live token, current or rotated
+// away; anything else is auth.ErrInvalidToken and changes nothing.
 func (m *Sessions) RevokeByToken(_ context.Context, hash string) (auth.Session, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	s, f, ok := m.token(hash)
-	if !ok || f.revoked {
+	s, _, ok := m.token(hash)
+	if !ok {
 		return auth.Session{}, auth.ErrInvalidToken
 	}
-	fam := m.families[s.Family]
-	fam.v.revoked = true
-	m.families[s.Family] = fam
+	delete(m.families, s.Family)
 	return s, nil
+}
+
+// List returns userID's live families, newest first.
+func (m *Sessions) List(_ context.Context, userID string) ([]auth.SessionInfo, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.now()
+	var out []auth.SessionInfo
+	for id, f := range m.families {
+		if f.v.userID != userID || !now.Before(f.until) {
+			continue
+		}
+		out = append(out, auth.SessionInfo{Family: id, Created: f.v.started, LastUsed: f.v.used,
+			ClientAddress: f.v.origin.ClientAddress, UserAgent: f.v.origin.UserAgent})
+	}
+	slices.SortFunc(out, func(a, b auth.SessionInfo) int {
+		return cmp.Or(b.Created.Compare(a.Created), strings.Compare(a.Family, b.Family))
+	})
+	return out, nil
+}
+
+// RevokeOwned ends fam if it is a live family of userID.
+func (m *Sessions) RevokeOwned(_ context.Context, userID, fam string) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	f, ok := m.families[fam]
+	if !ok || f.v.userID != userID {
+		return false, nil
+	}
+	delete(m.families, fam)
+	return m.now().Before(f.until), nil
+}
+
+// RevokeUser ends every live family of userID and refuses sessions whose
+// credentials were checked until now.
+func (m *Sessions) RevokeUser(_ context.Context, userID string) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.now()
+	n := 0
+	for id, f := range m.families {
+		if f.v.userID != userID {
+			continue
+		}
+		if now.Before(f.until) {
+			n++
+		}
+		delete(m.families, id)
+	}
+	m.ended[userID] = now
+	return n, nil
 }
 
 // RevokeAccess marks jti revoked until until; a past until records nothing.
@@ -236,12 +295,17 @@ func (m *Sessions) RevokeAccess(_ context.Context, jti string, until time.Time) 
 	return nil
 }
 
-// AccessRevoked reports whether jti is revoked and its mark has not expired.
-func (m *Sessions) AccessRevoked(_ context.Context, jti string) (bool, error) {
+// AccessRevoked reports whether jti is revoked and its mark has not
+// expired, or fam is not a live family.
+func (m *Sessions) AccessRevoked(_ context.Context, jti, fam string) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	until, ok := m.access[jti]
-	return ok && m.now().Before(until), nil
+	now := m.now()
+	if until, ok := m.access[jti]; ok && now.Before(until) {
+		return true, nil
+	}
+	f, ok := m.families[fam]
+	return !ok || !now.Before(f.until), nil
 }
 
 // Throttle is an in-memory auth.Throttle with the fixed windows of the

@@ -2,6 +2,7 @@ package authtest
 
 import (
 	"errors"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -32,6 +33,11 @@ func RunSessions(t *testing.T, newSessions func(t *testing.T) auth.Sessions) {
 		{"TokensEndWithFamily", sessionsTokensEndWithFamily},
 		{"Expire", sessionsExpire},
 		{"RevokeAccess", sessionsRevokeAccess},
+		{"AccessEndsWithFamily", sessionsAccessEndsWithFamily},
+		{"RevokeUser", sessionsRevokeUser},
+		{"StartAfterRevokeUser", sessionsStartAfterRevokeUser},
+		{"List", sessionsList},
+		{"RevokeOwned", sessionsRevokeOwned},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -48,7 +54,7 @@ func started(t *testing.T, s auth.Sessions) (auth.Session, string) {
 	t.Helper()
 	sess := auth.Session{Family: uuid.NewString(), UserID: uuid.NewString()}
 	hash := uuid.NewString()
-	if err := s.Start(testenv.Context(t, 10*time.Second), sess, hash, lifetime); err != nil {
+	if err := s.Start(testenv.Context(t, 10*time.Second), sess, hash, lifetime, auth.Origin{}); err != nil {
 		t.Fatalf("Start: %v", err)
 	}
 	return sess, hash
@@ -202,7 +208,7 @@ func sessionsExpire(t *testing.T, s auth.Sessions) {
 	const short = 100 * time.Millisecond
 	sess := auth.Session{Family: uuid.NewString(), UserID: uuid.NewString()}
 	hash := uuid.NewString()
-	if err := s.Start(ctx, sess, hash, auth.Lifetime{Idle: short, Absolute: time.Hour}); err != nil {
+	if err := s.Start(ctx, sess, hash, auth.Lifetime{Idle: short, Absolute: time.Hour}, auth.Origin{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Find(ctx, hash); err != nil {
@@ -222,6 +228,7 @@ func sessionsExpire(t *testing.T, s auth.Sessions) {
 
 func sessionsRevokeAccess(t *testing.T, s auth.Sessions) {
 	ctx := testenv.Context(t, 10*time.Second)
+	sess, _ := started(t, s)
 	long, short, past, never := uuid.NewString(), uuid.NewString(), uuid.NewString(), uuid.NewString()
 	for jti, until := range map[string]time.Time{
 		long:  time.Now().Add(time.Hour),
@@ -240,7 +247,7 @@ func sessionsRevokeAccess(t *testing.T, s auth.Sessions) {
 		{"revoked until a past time", past, false},
 		{"never revoked", never, false},
 	} {
-		if got, err := s.AccessRevoked(ctx, tt.jti); err != nil || got != tt.want {
+		if got, err := s.AccessRevoked(ctx, tt.jti, sess.Family); err != nil || got != tt.want {
 			t.Errorf("AccessRevoked(%s) = %v, %v; want %v", tt.name, got, err, tt.want)
 		}
 	}
@@ -248,7 +255,7 @@ func sessionsRevokeAccess(t *testing.T, s auth.Sessions) {
 	var err error
 	if !testenv.Eventually(expiryWait, 10*time.Millisecond, func() bool {
 		var revoked bool
-		revoked, err = s.AccessRevoked(ctx, short)
+		revoked, err = s.AccessRevoked(ctx, short, sess.Family)
 		return err == nil && !revoked
 	}) {
 		t.Errorf("AccessRevoked still true %s after the mark's end (err %v)", expiryWait, err)
@@ -313,7 +320,7 @@ func sessionsAbsoluteLifetime(t *testing.T, s auth.Sessions) {
 	sess := auth.Session{Family: uuid.NewString(), UserID: uuid.NewString()}
 	cur := uuid.NewString()
 	begin := time.Now()
-	if err := s.Start(ctx, sess, cur, l); err != nil {
+	if err := s.Start(ctx, sess, cur, l, auth.Origin{}); err != nil {
 		t.Fatal(err)
 	}
 	var lastOK time.Duration
@@ -353,7 +360,7 @@ func sessionsTokensEndWithFamily(t *testing.T, s auth.Sessions) {
 	l := auth.Lifetime{Idle: time.Hour, Absolute: 500 * time.Millisecond}
 	sess := auth.Session{Family: uuid.NewString(), UserID: uuid.NewString()}
 	first, second := uuid.NewString(), uuid.NewString()
-	if err := s.Start(ctx, sess, first, l); err != nil {
+	if err := s.Start(ctx, sess, first, l, auth.Origin{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Rotate(ctx, first, second, l); err != nil {
@@ -366,5 +373,278 @@ func sessionsTokensEndWithFamily(t *testing.T, s auth.Sessions) {
 	}) {
 		t.Fatalf("Find(unused token) %s after a family lifetime of %s: err = %v, want auth.ErrInvalidToken",
 			l.Absolute+expiryWait, l.Absolute, err)
+	}
+}
+
+// An access token is good only while its family lives: ending the family
+// in any way refuses the access tokens issued from it.
+func sessionsAccessEndsWithFamily(t *testing.T, s auth.Sessions) {
+	ctx := testenv.Context(t, 20*time.Second)
+	jti := uuid.NewString()
+	check := func(what, fam string, want bool) {
+		t.Helper()
+		if got, err := s.AccessRevoked(ctx, jti, fam); err != nil || got != want {
+			t.Errorf("AccessRevoked(%s) = %v, %v; want %v", what, got, err, want)
+		}
+	}
+	live, _ := started(t, s)
+	check("live family", live.Family, false)
+	check("unknown family", uuid.NewString(), true)
+	check("no family", "", true)
+
+	revoked, _ := started(t, s)
+	if err := s.Revoke(ctx, revoked.Family); err != nil {
+		t.Fatal(err)
+	}
+	check("revoked family", revoked.Family, true)
+
+	byToken, hash := started(t, s)
+	if _, err := s.RevokeByToken(ctx, hash); err != nil {
+		t.Fatal(err)
+	}
+	check("family ended by logout", byToken.Family, true)
+
+	reused, first := started(t, s)
+	if _, err := s.Rotate(ctx, first, uuid.NewString(), lifetime); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Rotate(ctx, first, uuid.NewString(), lifetime); !errors.Is(err, auth.ErrRefreshReused) {
+		t.Fatalf("replay: err = %v, want auth.ErrRefreshReused", err)
+	}
+	check("family ended by reuse", reused.Family, true)
+
+	expiring := auth.Session{Family: uuid.NewString(), UserID: uuid.NewString()}
+	if err := s.Start(ctx, expiring, uuid.NewString(), auth.Lifetime{Idle: 100 * time.Millisecond, Absolute: time.Hour}, auth.Origin{}); err != nil {
+		t.Fatal(err)
+	}
+	var (
+		got bool
+		err error
+	)
+	if !testenv.Eventually(expiryWait, 10*time.Millisecond, func() bool {
+		got, err = s.AccessRevoked(ctx, jti, expiring.Family)
+		return err == nil && got
+	}) {
+		t.Errorf("AccessRevoked(expired family) = %v, %v %s after its TTL; want true", got, err, expiryWait)
+	}
+	check("live family, after the others ended", live.Family, false)
+}
+
+func sessionsRevokeUser(t *testing.T, s auth.Sessions) {
+	ctx := testenv.Context(t, 10*time.Second)
+	userID := uuid.NewString()
+	start := func(uid string) (auth.Session, string) {
+		t.Helper()
+		sess := auth.Session{Family: uuid.NewString(), UserID: uid}
+		hash := uuid.NewString()
+		if err := s.Start(ctx, sess, hash, lifetime, auth.Origin{}); err != nil {
+			t.Fatal(err)
+		}
+		return sess, hash
+	}
+	a, aHash := start(userID)
+	b, bFirst := start(userID)
+	bHash := uuid.NewString()
+	if _, err := s.Rotate(ctx, bFirst, bHash, lifetime); err != nil {
+		t.Fatal(err)
+	}
+	gone, goneHash := start(userID)
+	if err := s.Revoke(ctx, gone.Family); err != nil {
+		t.Fatal(err)
+	}
+	other, otherHash := start(uuid.NewString())
+
+	if n, err := s.RevokeUser(ctx, userID); err != nil || n != 2 {
+		t.Fatalf("RevokeUser = %d, %v; want 2 (the live families)", n, err)
+	}
+	for _, tc := range []struct {
+		name string
+		sess auth.Session
+		hash string
+	}{{"first", a, aHash}, {"rotated", b, bHash}, {"ended before", gone, goneHash}} {
+		if _, err := s.Find(ctx, tc.hash); !errors.Is(err, auth.ErrInvalidToken) {
+			t.Errorf("Find(%s family's token): err = %v, want auth.ErrInvalidToken", tc.name, err)
+		}
+		if _, err := s.Rotate(ctx, tc.hash, uuid.NewString(), lifetime); !errors.Is(err, auth.ErrInvalidToken) {
+			t.Errorf("Rotate(%s family's token): err = %v, want auth.ErrInvalidToken", tc.name, err)
+		}
+		if got, err := s.AccessRevoked(ctx, uuid.NewString(), tc.sess.Family); err != nil || !got {
+			t.Errorf("AccessRevoked(%s family) = %v, %v; want true", tc.name, got, err)
+		}
+	}
+	if _, err := s.Rotate(ctx, bFirst, uuid.NewString(), lifetime); !errors.Is(err, auth.ErrInvalidToken) {
+		t.Errorf("Rotate(rotated-away token of an ended family): err = %v, want auth.ErrInvalidToken", err)
+	}
+	if got, err := s.Find(ctx, otherHash); err != nil || got != other {
+		t.Errorf("Find(another user's family) = %+v, %v; want %+v untouched", got, err, other)
+	}
+	if got, err := s.AccessRevoked(ctx, uuid.NewString(), other.Family); err != nil || got {
+		t.Errorf("AccessRevoked(another user's family) = %v, %v; want false", got, err)
+	}
+	if n, err := s.RevokeUser(ctx, userID); err != nil || n != 0 {
+		t.Errorf("RevokeUser again = %d, %v; want 0", n, err)
+	}
+	if n, err := s.RevokeUser(ctx, uuid.NewString()); err != nil || n != 0 {
+		t.Errorf("RevokeUser(user without sessions) = %d, %v; want 0", n, err)
+	}
+	// The user logs in again afterwards: the new family is live.
+	again, againHash := start(userID)
+	if got, err := s.Find(ctx, againHash); err != nil || got != again {
+		t.Errorf("Find(family started after RevokeUser) = %+v, %v; want %+v", got, err, again)
+	}
+}
+
+// A login that checked its credentials before RevokeUser must not leave a
+// session behind it; one that checked them after, or the revoking use case
+// itself (no check time), starts normally.
+func sessionsStartAfterRevokeUser(t *testing.T, s auth.Sessions) {
+	ctx := testenv.Context(t, 10*time.Second)
+	userID := uuid.NewString()
+	before := time.Now()
+	if _, err := s.RevokeUser(ctx, userID); err != nil {
+		t.Fatal(err)
+	}
+	revoked := time.Now()
+
+	late := auth.Session{Family: uuid.NewString(), UserID: userID}
+	lateHash := uuid.NewString()
+	if err := s.Start(ctx, late, lateHash, lifetime, auth.Origin{CheckedAt: before}); !errors.Is(err, auth.ErrSessionsEnded) {
+		t.Fatalf("Start with credentials checked before RevokeUser: err = %v, want auth.ErrSessionsEnded", err)
+	}
+	if _, err := s.Find(ctx, lateHash); !errors.Is(err, auth.ErrInvalidToken) {
+		t.Errorf("Find(token of a refused Start): err = %v, want auth.ErrInvalidToken", err)
+	}
+	if got, err := s.AccessRevoked(ctx, uuid.NewString(), late.Family); err != nil || !got {
+		t.Errorf("AccessRevoked(family of a refused Start) = %v, %v; want true", got, err)
+	}
+
+	own := auth.Session{Family: uuid.NewString(), UserID: userID}
+	ownHash := uuid.NewString()
+	if err := s.Start(ctx, own, ownHash, lifetime, auth.Origin{}); err != nil {
+		t.Fatalf("Start without a check time right after RevokeUser: %v", err)
+	}
+	if got, err := s.Find(ctx, ownHash); err != nil || got != own {
+		t.Errorf("Find(session of the revoking use case) = %+v, %v; want %+v", got, err, own)
+	}
+
+	// Stores compare to the millisecond: step past the revocation's.
+	for time.Since(revoked) < 2*time.Millisecond {
+		runtime.Gosched()
+	}
+	fresh := auth.Session{Family: uuid.NewString(), UserID: userID}
+	if err := s.Start(ctx, fresh, uuid.NewString(), lifetime, auth.Origin{CheckedAt: time.Now()}); err != nil {
+		t.Fatalf("Start with credentials checked after RevokeUser: %v", err)
+	}
+	other := auth.Session{Family: uuid.NewString(), UserID: uuid.NewString()}
+	if err := s.Start(ctx, other, uuid.NewString(), lifetime, auth.Origin{CheckedAt: before}); err != nil {
+		t.Errorf("Start for another user, checked before the RevokeUser: %v", err)
+	}
+}
+
+// clockSlack is how far a store's clock (Redis') may be from the test's.
+const clockSlack = 2 * time.Second
+
+func sessionsList(t *testing.T, s auth.Sessions) {
+	ctx := testenv.Context(t, 10*time.Second)
+	userID := uuid.NewString()
+	begin := time.Now()
+	origins := map[string]auth.Origin{
+		uuid.NewString(): {ClientAddress: "203.0.113.7", UserAgent: "curl/8.5.0"},
+		uuid.NewString(): {ClientAddress: "2001:db8::1", UserAgent: "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0"},
+		uuid.NewString(): {},
+	}
+	hashes := map[string]string{}
+	for fam, o := range origins {
+		hash := uuid.NewString()
+		if err := s.Start(ctx, auth.Session{Family: fam, UserID: userID}, hash, lifetime, o); err != nil {
+			t.Fatal(err)
+		}
+		hashes[fam] = hash
+	}
+	other, _ := started(t, s)
+	var rotated string
+	for fam := range origins {
+		rotated = fam
+		break
+	}
+	for time.Since(begin) < 5*time.Millisecond {
+		runtime.Gosched()
+	}
+	if _, err := s.Rotate(ctx, hashes[rotated], uuid.NewString(), lifetime); err != nil {
+		t.Fatal(err)
+	}
+	ended := ""
+	for fam := range origins {
+		if fam != rotated {
+			ended = fam
+			break
+		}
+	}
+	if err := s.Revoke(ctx, ended); err != nil {
+		t.Fatal(err)
+	}
+	end := time.Now()
+
+	got, err := s.List(ctx, userID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 {
+		t.Fatalf("List = %+v, want the 2 live families of the user", got)
+	}
+	for i, info := range got {
+		o, ok := origins[info.Family]
+		switch {
+		case !ok || info.Family == ended:
+			t.Errorf("List[%d] = %+v: not a live family of the user", i, info)
+			continue
+		case info.ClientAddress != o.ClientAddress || info.UserAgent != o.UserAgent:
+			t.Errorf("List[%d] origin = %q, %q; want %q, %q", i, info.ClientAddress, info.UserAgent, o.ClientAddress, o.UserAgent)
+		case info.Created.Before(begin.Add(-clockSlack)) || info.Created.After(end.Add(clockSlack)):
+			t.Errorf("List[%d] created %s, want between %s and %s", i, info.Created, begin, end)
+		case info.Family == rotated && !info.LastUsed.After(info.Created):
+			t.Errorf("List[%d] (rotated) last used %s, want after its creation %s", i, info.LastUsed, info.Created)
+		case info.Family != rotated && !info.LastUsed.Equal(info.Created):
+			t.Errorf("List[%d] (never rotated) last used %s, want its creation %s", i, info.LastUsed, info.Created)
+		}
+		if i > 0 && got[i-1].Created.Before(info.Created) {
+			t.Errorf("List not newest first: %s before %s", got[i-1].Created, info.Created)
+		}
+	}
+	if got, err := s.List(ctx, other.UserID); err != nil || len(got) != 1 || got[0].Family != other.Family {
+		t.Errorf("List(another user) = %+v, %v; want only its family %s", got, err, other.Family)
+	}
+	if got, err := s.List(ctx, uuid.NewString()); err != nil || len(got) != 0 {
+		t.Errorf("List(user without sessions) = %+v, %v; want none", got, err)
+	}
+}
+
+func sessionsRevokeOwned(t *testing.T, s auth.Sessions) {
+	ctx := testenv.Context(t, 10*time.Second)
+	mine, hash := started(t, s)
+	theirs, theirHash := started(t, s)
+	if ok, err := s.RevokeOwned(ctx, mine.UserID, theirs.Family); err != nil || ok {
+		t.Errorf("RevokeOwned(another user's family) = %v, %v; want false", ok, err)
+	}
+	if got, err := s.Find(ctx, theirHash); err != nil || got != theirs {
+		t.Errorf("Find(another user's family) after RevokeOwned = %+v, %v; want it untouched", got, err)
+	}
+	if ok, err := s.RevokeOwned(ctx, mine.UserID, uuid.NewString()); err != nil || ok {
+		t.Errorf("RevokeOwned(unknown family) = %v, %v; want false", ok, err)
+	}
+	if ok, err := s.RevokeOwned(ctx, mine.UserID, mine.Family); err != nil || !ok {
+		t.Fatalf("RevokeOwned(own family) = %v, %v; want true", ok, err)
+	}
+	if _, err := s.Find(ctx, hash); !errors.Is(err, auth.ErrInvalidToken) {
+		t.Errorf("Find(token of the ended family): err = %v, want auth.ErrInvalidToken", err)
+	}
+	if got, err := s.AccessRevoked(ctx, uuid.NewString(), mine.Family); err != nil || !got {
+		t.Errorf("AccessRevoked(ended family) = %v, %v; want true", got, err)
+	}
+	if got, err := s.List(ctx, mine.UserID); err != nil || len(got) != 0 {
+		t.Errorf("List after RevokeOwned = %+v, %v; want none", got, err)
+	}
+	if ok, err := s.RevokeOwned(ctx, mine.UserID, mine.Family); err != nil || ok {
+		t.Errorf("RevokeOwned again = %v, %v; want false", ok, err)
 	}
 }

@@ -1,0 +1,380 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/ssokit/platform/services/sso/internal/auth"
+	"github.com/ssokit/platform/services/sso/internal/outbox"
+	"github.com/ssokit/platform/services/sso/internal/user"
+)
+
+var _ auth.Accounts = (*Users)(nil)
+
+// WithAccountEvents has Users write account events, built by fn, with the
+// account changes they announce (see auth.Accounts).
+func WithAccountEvents(fn outbox.AccountEventFunc) Option {
+	return func(u *Users) { u.account = fn }
+}
+
+// errNoAccountEvents is returned by the account methods of a Users built
+// without WithAccountEvents: a change without its event would never be
+// announced.
+var errNoAccountEvents = errors.New("postgres: account events are not configured")
+
+// The statements of the account life cycle. Token hashes travel as hex and
+// are stored as the 32 bytes they encode.
+const (
+	// supersedeTokens ends the user's unused tokens of a purpose, so that
+	// only the newest mailed link works.
+	supersedeTokens = `UPDATE one_time_tokens SET used_at = now()
+	WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL`
+
+	insertToken = `INSERT INTO one_time_tokens (hash, user_id, purpose, expires_at)
+	VALUES (decode($1, 'hex'), $2, $3, $4)`
+
+	// consumeToken uses a token up. Two concurrent uses both find the row;
+	// the second waits for the first's row lock, re-checks used_at and
+	// updates nothing, so a token works exactly once.
+	consumeToken = `UPDATE one_time_tokens SET used_at = now()
+	WHERE hash = decode($1, 'hex') AND purpose = $2 AND used_at IS NULL AND expires_at > now()
+	RETURNING user_id`
+
+	peekToken = `SELECT user_id FROM one_time_tokens
+	WHERE hash = decode($1, 'hex') AND purpose = $2 AND used_at IS NULL AND expires_at > now()`
+
+	lockUser = `SELECT email, email_verified FROM users
+	WHERE email = (SELECT i.email FROM user_ids i WHERE i.id = $1) AND id = $1
+	FOR UPDATE`
+
+	markVerified = `UPDATE users SET email_verified = true, email_verified_at = now(), updated_at = now()
+	WHERE email = $2 AND id = $1`
+
+	// setPassword replaces the hash only while it is still $3, the one the
+	// caller verified the current password against: of two concurrent
+	// changes, one wins and the other finds nothing to change.
+	setPassword = `UPDATE users SET password_hash = $2, updated_at = now()
+	WHERE email = (SELECT i.email FROM user_ids i WHERE i.id = $1) AND id = $1
+		AND ($3 = '' OR password_hash = $3)
+	RETURNING email`
+
+	insertAccountEvent = `INSERT INTO outbox (id, aggregate_id, event_type, topic, msg_key, payload, trace_context)
+	VALUES ($1, $2, $3, $4, $5, $6, $7)`
+
+	// deleteExpiredTokens removes a batch of tokens past their expiry,
+	// used or not: they can no longer do anything.
+	deleteExpiredTokens = `DELETE FROM one_time_tokens WHERE hash IN (
+		SELECT hash FROM one_time_tokens WHERE expires_at < now() ORDER BY expires_at LIMIT $1)`
+)
+
+// Current finds the user with the id on the primary, or user.ErrNotFound.
+func (r *Users) Current(ctx context.Context, id string) (user.User, error) {
+	if !isUUID(id) {
+		return user.User{}, user.ErrNotFound
+	}
+	return get(ctx, r.primary, queryByID, id)
+}
+
+// CurrentByEmail finds the user with the normalized e-mail on the
+// primary, or user.ErrNotFound.
+func (r *Users) CurrentByEmail(ctx context.Context, email string) (user.User, error) {
+	return get(ctx, r.primary, queryByEmail, email)
+}
+
+// CreateWithToken stores u as Create does, and with it the e-mail
+// verification token t and its EmailVerificationRequested event, in one
+// transaction: a user never exists without the mail that lets them verify.
+func (r *Users) CreateWithToken(ctx context.Context, u user.User, t user.OneTimeToken) error {
+	if r.account == nil || r.event == nil {
+		return errNoAccountEvents
+	}
+	reg, err := r.event(ctx, u)
+	if err != nil {
+		return fmt.Errorf("postgres: build %s event: %w", outbox.EventUserRegistered, err)
+	}
+	var createdAt any
+	if !u.CreatedAt.IsZero() {
+		createdAt = u.CreatedAt
+	}
+	recs, err := r.inTx(ctx, func(tx *sqlx.Tx) ([]outbox.Record, error) {
+		tc, err := traceJSON(reg)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := tx.ExecContext(ctx, insertUserWithEvent, u.ID, u.Email, u.FullName, u.PasswordHash, u.IsAdmin, createdAt,
+			reg.ID, reg.Topic, reg.Key, nonNil(reg.Payload), tc); err != nil {
+			if emailTaken(err) {
+				return nil, user.ErrEmailTaken
+			}
+			return nil, fmt.Errorf("create user: %w", err)
+		}
+		t.UserID = u.ID
+		rec, err := r.issue(ctx, tx, u.Email, t, user.EventEmailVerificationRequested)
+		if err != nil {
+			return nil, err
+		}
+		return []outbox.Record{reg, rec}, nil
+	})
+	if err != nil {
+		return err
+	}
+	r.publish(recs)
+	return nil
+}
+
+// IssueToken stores t for the user of u, ending the user's earlier unused
+// tokens of t.Purpose, with the event that mails it
+// (EmailVerificationRequested or PasswordResetRequested), in one
+// transaction.
+func (r *Users) IssueToken(ctx context.Context, u user.User, t user.OneTimeToken) error {
+	if r.account == nil {
+		return errNoAccountEvents
+	}
+	kind := user.EventEmailVerificationRequested
+	if t.Purpose == user.PurposePasswordReset {
+		kind = user.EventPasswordResetRequested
+	}
+	t.UserID = u.ID
+	recs, err := r.inTx(ctx, func(tx *sqlx.Tx) ([]outbox.Record, error) {
+		if _, err := tx.ExecContext(ctx, supersedeTokens, u.ID, string(t.Purpose)); err != nil {
+			return nil, fmt.Errorf("supersede tokens: %w", err)
+		}
+		rec, err := r.issue(ctx, tx, u.Email, t, kind)
+		if err != nil {
+			return nil, err
+		}
+		return []outbox.Record{rec}, nil
+	})
+	if err != nil {
+		return err
+	}
+	r.publish(recs)
+	return nil
+}
+
+// TokenUser returns the user whose unused, unexpired token of purpose
+// hashes to hash, without using it up, or user.ErrTokenInvalid.
+func (r *Users) TokenUser(ctx context.Context, hash string, purpose user.Purpose) (string, error) {
+	var id string
+	err := r.primary.db.GetContext(ctx, &id, peekToken, hash, string(purpose))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return "", user.ErrTokenInvalid
+	case err != nil:
+		return "", fmt.Errorf("postgres: find token: %w", err)
+	}
+	return id, nil
+}
+
+// VerifyEmail uses up the verification token that hashes to hash and marks
+// its user's address verified, with an EmailVerified event when it was not
+// verified before, in one transaction. It returns the user id, or
+// user.ErrTokenInvalid.
+func (r *Users) VerifyEmail(ctx context.Context, hash string) (string, error) {
+	if r.account == nil {
+		return "", errNoAccountEvents
+	}
+	var userID string
+	recs, err := r.inTx(ctx, func(tx *sqlx.Tx) ([]outbox.Record, error) {
+		id, err := consume(ctx, tx, hash, user.PurposeEmailVerification)
+		if err != nil {
+			return nil, err
+		}
+		userID = id
+		var (
+			email    string
+			verified bool
+		)
+		if err := tx.QueryRowxContext(ctx, lockUser, id).Scan(&email, &verified); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return nil, user.ErrTokenInvalid // the user is gone
+			}
+			return nil, fmt.Errorf("find user: %w", err)
+		}
+		if verified {
+			// A new token for an address already verified: nothing
+			// changes, and nothing is announced twice.
+			return nil, nil
+		}
+		if _, err := tx.ExecContext(ctx, markVerified, id, email); err != nil {
+			return nil, fmt.Errorf("mark verified: %w", err)
+		}
+		rec, err := r.insertEvent(ctx, tx, user.AccountEvent{Kind: user.EventEmailVerified, UserID: id, Email: email})
+		if err != nil {
+			return nil, err
+		}
+		return []outbox.Record{rec}, nil
+	})
+	if err != nil {
+		return "", err
+	}
+	r.publish(recs)
+	return userID, nil
+}
+
+// ResetPassword uses up the reset token that hashes to hash and sets its
+// user's password hash, with a PasswordChanged event, in one transaction.
+// It returns the user id, or user.ErrTokenInvalid.
+func (r *Users) ResetPassword(ctx context.Context, hash, passwordHash string) (string, error) {
+	if r.account == nil {
+		return "", errNoAccountEvents
+	}
+	var userID string
+	recs, err := r.inTx(ctx, func(tx *sqlx.Tx) ([]outbox.Record, error) {
+		id, err := consume(ctx, tx, hash, user.PurposePasswordReset)
+		if err != nil {
+			return nil, err
+		}
+		userID = id
+		rec, err := r.setPassword(ctx, tx, id, "", passwordHash, user.PasswordChangeReset)
+		if err != nil {
+			return nil, err
+		}
+		// A reset proves the address as well as a verification would, but
+		// the verification link stays what marks it: nothing else changes.
+		return []outbox.Record{rec}, nil
+	})
+	if err != nil {
+		return "", err
+	}
+	r.publish(recs)
+	return userID, nil
+}
+
+// ChangePassword replaces the password hash of the user with the id by
+// newHash, provided it is still oldHash, with a PasswordChanged event, in
+// one transaction. It returns user.ErrNotFound when the user is gone or its
+// hash changed meanwhile.
+func (r *Users) ChangePassword(ctx context.Context, id, oldHash, newHash string) error {
+	if r.account == nil {
+		return errNoAccountEvents
+	}
+	if !isUUID(id) || oldHash == "" {
+		return user.ErrNotFound
+	}
+	recs, err := r.inTx(ctx, func(tx *sqlx.Tx) ([]outbox.Record, error) {
+		rec, err := r.setPassword(ctx, tx, id, oldHash, newHash, user.PasswordChangeByUser)
+		if err != nil {
+			return nil, err
+		}
+		return []outbox.Record{rec}, nil
+	})
+	if err != nil {
+		return err
+	}
+	r.publish(recs)
+	return nil
+}
+
+// DeleteExpiredTokens deletes up to limit tokens past their expiry and
+// returns how many it deleted.
+func (r *Users) DeleteExpiredTokens(ctx context.Context, limit int) (int64, error) {
+	res, err := r.primary.db.ExecContext(ctx, deleteExpiredTokens, limit)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: delete expired tokens: %w", err)
+	}
+	return res.RowsAffected()
+}
+
+func (r *Users) setPassword(ctx context.Context, tx *sqlx.Tx, id, oldHash, newHash string, how user.PasswordChange) (outbox.Record, error) {
+	var email string
+	if err := tx.GetContext(ctx, &email, setPassword, id, newHash, oldHash); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			if oldHash == "" {
+				return outbox.Record{}, user.ErrTokenInvalid // the user is gone
+			}
+			return outbox.Record{}, user.ErrNotFound
+		}
+		return outbox.Record{}, fmt.Errorf("set password: %w", err)
+	}
+	return r.insertEvent(ctx, tx, user.AccountEvent{Kind: user.EventPasswordChanged, UserID: id, Email: email, Method: how})
+}
+
+func consume(ctx context.Context, tx *sqlx.Tx, hash string, purpose user.Purpose) (string, error) {
+	var id string
+	err := tx.GetContext(ctx, &id, consumeToken, hash, string(purpose))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return "", user.ErrTokenInvalid
+	case err != nil:
+		return "", fmt.Errorf("consume token: %w", err)
+	}
+	return id, nil
+}
+
+// issue stores t and the event of kind that carries it.
+func (r *Users) issue(ctx context.Context, tx *sqlx.Tx, email string, t user.OneTimeToken, kind user.EventKind) (outbox.Record, error) {
+	if _, err := tx.ExecContext(ctx, insertToken, t.Hash, t.UserID, string(t.Purpose), t.ExpiresAt); err != nil {
+		return outbox.Record{}, fmt.Errorf("insert token: %w", err)
+	}
+	return r.insertEvent(ctx, tx, user.AccountEvent{Kind: kind, UserID: t.UserID, Email: email, Token: &t})
+}
+
+func (r *Users) insertEvent(ctx context.Context, tx *sqlx.Tx, e user.AccountEvent) (outbox.Record, error) {
+	rec, err := r.account(ctx, e)
+	if err != nil {
+		return outbox.Record{}, fmt.Errorf("build %s event: %w", e.Kind, err)
+	}
+	tc, err := traceJSON(rec)
+	if err != nil {
+		return outbox.Record{}, err
+	}
+	if _, err := tx.ExecContext(ctx, insertAccountEvent, rec.ID, e.UserID, rec.EventType, rec.Topic, rec.Key, nonNil(rec.Payload), tc); err != nil {
+		return outbox.Record{}, fmt.Errorf("insert %s event: %w", e.Kind, err)
+	}
+	return rec, nil
+}
+
+// inTx runs fn in a transaction on the primary and commits when it
+// succeeds, returning the outbox records fn wrote.
+func (r *Users) inTx(ctx context.Context, fn func(*sqlx.Tx) ([]outbox.Record, error)) ([]outbox.Record, error) {
+	tx, err := r.primary.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: begin: %w", err)
+	}
+	recs, err := fn(tx)
+	if err != nil {
+		_ = tx.Rollback()
+		if errors.Is(err, user.ErrEmailTaken) || errors.Is(err, user.ErrTokenInvalid) || errors.Is(err, user.ErrNotFound) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("postgres: commit: %w", err)
+	}
+	return recs, nil
+}
+
+// publish hands committed records to the OnCommitted function.
+func (r *Users) publish(recs []outbox.Record) {
+	if r.committed == nil {
+		return
+	}
+	for _, rec := range recs {
+		r.committed(rec)
+	}
+}
+
+func traceJSON(rec outbox.Record) (string, error) {
+	if rec.TraceContext == nil {
+		return "{}", nil
+	}
+	tc, err := json.Marshal(rec.TraceContext)
+	if err != nil {
+		return "", fmt.Errorf("encode trace context: %w", err)
+	}
+	return string(tc), nil
+}
+
+func nonNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}
