@@ -19,6 +19,7 @@ import (
 
 	"github.com/ssokit/platform/libs/gateway"
 	"github.com/ssokit/platform/services/sso/internal/auth"
+	"github.com/ssokit/platform/services/sso/internal/user"
 )
 
 // AccountActions are the use cases behind the account pages: what the
@@ -280,7 +281,8 @@ func (p *pages) explain(w http.ResponseWriter, r *http.Request, err error) (stat
 		throttled *auth.ThrottledError
 	)
 	switch {
-	case errors.Is(err, auth.ErrInvalidToken), errors.As(err, &invalid) && invalid.Field == "token":
+	case errors.Is(err, user.ErrTokenInvalid), errors.Is(err, auth.ErrInvalidToken),
+		errors.As(err, &invalid) && invalid.Field == "token":
 		return http.StatusBadRequest, badLink, false
 	case errors.As(err, &invalid):
 		return http.StatusBadRequest, invalid.Reason, true

@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/ssokit/platform/services/sso/internal/auth"
 	"github.com/ssokit/platform/services/sso/internal/httpapi"
+	"github.com/ssokit/platform/services/sso/internal/user"
 )
 
 const goodToken = "Zm9vYmFyYmF6cXV4cXV1eHF1dXhxdXV4cXV1eHF1dXg"
@@ -128,7 +130,7 @@ func TestVerifyPage(t *testing.T) {
 		t.Fatalf("calls = %v", a.calls)
 	}
 
-	a.err = &auth.InvalidArgumentError{Field: "token", Reason: "invalid or expired token"}
+	a.err = fmt.Errorf("verify: %w", user.ErrTokenInvalid)
 	resp, page = postForm(t, srv.URL+"/account/verify-email", url.Values{"token": {goodToken}}, nil)
 	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(page, "invalid, has expired or was already used") || strings.Contains(page, "<form") {
 		t.Fatalf("POST with a spent token = %d:\n%s", resp.StatusCode, page)

@@ -129,6 +129,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 			Metrics:   metrics,
 			Routes: func(mux *http.ServeMux) error {
 				mux.Handle("GET /.well-known/jwks.json", httpapi.JWKS(keys))
+				httpapi.AccountPages(mux, accountPages{svc}, httpapi.PagesConfig{
+					TrustedProxies:    cfg.Proxies(),
+					PasswordMinLength: cfg.Password.MinLength,
+					PasswordMaxLength: cfg.Password.MaxLength,
+				}, log)
 				return nil
 			},
 			Limits: bootstrap.HTTPLimits(cfg.Process),
@@ -294,4 +299,15 @@ func newRedis(c config.Redis) goredis.UniversalClient {
 		o.Addrs, o.MasterName = c.SentinelAddrs, c.SentinelMaster
 	}
 	return goredis.NewUniversalClient(o)
+}
+
+// accountPages lets the account pages call the use cases.
+type accountPages struct{ svc *auth.Service }
+
+func (a accountPages) VerifyEmail(ctx context.Context, token string) error {
+	return a.svc.VerifyEmail(ctx, token)
+}
+
+func (a accountPages) ResetPassword(ctx context.Context, token, newPassword, clientIP string) error {
+	return a.svc.ResetPassword(ctx, auth.PasswordReset{Token: token, NewPassword: newPassword, ClientIP: clientIP})
 }
