@@ -49,6 +49,7 @@ var userSecrets = map[string][]string{
 	"sso-db":                {"primary-dsn", "replica-dsn"},
 	"sso-redis":             {"password"},
 	"sso-jwt-keys":          nil, // any number of <instant>.pem keys
+	"ssokit-sealing-keys":   {"sealing-keys"},
 	"loyalty-points-db":     {"dsn"},
 	"welcome-notifier-db":   {"dsn"},
 	"welcome-notifier-smtp": {"username", "password"},

@@ -44,13 +44,15 @@ type Ring struct {
 }
 
 // Load reads a ring file (see Parse). The file holds secrets, so Load
-// refuses one that users other than its owner can read.
+// refuses one that anybody outside its owner and group can read, or that
+// its group can change. Its group may read it: Kubernetes mounts Secrets
+// readable by the pod's fsGroup.
 func Load(path string) (*Ring, error) {
 	info, err := os.Stat(path)
 	if err != nil {
 		return nil, fmt.Errorf("sealbox: %w", err)
 	}
-	if info.Mode().Perm()&0o077 != 0 {
+	if info.Mode().Perm()&0o027 != 0 {
 		return nil, fmt.Errorf("sealbox: %s is readable by others (mode %v); chmod 600 it", path, info.Mode().Perm())
 	}
 	data, err := os.ReadFile(path)

@@ -165,11 +165,19 @@ func TestLoadRefusesAFileOthersCanRead(t *testing.T) {
 	if _, err := sealbox.Load(path); err == nil || !strings.Contains(err.Error(), "chmod 600") {
 		t.Fatalf("Load of a 0644 file = %v; want a refusal naming chmod 600", err)
 	}
-	if err := os.Chmod(path, 0o600); err != nil {
+	if err := os.Chmod(path, 0o660); err != nil {
 		t.Fatal(err)
 	}
-	r, err := sealbox.Load(path)
-	if err != nil || r.CurrentKeyID() != "k1" {
-		t.Fatalf("Load of a 0600 file = %v, %v", r, err)
+	if _, err := sealbox.Load(path); err == nil {
+		t.Fatal("Load accepted a file its group can write")
+	}
+	for _, mode := range []os.FileMode{0o600, 0o440} { // 0440: a Kubernetes Secret under fsGroup
+		if err := os.Chmod(path, mode); err != nil {
+			t.Fatal(err)
+		}
+		r, err := sealbox.Load(path)
+		if err != nil || r.CurrentKeyID() != "k1" {
+			t.Fatalf("Load of a %v file = %v, %v", mode, r, err)
+		}
 	}
 }
