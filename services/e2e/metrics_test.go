@@ -155,10 +155,10 @@ func TestDashboardsAndAlertsQueryOnlyExportedMetrics(t *testing.T) {
 	cleanupMails(t, addr)
 	userID, access := s.register(t, addr, nil)
 	if !testenv.Eventually(30*time.Second, 200*time.Millisecond, func() bool {
-		return s.eventStatus(t, access) == successful && mailCount(t, addr) == 1 && s.balance(t, userID, access) == s.bonus
+		return s.eventStatus(t, access) == successful && welcomeMailCount(t, addr) == 1 && s.balance(t, userID, access) == s.bonus
 	}) {
 		t.Fatalf("registration not delivered: status %q, %d mails, balance %d\nloyalty-points:\n%s",
-			s.eventStatus(t, access), mailCount(t, addr), s.balance(t, userID, access), s.logs("loyalty-points"))
+			s.eventStatus(t, access), welcomeMailCount(t, addr), s.balance(t, userID, access), s.logs("loyalty-points"))
 	}
 
 	jobs := map[string]string{"sso": s.ssoHTTP, "loyalty-points": s.loyHTTP, "welcome-notifier": s.notHTTP}

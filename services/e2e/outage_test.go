@@ -29,15 +29,15 @@ func TestRegistrationsSurviveAKafkaOutage(t *testing.T) {
 	stack(t, "up", "kafka")
 	for _, u := range users {
 		if !testenv.Eventually(120*time.Second, 500*time.Millisecond, func() bool {
-			return s.eventStatus(t, u.access) == successful && mailCount(t, u.email) >= 1 && s.balance(t, u.id, u.access) >= s.bonus
+			return s.eventStatus(t, u.access) == successful && welcomeMailCount(t, u.email) >= 1 && s.balance(t, u.id, u.access) >= s.bonus
 		}) {
 			t.Fatalf("user %s not delivered after Kafka came back: status %q, %d mails, balance %d\nsso:\n%s",
-				u.email, s.eventStatus(t, u.access), mailCount(t, u.email), s.balance(t, u.id, u.access), s.logs("sso"))
+				u.email, s.eventStatus(t, u.access), welcomeMailCount(t, u.email), s.balance(t, u.id, u.access), s.logs("sso"))
 		}
 	}
 	s.settled(t)
 	for _, u := range users {
-		if n := mailCount(t, u.email); n != 1 {
+		if n := welcomeMailCount(t, u.email); n != 1 {
 			t.Errorf("%s: %d mails, want 1", u.email, n)
 		}
 		if b := s.balance(t, u.id, u.access); b != s.bonus {
@@ -85,12 +85,12 @@ func TestSMTPOutageDelaysOnlyTheMail(t *testing.T) {
 	stack(t, "up", "mailpit")
 	cleanupMails(t, addr)
 	if !testenv.Eventually(60*time.Second, 300*time.Millisecond, func() bool {
-		return mailCount(t, addr) >= 1
+		return welcomeMailCount(t, addr) >= 1
 	}) {
 		t.Fatalf("no mail after SMTP came back\nnotifier:\n%s", s.logs("welcome-notifier"))
 	}
 	s.settled(t)
-	if n := mailCount(t, addr); n != 1 {
+	if n := welcomeMailCount(t, addr); n != 1 {
 		t.Fatalf("%d mails, want 1", n)
 	}
 }
