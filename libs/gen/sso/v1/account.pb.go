@@ -532,7 +532,7 @@ const file_sso_v1_account_proto_rawDesc = "" +
 	"token_type\x18\x05 \x01(\tB\f\x92A\t\xf2\x02\x06BearerR\ttokenType:H\x92AE\n" +
 	"C\xd2\x01\auser_id\xd2\x01\faccess_token\xd2\x01\rrefresh_token\xd2\x01\n" +
 	"expires_in\xd2\x01\n" +
-	"token_type2\xb7\x1b\n" +
+	"token_type2\xb4\x1b\n" +
 	"\x0eAccountService\x12\x9a\x04\n" +
 	"\vVerifyEmail\x12\x1a.sso.v1.VerifyEmailRequest\x1a\x1b.sso.v1.VerifyEmailResponse\"\xd1\x03\x92A\xad\x03J\x9f\x01\n" +
 	"\x03400\x12\x97\x01\n" +
@@ -546,8 +546,8 @@ const file_sso_v1_account_proto_rawDesc = "" +
 	"\x15\x1a\x13#/definitions/ErrorJY\n" +
 	"\x03503\x12R\n" +
 	"7A dependency is unavailable (UNAVAILABLE); retry later.\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/Error\x82\xd3\xe4\x93\x02\x1a:\x01*\"\x15/v1/auth/email/verify\x12\x8a\x06\n" +
-	"\x12ResendVerification\x12!.sso.v1.ResendVerificationRequest\x1a\".sso.v1.ResendVerificationResponse\"\xac\x05\x92A\x81\x05JX\n" +
+	"\x15\x1a\x13#/definitions/Error\x82\xd3\xe4\x93\x02\x1a:\x01*\"\x15/v1/auth/email/verify\x12\x87\x06\n" +
+	"\x12ResendVerification\x12!.sso.v1.ResendVerificationRequest\x1a\".sso.v1.ResendVerificationResponse\"\xa9\x05\x92A\x81\x05JX\n" +
 	"\x03400\x12Q\n" +
 	"6The address is already verified (FAILED_PRECONDITION).\x12\x17\n" +
 	"\x15\x1a\x13#/definitions/ErrorJ]\n" +
@@ -568,7 +568,7 @@ const file_sso_v1_account_proto_rawDesc = "" +
 	"\x15\x1a\x13#/definitions/Errorb\f\n" +
 	"\n" +
 	"\n" +
-	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02!:\x01*\"\x1c/v1/auth/email/verify/resend\x12\xfa\x04\n" +
+	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02\x1e\"\x1c/v1/auth/email/verify/resend\x12\xfa\x04\n" +
 	"\x0eForgotPassword\x12\x1d.sso.v1.ForgotPasswordRequest\x1a\x1e.sso.v1.ForgotPasswordResponse\"\xa8\x04\x92A\x81\x04JP\n" +
 	"\x03400\x12I\n" +
 	".A malformed e-mail address (INVALID_ARGUMENT).\x12\x17\n" +

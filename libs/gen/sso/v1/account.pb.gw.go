@@ -67,9 +67,6 @@ func request_AccountService_ResendVerification_0(ctx context.Context, marshaler 
 		protoReq ResendVerificationRequest
 		metadata runtime.ServerMetadata
 	)
-	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
-	}
 	if req.Body != nil {
 		_, _ = io.Copy(io.Discard, req.Body)
 	}
@@ -82,9 +79,6 @@ func local_request_AccountService_ResendVerification_0(ctx context.Context, mars
 		protoReq ResendVerificationRequest
 		metadata runtime.ServerMetadata
 	)
-	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
-	}
 	msg, err := server.ResendVerification(ctx, &protoReq)
 	return msg, metadata, err
 }
