@@ -372,7 +372,7 @@ var File_sso_v1_sessions_proto protoreflect.FileDescriptor
 
 const file_sso_v1_sessions_proto_rawDesc = "" +
 	"\n" +
-	"\x15sso/v1/sessions.proto\x12\x06sso.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"\xce\x02\n" +
+	"\x15sso/v1/sessions.proto\x12\x06sso.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"\xd6\x02\n" +
 	"\aSession\x12\x1a\n" +
 	"\x02id\x18\x01 \x01(\tB\n" +
 	"\x92A\a\xa2\x02\x04uuidR\x02id\x129\n" +
@@ -380,9 +380,9 @@ const file_sso_v1_sessions_proto_rawDesc = "" +
 	"created_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12<\n" +
 	"\flast_used_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"lastUsedAt\x12%\n" +
-	"\x0eclient_address\x18\x04 \x01(\tR\rclientAddress\x12\x1d\n" +
+	"\x0eclient_address\x18\x04 \x01(\tR\rclientAddress\x12%\n" +
 	"\n" +
-	"user_agent\x18\x05 \x01(\tR\tuserAgent\x12\x18\n" +
+	"user_agent\x18\x05 \x01(\tB\x06\x92A\x03x\x80\x02R\tuserAgent\x12\x18\n" +
 	"\acurrent\x18\x06 \x01(\bR\acurrent:N\x92AK\n" +
 	"I\xd2\x01\x02id\xd2\x01\n" +
 	"created_at\xd2\x01\flast_used_at\xd2\x01\x0eclient_address\xd2\x01\n" +
