@@ -40,13 +40,14 @@ install_schemathesis() {
 	"$root/deploy/tools/python-venv.sh" "schemathesis==$schemathesis_version"
 }
 
-# session prints "<access token> <user id>" of a fresh session of the
-# fuzzing user. It logs in to one stable account (registered on first use),
-# so reruns do not pile up accounts; when the client address is throttled
-# for logins (the fuzzing of login leaves many failures behind), it
-# registers a fresh account instead, which starts a session too.
+# session [EMAIL] prints "<access token> <user id>" of a fresh session of
+# the fuzzing user (or of EMAIL's). It logs in to one stable account
+# (registered on first use), so reruns do not pile up accounts; when the
+# client address is throttled for logins (the fuzzing of login leaves many
+# failures behind), it registers a fresh account instead, which starts a
+# session too.
 session() {
-	local email="api-fuzz@example.test" password="api-fuzz correct horse staple" creds body
+	local email="${1:-api-fuzz@example.test}" password="api-fuzz correct horse staple" creds body
 	creds="{\"email\":\"$email\",\"password\":\"$password\"}"
 	curl -sS -o /dev/null -X POST "$sso/v1/auth/register" -H 'Content-Type: application/json' -d "$creds" || {
 		log "cannot reach sso at $sso (is the stack up? go tool task up)"
@@ -109,18 +110,21 @@ fuzz() {
 
 install_schemathesis
 rc=0
-# Logout revokes the access token it is sent with, which would turn every
-# later authenticated call into a 401: it runs last, on a session of its
-# own, opened with the first before fuzzing throttles this address.
+# Logout revokes the access token it is sent with, and revoke-all every
+# session of its user, which would turn every later authenticated call into
+# a 401: they run last, on a session of another user, opened with the first
+# before fuzzing throttles this address.
 first="$(session)"
-second="$(session)"
+second="$(session api-fuzz-logout@example.test)"
 read -r token user_id <<<"$first"
 read -r logout_token _ <<<"$second"
 write_config
-fuzz sso libs/gen/openapi/sso.swagger.json "$sso" "$budget" --exclude-path /v1/auth/logout || rc=1
+fuzz sso libs/gen/openapi/sso.swagger.json "$sso" "$budget" \
+	--exclude-path /v1/auth/logout --exclude-path /v1/users/me/sessions/revoke-all || rc=1
 fuzz loyalty libs/gen/openapi/loyalty.swagger.json "$loyalty" "$budget" || rc=1
 token=$logout_token
-fuzz sso-logout libs/gen/openapi/sso.swagger.json "$sso" $((budget / 3 + 1)) --include-path /v1/auth/logout || rc=1
+fuzz sso-logout libs/gen/openapi/sso.swagger.json "$sso" $((budget / 3 + 1)) \
+	--include-path /v1/auth/logout --include-path /v1/users/me/sessions/revoke-all || rc=1
 if ((rc != 0)); then
 	log "FAILED: responses that contradict the OpenAPI documents (reports: $reports)"
 	exit 1

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
@@ -26,8 +27,10 @@ import (
 // probeKey marks a request that only asks whether a route matches.
 type probeKey struct{}
 
-// probe records whether a probed request reached a route.
-type probe struct{ matched bool }
+// probe records whether a probed request reached a route, and whether that
+// route names the path's last segment literally rather than binding it to
+// a path parameter.
+type probe struct{ matched, literal bool }
 
 // probeMethods are the methods an Allow header may list: those the http
 // rules of the protos can bind (custom verbs aside).
@@ -40,15 +43,21 @@ var probeMethods = []string{http.MethodGet, http.MethodPost, http.MethodPut, htt
 // /v1/loyalty/accounts/42:deposit, with "42:deposit" as the id, where the
 // API documents only POST. No path parameter of the API holds a colon, so a
 // verb-less route whose last segment has one is no match: the request gets
-// the 405 (or 404) any other unrouted method gets. mux is the mux the
-// middleware is installed in, set once New has built it.
+// the 405 (or 404) any other unrouted method gets.
+//
+// Likewise a path that a route names literally belongs to that route, as in
+// OpenAPI, where a concrete path wins over a template: DELETE
+// /v1/users/me/sessions/{session_id} does not take
+// /v1/users/me/sessions/revoke-all, whose only method is POST, with
+// "revoke-all" as the id. mux is the mux the middleware is installed in, set
+// once New has built it.
 func routeGuard(mux **runtime.ServeMux) runtime.Middleware {
 	return func(next runtime.HandlerFunc) runtime.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request, params map[string]string) {
 			pat, _ := runtime.HTTPPattern(r.Context())
 			colonParam := pat.Verb() == "" && strings.Contains(path.Base(r.URL.Path), ":")
 			if p, ok := r.Context().Value(probeKey{}).(*probe); ok {
-				p.matched = !colonParam
+				p.matched, p.literal = !colonParam, !bindsLast(pat)
 				return
 			}
 			if colonParam {
@@ -59,17 +68,61 @@ func routeGuard(mux **runtime.ServeMux) runtime.Middleware {
 				handleRoutingError(r.Context(), *mux, nil, w, r, httpStatus)
 				return
 			}
+			if bindsLast(pat) && literallyRouted(*mux, r) {
+				handleRoutingError(r.Context(), *mux, nil, w, r, http.StatusMethodNotAllowed)
+				return
+			}
 			next(w, r, params)
 		}
 	}
+}
+
+// bindsLast reports whether pat binds the last segment of its path to a
+// path parameter ("/v1/users/me/sessions/{session_id=*}").
+func bindsLast(pat runtime.Pattern) bool {
+	return pat.Verb() == "" && strings.HasSuffix(pat.String(), "}")
+}
+
+// literallyRouted reports whether another method has a route naming r's
+// path literally.
+func literallyRouted(mux *runtime.ServeMux, r *http.Request) bool {
+	for _, p := range probeAll(mux, r) {
+		if p.matched && p.literal {
+			return true
+		}
+	}
+	return false
 }
 
 // allowedMethods returns the methods mux routes for r's path, in
 // probeMethods order. grpc-gateway tells its routing error handler only the
 // status, so each method is tried on the mux with a probe request, which
 // routeGuard stops before any handler runs and handleRoutingError ignores.
+//
+// When a route names the path literally, only the methods of such routes
+// are allowed (see routeGuard).
 func allowedMethods(mux *runtime.ServeMux, r *http.Request) []string {
+	probes := probeAll(mux, r)
+	literal := false
+	for _, p := range probes {
+		literal = literal || p.matched && p.literal
+	}
 	var allowed []string
+	for m, p := range probes {
+		if p.matched && (p.literal || !literal) {
+			allowed = append(allowed, m)
+		}
+	}
+	slices.SortFunc(allowed, func(a, b string) int {
+		return slices.Index(probeMethods, a) - slices.Index(probeMethods, b)
+	})
+	return allowed
+}
+
+// probeAll tries each method of probeMethods but r's own on mux with r's
+// path, with a probe request.
+func probeAll(mux *runtime.ServeMux, r *http.Request) map[string]*probe {
+	probes := make(map[string]*probe, len(probeMethods))
 	for _, m := range probeMethods {
 		if m == r.Method {
 			continue
@@ -79,11 +132,9 @@ func allowedMethods(mux *runtime.ServeMux, r *http.Request) []string {
 		req.Method = m
 		req.Body, req.ContentLength = http.NoBody, 0
 		mux.ServeHTTP(discard{}, req)
-		if p.matched {
-			allowed = append(allowed, m)
-		}
+		probes[m] = p
 	}
-	return allowed
+	return probes
 }
 
 func isProbe(r *http.Request) bool {

@@ -585,3 +585,49 @@ func TestGatewayBearerAndPathFields(t *testing.T) {
 		}
 	}
 }
+
+type fakeSessions struct {
+	ssov1.UnimplementedSessionServiceServer
+}
+
+func (fakeSessions) RevokeSession(context.Context, *ssov1.RevokeSessionRequest) (*ssov1.RevokeSessionResponse, error) {
+	return &ssov1.RevokeSessionResponse{}, nil
+}
+
+func (fakeSessions) RevokeAllSessions(context.Context, *ssov1.RevokeAllSessionsRequest) (*ssov1.RevokeAllSessionsResponse, error) {
+	return &ssov1.RevokeAllSessionsResponse{Revoked: 2}, nil
+}
+
+// A path one route names literally is not another route's path parameter:
+// DELETE .../sessions/{session_id} does not take .../sessions/revoke-all,
+// whose only method is POST, as the OpenAPI document says.
+func TestGatewayLiteralPathWinsOverParameter(t *testing.T) {
+	t.Parallel()
+	gw := gateway.New()
+	if err := ssov1.RegisterSessionServiceHandlerServer(t.Context(), gw, fakeSessions{}); err != nil {
+		t.Fatal(err)
+	}
+	const id = "/v1/users/me/sessions/8d1d4a5e-9f6c-4c1e-8a57-9d2a2c1b7f10"
+	for _, tt := range []struct {
+		method, path string
+		want         int
+		allow        string
+	}{
+		{"POST", "/v1/users/me/sessions/revoke-all", http.StatusOK, ""},
+		{"DELETE", "/v1/users/me/sessions/revoke-all", http.StatusMethodNotAllowed, "POST"},
+		{"OPTIONS", "/v1/users/me/sessions/revoke-all", http.StatusMethodNotAllowed, "POST"},
+		{"GET", "/v1/users/me/sessions/revoke-all", http.StatusMethodNotAllowed, "POST"},
+		{"DELETE", id, http.StatusOK, ""},
+		{"POST", id, http.StatusMethodNotAllowed, "DELETE"},
+		{"OPTIONS", id, http.StatusMethodNotAllowed, "DELETE"},
+	} {
+		var body io.Reader
+		if tt.method == "POST" {
+			body = strings.NewReader(`{}`)
+		}
+		rec := serve(gw, tt.method, tt.path, body, nil)
+		if rec.Code != tt.want || rec.Header().Get("Allow") != tt.allow {
+			t.Errorf("%s %s: %d, Allow %q; want %d, Allow %q: %s", tt.method, tt.path, rec.Code, rec.Header().Get("Allow"), tt.want, tt.allow, rec.Body)
+		}
+	}
+}

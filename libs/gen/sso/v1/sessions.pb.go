@@ -372,7 +372,7 @@ var File_sso_v1_sessions_proto protoreflect.FileDescriptor
 
 const file_sso_v1_sessions_proto_rawDesc = "" +
 	"\n" +
-	"\x15sso/v1/sessions.proto\x12\x06sso.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"\xce\x02\n" +
+	"\x15sso/v1/sessions.proto\x12\x06sso.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"\xd6\x02\n" +
 	"\aSession\x12\x1a\n" +
 	"\x02id\x18\x01 \x01(\tB\n" +
 	"\x92A\a\xa2\x02\x04uuidR\x02id\x129\n" +
@@ -380,9 +380,9 @@ const file_sso_v1_sessions_proto_rawDesc = "" +
 	"created_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12<\n" +
 	"\flast_used_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"lastUsedAt\x12%\n" +
-	"\x0eclient_address\x18\x04 \x01(\tR\rclientAddress\x12\x1d\n" +
+	"\x0eclient_address\x18\x04 \x01(\tR\rclientAddress\x12%\n" +
 	"\n" +
-	"user_agent\x18\x05 \x01(\tR\tuserAgent\x12\x18\n" +
+	"user_agent\x18\x05 \x01(\tB\x06\x92A\x03x\x80\x02R\tuserAgent\x12\x18\n" +
 	"\acurrent\x18\x06 \x01(\bR\acurrent:N\x92AK\n" +
 	"I\xd2\x01\x02id\xd2\x01\n" +
 	"created_at\xd2\x01\flast_used_at\xd2\x01\x0eclient_address\xd2\x01\n" +
@@ -399,7 +399,7 @@ const file_sso_v1_sessions_proto_rawDesc = "" +
 	"\x19RevokeAllSessionsResponse\x12\x18\n" +
 	"\arevoked\x18\x01 \x01(\x05R\arevoked:\x0f\x92A\f\n" +
 	"\n" +
-	"\xd2\x01\arevoked2\x93\n" +
+	"\xd2\x01\arevoked2\x90\n" +
 	"\n" +
 	"\x0eSessionService\x12\xb5\x02\n" +
 	"\fListSessions\x12\x1b.sso.v1.ListSessionsRequest\x1a\x1c.sso.v1.ListSessionsResponse\"\xe9\x01\x92A\xc8\x01J]\n" +
@@ -424,8 +424,8 @@ const file_sso_v1_sessions_proto_rawDesc = "" +
 	"\x15\x1a\x13#/definitions/Errorb\f\n" +
 	"\n" +
 	"\n" +
-	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02$*\"/v1/users/me/sessions/{session_id}\x12\xf1\x03\n" +
-	"\x11RevokeAllSessions\x12 .sso.v1.RevokeAllSessionsRequest\x1a!.sso.v1.RevokeAllSessionsResponse\"\x96\x03\x92A\xe7\x02JF\n" +
+	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02$*\"/v1/users/me/sessions/{session_id}\x12\xee\x03\n" +
+	"\x11RevokeAllSessions\x12 .sso.v1.RevokeAllSessionsRequest\x1a!.sso.v1.RevokeAllSessionsResponse\"\x93\x03\x92A\xe7\x02JF\n" +
 	"\x03400\x12?\n" +
 	"$A malformed body (INVALID_ARGUMENT).\x12\x17\n" +
 	"\x15\x1a\x13#/definitions/ErrorJ]\n" +
@@ -440,7 +440,7 @@ const file_sso_v1_sessions_proto_rawDesc = "" +
 	"\x15\x1a\x13#/definitions/Errorb\f\n" +
 	"\n" +
 	"\n" +
-	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02%:\x01*\" /v1/users/me/sessions/revoke-allB\x86\x01\n" +
+	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02\"\" /v1/users/me/sessions/revoke-allB\x86\x01\n" +
 	"\n" +
 	"com.sso.v1B\rSessionsProtoP\x01Z0github.com/ssokit/platform/libs/gen/sso/v1;ssov1\xa2\x02\x03SXX\xaa\x02\x06Sso.V1\xca\x02\x06Sso\\V1\xe2\x02\x12Sso\\V1\\GPBMetadata\xea\x02\aSso::V1b\x06proto3"
 

@@ -100,9 +100,6 @@ func request_SessionService_RevokeAllSessions_0(ctx context.Context, marshaler r
 		protoReq RevokeAllSessionsRequest
 		metadata runtime.ServerMetadata
 	)
-	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
-	}
 	if req.Body != nil {
 		_, _ = io.Copy(io.Discard, req.Body)
 	}
@@ -115,9 +112,6 @@ func local_request_SessionService_RevokeAllSessions_0(ctx context.Context, marsh
 		protoReq RevokeAllSessionsRequest
 		metadata runtime.ServerMetadata
 	)
-	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
-		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
-	}
 	msg, err := server.RevokeAllSessions(ctx, &protoReq)
 	return msg, metadata, err
 }

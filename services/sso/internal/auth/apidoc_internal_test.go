@@ -9,8 +9,7 @@ import (
 )
 
 // TestAPIDocumentStatesTheLimits keeps the limits the OpenAPI document
-// states (set in proto/sso/v1/auth.proto) equal to those Register and
-// Login enforce.
+// states (set in proto/sso/v1) equal to those the use cases enforce.
 func TestAPIDocumentStatesTheLimits(t *testing.T) {
 	schema := func(def, field string) map[string]any {
 		t.Helper()
@@ -36,6 +35,7 @@ func TestAPIDocumentStatesTheLimits(t *testing.T) {
 		{"RegisterRequest", "password", "minLength", password.DefaultMinLength},
 		{"RegisterRequest", "password", "maxLength", password.DefaultMaxLength},
 		{"LoginRequest", "password", "maxLength", password.DefaultMaxLength},
+		{"Session", "user_agent", "maxLength", maxUserAgentRunes},
 	}
 	for _, tt := range tests {
 		if got, _ := schema(tt.def, tt.field)[tt.key].(float64); int(got) != tt.want {
