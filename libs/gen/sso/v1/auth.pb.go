@@ -791,8 +791,8 @@ const file_sso_v1_auth_proto_rawDesc = "" +
 	"\x15\x1a\x13#/definitions/ErrorJY\n" +
 	"\x03503\x12R\n" +
 	"7A dependency is unavailable (UNAVAILABLE); retry later.\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/Error\x82\xd3\xe4\x93\x02\x16:\x01*\"\x11/v1/auth/validateB\xc6\x04\x92A\xc0\x03\x12\xac\x02\n" +
-	"\aSSO API\x12\x9b\x02Registration, login, token refresh, logout, token validation and user information. Errors carry a gRPC status; the gateway maps it to the HTTP status (400 invalid input, 401 wrong or missing credentials, 403 not yours, 404 missing, 409 duplicate, 429 throttled, 503 dependency down).2\x031.02\x10application/json:\x10application/jsonZk\n" +
+	"\x15\x1a\x13#/definitions/Error\x82\xd3\xe4\x93\x02\x16:\x01*\"\x11/v1/auth/validateB\x8e\x05\x92A\x88\x04\x12\xf4\x02\n" +
+	"\aSSO API\x12\xe3\x02Registration, login, token refresh, logout, token validation, user information, e-mail verification, password reset and change, and the caller's sessions. Errors carry a gRPC status; the gateway maps it to the HTTP status (400 invalid input, 401 wrong or missing credentials, 403 not yours, 404 missing, 409 duplicate, 429 throttled, 503 dependency down).2\x031.02\x10application/json:\x10application/jsonZk\n" +
 	"i\n" +
 	"\x06bearer\x12_\b\x02\x12JAn access token from register, login or refresh, sent as `Bearer <token>`.\x1a\rAuthorization \x02\n" +
 	"\n" +
