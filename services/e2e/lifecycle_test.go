@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
 	"github.com/ssokit/platform/libs/testenv"
 )
 
@@ -80,7 +82,8 @@ func TestVerifyByTheLinkInTheMail(t *testing.T) {
 // TestForgotResetOldTokensRefused is the README's second walk: forgot ->
 // the mail's token -> reset -> every old token refused, the old password
 // refused, the new one logs in, and a notice mail says the password
-// changed.
+// changed. On the way, an expired, a forged and a spent reset token are
+// refused.
 func TestForgotResetOldTokensRefused(t *testing.T) {
 	s := theSystem(t)
 	addr := testenv.Mailbox(t, "e2e-reset")
@@ -98,9 +101,31 @@ func TestForgotResetOldTokensRefused(t *testing.T) {
 	if known.Status != http.StatusOK || other.Status != known.Status || other.Raw != known.Raw {
 		t.Fatalf("forgot answers differ: known %d %s, unknown %d %s", known.Status, known.Raw, other.Status, other.Raw)
 	}
-	_, token := s.linkToken(t, addr, "/account/reset-password", map[string]bool{})
+	seen := map[string]bool{}
+	_, expired := s.linkToken(t, addr, "/account/reset-password", seen)
 
 	const newPassword = "a brand new passphrase 2026"
+	// Time passes in the database: the first link's token expires.
+	db, err := sqlx.Open("postgres", testenv.WithDatabase(testenv.PGPrimaryDSN, s.dbs["sso"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`UPDATE one_time_tokens SET expires_at = now() - interval '1 second'
+		WHERE purpose = 'password-reset' AND used_at IS NULL
+		AND user_id = (SELECT id FROM user_ids WHERE email = $1)`, addr); err != nil {
+		t.Fatal(err)
+	}
+	if r := call(t, http.MethodPost, sso+"/v1/auth/password/reset", "", map[string]string{"token": expired, "new_password": newPassword}, nil); r.Status != http.StatusBadRequest {
+		t.Fatalf("reset with an expired token = %d %s; want 400", r.Status, r.Raw)
+	}
+	if r := call(t, http.MethodPost, sso+"/v1/auth/password/forgot", "", map[string]string{"email": addr}, nil); r.Status != http.StatusOK {
+		t.Fatalf("forgot again: %d %s", r.Status, r.Raw)
+	}
+	_, token := s.linkToken(t, addr, "/account/reset-password", seen)
+	if token == expired {
+		t.Fatal("the second reset mail carries the expired token")
+	}
 	forged := strings.Repeat("A", len(token))
 	if r := call(t, http.MethodPost, sso+"/v1/auth/password/reset", "", map[string]string{"token": forged, "new_password": newPassword}, nil); r.Status != http.StatusBadRequest {
 		t.Fatalf("reset with a forged token = %d %s; want 400", r.Status, r.Raw)

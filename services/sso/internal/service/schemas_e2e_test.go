@@ -50,7 +50,7 @@ func TestUnregisteredSchemaKeepsEventsUntilRegistered(t *testing.T) {
 		t.Fatalf("registration_event_status = %s, want FAILED while the schema is not registered", status())
 	}
 	var lastError sql.NullString
-	if err := h.primary.Get(&lastError, "SELECT last_error FROM outbox WHERE aggregate_id = $1", userID); err != nil {
+	if err := h.primary.Get(&lastError, "SELECT last_error FROM outbox WHERE aggregate_id = $1 AND event_type = 'UserRegistered'", userID); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(lastError.String, "run `sso schemas register`") || !strings.Contains(lastError.String, topic) {
