@@ -187,7 +187,8 @@ func (s *Service) resendVerification(ctx context.Context, accessToken, clientIP 
 // throttled answer tells nothing either. Both paths make a token and read
 // the address once from the primary; the known address's write then runs
 // after the answer (see Drain), so its time does not tell either, and its
-// failure is logged, not returned: the user asks again.
+// failure is logged, not returned: the user asks again. A failed read is
+// returned: it happens alike for either kind of address.
 func (s *Service) ForgotPassword(ctx context.Context, email, clientIP string) error {
 	err := s.forgotPassword(ctx, email, clientIP)
 	s.metrics.flow(opForgot, err)
@@ -220,8 +221,9 @@ func (s *Service) forgotPassword(ctx context.Context, rawEmail, clientIP string)
 	case errors.Is(err, user.ErrNotFound):
 		return nil
 	case err != nil:
-		s.log.WarnContext(ctx, "password reset request: find user", slog.Any("error", err))
-		return nil
+		// The read fails alike for known and unknown addresses, so saying
+		// so (503) tells nothing, and the user knows to ask again.
+		return err
 	}
 	t.UserID = u.ID
 	s.afterAnswer(ctx, func(ctx context.Context) {
