@@ -883,7 +883,7 @@ const file_sso_v1_admin_proto_rawDesc = "" +
 	"\x1aRevokeUserSessionsResponse\x12\x18\n" +
 	"\arevoked\x18\x01 \x01(\x05R\arevoked:\x0f\x92A\f\n" +
 	"\n" +
-	"\xd2\x01\arevoked2\x8d&\n" +
+	"\xd2\x01\arevoked2\xcf%\n" +
 	"\fAdminService\x12\x9c\x04\n" +
 	"\tListUsers\x12\x18.sso.v1.ListUsersRequest\x1a\x19.sso.v1.ListUsersResponse\"\xd9\x03\x92A\xbe\x03Jm\n" +
 	"\x03400\x12f\n" +
@@ -919,10 +919,10 @@ const file_sso_v1_admin_proto_rawDesc = "" +
 	"\x15\x1a\x13#/definitions/Errorb\f\n" +
 	"\n" +
 	"\n" +
-	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/admin/users/{user_id}\x12\xce\x06\n" +
-	"\vDisableUser\x12\x1a.sso.v1.DisableUserRequest\x1a\x1b.sso.v1.DisableUserResponse\"\x85\x06\x92A\xd8\x05J`\n" +
-	"\x03400\x12Y\n" +
-	">user_id is not a UUID, or a malformed body (INVALID_ARGUMENT).\x12\x17\n" +
+	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/admin/users/{user_id}\x12\xaf\x06\n" +
+	"\vDisableUser\x12\x1a.sso.v1.DisableUserRequest\x1a\x1b.sso.v1.DisableUserResponse\"\xe6\x05\x92A\xb9\x05J\xcc\x01\n" +
+	"\x03400\x12\xc4\x01\n" +
+	"\xa8\x01user_id is not a UUID, or a malformed body (INVALID_ARGUMENT), or the administrator named itself (FAILED_PRECONDITION): it cannot disable itself or revoke its own role.\x12\x17\n" +
 	"\x15\x1a\x13#/definitions/ErrorJ]\n" +
 	"\x03401\x12V\n" +
 	";Missing, invalid or revoked access token (UNAUTHENTICATED).\x12\x17\n" +
@@ -932,9 +932,6 @@ const file_sso_v1_admin_proto_rawDesc = "" +
 	"\x15\x1a\x13#/definitions/ErrorJB\n" +
 	"\x03404\x12;\n" +
 	" No user has this id (NOT_FOUND).\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJ\x89\x01\n" +
-	"\x03412\x12\x81\x01\n" +
-	"fThe administrator named itself (FAILED_PRECONDITION): it cannot disable itself or revoke its own role.\x12\x17\n" +
 	"\x15\x1a\x13#/definitions/ErrorJU\n" +
 	"\x03413\x12N\n" +
 	"3The request body is larger than the server accepts.\x12\x17\n" +
@@ -990,10 +987,10 @@ const file_sso_v1_admin_proto_rawDesc = "" +
 	"\x15\x1a\x13#/definitions/Errorb\f\n" +
 	"\n" +
 	"\n" +
-	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02!\"\x1f/v1/admin/users/{user_id}/admin\x12\xe0\x05\n" +
-	"\vRevokeAdmin\x12\x1a.sso.v1.RevokeAdminRequest\x1a\x1b.sso.v1.RevokeAdminResponse\"\x97\x05\x92A\xec\x04JK\n" +
-	"\x03400\x12D\n" +
-	")user_id is not a UUID (INVALID_ARGUMENT).\x12\x17\n" +
+	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02!\"\x1f/v1/admin/users/{user_id}/admin\x12\xc1\x05\n" +
+	"\vRevokeAdmin\x12\x1a.sso.v1.RevokeAdminRequest\x1a\x1b.sso.v1.RevokeAdminResponse\"\xf8\x04\x92A\xcd\x04J\xb7\x01\n" +
+	"\x03400\x12\xaf\x01\n" +
+	"\x93\x01user_id is not a UUID (INVALID_ARGUMENT), or the administrator named itself (FAILED_PRECONDITION): it cannot disable itself or revoke its own role.\x12\x17\n" +
 	"\x15\x1a\x13#/definitions/ErrorJ]\n" +
 	"\x03401\x12V\n" +
 	";Missing, invalid or revoked access token (UNAUTHENTICATED).\x12\x17\n" +
@@ -1003,9 +1000,6 @@ const file_sso_v1_admin_proto_rawDesc = "" +
 	"\x15\x1a\x13#/definitions/ErrorJB\n" +
 	"\x03404\x12;\n" +
 	" No user has this id (NOT_FOUND).\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJ\x89\x01\n" +
-	"\x03412\x12\x81\x01\n" +
-	"fThe administrator named itself (FAILED_PRECONDITION): it cannot disable itself or revoke its own role.\x12\x17\n" +
 	"\x15\x1a\x13#/definitions/ErrorJY\n" +
 	"\x03503\x12R\n" +
 	"7A dependency is unavailable (UNAVAILABLE); retry later.\x12\x17\n" +
