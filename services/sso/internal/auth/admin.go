@@ -257,7 +257,11 @@ func (s *Service) GetUser(ctx context.Context, accessToken, userID string) (d Us
 func (s *Service) DisableUser(ctx context.Context, accessToken, userID string) (u user.User, err error) {
 	defer func() { s.metrics.adminAction(actionDisable, err) }()
 	return s.adminChange(ctx, accessToken, userID, true, func(id string) error {
-		return s.directory.SetDisabled(ctx, id, true)
+		if err := s.directory.SetDisabled(ctx, id, true); err != nil {
+			return err
+		}
+		_, err := s.endUserSessions(ctx, id, ReasonAdmin)
+		return err
 	})
 }
 
