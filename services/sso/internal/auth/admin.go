@@ -238,7 +238,10 @@ func (s *Service) GetUser(ctx context.Context, accessToken, userID string) (d Us
 	if err != nil {
 		return UserDetail{}, err
 	}
-	u, err := s.users.ByID(ctx, id)
+	// From the primary: an administrator who just changed the user must
+	// see the change, whatever the replica's lag. The listing, which
+	// scans, reads the replica.
+	u, err := s.accounts.Current(ctx, id)
 	if err != nil {
 		return UserDetail{}, err
 	}
