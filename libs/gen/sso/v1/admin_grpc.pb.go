@@ -52,6 +52,9 @@ type AdminServiceClient interface {
 	// is the one of a wrong password) or refresh, and all its sessions end at
 	// once, with the access tokens issued from them. Disabling a disabled
 	// account changes nothing.
+	//
+	// Errors: FAILED_PRECONDITION when the administrator names itself;
+	// NOT_FOUND for an unknown id.
 	DisableUser(ctx context.Context, in *DisableUserRequest, opts ...grpc.CallOption) (*DisableUserResponse, error)
 	// EnableUser lets a disabled account log in again. Its sessions ended
 	// by DisableUser stay ended.
@@ -62,6 +65,9 @@ type AdminServiceClient interface {
 	// RevokeAdmin takes the administrator role away. Access tokens carry
 	// the role, so every session of the user ends too: it logs in again as a
 	// plain user.
+	//
+	// Errors: FAILED_PRECONDITION when the administrator names itself (the
+	// last one would lock everyone out); NOT_FOUND for an unknown id.
 	RevokeAdmin(ctx context.Context, in *RevokeAdminRequest, opts ...grpc.CallOption) (*RevokeAdminResponse, error)
 	// RevokeUserSessions ends every session of a user, refresh and access
 	// tokens alike.
@@ -170,6 +176,9 @@ type AdminServiceServer interface {
 	// is the one of a wrong password) or refresh, and all its sessions end at
 	// once, with the access tokens issued from them. Disabling a disabled
 	// account changes nothing.
+	//
+	// Errors: FAILED_PRECONDITION when the administrator names itself;
+	// NOT_FOUND for an unknown id.
 	DisableUser(context.Context, *DisableUserRequest) (*DisableUserResponse, error)
 	// EnableUser lets a disabled account log in again. Its sessions ended
 	// by DisableUser stay ended.
@@ -180,6 +189,9 @@ type AdminServiceServer interface {
 	// RevokeAdmin takes the administrator role away. Access tokens carry
 	// the role, so every session of the user ends too: it logs in again as a
 	// plain user.
+	//
+	// Errors: FAILED_PRECONDITION when the administrator names itself (the
+	// last one would lock everyone out); NOT_FOUND for an unknown id.
 	RevokeAdmin(context.Context, *RevokeAdminRequest) (*RevokeAdminResponse, error)
 	// RevokeUserSessions ends every session of a user, refresh and access
 	// tokens alike.
