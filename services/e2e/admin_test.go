@@ -136,6 +136,20 @@ func TestAdminGrantCommandMakesAnAdministrator(t *testing.T) {
 	if n, _ := r.Body["live_sessions"].(float64); n != 2 {
 		t.Errorf("live_sessions = %v, want 2 (registration and login)", r.Body["live_sessions"])
 	}
+	// The same over gRPC.
+	conn, err := grpc.NewClient(s.ssoGRPC, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	authed := metadata.AppendToOutgoingContext(testenv.Context(t, 30*time.Second), "authorization", "Bearer "+admin.access)
+	got, err := ssov1.NewAdminServiceClient(conn).GetUser(authed, &ssov1.GetUserRequest{UserId: id})
+	if err != nil || got.GetUser().GetEmail() != email || !got.GetUser().GetIsAdmin() {
+		t.Errorf("GetUser over gRPC = %v, %v", got, err)
+	}
+	if _, err := ssov1.NewAdminServiceClient(conn).GetUser(authed, &ssov1.GetUserRequest{UserId: "00000000-0000-4000-8000-000000000000"}); status.Code(err) != codes.NotFound {
+		t.Errorf("GetUser(unknown) over gRPC: %v, want NOT_FOUND", err)
+	}
 	if r := call(t, http.MethodGet, adminURL(s, "/00000000-0000-4000-8000-000000000000"), admin.access, nil, nil); r.Status != http.StatusNotFound {
 		t.Errorf("unknown id: %d %s, want 404", r.Status, r.Raw)
 	}
