@@ -140,3 +140,30 @@ func TestOpenDBDoesNotConnect(t *testing.T) {
 		t.Errorf("max open connections = %d, want 3", n)
 	}
 }
+
+func TestRunGivesACommandItsArguments(t *testing.T) {
+	var got []string
+	p := program(t, new([]string))
+	p.Commands = append(p.Commands, bootstrap.Command[testConfig]{
+		Name: "admin grant",
+		Args: func(args []string) error {
+			if len(args) != 1 {
+				return errors.New("want one argument")
+			}
+			got = args
+			return nil
+		},
+		Run: func(context.Context, testConfig, *slog.Logger) error { return nil },
+	})
+	if err := p.Run(context.Background(), []string{"admin", "grant", "ada@example.com"}, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0] != "ada@example.com" {
+		t.Errorf("arguments = %q, want [ada@example.com]", got)
+	}
+	for _, args := range [][]string{{"admin", "grant"}, {"admin", "grant", "a", "b"}} {
+		if err := p.Run(context.Background(), args, io.Discard); err == nil {
+			t.Errorf("Run %q succeeded", args)
+		}
+	}
+}

@@ -48,6 +48,10 @@ type Command[C any] struct {
 	// variables Run reads); the arguments after Name are parsed into them
 	// before Run. A command without Flags takes no further arguments.
 	Flags func(fs *flag.FlagSet)
+	// Args, when not nil, receives the positional arguments after Name
+	// (and its flags) before Run, and refuses them with an error; a
+	// command without Args takes none.
+	Args func(args []string) error
 	// Run does the work and logs its outcome.
 	Run func(context.Context, C, *slog.Logger) error
 }
@@ -113,9 +117,14 @@ func (p Program[C]) Run(ctx context.Context, args []string, logs io.Writer) erro
 			if err != nil {
 				return fmt.Errorf("%s: %w", c.Name, err)
 			}
-			if fs.NArg() > 0 {
-				return fmt.Errorf("%s: unexpected arguments %q", c.Name, fs.Args())
+			rest = fs.Args()
+		}
+		if c.Args != nil {
+			if err := c.Args(rest); err != nil {
+				return fmt.Errorf("%s: %w", c.Name, err)
 			}
+		} else if len(rest) > 0 {
+			return fmt.Errorf("%s: unexpected arguments %q", c.Name, rest)
 		}
 		return c.Run(ctx, cfg, log)
 	}
@@ -131,8 +140,8 @@ func (p Program[C]) Run(ctx context.Context, args []string, logs io.Writer) erro
 }
 
 // command returns the command args select and the arguments after its
-// name: a command with flags takes the rest as flags, one without takes
-// nothing more.
+// name: a command with flags or arguments takes the rest, one without
+// takes nothing more.
 func (p Program[C]) command(args []string) (Command[C], []string, bool) {
 	for _, c := range p.Commands {
 		name := strings.Fields(c.Name)
@@ -140,7 +149,7 @@ func (p Program[C]) command(args []string) (Command[C], []string, bool) {
 			continue
 		}
 		rest := args[len(name):]
-		if len(rest) > 0 && c.Flags == nil {
+		if len(rest) > 0 && c.Flags == nil && c.Args == nil {
 			continue
 		}
 		return c, rest, true

@@ -12,6 +12,11 @@
 //	                    set BACKWARD_TRANSITIVE on the event subjects and
 //	                    register the event schemas of this build, then exit;
 //	                    fails on a schema the registry finds incompatible
+//	sso admin grant EMAIL
+//	sso admin revoke EMAIL
+//	                    make the account with the e-mail an administrator, or
+//	                    a plain user again (ending its sessions), and exit;
+//	                    idempotent, fails for an unknown address
 package main
 
 import (
@@ -36,6 +41,8 @@ func main() {
 			bootstrap.Migrate(service.Migrate),
 			{Name: "keys rotate", Run: rotateKeys},
 			{Name: "schemas register", Run: service.RegisterSchemas},
+			service.AdminCommand(true),
+			service.AdminCommand(false),
 		},
 	})
 }

@@ -33,9 +33,12 @@ const (
 	ReasonPasswordReset = "password_reset"
 	// ReasonPasswordChanged: the user changed its password.
 	ReasonPasswordChanged = "password_changed"
+	// ReasonAdmin: an administrator disabled the user, revoked its
+	// administrator role or ended its sessions.
+	ReasonAdmin = "admin"
 )
 
-var sessionReasons = [...]string{ReasonSessionDeleted, ReasonRevokeAll, ReasonPasswordReset, ReasonPasswordChanged}
+var sessionReasons = [...]string{ReasonSessionDeleted, ReasonRevokeAll, ReasonPasswordReset, ReasonPasswordChanged, ReasonAdmin}
 
 // Metrics counts what the use cases decide, for the dashboards and the
 // security alerts:
@@ -46,7 +49,11 @@ var sessionReasons = [...]string{ReasonSessionDeleted, ReasonRevokeAll, ReasonPa
 //	sso_tokens_revoked_total{kind}     access (logout), family (logout, refresh token reuse)
 //	sso_refresh_reuse_detected_total   rotated refresh tokens presented again
 //	sso_sessions_revoked_total{reason} sessions ended by the sessions API or with all of a user's:
-//	                                   session_deleted, revoke_all, password_reset, password_changed
+//	                                   session_deleted, revoke_all, password_reset, password_changed, admin
+//	sso_admin_actions_total{action,outcome}
+//	                                   admin API calls: action list, get, disable, enable, grant, revoke,
+//	                                   revoke_sessions; outcome success, forbidden, unauthenticated,
+//	                                   invalid, not_found, refused (on oneself), error
 //	sso_throttled_total{op,limit}      attempts refused by a limit, before any hashing: op login
 //	                                   (limit account_address, account, address) or register (address)
 //
@@ -63,6 +70,7 @@ type Metrics struct {
 	tokens    *prometheus.CounterVec
 	flows     *prometheus.CounterVec
 	sessions  *prometheus.CounterVec
+	admin     *prometheus.CounterVec
 }
 
 // NewMetrics registers the use-case metrics on reg, every label value at
@@ -103,8 +111,17 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		}, []string{"flow", "outcome"}),
 		sessions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sso_sessions_revoked_total",
-			Help: "Sessions (refresh-token families, with their access tokens) ended by reason: session_deleted (the user ended one), revoke_all (the user logged out everywhere), password_reset, password_changed.",
+			Help: "Sessions (refresh-token families, with their access tokens) ended by reason: session_deleted (the user ended one), revoke_all (the user logged out everywhere), password_reset, password_changed, admin (an administrator disabled the user, revoked its role or ended its sessions).",
 		}, []string{"reason"}),
+		admin: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sso_admin_actions_total",
+			Help: "Admin API calls by action (list, get, disable, enable, grant, revoke, revoke_sessions) and outcome: success, forbidden (not an administrator), unauthenticated, invalid, not_found, refused (an administrator disabling or demoting itself), error.",
+		}, []string{"action", "outcome"}),
+	}
+	for _, a := range adminActions {
+		for _, o := range adminOutcomes {
+			m.admin.WithLabelValues(a, o)
+		}
 	}
 	for _, o := range []string{loginSuccess, loginInvalid, loginThrottled, loginUnverified} {
 		m.logins.WithLabelValues(o)
@@ -133,7 +150,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	for _, r := range sessionReasons {
 		m.sessions.WithLabelValues(r)
 	}
-	for _, c := range []prometheus.Collector{m.logins, m.issued, m.refreshed, m.revoked, m.reused, m.throttles, m.sessions, m.tokens, m.flows} {
+	for _, c := range []prometheus.Collector{m.logins, m.issued, m.refreshed, m.revoked, m.reused, m.throttles, m.sessions, m.tokens, m.flows, m.admin} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("auth metrics: %w", err)
 		}
@@ -250,4 +267,12 @@ func (m *Metrics) sessionsEnded(reason string, n int) {
 		return
 	}
 	m.sessions.WithLabelValues(reason).Add(float64(n))
+}
+
+// adminAction counts one admin API call by the outcome err says.
+func (m *Metrics) adminAction(action string, err error) {
+	if m == nil {
+		return
+	}
+	m.admin.WithLabelValues(action, adminOutcome(err)).Inc()
 }

@@ -21,7 +21,7 @@ type authMetrics struct {
 	revokedAccess, revokedFam   int
 	reused                      int
 	// sessions ended by reason
-	sDeleted, sRevokeAll, sReset, sChanged int
+	sDeleted, sRevokeAll, sReset, sChanged, sAdmin int
 	// throttled logins by limit, and throttled registrations
 	tPair, tAccount, tAddress, tRegister int
 }
@@ -37,8 +37,9 @@ sso_logins_total{outcome="unverified"} 0
 # HELP sso_refresh_reuse_detected_total Refresh tokens presented again after their rotation; each revoked its family.
 # TYPE sso_refresh_reuse_detected_total counter
 sso_refresh_reuse_detected_total %d
-# HELP sso_sessions_revoked_total Sessions (refresh-token families, with their access tokens) ended by reason: session_deleted (the user ended one), revoke_all (the user logged out everywhere), password_reset, password_changed.
+# HELP sso_sessions_revoked_total Sessions (refresh-token families, with their access tokens) ended by reason: session_deleted (the user ended one), revoke_all (the user logged out everywhere), password_reset, password_changed, admin (an administrator disabled the user, revoked its role or ended its sessions).
 # TYPE sso_sessions_revoked_total counter
+sso_sessions_revoked_total{reason="admin"} %d
 sso_sessions_revoked_total{reason="password_changed"} %d
 sso_sessions_revoked_total{reason="password_reset"} %d
 sso_sessions_revoked_total{reason="revoke_all"} %d
@@ -65,7 +66,7 @@ sso_tokens_refreshed_total %d
 # TYPE sso_tokens_revoked_total counter
 sso_tokens_revoked_total{kind="access"} %d
 sso_tokens_revoked_total{kind="family"} %d
-`, m.invalid, m.success, m.throttled, m.reused, m.sChanged, m.sReset, m.sRevokeAll, m.sDeleted, m.tAccount, m.tPair, m.tAddress, m.tRegister, m.issuedAccess, m.issuedRefresh, m.refreshed, m.revokedAccess, m.revokedFam)
+`, m.invalid, m.success, m.throttled, m.reused, m.sAdmin, m.sChanged, m.sReset, m.sRevokeAll, m.sDeleted, m.tAccount, m.tPair, m.tAddress, m.tRegister, m.issuedAccess, m.issuedRefresh, m.refreshed, m.revokedAccess, m.revokedFam)
 }
 
 // TestMetricsCountTheUseCasesDecisions walks one account through its

@@ -101,6 +101,8 @@ type Deps struct {
 	Hasher   Hasher
 	Signer   Signer
 	Policy   PasswordPolicy
+	// Directory serves the admin use cases; nil: they fail.
+	Directory Directory
 }
 
 func (d Deps) check() error {
@@ -132,9 +134,11 @@ type Service struct {
 	hasher   Hasher
 	signer   Signer
 	policy   PasswordPolicy
-	cfg      Config
-	log      *slog.Logger
-	metrics  *Metrics // nil: not counted
+	// directory is nil without Deps.Directory.
+	directory Directory
+	cfg       Config
+	log       *slog.Logger
+	metrics   *Metrics // nil: not counted
 	// work tracks what runs after its request answered (see Drain).
 	work sync.WaitGroup
 
@@ -165,7 +169,7 @@ func NewService(deps Deps, cfg Config, log *slog.Logger, opts ...Option) (*Servi
 	}
 	s := &Service{
 		users: deps.Users, accounts: deps.Accounts, sessions: deps.Sessions, throttle: deps.Throttle,
-		hasher: deps.Hasher, signer: deps.Signer, policy: deps.Policy, cfg: cfg, log: log, dummyHash: dummy,
+		hasher: deps.Hasher, signer: deps.Signer, policy: deps.Policy, directory: deps.Directory, cfg: cfg, log: log, dummyHash: dummy,
 	}
 	for _, o := range opts {
 		o(s)
@@ -321,6 +325,12 @@ func (s *Service) login(ctx context.Context, c Credentials) (Tokens, error) {
 	if rehash {
 		s.upgradeHash(ctx, u.ID, c.Password)
 	}
+	// A disabled account gets the answer of a wrong password, and only
+	// after the password check: the answer tells nobody whether the
+	// account exists, and the password holder only that it cannot log in.
+	if u.Disabled {
+		return Tokens{}, ErrInvalidCredentials
+	}
 	// Only now, to a caller who knows the password, may the answer tell
 	// that the account exists and is not verified.
 	if s.cfg.Account.RequireVerifiedEmail && !u.EmailVerified {
@@ -442,7 +452,10 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, err
 		return Tokens{}, err
 	}
 	u, err := s.users.ByID(ctx, sess.UserID)
-	if errors.Is(err, user.ErrNotFound) {
+	if errors.Is(err, user.ErrNotFound) || err == nil && u.Disabled {
+		// Disabling ended the user's sessions already; a family that
+		// slipped past (rotated while the flag was being written) ends
+		// here rather than issue a token to a disabled account.
 		if s.sessions.Revoke(ctx, sess.Family) == nil {
 			s.metrics.revoke(kindFamily)
 		}

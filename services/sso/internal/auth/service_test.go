@@ -47,13 +47,14 @@ func (f *fixture) build(t *testing.T, users auth.Users, opts ...auth.Option) *fi
 		accounts = f.users
 	}
 	svc, err := auth.NewService(auth.Deps{
-		Users:    users,
-		Accounts: accounts,
-		Sessions: f.sessions,
-		Throttle: authtest.NewThrottle(),
-		Hasher:   f.hasher,
-		Signer:   f.signer,
-		Policy:   fakePolicy{},
+		Users:     users,
+		Accounts:  accounts,
+		Sessions:  f.sessions,
+		Throttle:  authtest.NewThrottle(),
+		Hasher:    f.hasher,
+		Signer:    f.signer,
+		Policy:    fakePolicy{},
+		Directory: authtest.Directory{Users: f.users},
 	}, auth.Config{AccessTTL: 15 * time.Minute, RefreshTTL: time.Hour, FamilyTTL: 24 * time.Hour, Limits: testLimits},
 		slog.New(slog.NewTextHandler(io.Discard, nil)), opts...)
 	if err != nil {

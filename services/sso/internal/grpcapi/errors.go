@@ -35,6 +35,8 @@ func toStatus(ctx context.Context, log *slog.Logger, err error) error {
 		return grpcerr.InvalidArgument(user.ErrTokenInvalid.Error(), "token", user.ErrTokenInvalid.Error())
 	case errors.Is(err, auth.ErrEmailNotVerified):
 		return status.Error(codes.FailedPrecondition, "email address not verified; follow the link mailed to it or ask for a new one")
+	case errors.Is(err, auth.ErrSelfAdmin):
+		return status.Error(codes.FailedPrecondition, auth.ErrSelfAdmin.Error())
 	case errors.Is(err, auth.ErrAlreadyVerified):
 		return status.Error(codes.FailedPrecondition, auth.ErrAlreadyVerified.Error())
 	case errors.Is(err, auth.ErrInvalidCredentials):

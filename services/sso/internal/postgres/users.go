@@ -150,6 +150,7 @@ func emailTaken(err error) bool {
 // against a stale mapping.
 const (
 	selectUser = `SELECT u.id, u.email, u.full_name, u.password_hash, u.is_admin, u.created_at, u.email_verified,
+		u.disabled_at IS NOT NULL AS disabled,
 		COALESCE((
 			SELECT o.status FROM outbox o
 			WHERE o.aggregate_id = u.id AND o.event_type = '` + outbox.EventUserRegistered + `'
@@ -233,6 +234,7 @@ type userRow struct {
 	IsAdmin      bool      `db:"is_admin"`
 	CreatedAt    time.Time `db:"created_at"`
 	Verified     bool      `db:"email_verified"`
+	Disabled     bool      `db:"disabled"`
 	EventStatus  string    `db:"event_status"`
 }
 
@@ -248,6 +250,10 @@ func get(ctx context.Context, db *stmts, query string, arg any) (user.User, erro
 		}
 		return user.User{}, fmt.Errorf("postgres: find user: %w", err)
 	}
+	return row.user(), nil
+}
+
+func (row userRow) user() user.User {
 	return user.User{
 		ID:            row.ID,
 		Email:         row.Email,
@@ -257,7 +263,8 @@ func get(ctx context.Context, db *stmts, query string, arg any) (user.User, erro
 		CreatedAt:     row.CreatedAt,
 		EventStatus:   user.EventStatus(row.EventStatus),
 		EmailVerified: row.Verified,
-	}, nil
+		Disabled:      row.Disabled,
+	}
 }
 
 // isUUID reports whether s is a UUID in the canonical 8-4-4-4-12 form, the

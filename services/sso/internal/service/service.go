@@ -115,10 +115,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 			ssov1.RegisterUserServiceServer(s, grpcapi.NewUserServer(svc, log))
 			ssov1.RegisterAccountServiceServer(s, grpcapi.NewAccountServer(svc, log))
 			ssov1.RegisterSessionServiceServer(s, grpcapi.NewSessionServer(svc, log))
+			ssov1.RegisterAdminServiceServer(s, grpcapi.NewAdminServer(svc, log))
 		},
 		Handlers: []gateway.RegisterFunc{
 			ssov1.RegisterAuthServiceHandler, ssov1.RegisterUserServiceHandler, ssov1.RegisterAccountServiceHandler,
-			ssov1.RegisterSessionServiceHandler,
+			ssov1.RegisterSessionServiceHandler, ssov1.RegisterAdminServiceHandler,
 		},
 		Title:          "sso API",
 		Spec:           "sso.swagger.json",
@@ -220,13 +221,14 @@ func newAuth(cfg config.Config, users *postgres.Users, rdb goredis.UniversalClie
 		tokenOpts = append(tokenOpts, token.WithVerifiedCache(verified))
 	}
 	svc, err := auth.NewService(auth.Deps{
-		Users:    users,
-		Accounts: users,
-		Sessions: ssoredis.NewSessions(rdb, cfg.Redis.KeyPrefix, ssoredis.WaitForReplica(cfg.Redis.ReplicaAckTimeout)),
-		Throttle: ssoredis.NewThrottle(rdb, cfg.Redis.KeyPrefix, ssoredis.WaitForReplica(cfg.Redis.ReplicaAckTimeout)),
-		Hasher:   hasher,
-		Signer:   token.NewIssuer(keys, cfg.Tokens.Issuer, cfg.Tokens.AccessTTL, tokenOpts...),
-		Policy:   policy,
+		Users:     users,
+		Accounts:  users,
+		Sessions:  ssoredis.NewSessions(rdb, cfg.Redis.KeyPrefix, ssoredis.WaitForReplica(cfg.Redis.ReplicaAckTimeout)),
+		Throttle:  ssoredis.NewThrottle(rdb, cfg.Redis.KeyPrefix, ssoredis.WaitForReplica(cfg.Redis.ReplicaAckTimeout)),
+		Hasher:    hasher,
+		Signer:    token.NewIssuer(keys, cfg.Tokens.Issuer, cfg.Tokens.AccessTTL, tokenOpts...),
+		Policy:    policy,
+		Directory: users,
 	}, auth.Config{AccessTTL: cfg.Tokens.AccessTTL, RefreshTTL: cfg.Tokens.RefreshTTL,
 		FamilyTTL: cfg.Tokens.RefreshFamilyTTL, Limits: cfg.Limits(), Account: cfg.AccountConfig()}, log, auth.WithMetrics(authMetrics))
 	return svc, keys, err

@@ -20,6 +20,9 @@ type User struct {
 	// EmailVerified says whether the user proved they receive mail at
 	// Email, by a verification link.
 	EmailVerified bool
+	// Disabled says an administrator disabled the account: it cannot log
+	// in or refresh until enabled again.
+	Disabled bool
 	// EventStatus is the delivery status of the UserRegistered event.
 	EventStatus EventStatus
 }
