@@ -33,9 +33,11 @@ const (
 	ReasonPasswordReset = "password_reset"
 	// ReasonPasswordChanged: the user changed its password.
 	ReasonPasswordChanged = "password_changed"
+	// ReasonAccountDeleted: the account was deleted.
+	ReasonAccountDeleted = "account_deleted"
 )
 
-var sessionReasons = [...]string{ReasonSessionDeleted, ReasonRevokeAll, ReasonPasswordReset, ReasonPasswordChanged}
+var sessionReasons = [...]string{ReasonSessionDeleted, ReasonRevokeAll, ReasonPasswordReset, ReasonPasswordChanged, ReasonAccountDeleted}
 
 // Metrics counts what the use cases decide, for the dashboards and the
 // security alerts:
@@ -46,7 +48,7 @@ var sessionReasons = [...]string{ReasonSessionDeleted, ReasonRevokeAll, ReasonPa
 //	sso_tokens_revoked_total{kind}     access (logout), family (logout, refresh token reuse)
 //	sso_refresh_reuse_detected_total   rotated refresh tokens presented again
 //	sso_sessions_revoked_total{reason} sessions ended by the sessions API or with all of a user's:
-//	                                   session_deleted, revoke_all, password_reset, password_changed
+//	                                   session_deleted, revoke_all, password_reset, password_changed, account_deleted
 //	sso_throttled_total{op,limit}      attempts refused by a limit, before any hashing: op login
 //	                                   (limit account_address, account, address) or register (address)
 //
@@ -99,11 +101,11 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		}, []string{"purpose", "outcome"}),
 		flows: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sso_account_requests_total",
-			Help: "Account requests by flow (resend_verification, forgot_password, change_password) and outcome: success, invalid, throttled, error.",
+			Help: "Account requests by flow (resend_verification, forgot_password, change_password, delete_account) and outcome: success, invalid, throttled, error.",
 		}, []string{"flow", "outcome"}),
 		sessions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sso_sessions_revoked_total",
-			Help: "Sessions (refresh-token families, with their access tokens) ended by reason: session_deleted (the user ended one), revoke_all (the user logged out everywhere), password_reset, password_changed.",
+			Help: "Sessions (refresh-token families, with their access tokens) ended by reason: session_deleted (the user ended one), revoke_all (the user logged out everywhere), password_reset, password_changed, account_deleted.",
 		}, []string{"reason"}),
 	}
 	for _, o := range []string{loginSuccess, loginInvalid, loginThrottled, loginUnverified} {
@@ -121,7 +123,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		for _, p := range []string{"email-verification", "password-reset"} {
 			m.tokens.WithLabelValues(p, o)
 		}
-		for _, f := range []string{opResend, opForgot, "change_password"} {
+		for _, f := range []string{opResend, opForgot, "change_password", "delete_account"} {
 			m.flows.WithLabelValues(f, o)
 		}
 	}
