@@ -51,6 +51,7 @@ func holding(t *testing.T, db *sqlx.DB, needle string) map[string]int {
 	if len(cols) == 0 {
 		t.Fatal("no text column found: the scan would prove nothing")
 	}
+	t.Logf("scanning %d columns", len(cols))
 	found := map[string]int{}
 	for _, c := range cols {
 		expr := fmt.Sprintf("position($1 in %q::text) > 0", c.Column)
