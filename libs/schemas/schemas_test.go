@@ -88,6 +88,8 @@ func accountEvent(kind string) *eventsv1.AccountEvent {
 	case "password_changed":
 		ev.Kind = &eventsv1.AccountEvent_PasswordChanged{PasswordChanged: &eventsv1.PasswordChanged{
 			Email: "ada@example.test", Method: eventsv1.PasswordChangeMethod_PASSWORD_CHANGE_METHOD_RESET}}
+	case "user_deleted":
+		ev.Kind = &eventsv1.AccountEvent_UserDeleted{UserDeleted: &eventsv1.UserDeleted{}}
 	}
 	return ev
 }

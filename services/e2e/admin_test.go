@@ -58,6 +58,7 @@ func TestAdminAPIRefusesNonAdministrators(t *testing.T) {
 		{http.MethodPost, "/" + target + "/admin"},
 		{http.MethodDelete, "/" + target + "/admin"},
 		{http.MethodPost, "/" + target + "/sessions/revoke-all"},
+		{http.MethodDelete, "/" + target},
 	}
 	for _, r := range routes {
 		var body any
@@ -98,6 +99,7 @@ func TestAdminAPIRefusesNonAdministrators(t *testing.T) {
 			_, err := c.RevokeUserSessions(authed, &ssov1.RevokeUserSessionsRequest{UserId: target})
 			return err
 		},
+		"DeleteUser": func() error { _, err := c.DeleteUser(authed, &ssov1.DeleteUserRequest{UserId: target}); return err },
 	}
 	if n := len(ssov1.AdminService_ServiceDesc.Methods); n != len(calls) {
 		t.Errorf("AdminService has %d methods, the table %d: add the new one", n, len(calls))

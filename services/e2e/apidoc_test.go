@@ -62,7 +62,7 @@ func TestAPIUndeclaredMethodListsAllowed(t *testing.T) {
 	}{
 		{http.MethodDelete, "http://" + s.ssoHTTP + "/v1/auth/login", "POST"},
 		{http.MethodGet, "http://" + s.ssoHTTP + "/v1/auth/validate", "POST"},
-		{http.MethodPut, "http://" + s.ssoHTTP + "/v1/users/me", "GET"},
+		{http.MethodPut, "http://" + s.ssoHTTP + "/v1/users/me", "GET, DELETE"},
 		{"TRACE", "http://" + s.ssoHTTP + "/v1/users/0b5e3c52-8f1c-4a55-9d1e-3a8e2f1f6c01/admin", "GET"},
 		{http.MethodPost, "http://" + s.loyHTTP + account, "GET"},
 		{http.MethodPut, "http://" + s.loyHTTP + account + "/transactions", "GET"},

@@ -170,16 +170,18 @@ func startSystem(t *testing.T) (*system, error) {
 		return nil, err
 	}
 	if err := s.start("loyalty-points", bin, s.loyHTTP, map[string]string{
-		"LOYALTY_GRPC_ADDR":           s.loyGRPC,
-		"LOYALTY_HTTP_ADDR":           s.loyHTTP,
-		"LOYALTY_DB_DSN":              testenv.WithDatabase(testenv.PGPrimaryDSN, s.dbs["loyalty"]),
-		"LOYALTY_SSO_GRPC_ADDR":       s.ssoGRPC,
-		"LOYALTY_KAFKA_BROKERS":       testenv.KafkaBrokers,
-		"LOYALTY_SCHEMA_REGISTRY_URL": testenv.SchemaRegistryURL,
-		"LOYALTY_TOPIC":               s.topic,
-		"LOYALTY_GROUP_ID":            "e2e-loyalty-" + s.suffix,
-		"LOYALTY_WELCOME_BONUS":       fmt.Sprint(s.bonus),
-		"LOYALTY_OTLP_ENDPOINT":       s.spans.Endpoint,
+		"LOYALTY_GRPC_ADDR":               s.loyGRPC,
+		"LOYALTY_HTTP_ADDR":               s.loyHTTP,
+		"LOYALTY_DB_DSN":                  testenv.WithDatabase(testenv.PGPrimaryDSN, s.dbs["loyalty"]),
+		"LOYALTY_SSO_GRPC_ADDR":           s.ssoGRPC,
+		"LOYALTY_KAFKA_BROKERS":           testenv.KafkaBrokers,
+		"LOYALTY_SCHEMA_REGISTRY_URL":     testenv.SchemaRegistryURL,
+		"LOYALTY_TOPIC":                   s.topic,
+		"LOYALTY_GROUP_ID":                "e2e-loyalty-" + s.suffix,
+		"LOYALTY_ACCOUNT_EVENTS_TOPIC":    s.accountTopic,
+		"LOYALTY_ACCOUNT_EVENTS_GROUP_ID": "e2e-loyalty-account-" + s.suffix,
+		"LOYALTY_WELCOME_BONUS":           fmt.Sprint(s.bonus),
+		"LOYALTY_OTLP_ENDPOINT":           s.spans.Endpoint,
 	}); err != nil {
 		return nil, err
 	}

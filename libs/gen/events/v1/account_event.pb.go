@@ -107,6 +107,7 @@ type AccountEvent struct {
 	//	*AccountEvent_EmailVerified
 	//	*AccountEvent_PasswordResetRequested
 	//	*AccountEvent_PasswordChanged
+	//	*AccountEvent_UserDeleted
 	Kind          isAccountEvent_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -206,6 +207,15 @@ func (x *AccountEvent) GetPasswordChanged() *PasswordChanged {
 	return nil
 }
 
+func (x *AccountEvent) GetUserDeleted() *UserDeleted {
+	if x != nil {
+		if x, ok := x.Kind.(*AccountEvent_UserDeleted); ok {
+			return x.UserDeleted
+		}
+	}
+	return nil
+}
+
 type isAccountEvent_Kind interface {
 	isAccountEvent_Kind()
 }
@@ -230,6 +240,11 @@ type AccountEvent_PasswordChanged struct {
 	PasswordChanged *PasswordChanged `protobuf:"bytes,13,opt,name=password_changed,json=passwordChanged,proto3,oneof"`
 }
 
+type AccountEvent_UserDeleted struct {
+	// The account was deleted: its owner asked, or an administrator.
+	UserDeleted *UserDeleted `protobuf:"bytes,14,opt,name=user_deleted,json=userDeleted,proto3,oneof"`
+}
+
 func (*AccountEvent_EmailVerificationRequested) isAccountEvent_Kind() {}
 
 func (*AccountEvent_EmailVerified) isAccountEvent_Kind() {}
@@ -237,6 +252,8 @@ func (*AccountEvent_EmailVerified) isAccountEvent_Kind() {}
 func (*AccountEvent_PasswordResetRequested) isAccountEvent_Kind() {}
 
 func (*AccountEvent_PasswordChanged) isAccountEvent_Kind() {}
+
+func (*AccountEvent_UserDeleted) isAccountEvent_Kind() {}
 
 // EmailVerificationRequested asks for a mail carrying a verification link.
 type EmailVerificationRequested struct {
@@ -471,6 +488,47 @@ func (x *PasswordChanged) GetMethod() PasswordChangeMethod {
 	return PasswordChangeMethod_PASSWORD_CHANGE_METHOD_UNSPECIFIED
 }
 
+// UserDeleted says the account no longer exists: every service erases what
+// it keeps about the user (user_id, in the envelope) and stops acting for
+// it. It carries no e-mail address or name: a consumer that needs one to
+// find what to erase kept it with the user id. Later events of the user
+// id, if any, are stale and are ignored.
+type UserDeleted struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UserDeleted) Reset() {
+	*x = UserDeleted{}
+	mi := &file_events_v1_account_event_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UserDeleted) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UserDeleted) ProtoMessage() {}
+
+func (x *UserDeleted) ProtoReflect() protoreflect.Message {
+	mi := &file_events_v1_account_event_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UserDeleted.ProtoReflect.Descriptor instead.
+func (*UserDeleted) Descriptor() ([]byte, []int) {
+	return file_events_v1_account_event_proto_rawDescGZIP(), []int{5}
+}
+
 // SealedSecret is a secret (a one-time token) encrypted for the mail
 // sender, so that reading the topic is not enough to take over an account:
 // AES-256-GCM under a key only sso and welcome-notifier hold. The
@@ -492,7 +550,7 @@ type SealedSecret struct {
 
 func (x *SealedSecret) Reset() {
 	*x = SealedSecret{}
-	mi := &file_events_v1_account_event_proto_msgTypes[5]
+	mi := &file_events_v1_account_event_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -504,7 +562,7 @@ func (x *SealedSecret) String() string {
 func (*SealedSecret) ProtoMessage() {}
 
 func (x *SealedSecret) ProtoReflect() protoreflect.Message {
-	mi := &file_events_v1_account_event_proto_msgTypes[5]
+	mi := &file_events_v1_account_event_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -517,7 +575,7 @@ func (x *SealedSecret) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SealedSecret.ProtoReflect.Descriptor instead.
 func (*SealedSecret) Descriptor() ([]byte, []int) {
-	return file_events_v1_account_event_proto_rawDescGZIP(), []int{5}
+	return file_events_v1_account_event_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *SealedSecret) GetKeyId() string {
@@ -545,7 +603,7 @@ var File_events_v1_account_event_proto protoreflect.FileDescriptor
 
 const file_events_v1_account_event_proto_rawDesc = "" +
 	"\n" +
-	"\x1devents/v1/account_event.proto\x12\tevents.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xdd\x03\n" +
+	"\x1devents/v1/account_event.proto\x12\tevents.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9a\x04\n" +
 	"\fAccountEvent\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\x12;\n" +
@@ -555,7 +613,8 @@ const file_events_v1_account_event_proto_rawDesc = "" +
 	" \x01(\v2%.events.v1.EmailVerificationRequestedH\x00R\x1aemailVerificationRequested\x12A\n" +
 	"\x0eemail_verified\x18\v \x01(\v2\x18.events.v1.EmailVerifiedH\x00R\remailVerified\x12]\n" +
 	"\x18password_reset_requested\x18\f \x01(\v2!.events.v1.PasswordResetRequestedH\x00R\x16passwordResetRequested\x12G\n" +
-	"\x10password_changed\x18\r \x01(\v2\x1a.events.v1.PasswordChangedH\x00R\x0fpasswordChangedB\x06\n" +
+	"\x10password_changed\x18\r \x01(\v2\x1a.events.v1.PasswordChangedH\x00R\x0fpasswordChanged\x12;\n" +
+	"\fuser_deleted\x18\x0e \x01(\v2\x16.events.v1.UserDeletedH\x00R\vuserDeletedB\x06\n" +
 	"\x04kind\"\x9c\x01\n" +
 	"\x1aEmailVerificationRequested\x12\x14\n" +
 	"\x05email\x18\x01 \x01(\tR\x05email\x12-\n" +
@@ -571,7 +630,8 @@ const file_events_v1_account_event_proto_rawDesc = "" +
 	"expires_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"`\n" +
 	"\x0fPasswordChanged\x12\x14\n" +
 	"\x05email\x18\x01 \x01(\tR\x05email\x127\n" +
-	"\x06method\x18\x02 \x01(\x0e2\x1f.events.v1.PasswordChangeMethodR\x06method\"[\n" +
+	"\x06method\x18\x02 \x01(\x0e2\x1f.events.v1.PasswordChangeMethodR\x06method\"\r\n" +
+	"\vUserDeleted\"[\n" +
 	"\fSealedSecret\x12\x15\n" +
 	"\x06key_id\x18\x01 \x01(\tR\x05keyId\x12\x14\n" +
 	"\x05nonce\x18\x02 \x01(\fR\x05nonce\x12\x1e\n" +
@@ -598,7 +658,7 @@ func file_events_v1_account_event_proto_rawDescGZIP() []byte {
 }
 
 var file_events_v1_account_event_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_events_v1_account_event_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_events_v1_account_event_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_events_v1_account_event_proto_goTypes = []any{
 	(PasswordChangeMethod)(0),          // 0: events.v1.PasswordChangeMethod
 	(*AccountEvent)(nil),               // 1: events.v1.AccountEvent
@@ -606,25 +666,27 @@ var file_events_v1_account_event_proto_goTypes = []any{
 	(*EmailVerified)(nil),              // 3: events.v1.EmailVerified
 	(*PasswordResetRequested)(nil),     // 4: events.v1.PasswordResetRequested
 	(*PasswordChanged)(nil),            // 5: events.v1.PasswordChanged
-	(*SealedSecret)(nil),               // 6: events.v1.SealedSecret
-	(*timestamppb.Timestamp)(nil),      // 7: google.protobuf.Timestamp
+	(*UserDeleted)(nil),                // 6: events.v1.UserDeleted
+	(*SealedSecret)(nil),               // 7: events.v1.SealedSecret
+	(*timestamppb.Timestamp)(nil),      // 8: google.protobuf.Timestamp
 }
 var file_events_v1_account_event_proto_depIdxs = []int32{
-	7,  // 0: events.v1.AccountEvent.occurred_at:type_name -> google.protobuf.Timestamp
+	8,  // 0: events.v1.AccountEvent.occurred_at:type_name -> google.protobuf.Timestamp
 	2,  // 1: events.v1.AccountEvent.email_verification_requested:type_name -> events.v1.EmailVerificationRequested
 	3,  // 2: events.v1.AccountEvent.email_verified:type_name -> events.v1.EmailVerified
 	4,  // 3: events.v1.AccountEvent.password_reset_requested:type_name -> events.v1.PasswordResetRequested
 	5,  // 4: events.v1.AccountEvent.password_changed:type_name -> events.v1.PasswordChanged
-	6,  // 5: events.v1.EmailVerificationRequested.token:type_name -> events.v1.SealedSecret
-	7,  // 6: events.v1.EmailVerificationRequested.expires_at:type_name -> google.protobuf.Timestamp
-	6,  // 7: events.v1.PasswordResetRequested.token:type_name -> events.v1.SealedSecret
-	7,  // 8: events.v1.PasswordResetRequested.expires_at:type_name -> google.protobuf.Timestamp
-	0,  // 9: events.v1.PasswordChanged.method:type_name -> events.v1.PasswordChangeMethod
-	10, // [10:10] is the sub-list for method output_type
-	10, // [10:10] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	6,  // 5: events.v1.AccountEvent.user_deleted:type_name -> events.v1.UserDeleted
+	7,  // 6: events.v1.EmailVerificationRequested.token:type_name -> events.v1.SealedSecret
+	8,  // 7: events.v1.EmailVerificationRequested.expires_at:type_name -> google.protobuf.Timestamp
+	7,  // 8: events.v1.PasswordResetRequested.token:type_name -> events.v1.SealedSecret
+	8,  // 9: events.v1.PasswordResetRequested.expires_at:type_name -> google.protobuf.Timestamp
+	0,  // 10: events.v1.PasswordChanged.method:type_name -> events.v1.PasswordChangeMethod
+	11, // [11:11] is the sub-list for method output_type
+	11, // [11:11] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_events_v1_account_event_proto_init() }
@@ -637,6 +699,7 @@ func file_events_v1_account_event_proto_init() {
 		(*AccountEvent_EmailVerified)(nil),
 		(*AccountEvent_PasswordResetRequested)(nil),
 		(*AccountEvent_PasswordChanged)(nil),
+		(*AccountEvent_UserDeleted)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -644,7 +707,7 @@ func file_events_v1_account_event_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_events_v1_account_event_proto_rawDesc), len(file_events_v1_account_event_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   6,
+			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

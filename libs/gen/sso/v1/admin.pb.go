@@ -409,6 +409,89 @@ func (x *DisableUserRequest) GetUserId() string {
 	return ""
 }
 
+// DeleteUserRequest names the account to delete.
+type DeleteUserRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The user's id (a UUID).
+	UserId        string `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteUserRequest) Reset() {
+	*x = DeleteUserRequest{}
+	mi := &file_sso_v1_admin_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteUserRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteUserRequest) ProtoMessage() {}
+
+func (x *DeleteUserRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sso_v1_admin_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteUserRequest.ProtoReflect.Descriptor instead.
+func (*DeleteUserRequest) Descriptor() ([]byte, []int) {
+	return file_sso_v1_admin_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *DeleteUserRequest) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+// DeleteUserResponse is empty: the account is gone.
+type DeleteUserResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteUserResponse) Reset() {
+	*x = DeleteUserResponse{}
+	mi := &file_sso_v1_admin_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteUserResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteUserResponse) ProtoMessage() {}
+
+func (x *DeleteUserResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_sso_v1_admin_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteUserResponse.ProtoReflect.Descriptor instead.
+func (*DeleteUserResponse) Descriptor() ([]byte, []int) {
+	return file_sso_v1_admin_proto_rawDescGZIP(), []int{7}
+}
+
 // DisableUserResponse is the user as changed.
 type DisableUserResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -420,7 +503,7 @@ type DisableUserResponse struct {
 
 func (x *DisableUserResponse) Reset() {
 	*x = DisableUserResponse{}
-	mi := &file_sso_v1_admin_proto_msgTypes[6]
+	mi := &file_sso_v1_admin_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -432,7 +515,7 @@ func (x *DisableUserResponse) String() string {
 func (*DisableUserResponse) ProtoMessage() {}
 
 func (x *DisableUserResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sso_v1_admin_proto_msgTypes[6]
+	mi := &file_sso_v1_admin_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -445,7 +528,7 @@ func (x *DisableUserResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DisableUserResponse.ProtoReflect.Descriptor instead.
 func (*DisableUserResponse) Descriptor() ([]byte, []int) {
-	return file_sso_v1_admin_proto_rawDescGZIP(), []int{6}
+	return file_sso_v1_admin_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *DisableUserResponse) GetUser() *AdminUser {
@@ -466,7 +549,7 @@ type EnableUserRequest struct {
 
 func (x *EnableUserRequest) Reset() {
 	*x = EnableUserRequest{}
-	mi := &file_sso_v1_admin_proto_msgTypes[7]
+	mi := &file_sso_v1_admin_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -478,7 +561,7 @@ func (x *EnableUserRequest) String() string {
 func (*EnableUserRequest) ProtoMessage() {}
 
 func (x *EnableUserRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sso_v1_admin_proto_msgTypes[7]
+	mi := &file_sso_v1_admin_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -491,7 +574,7 @@ func (x *EnableUserRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EnableUserRequest.ProtoReflect.Descriptor instead.
 func (*EnableUserRequest) Descriptor() ([]byte, []int) {
-	return file_sso_v1_admin_proto_rawDescGZIP(), []int{7}
+	return file_sso_v1_admin_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *EnableUserRequest) GetUserId() string {
@@ -512,7 +595,7 @@ type EnableUserResponse struct {
 
 func (x *EnableUserResponse) Reset() {
 	*x = EnableUserResponse{}
-	mi := &file_sso_v1_admin_proto_msgTypes[8]
+	mi := &file_sso_v1_admin_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -524,7 +607,7 @@ func (x *EnableUserResponse) String() string {
 func (*EnableUserResponse) ProtoMessage() {}
 
 func (x *EnableUserResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sso_v1_admin_proto_msgTypes[8]
+	mi := &file_sso_v1_admin_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -537,7 +620,7 @@ func (x *EnableUserResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EnableUserResponse.ProtoReflect.Descriptor instead.
 func (*EnableUserResponse) Descriptor() ([]byte, []int) {
-	return file_sso_v1_admin_proto_rawDescGZIP(), []int{8}
+	return file_sso_v1_admin_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *EnableUserResponse) GetUser() *AdminUser {
@@ -558,7 +641,7 @@ type GrantAdminRequest struct {
 
 func (x *GrantAdminRequest) Reset() {
 	*x = GrantAdminRequest{}
-	mi := &file_sso_v1_admin_proto_msgTypes[9]
+	mi := &file_sso_v1_admin_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -570,7 +653,7 @@ func (x *GrantAdminRequest) String() string {
 func (*GrantAdminRequest) ProtoMessage() {}
 
 func (x *GrantAdminRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sso_v1_admin_proto_msgTypes[9]
+	mi := &file_sso_v1_admin_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -583,7 +666,7 @@ func (x *GrantAdminRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GrantAdminRequest.ProtoReflect.Descriptor instead.
 func (*GrantAdminRequest) Descriptor() ([]byte, []int) {
-	return file_sso_v1_admin_proto_rawDescGZIP(), []int{9}
+	return file_sso_v1_admin_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GrantAdminRequest) GetUserId() string {
@@ -604,7 +687,7 @@ type GrantAdminResponse struct {
 
 func (x *GrantAdminResponse) Reset() {
 	*x = GrantAdminResponse{}
-	mi := &file_sso_v1_admin_proto_msgTypes[10]
+	mi := &file_sso_v1_admin_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -616,7 +699,7 @@ func (x *GrantAdminResponse) String() string {
 func (*GrantAdminResponse) ProtoMessage() {}
 
 func (x *GrantAdminResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sso_v1_admin_proto_msgTypes[10]
+	mi := &file_sso_v1_admin_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -629,7 +712,7 @@ func (x *GrantAdminResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GrantAdminResponse.ProtoReflect.Descriptor instead.
 func (*GrantAdminResponse) Descriptor() ([]byte, []int) {
-	return file_sso_v1_admin_proto_rawDescGZIP(), []int{10}
+	return file_sso_v1_admin_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GrantAdminResponse) GetUser() *AdminUser {
@@ -650,7 +733,7 @@ type RevokeAdminRequest struct {
 
 func (x *RevokeAdminRequest) Reset() {
 	*x = RevokeAdminRequest{}
-	mi := &file_sso_v1_admin_proto_msgTypes[11]
+	mi := &file_sso_v1_admin_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -662,7 +745,7 @@ func (x *RevokeAdminRequest) String() string {
 func (*RevokeAdminRequest) ProtoMessage() {}
 
 func (x *RevokeAdminRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sso_v1_admin_proto_msgTypes[11]
+	mi := &file_sso_v1_admin_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -675,7 +758,7 @@ func (x *RevokeAdminRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeAdminRequest.ProtoReflect.Descriptor instead.
 func (*RevokeAdminRequest) Descriptor() ([]byte, []int) {
-	return file_sso_v1_admin_proto_rawDescGZIP(), []int{11}
+	return file_sso_v1_admin_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *RevokeAdminRequest) GetUserId() string {
@@ -696,7 +779,7 @@ type RevokeAdminResponse struct {
 
 func (x *RevokeAdminResponse) Reset() {
 	*x = RevokeAdminResponse{}
-	mi := &file_sso_v1_admin_proto_msgTypes[12]
+	mi := &file_sso_v1_admin_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -708,7 +791,7 @@ func (x *RevokeAdminResponse) String() string {
 func (*RevokeAdminResponse) ProtoMessage() {}
 
 func (x *RevokeAdminResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sso_v1_admin_proto_msgTypes[12]
+	mi := &file_sso_v1_admin_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -721,7 +804,7 @@ func (x *RevokeAdminResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeAdminResponse.ProtoReflect.Descriptor instead.
 func (*RevokeAdminResponse) Descriptor() ([]byte, []int) {
-	return file_sso_v1_admin_proto_rawDescGZIP(), []int{12}
+	return file_sso_v1_admin_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *RevokeAdminResponse) GetUser() *AdminUser {
@@ -742,7 +825,7 @@ type RevokeUserSessionsRequest struct {
 
 func (x *RevokeUserSessionsRequest) Reset() {
 	*x = RevokeUserSessionsRequest{}
-	mi := &file_sso_v1_admin_proto_msgTypes[13]
+	mi := &file_sso_v1_admin_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -754,7 +837,7 @@ func (x *RevokeUserSessionsRequest) String() string {
 func (*RevokeUserSessionsRequest) ProtoMessage() {}
 
 func (x *RevokeUserSessionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sso_v1_admin_proto_msgTypes[13]
+	mi := &file_sso_v1_admin_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -767,7 +850,7 @@ func (x *RevokeUserSessionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeUserSessionsRequest.ProtoReflect.Descriptor instead.
 func (*RevokeUserSessionsRequest) Descriptor() ([]byte, []int) {
-	return file_sso_v1_admin_proto_rawDescGZIP(), []int{13}
+	return file_sso_v1_admin_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *RevokeUserSessionsRequest) GetUserId() string {
@@ -788,7 +871,7 @@ type RevokeUserSessionsResponse struct {
 
 func (x *RevokeUserSessionsResponse) Reset() {
 	*x = RevokeUserSessionsResponse{}
-	mi := &file_sso_v1_admin_proto_msgTypes[14]
+	mi := &file_sso_v1_admin_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -800,7 +883,7 @@ func (x *RevokeUserSessionsResponse) String() string {
 func (*RevokeUserSessionsResponse) ProtoMessage() {}
 
 func (x *RevokeUserSessionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sso_v1_admin_proto_msgTypes[14]
+	mi := &file_sso_v1_admin_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -813,7 +896,7 @@ func (x *RevokeUserSessionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeUserSessionsResponse.ProtoReflect.Descriptor instead.
 func (*RevokeUserSessionsResponse) Descriptor() ([]byte, []int) {
-	return file_sso_v1_admin_proto_rawDescGZIP(), []int{14}
+	return file_sso_v1_admin_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *RevokeUserSessionsResponse) GetRevoked() int32 {
@@ -859,7 +942,10 @@ const file_sso_v1_admin_proto_rawDesc = "" +
 	"\rlive_sessions\x18\x02 \x01(\x05R\fliveSessions:\x1c\x92A\x19\n" +
 	"\x17\xd2\x01\x04user\xd2\x01\rlive_sessions\"<\n" +
 	"\x12DisableUserRequest\x12&\n" +
-	"\auser_id\x18\x01 \x01(\tB\r\x92A\a\xa2\x02\x04uuid\xe0A\x02R\x06userId\"J\n" +
+	"\auser_id\x18\x01 \x01(\tB\r\x92A\a\xa2\x02\x04uuid\xe0A\x02R\x06userId\";\n" +
+	"\x11DeleteUserRequest\x12&\n" +
+	"\auser_id\x18\x01 \x01(\tB\r\x92A\a\xa2\x02\x04uuid\xe0A\x02R\x06userId\"\x14\n" +
+	"\x12DeleteUserResponse\"J\n" +
 	"\x13DisableUserResponse\x12%\n" +
 	"\x04user\x18\x01 \x01(\v2\x11.sso.v1.AdminUserR\x04user:\f\x92A\t\n" +
 	"\a\xd2\x01\x04user\";\n" +
@@ -883,7 +969,7 @@ const file_sso_v1_admin_proto_rawDesc = "" +
 	"\x1aRevokeUserSessionsResponse\x12\x18\n" +
 	"\arevoked\x18\x01 \x01(\x05R\arevoked:\x0f\x92A\f\n" +
 	"\n" +
-	"\xd2\x01\arevoked2\xcf%\n" +
+	"\xd2\x01\arevoked2\x91+\n" +
 	"\fAdminService\x12\x9c\x04\n" +
 	"\tListUsers\x12\x18.sso.v1.ListUsersRequest\x1a\x19.sso.v1.ListUsersResponse\"\xd9\x03\x92A\xbe\x03Jm\n" +
 	"\x03400\x12f\n" +
@@ -922,7 +1008,7 @@ const file_sso_v1_admin_proto_rawDesc = "" +
 	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/admin/users/{user_id}\x12\xaf\x06\n" +
 	"\vDisableUser\x12\x1a.sso.v1.DisableUserRequest\x1a\x1b.sso.v1.DisableUserResponse\"\xe6\x05\x92A\xb9\x05J\xcc\x01\n" +
 	"\x03400\x12\xc4\x01\n" +
-	"\xa8\x01user_id is not a UUID, or a malformed body (INVALID_ARGUMENT), or the administrator named itself (FAILED_PRECONDITION): it cannot disable itself or revoke its own role.\x12\x17\n" +
+	"\xa8\x01user_id is not a UUID, or a malformed body (INVALID_ARGUMENT), or the administrator named itself (FAILED_PRECONDITION): it cannot disable, demote or delete itself here.\x12\x17\n" +
 	"\x15\x1a\x13#/definitions/ErrorJ]\n" +
 	"\x03401\x12V\n" +
 	";Missing, invalid or revoked access token (UNAUTHENTICATED).\x12\x17\n" +
@@ -990,7 +1076,7 @@ const file_sso_v1_admin_proto_rawDesc = "" +
 	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02!\"\x1f/v1/admin/users/{user_id}/admin\x12\xc1\x05\n" +
 	"\vRevokeAdmin\x12\x1a.sso.v1.RevokeAdminRequest\x1a\x1b.sso.v1.RevokeAdminResponse\"\xf8\x04\x92A\xcd\x04J\xb7\x01\n" +
 	"\x03400\x12\xaf\x01\n" +
-	"\x93\x01user_id is not a UUID (INVALID_ARGUMENT), or the administrator named itself (FAILED_PRECONDITION): it cannot disable itself or revoke its own role.\x12\x17\n" +
+	"\x93\x01user_id is not a UUID (INVALID_ARGUMENT), or the administrator named itself (FAILED_PRECONDITION): it cannot disable, demote or delete itself here.\x12\x17\n" +
 	"\x15\x1a\x13#/definitions/ErrorJ]\n" +
 	"\x03401\x12V\n" +
 	";Missing, invalid or revoked access token (UNAUTHENTICATED).\x12\x17\n" +
@@ -1028,7 +1114,27 @@ const file_sso_v1_admin_proto_rawDesc = "" +
 	"\x15\x1a\x13#/definitions/Errorb\f\n" +
 	"\n" +
 	"\n" +
-	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02/\"-/v1/admin/users/{user_id}/sessions/revoke-allB\x83\x01\n" +
+	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02/\"-/v1/admin/users/{user_id}/sessions/revoke-all\x12\xbf\x05\n" +
+	"\n" +
+	"DeleteUser\x12\x19.sso.v1.DeleteUserRequest\x1a\x1a.sso.v1.DeleteUserResponse\"\xf9\x04\x92A\xd4\x04J\xbe\x01\n" +
+	"\x03400\x12\xb6\x01\n" +
+	"\x9a\x01user_id is not a UUID (INVALID_ARGUMENT), or the administrator named itself (FAILED_PRECONDITION): it deletes its own account through DELETE /v1/users/me.\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJ]\n" +
+	"\x03401\x12V\n" +
+	";Missing, invalid or revoked access token (UNAUTHENTICATED).\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJ\x84\x01\n" +
+	"\x03403\x12}\n" +
+	"bThe token is not an administrator's (PERMISSION_DENIED); answered before the request is looked at.\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJB\n" +
+	"\x03404\x12;\n" +
+	" No user has this id (NOT_FOUND).\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJY\n" +
+	"\x03503\x12R\n" +
+	"7A dependency is unavailable (UNAVAILABLE); retry later.\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/Errorb\f\n" +
+	"\n" +
+	"\n" +
+	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02\x1b*\x19/v1/admin/users/{user_id}B\x83\x01\n" +
 	"\n" +
 	"com.sso.v1B\n" +
 	"AdminProtoP\x01Z0github.com/ssokit/platform/libs/gen/sso/v1;ssov1\xa2\x02\x03SXX\xaa\x02\x06Sso.V1\xca\x02\x06Sso\\V1\xe2\x02\x12Sso\\V1\\GPBMetadata\xea\x02\aSso::V1b\x06proto3"
@@ -1045,7 +1151,7 @@ func file_sso_v1_admin_proto_rawDescGZIP() []byte {
 	return file_sso_v1_admin_proto_rawDescData
 }
 
-var file_sso_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_sso_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_sso_v1_admin_proto_goTypes = []any{
 	(*AdminUser)(nil),                  // 0: sso.v1.AdminUser
 	(*ListUsersRequest)(nil),           // 1: sso.v1.ListUsersRequest
@@ -1053,21 +1159,23 @@ var file_sso_v1_admin_proto_goTypes = []any{
 	(*GetUserRequest)(nil),             // 3: sso.v1.GetUserRequest
 	(*GetUserResponse)(nil),            // 4: sso.v1.GetUserResponse
 	(*DisableUserRequest)(nil),         // 5: sso.v1.DisableUserRequest
-	(*DisableUserResponse)(nil),        // 6: sso.v1.DisableUserResponse
-	(*EnableUserRequest)(nil),          // 7: sso.v1.EnableUserRequest
-	(*EnableUserResponse)(nil),         // 8: sso.v1.EnableUserResponse
-	(*GrantAdminRequest)(nil),          // 9: sso.v1.GrantAdminRequest
-	(*GrantAdminResponse)(nil),         // 10: sso.v1.GrantAdminResponse
-	(*RevokeAdminRequest)(nil),         // 11: sso.v1.RevokeAdminRequest
-	(*RevokeAdminResponse)(nil),        // 12: sso.v1.RevokeAdminResponse
-	(*RevokeUserSessionsRequest)(nil),  // 13: sso.v1.RevokeUserSessionsRequest
-	(*RevokeUserSessionsResponse)(nil), // 14: sso.v1.RevokeUserSessionsResponse
-	(*timestamppb.Timestamp)(nil),      // 15: google.protobuf.Timestamp
+	(*DeleteUserRequest)(nil),          // 6: sso.v1.DeleteUserRequest
+	(*DeleteUserResponse)(nil),         // 7: sso.v1.DeleteUserResponse
+	(*DisableUserResponse)(nil),        // 8: sso.v1.DisableUserResponse
+	(*EnableUserRequest)(nil),          // 9: sso.v1.EnableUserRequest
+	(*EnableUserResponse)(nil),         // 10: sso.v1.EnableUserResponse
+	(*GrantAdminRequest)(nil),          // 11: sso.v1.GrantAdminRequest
+	(*GrantAdminResponse)(nil),         // 12: sso.v1.GrantAdminResponse
+	(*RevokeAdminRequest)(nil),         // 13: sso.v1.RevokeAdminRequest
+	(*RevokeAdminResponse)(nil),        // 14: sso.v1.RevokeAdminResponse
+	(*RevokeUserSessionsRequest)(nil),  // 15: sso.v1.RevokeUserSessionsRequest
+	(*RevokeUserSessionsResponse)(nil), // 16: sso.v1.RevokeUserSessionsResponse
+	(*timestamppb.Timestamp)(nil),      // 17: google.protobuf.Timestamp
 }
 var file_sso_v1_admin_proto_depIdxs = []int32{
-	15, // 0: sso.v1.AdminUser.created_at:type_name -> google.protobuf.Timestamp
-	15, // 1: sso.v1.ListUsersRequest.created_after:type_name -> google.protobuf.Timestamp
-	15, // 2: sso.v1.ListUsersRequest.created_before:type_name -> google.protobuf.Timestamp
+	17, // 0: sso.v1.AdminUser.created_at:type_name -> google.protobuf.Timestamp
+	17, // 1: sso.v1.ListUsersRequest.created_after:type_name -> google.protobuf.Timestamp
+	17, // 2: sso.v1.ListUsersRequest.created_before:type_name -> google.protobuf.Timestamp
 	0,  // 3: sso.v1.ListUsersResponse.users:type_name -> sso.v1.AdminUser
 	0,  // 4: sso.v1.GetUserResponse.user:type_name -> sso.v1.AdminUser
 	0,  // 5: sso.v1.DisableUserResponse.user:type_name -> sso.v1.AdminUser
@@ -1077,19 +1185,21 @@ var file_sso_v1_admin_proto_depIdxs = []int32{
 	1,  // 9: sso.v1.AdminService.ListUsers:input_type -> sso.v1.ListUsersRequest
 	3,  // 10: sso.v1.AdminService.GetUser:input_type -> sso.v1.GetUserRequest
 	5,  // 11: sso.v1.AdminService.DisableUser:input_type -> sso.v1.DisableUserRequest
-	7,  // 12: sso.v1.AdminService.EnableUser:input_type -> sso.v1.EnableUserRequest
-	9,  // 13: sso.v1.AdminService.GrantAdmin:input_type -> sso.v1.GrantAdminRequest
-	11, // 14: sso.v1.AdminService.RevokeAdmin:input_type -> sso.v1.RevokeAdminRequest
-	13, // 15: sso.v1.AdminService.RevokeUserSessions:input_type -> sso.v1.RevokeUserSessionsRequest
-	2,  // 16: sso.v1.AdminService.ListUsers:output_type -> sso.v1.ListUsersResponse
-	4,  // 17: sso.v1.AdminService.GetUser:output_type -> sso.v1.GetUserResponse
-	6,  // 18: sso.v1.AdminService.DisableUser:output_type -> sso.v1.DisableUserResponse
-	8,  // 19: sso.v1.AdminService.EnableUser:output_type -> sso.v1.EnableUserResponse
-	10, // 20: sso.v1.AdminService.GrantAdmin:output_type -> sso.v1.GrantAdminResponse
-	12, // 21: sso.v1.AdminService.RevokeAdmin:output_type -> sso.v1.RevokeAdminResponse
-	14, // 22: sso.v1.AdminService.RevokeUserSessions:output_type -> sso.v1.RevokeUserSessionsResponse
-	16, // [16:23] is the sub-list for method output_type
-	9,  // [9:16] is the sub-list for method input_type
+	9,  // 12: sso.v1.AdminService.EnableUser:input_type -> sso.v1.EnableUserRequest
+	11, // 13: sso.v1.AdminService.GrantAdmin:input_type -> sso.v1.GrantAdminRequest
+	13, // 14: sso.v1.AdminService.RevokeAdmin:input_type -> sso.v1.RevokeAdminRequest
+	15, // 15: sso.v1.AdminService.RevokeUserSessions:input_type -> sso.v1.RevokeUserSessionsRequest
+	6,  // 16: sso.v1.AdminService.DeleteUser:input_type -> sso.v1.DeleteUserRequest
+	2,  // 17: sso.v1.AdminService.ListUsers:output_type -> sso.v1.ListUsersResponse
+	4,  // 18: sso.v1.AdminService.GetUser:output_type -> sso.v1.GetUserResponse
+	8,  // 19: sso.v1.AdminService.DisableUser:output_type -> sso.v1.DisableUserResponse
+	10, // 20: sso.v1.AdminService.EnableUser:output_type -> sso.v1.EnableUserResponse
+	12, // 21: sso.v1.AdminService.GrantAdmin:output_type -> sso.v1.GrantAdminResponse
+	14, // 22: sso.v1.AdminService.RevokeAdmin:output_type -> sso.v1.RevokeAdminResponse
+	16, // 23: sso.v1.AdminService.RevokeUserSessions:output_type -> sso.v1.RevokeUserSessionsResponse
+	7,  // 24: sso.v1.AdminService.DeleteUser:output_type -> sso.v1.DeleteUserResponse
+	17, // [17:25] is the sub-list for method output_type
+	9,  // [9:17] is the sub-list for method input_type
 	9,  // [9:9] is the sub-list for extension type_name
 	9,  // [9:9] is the sub-list for extension extendee
 	0,  // [0:9] is the sub-list for field type_name
@@ -1106,7 +1216,7 @@ func file_sso_v1_admin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_sso_v1_admin_proto_rawDesc), len(file_sso_v1_admin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   15,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

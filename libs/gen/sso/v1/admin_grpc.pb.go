@@ -26,6 +26,7 @@ const (
 	AdminService_GrantAdmin_FullMethodName         = "/sso.v1.AdminService/GrantAdmin"
 	AdminService_RevokeAdmin_FullMethodName        = "/sso.v1.AdminService/RevokeAdmin"
 	AdminService_RevokeUserSessions_FullMethodName = "/sso.v1.AdminService/RevokeUserSessions"
+	AdminService_DeleteUser_FullMethodName         = "/sso.v1.AdminService/DeleteUser"
 )
 
 // AdminServiceClient is the client API for AdminService service.
@@ -72,6 +73,18 @@ type AdminServiceClient interface {
 	// RevokeUserSessions ends every session of a user, refresh and access
 	// tokens alike.
 	RevokeUserSessions(ctx context.Context, in *RevokeUserSessionsRequest, opts ...grpc.CallOption) (*RevokeUserSessionsResponse, error)
+	// DeleteUser deletes an account as the user's own deletion does (README
+	// "Deleting an account"): its personal data leaves sso in one
+	// transaction with a UserDeleted event that makes welcome-notifier erase
+	// the address and loyalty-points close the account, and every session
+	// ends at once. An administrator deletes its own account through
+	// DELETE /v1/users/me, with its password, not here.
+	//
+	// Errors: UNAUTHENTICATED without a valid access token;
+	// PERMISSION_DENIED for a non-administrator; INVALID_ARGUMENT for an id
+	// that is not a UUID; FAILED_PRECONDITION for the caller's own id;
+	// NOT_FOUND for an unknown id.
+	DeleteUser(ctx context.Context, in *DeleteUserRequest, opts ...grpc.CallOption) (*DeleteUserResponse, error)
 }
 
 type adminServiceClient struct {
@@ -152,6 +165,16 @@ func (c *adminServiceClient) RevokeUserSessions(ctx context.Context, in *RevokeU
 	return out, nil
 }
 
+func (c *adminServiceClient) DeleteUser(ctx context.Context, in *DeleteUserRequest, opts ...grpc.CallOption) (*DeleteUserResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteUserResponse)
+	err := c.cc.Invoke(ctx, AdminService_DeleteUser_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AdminServiceServer is the server API for AdminService service.
 // All implementations must embed UnimplementedAdminServiceServer
 // for forward compatibility.
@@ -196,6 +219,18 @@ type AdminServiceServer interface {
 	// RevokeUserSessions ends every session of a user, refresh and access
 	// tokens alike.
 	RevokeUserSessions(context.Context, *RevokeUserSessionsRequest) (*RevokeUserSessionsResponse, error)
+	// DeleteUser deletes an account as the user's own deletion does (README
+	// "Deleting an account"): its personal data leaves sso in one
+	// transaction with a UserDeleted event that makes welcome-notifier erase
+	// the address and loyalty-points close the account, and every session
+	// ends at once. An administrator deletes its own account through
+	// DELETE /v1/users/me, with its password, not here.
+	//
+	// Errors: UNAUTHENTICATED without a valid access token;
+	// PERMISSION_DENIED for a non-administrator; INVALID_ARGUMENT for an id
+	// that is not a UUID; FAILED_PRECONDITION for the caller's own id;
+	// NOT_FOUND for an unknown id.
+	DeleteUser(context.Context, *DeleteUserRequest) (*DeleteUserResponse, error)
 	mustEmbedUnimplementedAdminServiceServer()
 }
 
@@ -226,6 +261,9 @@ func (UnimplementedAdminServiceServer) RevokeAdmin(context.Context, *RevokeAdmin
 }
 func (UnimplementedAdminServiceServer) RevokeUserSessions(context.Context, *RevokeUserSessionsRequest) (*RevokeUserSessionsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RevokeUserSessions not implemented")
+}
+func (UnimplementedAdminServiceServer) DeleteUser(context.Context, *DeleteUserRequest) (*DeleteUserResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteUser not implemented")
 }
 func (UnimplementedAdminServiceServer) mustEmbedUnimplementedAdminServiceServer() {}
 func (UnimplementedAdminServiceServer) testEmbeddedByValue()                      {}
@@ -374,6 +412,24 @@ func _AdminService_RevokeUserSessions_Handler(srv interface{}, ctx context.Conte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AdminService_DeleteUser_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteUserRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).DeleteUser(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_DeleteUser_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).DeleteUser(ctx, req.(*DeleteUserRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AdminService_ServiceDesc is the grpc.ServiceDesc for AdminService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -408,6 +464,10 @@ var AdminService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RevokeUserSessions",
 			Handler:    _AdminService_RevokeUserSessions_Handler,
+		},
+		{
+			MethodName: "DeleteUser",
+			Handler:    _AdminService_DeleteUser_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

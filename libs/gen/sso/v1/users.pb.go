@@ -82,6 +82,89 @@ func (RegistrationEventStatus) EnumDescriptor() ([]byte, []int) {
 	return file_sso_v1_users_proto_rawDescGZIP(), []int{0}
 }
 
+// DeleteAccountRequest re-confirms the caller's password.
+type DeleteAccountRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The account's current password.
+	Password      string `protobuf:"bytes,1,opt,name=password,proto3" json:"password,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteAccountRequest) Reset() {
+	*x = DeleteAccountRequest{}
+	mi := &file_sso_v1_users_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteAccountRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteAccountRequest) ProtoMessage() {}
+
+func (x *DeleteAccountRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sso_v1_users_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteAccountRequest.ProtoReflect.Descriptor instead.
+func (*DeleteAccountRequest) Descriptor() ([]byte, []int) {
+	return file_sso_v1_users_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *DeleteAccountRequest) GetPassword() string {
+	if x != nil {
+		return x.Password
+	}
+	return ""
+}
+
+// DeleteAccountResponse is empty: the account is gone.
+type DeleteAccountResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteAccountResponse) Reset() {
+	*x = DeleteAccountResponse{}
+	mi := &file_sso_v1_users_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteAccountResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteAccountResponse) ProtoMessage() {}
+
+func (x *DeleteAccountResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_sso_v1_users_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteAccountResponse.ProtoReflect.Descriptor instead.
+func (*DeleteAccountResponse) Descriptor() ([]byte, []int) {
+	return file_sso_v1_users_proto_rawDescGZIP(), []int{1}
+}
+
 // GetMeRequest is empty: the caller is identified by its access token.
 type GetMeRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -91,7 +174,7 @@ type GetMeRequest struct {
 
 func (x *GetMeRequest) Reset() {
 	*x = GetMeRequest{}
-	mi := &file_sso_v1_users_proto_msgTypes[0]
+	mi := &file_sso_v1_users_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -103,7 +186,7 @@ func (x *GetMeRequest) String() string {
 func (*GetMeRequest) ProtoMessage() {}
 
 func (x *GetMeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sso_v1_users_proto_msgTypes[0]
+	mi := &file_sso_v1_users_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -116,7 +199,7 @@ func (x *GetMeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMeRequest.ProtoReflect.Descriptor instead.
 func (*GetMeRequest) Descriptor() ([]byte, []int) {
-	return file_sso_v1_users_proto_rawDescGZIP(), []int{0}
+	return file_sso_v1_users_proto_rawDescGZIP(), []int{2}
 }
 
 // GetMeResponse is the profile of the calling user.
@@ -142,7 +225,7 @@ type GetMeResponse struct {
 
 func (x *GetMeResponse) Reset() {
 	*x = GetMeResponse{}
-	mi := &file_sso_v1_users_proto_msgTypes[1]
+	mi := &file_sso_v1_users_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -154,7 +237,7 @@ func (x *GetMeResponse) String() string {
 func (*GetMeResponse) ProtoMessage() {}
 
 func (x *GetMeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sso_v1_users_proto_msgTypes[1]
+	mi := &file_sso_v1_users_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -167,7 +250,7 @@ func (x *GetMeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMeResponse.ProtoReflect.Descriptor instead.
 func (*GetMeResponse) Descriptor() ([]byte, []int) {
-	return file_sso_v1_users_proto_rawDescGZIP(), []int{1}
+	return file_sso_v1_users_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *GetMeResponse) GetUserId() string {
@@ -230,7 +313,7 @@ type IsAdminRequest struct {
 
 func (x *IsAdminRequest) Reset() {
 	*x = IsAdminRequest{}
-	mi := &file_sso_v1_users_proto_msgTypes[2]
+	mi := &file_sso_v1_users_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -242,7 +325,7 @@ func (x *IsAdminRequest) String() string {
 func (*IsAdminRequest) ProtoMessage() {}
 
 func (x *IsAdminRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sso_v1_users_proto_msgTypes[2]
+	mi := &file_sso_v1_users_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -255,7 +338,7 @@ func (x *IsAdminRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IsAdminRequest.ProtoReflect.Descriptor instead.
 func (*IsAdminRequest) Descriptor() ([]byte, []int) {
-	return file_sso_v1_users_proto_rawDescGZIP(), []int{2}
+	return file_sso_v1_users_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *IsAdminRequest) GetUserId() string {
@@ -276,7 +359,7 @@ type IsAdminResponse struct {
 
 func (x *IsAdminResponse) Reset() {
 	*x = IsAdminResponse{}
-	mi := &file_sso_v1_users_proto_msgTypes[3]
+	mi := &file_sso_v1_users_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -288,7 +371,7 @@ func (x *IsAdminResponse) String() string {
 func (*IsAdminResponse) ProtoMessage() {}
 
 func (x *IsAdminResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sso_v1_users_proto_msgTypes[3]
+	mi := &file_sso_v1_users_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -301,7 +384,7 @@ func (x *IsAdminResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IsAdminResponse.ProtoReflect.Descriptor instead.
 func (*IsAdminResponse) Descriptor() ([]byte, []int) {
-	return file_sso_v1_users_proto_rawDescGZIP(), []int{3}
+	return file_sso_v1_users_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *IsAdminResponse) GetIsAdmin() bool {
@@ -315,7 +398,10 @@ var File_sso_v1_users_proto protoreflect.FileDescriptor
 
 const file_sso_v1_users_proto_rawDesc = "" +
 	"\n" +
-	"\x12sso/v1/users.proto\x12\x06sso.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"\x0e\n" +
+	"\x12sso/v1/users.proto\x12\x06sso.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"=\n" +
+	"\x14DeleteAccountRequest\x12%\n" +
+	"\bpassword\x18\x01 \x01(\tB\t\x92A\x03x\x80\b\xe0A\x02R\bpassword\"\x17\n" +
+	"\x15DeleteAccountResponse\"\x0e\n" +
 	"\fGetMeRequest\"\xb8\x03\n" +
 	"\rGetMeResponse\x12#\n" +
 	"\auser_id\x18\x01 \x01(\tB\n" +
@@ -338,7 +424,7 @@ const file_sso_v1_users_proto_rawDesc = "" +
 	"%REGISTRATION_EVENT_STATUS_UNSPECIFIED\x10\x00\x12)\n" +
 	"%REGISTRATION_EVENT_STATUS_IN_PROGRESS\x10\x01\x12(\n" +
 	"$REGISTRATION_EVENT_STATUS_SUCCESSFUL\x10\x02\x12$\n" +
-	" REGISTRATION_EVENT_STATUS_FAILED\x10\x032\xd6\a\n" +
+	" REGISTRATION_EVENT_STATUS_FAILED\x10\x032\xda\v\n" +
 	"\vUserService\x12\xe9\x02\n" +
 	"\x05GetMe\x12\x14.sso.v1.GetMeRequest\x1a\x15.sso.v1.GetMeResponse\"\xb2\x02\x92A\x9a\x02J]\n" +
 	"\x03401\x12V\n" +
@@ -371,7 +457,23 @@ const file_sso_v1_users_proto_rawDesc = "" +
 	"\x15\x1a\x13#/definitions/Errorb\f\n" +
 	"\n" +
 	"\n" +
-	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/users/{user_id}/adminB\x83\x01\n" +
+	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/users/{user_id}/admin\x12\x81\x04\n" +
+	"\rDeleteAccount\x12\x1c.sso.v1.DeleteAccountRequest\x1a\x1d.sso.v1.DeleteAccountResponse\"\xb2\x03\x92A\x97\x03JY\n" +
+	"\x03400\x12R\n" +
+	"7The password is missing or too long (INVALID_ARGUMENT).\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJr\n" +
+	"\x03401\x12k\n" +
+	"PMissing, invalid or revoked access token, or a wrong password (UNAUTHENTICATED).\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJ]\n" +
+	"\x03429\x12V\n" +
+	";Too many failed attempts (RESOURCE_EXHAUSTED); retry later.\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJY\n" +
+	"\x03503\x12R\n" +
+	"7A dependency is unavailable (UNAVAILABLE); retry later.\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/Errorb\f\n" +
+	"\n" +
+	"\n" +
+	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02\x11:\x01**\f/v1/users/meB\x83\x01\n" +
 	"\n" +
 	"com.sso.v1B\n" +
 	"UsersProtoP\x01Z0github.com/ssokit/platform/libs/gen/sso/v1;ssov1\xa2\x02\x03SXX\xaa\x02\x06Sso.V1\xca\x02\x06Sso\\V1\xe2\x02\x12Sso\\V1\\GPBMetadata\xea\x02\aSso::V1b\x06proto3"
@@ -389,24 +491,28 @@ func file_sso_v1_users_proto_rawDescGZIP() []byte {
 }
 
 var file_sso_v1_users_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_sso_v1_users_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_sso_v1_users_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_sso_v1_users_proto_goTypes = []any{
 	(RegistrationEventStatus)(0),  // 0: sso.v1.RegistrationEventStatus
-	(*GetMeRequest)(nil),          // 1: sso.v1.GetMeRequest
-	(*GetMeResponse)(nil),         // 2: sso.v1.GetMeResponse
-	(*IsAdminRequest)(nil),        // 3: sso.v1.IsAdminRequest
-	(*IsAdminResponse)(nil),       // 4: sso.v1.IsAdminResponse
-	(*timestamppb.Timestamp)(nil), // 5: google.protobuf.Timestamp
+	(*DeleteAccountRequest)(nil),  // 1: sso.v1.DeleteAccountRequest
+	(*DeleteAccountResponse)(nil), // 2: sso.v1.DeleteAccountResponse
+	(*GetMeRequest)(nil),          // 3: sso.v1.GetMeRequest
+	(*GetMeResponse)(nil),         // 4: sso.v1.GetMeResponse
+	(*IsAdminRequest)(nil),        // 5: sso.v1.IsAdminRequest
+	(*IsAdminResponse)(nil),       // 6: sso.v1.IsAdminResponse
+	(*timestamppb.Timestamp)(nil), // 7: google.protobuf.Timestamp
 }
 var file_sso_v1_users_proto_depIdxs = []int32{
-	5, // 0: sso.v1.GetMeResponse.created_at:type_name -> google.protobuf.Timestamp
+	7, // 0: sso.v1.GetMeResponse.created_at:type_name -> google.protobuf.Timestamp
 	0, // 1: sso.v1.GetMeResponse.registration_event_status:type_name -> sso.v1.RegistrationEventStatus
-	1, // 2: sso.v1.UserService.GetMe:input_type -> sso.v1.GetMeRequest
-	3, // 3: sso.v1.UserService.IsAdmin:input_type -> sso.v1.IsAdminRequest
-	2, // 4: sso.v1.UserService.GetMe:output_type -> sso.v1.GetMeResponse
-	4, // 5: sso.v1.UserService.IsAdmin:output_type -> sso.v1.IsAdminResponse
-	4, // [4:6] is the sub-list for method output_type
-	2, // [2:4] is the sub-list for method input_type
+	3, // 2: sso.v1.UserService.GetMe:input_type -> sso.v1.GetMeRequest
+	5, // 3: sso.v1.UserService.IsAdmin:input_type -> sso.v1.IsAdminRequest
+	1, // 4: sso.v1.UserService.DeleteAccount:input_type -> sso.v1.DeleteAccountRequest
+	4, // 5: sso.v1.UserService.GetMe:output_type -> sso.v1.GetMeResponse
+	6, // 6: sso.v1.UserService.IsAdmin:output_type -> sso.v1.IsAdminResponse
+	2, // 7: sso.v1.UserService.DeleteAccount:output_type -> sso.v1.DeleteAccountResponse
+	5, // [5:8] is the sub-list for method output_type
+	2, // [2:5] is the sub-list for method input_type
 	2, // [2:2] is the sub-list for extension type_name
 	2, // [2:2] is the sub-list for extension extendee
 	0, // [0:2] is the sub-list for field type_name
@@ -423,7 +529,7 @@ func file_sso_v1_users_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_sso_v1_users_proto_rawDesc), len(file_sso_v1_users_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   4,
+			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,8 +19,9 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	UserService_GetMe_FullMethodName   = "/sso.v1.UserService/GetMe"
-	UserService_IsAdmin_FullMethodName = "/sso.v1.UserService/IsAdmin"
+	UserService_GetMe_FullMethodName         = "/sso.v1.UserService/GetMe"
+	UserService_IsAdmin_FullMethodName       = "/sso.v1.UserService/IsAdmin"
+	UserService_DeleteAccount_FullMethodName = "/sso.v1.UserService/DeleteAccount"
 )
 
 // UserServiceClient is the client API for UserService service.
@@ -48,6 +49,18 @@ type UserServiceClient interface {
 	// user_id is not a UUID; NOT_FOUND when an administrator asks about no
 	// such user.
 	IsAdmin(ctx context.Context, in *IsAdminRequest, opts ...grpc.CallOption) (*IsAdminResponse, error)
+	// DeleteAccount deletes the account of the access token's bearer, who
+	// proves its password again; wrong passwords count against the login
+	// limits, as a login would. The account's personal data is removed at
+	// once, every session ends, and a UserDeleted event tells the other
+	// services to erase theirs. Afterwards the address may register again, as
+	// a new user.
+	//
+	// Errors: UNAUTHENTICATED when the access token is missing, invalid or
+	// revoked, or the password is wrong; INVALID_ARGUMENT when the password
+	// is missing or too long; RESOURCE_EXHAUSTED after too many failed
+	// attempts.
+	DeleteAccount(ctx context.Context, in *DeleteAccountRequest, opts ...grpc.CallOption) (*DeleteAccountResponse, error)
 }
 
 type userServiceClient struct {
@@ -72,6 +85,16 @@ func (c *userServiceClient) IsAdmin(ctx context.Context, in *IsAdminRequest, opt
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(IsAdminResponse)
 	err := c.cc.Invoke(ctx, UserService_IsAdmin_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *userServiceClient) DeleteAccount(ctx context.Context, in *DeleteAccountRequest, opts ...grpc.CallOption) (*DeleteAccountResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteAccountResponse)
+	err := c.cc.Invoke(ctx, UserService_DeleteAccount_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -103,6 +126,18 @@ type UserServiceServer interface {
 	// user_id is not a UUID; NOT_FOUND when an administrator asks about no
 	// such user.
 	IsAdmin(context.Context, *IsAdminRequest) (*IsAdminResponse, error)
+	// DeleteAccount deletes the account of the access token's bearer, who
+	// proves its password again; wrong passwords count against the login
+	// limits, as a login would. The account's personal data is removed at
+	// once, every session ends, and a UserDeleted event tells the other
+	// services to erase theirs. Afterwards the address may register again, as
+	// a new user.
+	//
+	// Errors: UNAUTHENTICATED when the access token is missing, invalid or
+	// revoked, or the password is wrong; INVALID_ARGUMENT when the password
+	// is missing or too long; RESOURCE_EXHAUSTED after too many failed
+	// attempts.
+	DeleteAccount(context.Context, *DeleteAccountRequest) (*DeleteAccountResponse, error)
 	mustEmbedUnimplementedUserServiceServer()
 }
 
@@ -118,6 +153,9 @@ func (UnimplementedUserServiceServer) GetMe(context.Context, *GetMeRequest) (*Ge
 }
 func (UnimplementedUserServiceServer) IsAdmin(context.Context, *IsAdminRequest) (*IsAdminResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method IsAdmin not implemented")
+}
+func (UnimplementedUserServiceServer) DeleteAccount(context.Context, *DeleteAccountRequest) (*DeleteAccountResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteAccount not implemented")
 }
 func (UnimplementedUserServiceServer) mustEmbedUnimplementedUserServiceServer() {}
 func (UnimplementedUserServiceServer) testEmbeddedByValue()                     {}
@@ -176,6 +214,24 @@ func _UserService_IsAdmin_Handler(srv interface{}, ctx context.Context, dec func
 	return interceptor(ctx, in, info, handler)
 }
 
+func _UserService_DeleteAccount_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteAccountRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(UserServiceServer).DeleteAccount(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: UserService_DeleteAccount_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(UserServiceServer).DeleteAccount(ctx, req.(*DeleteAccountRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // UserService_ServiceDesc is the grpc.ServiceDesc for UserService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -190,6 +246,10 @@ var UserService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "IsAdmin",
 			Handler:    _UserService_IsAdmin_Handler,
+		},
+		{
+			MethodName: "DeleteAccount",
+			Handler:    _UserService_DeleteAccount_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -44,9 +44,10 @@ type Config struct {
 	AccountEvents AccountEvents
 }
 
-// AccountEvents configures the consumption of AccountEvents, which runs
-// only with LOYALTY_WELCOME_BONUS_ON=verification: its own consumer group
-// and dead-letter topic, with Consumer's retry settings.
+// AccountEvents configures the consumption of AccountEvents (a UserDeleted
+// closes the account; under LOYALTY_WELCOME_BONUS_ON=verification an
+// EmailVerified credits the bonus): its own consumer group and dead-letter
+// topic, with Consumer's retry settings.
 type AccountEvents struct {
 	Topic   string `env:"LOYALTY_ACCOUNT_EVENTS_TOPIC" envDefault:"account-events"`
 	GroupID string `env:"LOYALTY_ACCOUNT_EVENTS_GROUP_ID" envDefault:"loyalty-points-account-events"`
@@ -134,9 +135,9 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("%w: LOYALTY_TOPIC and LOYALTY_GROUP_ID are required", config.ErrInvalid)
 	case c.WelcomeBonusOn != BonusOnRegistration && c.WelcomeBonusOn != BonusOnVerification:
 		return fmt.Errorf("%w: LOYALTY_WELCOME_BONUS_ON must be %q or %q", config.ErrInvalid, BonusOnRegistration, BonusOnVerification)
-	case c.WelcomeBonusOn == BonusOnVerification && (c.AccountEvents.Topic == "" || c.AccountEvents.GroupID == ""):
+	case c.AccountEvents.Topic == "" || c.AccountEvents.GroupID == "":
 		return fmt.Errorf("%w: LOYALTY_ACCOUNT_EVENTS_TOPIC and LOYALTY_ACCOUNT_EVENTS_GROUP_ID are required", config.ErrInvalid)
-	case c.WelcomeBonusOn == BonusOnVerification && (c.AccountEvents.GroupID == c.Consumer.GroupID || c.AccountEvents.Topic == c.Consumer.Topic):
+	case c.AccountEvents.GroupID == c.Consumer.GroupID || c.AccountEvents.Topic == c.Consumer.Topic:
 		// One group per topic: each consumer's offsets, lag and dead
 		// letters stay its own.
 		return fmt.Errorf("%w: LOYALTY_ACCOUNT_EVENTS_GROUP_ID and _TOPIC must differ from LOYALTY_GROUP_ID and LOYALTY_TOPIC", config.ErrInvalid)

@@ -1,7 +1,9 @@
 // Package events is the Kafka side of loyalty-points: it turns the events it
 // consumes into welcome-bonus credits, on registration (UserRegistered) or,
 // when so configured, on the address's verification (the EmailVerified
-// kind of AccountEvent). Either way the ledger credits a user once. Delivery
+// kind of AccountEvent), and closes the account of a deleted user (the
+// UserDeleted kind, in either setting). Either way the ledger credits a
+// user once. Delivery
 // (retries, dead letters, commits, tracing) is package consumer's job; this
 // package decides only what an event means and which failures are
 // permanent.
@@ -23,6 +25,8 @@ import (
 // Welcomer credits a new user's welcome bonus, once per user.
 type Welcomer interface {
 	CreditWelcomeBonus(ctx context.Context, userID, eventID string) (credited bool, err error)
+	// CloseAccount closes a deleted user's account, once.
+	CloseAccount(ctx context.Context, userID, eventID string) (closed bool, err error)
 }
 
 // Outcomes of a UserRegistered event, the values of the outcome label of
@@ -32,6 +36,8 @@ const (
 	outcomeDuplicate = "duplicate"
 	outcomeFailed    = "failed"
 	outcomeRejected  = "rejected"
+	// outcomeClosed: a UserDeleted event closed the account.
+	outcomeClosed = "closed"
 )
 
 // BonusOn names the event that credits the welcome bonus.
@@ -59,6 +65,7 @@ type Handler struct {
 	on       BonusOn
 	log      *slog.Logger
 	outcomes *prometheus.CounterVec
+	closings *prometheus.CounterVec
 	skipped  *prometheus.CounterVec
 }
 
@@ -87,7 +94,17 @@ func NewHandler(w Welcomer, on BonusOn, reg prometheus.Registerer, log *slog.Log
 	if err := reg.Register(skipped); err != nil {
 		return nil, fmt.Errorf("events metrics: %w", err)
 	}
-	return &Handler{w: w, on: on, log: log, outcomes: outcomes, skipped: skipped}, nil
+	closings := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "loyalty_points_account_closings_total",
+		Help: "UserDeleted events handled, by outcome: closed, duplicate (the account was closed already), failed (to be retried), rejected (malformed, dead-lettered).",
+	}, []string{"outcome"})
+	for _, o := range []string{outcomeClosed, outcomeDuplicate, outcomeFailed, outcomeRejected} {
+		closings.WithLabelValues(o)
+	}
+	if err := reg.Register(closings); err != nil {
+		return nil, fmt.Errorf("events metrics: %w", err)
+	}
+	return &Handler{w: w, on: on, log: log, outcomes: outcomes, closings: closings, skipped: skipped}, nil
 }
 
 // UserRegistered is a consumer.Handler: it credits the user's welcome
@@ -114,6 +131,9 @@ func (h *Handler) UserRegistered(ctx context.Context, ev *eventsv1.UserRegistere
 // this build (which decodes as no kind), is skipped and counted: it is no
 // failure, so nothing is dead-lettered.
 func (h *Handler) AccountEvent(ctx context.Context, ev *eventsv1.AccountEvent, meta consumer.Metadata) error {
+	if _, ok := ev.GetKind().(*eventsv1.AccountEvent_UserDeleted); ok {
+		return h.close(ctx, ev.GetUserId(), ev.GetEventId(), meta)
+	}
 	if _, ok := ev.GetKind().(*eventsv1.AccountEvent_EmailVerified); ok && h.on == OnVerification {
 		return h.credit(ctx, "EmailVerified", ev.GetUserId(), ev.GetEventId(), meta)
 	}
@@ -123,6 +143,32 @@ func (h *Handler) AccountEvent(ctx context.Context, ev *eventsv1.AccountEvent, m
 	}
 	h.skipped.WithLabelValues(kind).Inc()
 	h.log.DebugContext(ctx, "AccountEvent skipped", slog.String("kind", kind), slog.String("event_id", ev.GetEventId()))
+	return nil
+}
+
+// close closes the account of the user a UserDeleted event names, in
+// either bonus setting.
+func (h *Handler) close(ctx context.Context, userID, eventID string, meta consumer.Metadata) error {
+	closed, err := h.w.CloseAccount(ctx, userID, eventID)
+	var invalid *ledger.InvalidArgumentError
+	switch {
+	case errors.As(err, &invalid):
+		h.closings.WithLabelValues(outcomeRejected).Inc()
+		return fmt.Errorf("%w: UserDeleted event: %w", consumer.ErrPermanent, err)
+	case errors.Is(err, ledger.ErrUnavailable):
+		h.closings.WithLabelValues(outcomeFailed).Inc()
+		return fmt.Errorf("%w: close account: %w", consumer.ErrTransient, err)
+	case err != nil:
+		h.closings.WithLabelValues(outcomeFailed).Inc()
+		return fmt.Errorf("close account: %w", err)
+	case closed:
+		h.closings.WithLabelValues(outcomeClosed).Inc()
+	default:
+		h.closings.WithLabelValues(outcomeDuplicate).Inc()
+	}
+	h.log.InfoContext(ctx, "UserDeleted handled",
+		slog.String("user_id", userID), slog.String("event_id", eventID),
+		slog.Bool("account_closed", closed), slog.Int("attempt", meta.Attempt))
 	return nil
 }
 

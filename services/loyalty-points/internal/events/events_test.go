@@ -20,9 +20,15 @@ import (
 
 type fakeWelcomer struct {
 	credited bool
+	closed   bool
 	err      error
 	gotUser  string
 	gotEvent string
+}
+
+func (f *fakeWelcomer) CloseAccount(_ context.Context, userID, eventID string) (bool, error) {
+	f.gotUser, f.gotEvent = userID, eventID
+	return f.closed, f.err
 }
 
 func (f *fakeWelcomer) CreditWelcomeBonus(_ context.Context, userID, eventID string) (bool, error) {
@@ -178,5 +184,58 @@ func skippedCount(t *testing.T, reg *prometheus.Registry, kind string) float64 {
 		}
 	}
 	t.Fatalf("no loyalty_points_events_skipped_total{kind=%q}", kind)
+	return 0
+}
+
+// TestUserDeletedClosesInBothSettings: a UserDeleted closes the account
+// whichever event credits the bonus; a redelivery is a duplicate.
+func TestUserDeletedClosesInBothSettings(t *testing.T) {
+	for _, on := range []events.BonusOn{events.OnRegistration, events.OnVerification} {
+		w := &fakeWelcomer{closed: true}
+		reg := prometheus.NewRegistry()
+		h, err := events.NewHandler(w, on, reg, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev := &eventsv1.AccountEvent{EventId: "a3bb189e-8bf9-4888-9912-ace4e6543002", UserId: "0f8fad5b-d9cb-469f-a165-70867728950e",
+			Kind: &eventsv1.AccountEvent_UserDeleted{UserDeleted: &eventsv1.UserDeleted{}}}
+		if err := h.AccountEvent(context.Background(), ev, consumer.Metadata{Attempt: 1}); err != nil || w.gotUser != ev.GetUserId() || w.gotEvent != ev.GetEventId() {
+			t.Fatalf("%s: err %v, closed %q/%q; want the event's user closed", on, err, w.gotUser, w.gotEvent)
+		}
+		w.closed = false
+		if err := h.AccountEvent(context.Background(), ev, consumer.Metadata{Attempt: 1}); err != nil {
+			t.Fatalf("%s: redelivery: %v", on, err)
+		}
+		if got := closings(t, reg, "closed"); got != 1 {
+			t.Errorf("%s: closed counted %v, want 1", on, got)
+		}
+		if got := closings(t, reg, "duplicate"); got != 1 {
+			t.Errorf("%s: duplicate counted %v, want 1", on, got)
+		}
+		w.err = fmt.Errorf("postgres: %w", ledger.ErrUnavailable)
+		if err := h.AccountEvent(context.Background(), ev, consumer.Metadata{Attempt: 1}); !errors.Is(err, consumer.ErrTransient) {
+			t.Fatalf("%s: database down: %v, want transient", on, err)
+		}
+	}
+}
+
+// closings is loyalty_points_account_closings_total{outcome}.
+func closings(t *testing.T, reg *prometheus.Registry, outcome string) float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != "loyalty_points_account_closings_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			if m.GetLabel()[0].GetValue() == outcome {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	t.Fatalf("no loyalty_points_account_closings_total{outcome=%q}", outcome)
 	return 0
 }

@@ -33,6 +33,10 @@ func toStatus(ctx context.Context, log *slog.Logger, err error) error {
 		return status.Error(codes.NotFound, ledger.ErrNotFound.Error())
 	case errors.Is(err, ledger.ErrInsufficientFunds):
 		return precondition("INSUFFICIENT_BALANCE", ledger.ErrInsufficientFunds.Error())
+	case errors.Is(err, ledger.ErrAccountClosed):
+		return grpcerr.WithDetails(status.New(codes.FailedPrecondition, ledger.ErrAccountClosed.Error()), &errdetails.PreconditionFailure{
+			Violations: []*errdetails.PreconditionFailure_Violation{{Type: "ACCOUNT_CLOSED", Subject: "account", Description: ledger.ErrAccountClosed.Error()}},
+		})
 	case errors.Is(err, ledger.ErrBalanceOverflow):
 		return precondition("BALANCE_LIMIT", ledger.ErrBalanceOverflow.Error())
 	case errors.Is(err, ledger.ErrIdempotencyKeyReused):

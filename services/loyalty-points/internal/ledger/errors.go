@@ -19,6 +19,9 @@ var (
 	ErrForbidden = errors.New("permission denied")
 	// ErrNotFound means the user has no account (yet).
 	ErrNotFound = errors.New("account not found")
+	// ErrAccountClosed refuses a deposit or withdrawal on the account of a
+	// deleted user; nothing changed.
+	ErrAccountClosed = errors.New("account closed: its user was deleted")
 	// ErrInsufficientFunds refuses a withdrawal larger than the balance;
 	// nothing was taken.
 	ErrInsufficientFunds = errors.New("insufficient balance")

@@ -39,5 +39,15 @@ type Store interface {
 	// BalanceAfter and CreatedAt). It returns ErrNotFound when the account
 	// does not exist, ErrInsufficientFunds when a withdrawal exceeds the
 	// balance and ErrBalanceOverflow when a deposit would overflow it.
+	//
+	// On a closed account Apply returns ErrAccountClosed and CreditWelcome
+	// credits nothing.
 	Apply(ctx context.Context, t Transaction) (recorded Transaction, applied bool, err error)
+	// Close closes userID's account (opening a closed, empty one when it
+	// has none), recording eventID, and erases the free text its
+	// transactions carry (reasons and idempotency keys, written by
+	// administrators, which may name the person); balances and amounts
+	// stay. It reports whether this call closed it: false when it was
+	// closed already, and then nothing changes.
+	Close(ctx context.Context, userID, eventID string) (closed bool, err error)
 }

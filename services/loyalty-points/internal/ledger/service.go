@@ -235,6 +235,22 @@ func (s *Service) CreditWelcomeBonus(ctx context.Context, userID, eventID string
 	return credited, err
 }
 
+// CloseAccount closes the account of a deleted user (see Store.Close):
+// eventID is the UserDeleted event's. It reports whether this call closed
+// it; a redelivered event finds it closed and changes nothing. Malformed
+// ids are an *InvalidArgumentError.
+func (s *Service) CloseAccount(ctx context.Context, userID, eventID string) (closed bool, err error) {
+	id, err := parseUUID("user_id", userID)
+	if err != nil {
+		return false, err
+	}
+	ev, err := parseUUID("event_id", eventID)
+	if err != nil {
+		return false, err
+	}
+	return s.store.Close(ctx, id, ev)
+}
+
 // authorizeRead authenticates the caller and lets it read userID's
 // account, returned in canonical form, if it is the owner or an
 // administrator.

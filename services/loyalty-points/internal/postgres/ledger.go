@@ -34,7 +34,17 @@ const (
 
 	// lockAccount serializes the changes of one account (see the package
 	// documentation).
-	lockAccount = `SELECT balance FROM accounts WHERE user_id = $1 FOR UPDATE`
+	lockAccount = `SELECT balance, closed_at IS NOT NULL AS closed FROM accounts WHERE user_id = $1 FOR UPDATE`
+
+	closeAccount = `UPDATE accounts SET closed_at = clock_timestamp(), closed_by_event = $2
+	WHERE user_id = $1 AND closed_at IS NULL`
+
+	// eraseTransactionText blanks what an administrator typed. A
+	// deposit's or withdrawal's key must stay unique and non-null: its own
+	// id is.
+	eraseTransactionText = `UPDATE transactions
+	SET reason = '', idempotency_key = CASE WHEN idempotency_key IS NULL THEN NULL ELSE id::text END
+	WHERE user_id = $1`
 
 	openAccount = `INSERT INTO accounts (user_id) VALUES ($1) ON CONFLICT (user_id) DO NOTHING`
 
@@ -134,8 +144,8 @@ func (l *Ledger) CreditWelcome(ctx context.Context, t ledger.Transaction) (credi
 		if _, err := tx.ExecContext(ctx, openAccount, t.UserID); err != nil {
 			return err
 		}
-		var balance int64
-		if err := tx.GetContext(ctx, &balance, lockAccount, t.UserID); err != nil {
+		var acc lockedAccount
+		if err := tx.GetContext(ctx, &acc, lockAccount, t.UserID); err != nil || acc.Closed {
 			return err
 		}
 		var had bool
@@ -167,12 +177,15 @@ func (l *Ledger) Apply(ctx context.Context, t ledger.Transaction) (recorded ledg
 		return ledger.Transaction{}, false, fmt.Errorf("postgres: apply: a %s without idempotency key", t.Kind)
 	}
 	err = l.inTx(ctx, func(tx *sqlx.Tx) error {
-		var balance int64
-		if err := tx.GetContext(ctx, &balance, lockAccount, t.UserID); err != nil {
+		var acc lockedAccount
+		if err := tx.GetContext(ctx, &acc, lockAccount, t.UserID); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
 				return ledger.ErrNotFound
 			}
 			return err
+		}
+		if acc.Closed {
+			return ledger.ErrAccountClosed
 		}
 		var prev transactionRow
 		err := tx.GetContext(ctx, &prev, selectByKey, t.UserID, t.IdempotencyKey)
@@ -194,6 +207,38 @@ func (l *Ledger) Apply(ctx context.Context, t ledger.Transaction) (recorded ledg
 		return ledger.Transaction{}, false, storeError("apply "+string(t.Kind), err)
 	}
 	return recorded, applied, nil
+}
+
+// lockedAccount is what lockAccount reads.
+type lockedAccount struct {
+	Balance int64 `db:"balance"`
+	Closed  bool  `db:"closed"`
+}
+
+// Close implements ledger.Store: in one transaction, under the account's
+// row lock, so no deposit or bonus slips in between.
+func (l *Ledger) Close(ctx context.Context, userID, eventID string) (closed bool, err error) {
+	err = l.inTx(ctx, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, openAccount, userID); err != nil {
+			return err
+		}
+		var acc lockedAccount
+		if err := tx.GetContext(ctx, &acc, lockAccount, userID); err != nil || acc.Closed {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, closeAccount, userID, eventID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, eraseTransactionText, userID); err != nil {
+			return err
+		}
+		closed = true
+		return nil
+	})
+	if err != nil {
+		return false, storeError("close account", err)
+	}
+	return closed, nil
 }
 
 // record changes the balance of t's account, whose row the caller has
@@ -245,7 +290,7 @@ func storeError(op string, err error) error {
 }
 
 func isLedgerError(err error) bool {
-	return errors.Is(err, ledger.ErrNotFound) ||
+	return errors.Is(err, ledger.ErrNotFound) || errors.Is(err, ledger.ErrAccountClosed) ||
 		errors.Is(err, ledger.ErrInsufficientFunds) ||
 		errors.Is(err, ledger.ErrBalanceOverflow)
 }

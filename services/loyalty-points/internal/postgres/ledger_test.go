@@ -37,8 +37,9 @@ func TestMigrateTwice(t *testing.T) {
 		t.Fatalf("second migrate: %v", err)
 	}
 	var versions int
-	if err := db.Get(&versions, `SELECT count(*) FROM schema_migrations`); err != nil || versions != 1 {
-		t.Fatalf("schema_migrations rows = %d, %v; want 1", versions, err)
+	// One row per migration file, however often Migrate runs.
+	if err := db.Get(&versions, `SELECT count(*) FROM schema_migrations`); err != nil || versions != 2 {
+		t.Fatalf("schema_migrations rows = %d, %v; want 2", versions, err)
 	}
 }
 

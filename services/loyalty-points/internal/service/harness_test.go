@@ -127,18 +127,22 @@ func start(cfg config.Config) (*harness, error) {
 	// Its own topic and consumer group; the dead-letter topic is created
 	// by the consumer on first use.
 	topic, group := "loyalty_e2e_"+suffix, "loyalty_e2e_"+suffix
+	accTopic, accGroup := "loyalty_e2e_acc_"+suffix, "loyalty_e2e_acc_"+suffix
 	if h.kafka, err = kafka.NewAdminClient(&kafka.ConfigMap{"bootstrap.servers": testenv.KafkaBrokers}); err != nil {
 		return nil, err
 	}
 	teardown = append(teardown, h.kafka.Close)
-	if err := h.createTopic(ctx, topic); err != nil {
-		return nil, err
+	for _, tp := range []string{topic, accTopic} {
+		if err := h.createTopic(ctx, tp); err != nil {
+			return nil, err
+		}
 	}
 	teardown = append(teardown, func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		_, _ = h.kafka.DeleteConsumerGroups(ctx, []string{group})
-		_, _ = h.kafka.DeleteTopics(ctx, []string{topic, consumer.DefaultDeadLetterTopic(topic, group)})
+		_, _ = h.kafka.DeleteConsumerGroups(ctx, []string{group, accGroup})
+		_, _ = h.kafka.DeleteTopics(ctx, []string{topic, consumer.DefaultDeadLetterTopic(topic, group),
+			accTopic, consumer.DefaultDeadLetterTopic(accTopic, accGroup)})
 	})
 
 	// The producer side: sso's role in production.
@@ -147,8 +151,10 @@ func start(cfg config.Config) (*harness, error) {
 		return nil, err
 	}
 	teardown = append(teardown, func() {
-		_, _ = registry.DeleteSubject(topic+"-value", false)
-		_, _ = registry.DeleteSubject(topic+"-value", true)
+		for _, tp := range []string{topic, accTopic} {
+			_, _ = registry.DeleteSubject(tp+"-value", false)
+			_, _ = registry.DeleteSubject(tp+"-value", true)
+		}
 		_ = registry.Close()
 	})
 	if h.ser, err = protobuf.NewSerializer(registry, serde.ValueSerde, protobuf.NewSerializerConfig()); err != nil {
@@ -165,6 +171,7 @@ func start(cfg config.Config) (*harness, error) {
 	cfg.DB.DSN = testenv.WithDatabase(testenv.PGPrimaryDSN, dbName)
 	cfg.Kafka.Brokers, cfg.Kafka.SchemaRegistryURL = testenv.KafkaBrokers, testenv.SchemaRegistryURL
 	cfg.Consumer.Topic, cfg.Consumer.GroupID, cfg.Consumer.DeadLetterTopic = topic, group, ""
+	cfg.AccountEvents.Topic, cfg.AccountEvents.GroupID, cfg.AccountEvents.DeadLetterTopic = accTopic, accGroup, ""
 	cfg.Consumer.MaxAttempts, cfg.Consumer.InitialBackoff, cfg.Consumer.MaxBackoff = 3, 50*time.Millisecond, 200*time.Millisecond
 	cfg.WelcomeBonus = welcomeBonus
 	cfg.ShutdownTimeout = 5 * time.Second

@@ -48,15 +48,18 @@ func TestDatabaseOutageDelaysTheBonusAndDeadLettersNothing(t *testing.T) {
 	dsn.Host = db.Addr
 	cfg.DB.DSN = dsn.String()
 	cfg.Consumer.Topic, cfg.Consumer.GroupID = testenv.Name(t, "loyalty_dbdown"), testenv.Name(t, "loyalty_dbdown")
+	cfg.AccountEvents.Topic, cfg.AccountEvents.GroupID = testenv.Name(t, "loyalty_dbdown_acc"), testenv.Name(t, "loyalty_dbdown_acc")
 	ctx := testenv.Context(t, 2*time.Minute)
-	if err := h.createTopic(ctx, cfg.Consumer.Topic); err != nil {
-		t.Fatal(err)
+	for _, tp := range []string{cfg.Consumer.Topic, cfg.AccountEvents.Topic} {
+		if err := h.createTopic(ctx, tp); err != nil {
+			t.Fatal(err)
+		}
 	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		_, _ = h.kafka.DeleteConsumerGroups(ctx, []string{cfg.Consumer.GroupID, consumer.ReplayGroup(cfg.Consumer.GroupID)})
-		_, _ = h.kafka.DeleteTopics(ctx, []string{cfg.Consumer.Topic, consumer.DefaultDeadLetterTopic(cfg.Consumer.Topic, cfg.Consumer.GroupID)})
+		_, _ = h.kafka.DeleteConsumerGroups(ctx, []string{cfg.Consumer.GroupID, consumer.ReplayGroup(cfg.Consumer.GroupID), cfg.AccountEvents.GroupID})
+		_, _ = h.kafka.DeleteTopics(ctx, []string{cfg.Consumer.Topic, consumer.DefaultDeadLetterTopic(cfg.Consumer.Topic, cfg.Consumer.GroupID), cfg.AccountEvents.Topic})
 		if registry, err := schemaregistry.NewClient(schemaregistry.NewConfig(testenv.SchemaRegistryURL)); err == nil {
 			_, _ = registry.DeleteSubject(cfg.Consumer.Topic+"-value", false)
 			_, _ = registry.DeleteSubject(cfg.Consumer.Topic+"-value", true)

@@ -53,8 +53,8 @@ func ReplayConfig(cfg config.Config) consumer.ReplayConfig {
 }
 
 // AccountEventsReplayConfig says whose dead letters `loyalty-points
-// account-events dlq replay` moves back: the AccountEvents consumer's
-// (LOYALTY_WELCOME_BONUS_ON=verification), to the account events topic.
+// account-events dlq replay` moves back: the AccountEvents consumer's, to
+// the account events topic.
 func AccountEventsReplayConfig(cfg config.Config) consumer.ReplayConfig {
 	return consumer.ReplayConfig{
 		Brokers:         cfg.Kafka.Brokers,
@@ -143,7 +143,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 	health.Add("postgres", db.PingContext)
 	health.Add("kafka", c.Check)
 
-	if cfg.WelcomeBonusOn == config.BonusOnVerification {
+	// AccountEvents are consumed in both settings: a UserDeleted closes the
+	// account whichever event credits the bonus.
+	{
 		ac, err := consumer.New(consumer.Config{
 			Brokers:           cfg.Kafka.Brokers,
 			GroupID:           cfg.AccountEvents.GroupID,

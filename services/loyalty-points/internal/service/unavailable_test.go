@@ -35,14 +35,17 @@ func TestSSOUnavailable(t *testing.T) {
 	cfg := h.cfg
 	cfg.SSO.Addr, cfg.SSO.Timeout = dead, 500*time.Millisecond
 	cfg.Consumer.Topic, cfg.Consumer.GroupID = testenv.Name(t, "loyalty_nosso"), testenv.Name(t, "loyalty_nosso")
-	if err := h.createTopic(testenv.Context(t, 30*time.Second), cfg.Consumer.Topic); err != nil {
-		t.Fatal(err)
+	cfg.AccountEvents.Topic, cfg.AccountEvents.GroupID = testenv.Name(t, "loyalty_nosso_acc"), testenv.Name(t, "loyalty_nosso_acc")
+	for _, tp := range []string{cfg.Consumer.Topic, cfg.AccountEvents.Topic} {
+		if err := h.createTopic(testenv.Context(t, 30*time.Second), tp); err != nil {
+			t.Fatal(err)
+		}
 	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		_, _ = h.kafka.DeleteConsumerGroups(ctx, []string{cfg.Consumer.GroupID})
-		_, _ = h.kafka.DeleteTopics(ctx, []string{cfg.Consumer.Topic})
+		_, _ = h.kafka.DeleteConsumerGroups(ctx, []string{cfg.Consumer.GroupID, cfg.AccountEvents.GroupID})
+		_, _ = h.kafka.DeleteTopics(ctx, []string{cfg.Consumer.Topic, cfg.AccountEvents.Topic})
 	})
 
 	ctx, cancel := context.WithCancel(context.Background())

@@ -64,11 +64,11 @@ const (
 	actionGrant          = "grant"
 	actionRevoke         = "revoke"
 	actionRevokeSessions = "revoke_sessions"
-	// A DeleteUser action joins these when accounts can be deleted.
+	actionDelete         = "delete"
 )
 
 var (
-	adminActions  = [...]string{actionList, actionGet, actionDisable, actionEnable, actionGrant, actionRevoke, actionRevokeSessions}
+	adminActions  = [...]string{actionList, actionGet, actionDisable, actionEnable, actionGrant, actionRevoke, actionRevokeSessions, actionDelete}
 	adminOutcomes = [...]string{"success", "forbidden", "unauthenticated", "invalid", "not_found", "refused", "error"}
 )
 
@@ -317,6 +317,25 @@ func (s *Service) EndUserSessionsAsAdmin(ctx context.Context, accessToken, userI
 		return 0, err
 	}
 	return s.endUserSessions(ctx, id, ReasonAdmin)
+}
+
+// DeleteUserAsAdmin deletes another user's account (see DeleteUser),
+// recorded as the administrator's doing. An administrator deletes its own
+// account through DeleteAccount, with its password (ErrSelfAdmin here).
+func (s *Service) DeleteUserAsAdmin(ctx context.Context, accessToken, userID string) (err error) {
+	defer func() { s.metrics.adminAction(actionDelete, err) }()
+	c, err := s.authorizeAdmin(ctx, accessToken)
+	if err != nil {
+		return err
+	}
+	id, err := parseUserID(userID)
+	if err != nil {
+		return err
+	}
+	if id == c.Subject {
+		return ErrSelfAdmin
+	}
+	return s.DeleteUser(ctx, id, "admin:"+c.Subject)
 }
 
 // adminChange authorizes an administrator, refuses a change on itself when

@@ -30,10 +30,12 @@ var (
 	// not verified, when logins require it; it is answered only after the
 	// password was verified, so it tells nothing to someone without it.
 	ErrEmailNotVerified = errors.New("email address not verified")
-	// ErrSelfAdmin refuses an administrator disabling itself or revoking
-	// its own role: done by the last administrator, nobody could undo it
-	// but an operator with the database.
-	ErrSelfAdmin = errors.New("an administrator cannot disable itself or revoke its own role")
+	// ErrSelfAdmin refuses an administrator disabling itself, revoking
+	// its own role or deleting itself through the admin API: done by the
+	// last administrator, nobody could undo it but an operator with the
+	// database. Its own account it deletes as any user does, with its
+	// password.
+	ErrSelfAdmin = errors.New("an administrator cannot disable, demote or delete itself through the admin API")
 	// ErrAlreadyVerified refuses to resend a verification mail for an
 	// address already verified.
 	ErrAlreadyVerified = errors.New("email address already verified")

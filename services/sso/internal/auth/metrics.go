@@ -36,9 +36,11 @@ const (
 	// ReasonAdmin: an administrator disabled the user, revoked its
 	// administrator role or ended its sessions.
 	ReasonAdmin = "admin"
+	// ReasonAccountDeleted: the account was deleted.
+	ReasonAccountDeleted = "account_deleted"
 )
 
-var sessionReasons = [...]string{ReasonSessionDeleted, ReasonRevokeAll, ReasonPasswordReset, ReasonPasswordChanged, ReasonAdmin}
+var sessionReasons = [...]string{ReasonSessionDeleted, ReasonRevokeAll, ReasonPasswordReset, ReasonPasswordChanged, ReasonAdmin, ReasonAccountDeleted}
 
 // Metrics counts what the use cases decide, for the dashboards and the
 // security alerts:
@@ -49,10 +51,11 @@ var sessionReasons = [...]string{ReasonSessionDeleted, ReasonRevokeAll, ReasonPa
 //	sso_tokens_revoked_total{kind}     access (logout), family (logout, refresh token reuse)
 //	sso_refresh_reuse_detected_total   rotated refresh tokens presented again
 //	sso_sessions_revoked_total{reason} sessions ended by the sessions API or with all of a user's:
-//	                                   session_deleted, revoke_all, password_reset, password_changed, admin
+//	                                   session_deleted, revoke_all, password_reset, password_changed, admin,
+//	                                   account_deleted
 //	sso_admin_actions_total{action,outcome}
 //	                                   admin API calls: action list, get, disable, enable, grant, revoke,
-//	                                   revoke_sessions; outcome success, forbidden, unauthenticated,
+//	                                   revoke_sessions, delete; outcome success, forbidden, unauthenticated,
 //	                                   invalid, not_found, refused (on oneself), error
 //	sso_throttled_total{op,limit}      attempts refused by a limit, before any hashing: op login
 //	                                   (limit account_address, account, address) or register (address)
@@ -107,15 +110,15 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		}, []string{"purpose", "outcome"}),
 		flows: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sso_account_requests_total",
-			Help: "Account requests by flow (resend_verification, forgot_password, change_password) and outcome: success, invalid, throttled, error.",
+			Help: "Account requests by flow (resend_verification, forgot_password, change_password, delete_account) and outcome: success, invalid, throttled, error.",
 		}, []string{"flow", "outcome"}),
 		sessions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sso_sessions_revoked_total",
-			Help: "Sessions (refresh-token families, with their access tokens) ended by reason: session_deleted (the user ended one), revoke_all (the user logged out everywhere), password_reset, password_changed, admin (an administrator disabled the user, revoked its role or ended its sessions).",
+			Help: "Sessions (refresh-token families, with their access tokens) ended by reason: session_deleted (the user ended one), revoke_all (the user logged out everywhere), password_reset, password_changed, admin (an administrator disabled the user, revoked its role or ended its sessions), account_deleted.",
 		}, []string{"reason"}),
 		admin: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sso_admin_actions_total",
-			Help: "Admin API calls by action (list, get, disable, enable, grant, revoke, revoke_sessions) and outcome: success, forbidden (not an administrator), unauthenticated, invalid, not_found, refused (an administrator disabling or demoting itself), error.",
+			Help: "Admin API calls by action (list, get, disable, enable, grant, revoke, revoke_sessions, delete) and outcome: success, forbidden (not an administrator), unauthenticated, invalid, not_found, refused (an administrator disabling, demoting or deleting itself), error.",
 		}, []string{"action", "outcome"}),
 	}
 	for _, a := range adminActions {
@@ -138,7 +141,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		for _, p := range []string{"email-verification", "password-reset"} {
 			m.tokens.WithLabelValues(p, o)
 		}
-		for _, f := range []string{opResend, opForgot, "change_password"} {
+		for _, f := range []string{opResend, opForgot, "change_password", "delete_account"} {
 			m.flows.WithLabelValues(f, o)
 		}
 	}

@@ -37,8 +37,9 @@ sso_logins_total{outcome="unverified"} 0
 # HELP sso_refresh_reuse_detected_total Refresh tokens presented again after their rotation; each revoked its family.
 # TYPE sso_refresh_reuse_detected_total counter
 sso_refresh_reuse_detected_total %d
-# HELP sso_sessions_revoked_total Sessions (refresh-token families, with their access tokens) ended by reason: session_deleted (the user ended one), revoke_all (the user logged out everywhere), password_reset, password_changed, admin (an administrator disabled the user, revoked its role or ended its sessions).
+# HELP sso_sessions_revoked_total Sessions (refresh-token families, with their access tokens) ended by reason: session_deleted (the user ended one), revoke_all (the user logged out everywhere), password_reset, password_changed, admin (an administrator disabled the user, revoked its role or ended its sessions), account_deleted.
 # TYPE sso_sessions_revoked_total counter
+sso_sessions_revoked_total{reason="account_deleted"} 0
 sso_sessions_revoked_total{reason="admin"} %d
 sso_sessions_revoked_total{reason="password_changed"} %d
 sso_sessions_revoked_total{reason="password_reset"} %d

@@ -58,6 +58,11 @@ type Accounts interface {
 	// with a PasswordChanged event; user.ErrNotFound when the user is gone
 	// or its hash is no longer oldHash (a concurrent change won).
 	ChangePassword(ctx context.Context, userID, oldHash, newHash string) error
+	// Delete removes the user and everything of it that names the person
+	// (its row, id mapping, one-time tokens and earlier events, delivered
+	// or not), with a UserDeleted event, atomically. It returns
+	// user.ErrNotFound when the user is already gone.
+	Delete(ctx context.Context, userID string) error
 }
 
 // Session is the state of one refresh-token family: every refresh token

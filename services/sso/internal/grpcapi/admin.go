@@ -64,6 +64,13 @@ func (s *AdminServer) DisableUser(ctx context.Context, req *ssov1.DisableUserReq
 	return &ssov1.DisableUserResponse{User: adminUser(u)}, nil
 }
 
+func (s *AdminServer) DeleteUser(ctx context.Context, req *ssov1.DeleteUserRequest) (*ssov1.DeleteUserResponse, error) {
+	if err := s.svc.DeleteUserAsAdmin(ctx, bearer.Token(ctx), req.GetUserId()); err != nil {
+		return nil, toStatus(ctx, s.log, err)
+	}
+	return &ssov1.DeleteUserResponse{}, nil
+}
+
 func (s *AdminServer) EnableUser(ctx context.Context, req *ssov1.EnableUserRequest) (*ssov1.EnableUserResponse, error) {
 	u, err := s.svc.EnableUser(ctx, bearer.Token(ctx), req.GetUserId())
 	if err != nil {

@@ -62,3 +62,12 @@ func eventStatus(s user.EventStatus) ssov1.RegistrationEventStatus {
 		return ssov1.RegistrationEventStatus_REGISTRATION_EVENT_STATUS_UNSPECIFIED
 	}
 }
+
+func (s *UserServer) DeleteAccount(ctx context.Context, req *ssov1.DeleteAccountRequest) (*ssov1.DeleteAccountResponse, error) {
+	if err := s.svc.DeleteAccount(ctx, auth.AccountDeletion{
+		AccessToken: bearer.Token(ctx), Password: req.GetPassword(), ClientIP: clientIP(ctx),
+	}); err != nil {
+		return nil, toStatus(ctx, s.log, err)
+	}
+	return &ssov1.DeleteAccountResponse{}, nil
+}

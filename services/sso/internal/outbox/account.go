@@ -67,6 +67,8 @@ func AccountEvents(topic string, ring *sealbox.Ring) AccountEventFunc {
 				method = eventsv1.PasswordChangeMethod_PASSWORD_CHANGE_METHOD_RESET
 			}
 			ev.Kind = &eventsv1.AccountEvent_PasswordChanged{PasswordChanged: &eventsv1.PasswordChanged{Email: e.Email, Method: method}}
+		case user.EventUserDeleted:
+			ev.Kind = &eventsv1.AccountEvent_UserDeleted{UserDeleted: &eventsv1.UserDeleted{}}
 		default:
 			return Record{}, fmt.Errorf("unknown account event kind %q", e.Kind)
 		}

@@ -106,6 +106,7 @@ var eventTypes = map[string]func() proto.Message{
 	string(user.EventEmailVerified):              newAccountEvent,
 	string(user.EventPasswordResetRequested):     newAccountEvent,
 	string(user.EventPasswordChanged):            newAccountEvent,
+	string(user.EventUserDeleted):                newAccountEvent,
 }
 
 func newAccountEvent() proto.Message { return new(eventsv1.AccountEvent) }

@@ -405,3 +405,67 @@ func nonNil(b []byte) []byte {
 	}
 	return b
 }
+
+// The statements of an account's deletion, run in one transaction after
+// lockUser. user_ids follows users by its foreign key (ON DELETE CASCADE).
+const (
+	deleteUser = `DELETE FROM users WHERE email = $2 AND id = $1`
+
+	deleteUserTokens = `DELETE FROM one_time_tokens WHERE user_id = $1`
+
+	// deleteUserEvents removes every earlier event of the user, delivered
+	// or not: their payloads carry its address and name. An undelivered
+	// one is dropped rather than sent: it would announce something to an
+	// account that no longer exists (a welcome, a reset link), and its
+	// consumers would have to erase it again. A row the relay is sending
+	// at this moment may still reach Kafka; the consumers ignore a user's
+	// events once they have seen its UserDeleted.
+	deleteUserEvents = `DELETE FROM outbox WHERE aggregate_id = $1`
+)
+
+// Delete removes the user, its id mapping, its one-time tokens and its
+// earlier events, and stores its UserDeleted event, in one transaction:
+// after the commit no row of sso's database names the person, and the
+// event that has the other services forget it is on its way. It returns
+// user.ErrNotFound when the user is already gone.
+func (r *Users) Delete(ctx context.Context, id string) error {
+	if r.account == nil {
+		return errNoAccountEvents
+	}
+	if !isUUID(id) {
+		return user.ErrNotFound
+	}
+	recs, err := r.inTx(ctx, func(tx *sqlx.Tx) ([]outbox.Record, error) {
+		var (
+			email    string
+			verified bool
+		)
+		if err := tx.QueryRowxContext(ctx, lockUser, id).Scan(&email, &verified); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return nil, user.ErrNotFound
+			}
+			return nil, fmt.Errorf("lock user: %w", err)
+		}
+		for _, st := range []struct{ name, q string }{
+			{"user", deleteUser}, {"tokens", deleteUserTokens}, {"events", deleteUserEvents},
+		} {
+			args := []any{id}
+			if st.q == deleteUser {
+				args = append(args, email)
+			}
+			if _, err := tx.ExecContext(ctx, st.q, args...); err != nil {
+				return nil, fmt.Errorf("delete %s: %w", st.name, err)
+			}
+		}
+		rec, err := r.insertEvent(ctx, tx, user.AccountEvent{Kind: user.EventUserDeleted, UserID: id})
+		if err != nil {
+			return nil, err
+		}
+		return []outbox.Record{rec}, nil
+	})
+	if err != nil {
+		return err
+	}
+	r.publish(recs)
+	return nil
+}

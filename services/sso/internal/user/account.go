@@ -34,6 +34,8 @@ const (
 	EventEmailVerified              EventKind = "EmailVerified"
 	EventPasswordResetRequested     EventKind = "PasswordResetRequested"
 	EventPasswordChanged            EventKind = "PasswordChanged"
+	// EventUserDeleted carries no e-mail: the account it names is gone.
+	EventUserDeleted EventKind = "UserDeleted"
 )
 
 // PasswordChange says how a password was changed.

@@ -26,6 +26,8 @@ const (
 // AccountMailer sends the mail an account event asks for, once per event.
 type AccountMailer interface {
 	Send(ctx context.Context, m welcome.AccountMail) (welcome.Delivery, welcome.Outcome, error)
+	// Forget erases what the notifier keeps about a deleted user.
+	Forget(ctx context.Context, userID, eventID string) error
 }
 
 // Opener opens a token sealed for the notifier: *sealbox.Ring. An error
@@ -41,6 +43,7 @@ const (
 	kindEmailVerified         = "email_verified"
 	kindResetRequested        = "password_reset_requested"
 	kindPasswordChanged       = "password_changed"
+	kindUserDeleted           = "user_deleted"
 	kindUnknown               = "unknown"
 )
 
@@ -50,6 +53,9 @@ const (
 	outcomeIgnored = "ignored"
 	// outcomeSkipped: a kind newer than this build; see AccountEvent.
 	outcomeSkipped = "skipped"
+	// outcomeErased: UserDeleted erased the user, or an event of a user
+	// erased earlier sent nothing.
+	outcomeErased = "erased"
 )
 
 // AccountHandler handles AccountEvents.
@@ -65,7 +71,7 @@ type AccountHandler struct {
 func NewAccountHandler(m AccountMailer, open Opener, reg prometheus.Registerer, log *slog.Logger) (*AccountHandler, error) {
 	events := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "welcome_notifier_account_events_total",
-		Help: "AccountEvents handled, by kind and outcome: sent, duplicate (the event's mail was sent before), failed (to be retried), rejected (invalid, unopenable token or undeliverable: dead-lettered), ignored (a kind that needs no mail), skipped (a kind this build does not know).",
+		Help: "AccountEvents handled, by kind and outcome: sent, duplicate (the event's mail was sent before), failed (to be retried), rejected (invalid, unopenable token or undeliverable: dead-lettered), ignored (a kind that needs no mail), erased (the user was deleted: its data erased, or nothing sent for it), skipped (a kind this build does not know).",
 	}, []string{"kind", "outcome"})
 	// Exported as 0 from the start, so rates and alerts work.
 	for _, k := range []string{kindVerificationRequested, kindResetRequested, kindPasswordChanged} {
@@ -74,6 +80,9 @@ func NewAccountHandler(m AccountMailer, open Opener, reg prometheus.Registerer, 
 		}
 	}
 	events.WithLabelValues(kindEmailVerified, outcomeIgnored)
+	for _, o := range []string{outcomeErased, outcomeFailed, outcomeRejected} {
+		events.WithLabelValues(kindUserDeleted, o)
+	}
 	events.WithLabelValues(kindUnknown, outcomeSkipped)
 	if err := reg.Register(events); err != nil {
 		return nil, fmt.Errorf("events metrics: %w", err)
@@ -124,6 +133,8 @@ func (h *AccountHandler) AccountEvent(ctx context.Context, ev *eventsv1.AccountE
 		case eventsv1.PasswordChangeMethod_PASSWORD_CHANGE_METHOD_CHANGE:
 			m.Method = welcome.MethodChange
 		}
+	case *eventsv1.AccountEvent_UserDeleted:
+		return h.forget(ctx, ev, attrs)
 	case *eventsv1.AccountEvent_EmailVerified:
 		h.events.WithLabelValues(kindEmailVerified, outcomeIgnored).Inc()
 		return nil
@@ -148,6 +159,11 @@ func (h *AccountHandler) AccountEvent(ctx context.Context, ev *eventsv1.AccountE
 		return err
 	}
 	attrs = append(attrs, slog.String("mail", string(d.Kind)), slog.String("message_id", d.MessageID))
+	if outcome == welcome.Erased {
+		h.events.WithLabelValues(kind, outcomeErased).Inc()
+		h.log.InfoContext(ctx, "account mail of a deleted user, not sent", attrs...)
+		return nil
+	}
 	if outcome == welcome.AlreadySent {
 		h.events.WithLabelValues(kind, outcomeDuplicate).Inc()
 		h.log.InfoContext(ctx, "account mail already sent, skipping", attrs...)
@@ -155,6 +171,26 @@ func (h *AccountHandler) AccountEvent(ctx context.Context, ev *eventsv1.AccountE
 	}
 	h.events.WithLabelValues(kind, outcomeSent).Inc()
 	h.log.InfoContext(ctx, "account mail sent", attrs...)
+	return nil
+}
+
+// forget erases what the notifier keeps about the user of a UserDeleted
+// event. A redelivery erases nothing more and succeeds.
+func (h *AccountHandler) forget(ctx context.Context, ev *eventsv1.AccountEvent, attrs []any) error {
+	err := h.m.Forget(ctx, ev.GetUserId(), ev.GetEventId())
+	switch {
+	case errors.Is(err, welcome.ErrInvalidEvent):
+		h.events.WithLabelValues(kindUserDeleted, outcomeRejected).Inc()
+		return fmt.Errorf("%w: %w", consumer.ErrPermanent, err)
+	case errors.Is(err, welcome.ErrUnavailable):
+		h.events.WithLabelValues(kindUserDeleted, outcomeFailed).Inc()
+		return fmt.Errorf("%w: %w", consumer.ErrTransient, err)
+	case err != nil:
+		h.events.WithLabelValues(kindUserDeleted, outcomeFailed).Inc()
+		return err
+	}
+	h.events.WithLabelValues(kindUserDeleted, outcomeErased).Inc()
+	h.log.InfoContext(ctx, "deleted user erased", attrs...)
 	return nil
 }
 

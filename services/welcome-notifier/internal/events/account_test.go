@@ -32,11 +32,17 @@ type fakeMailer struct {
 	outcome welcome.Outcome
 	err     error
 	got     []welcome.AccountMail
+	forgot  []string
 }
 
 func (f *fakeMailer) Send(_ context.Context, m welcome.AccountMail) (welcome.Delivery, welcome.Outcome, error) {
 	f.got = append(f.got, m)
 	return welcome.Delivery{Kind: m.Kind, UserID: m.UserID, EventID: m.EventID, Email: m.Email, MessageID: m.Kind.MessageID(m.EventID, "ssokit.local")}, f.outcome, f.err
+}
+
+func (f *fakeMailer) Forget(_ context.Context, userID, eventID string) error {
+	f.forgot = append(f.forgot, userID+"/"+eventID)
+	return f.err
 }
 
 func newRing(t *testing.T) *sealbox.Ring {
@@ -214,6 +220,34 @@ func TestAccountEventIgnoresAndSkips(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "skipped") || !strings.Contains(logs.String(), accEvent) {
 		t.Errorf("log %q, want the skipped event named", logs)
+	}
+}
+
+func TestAccountEventUserDeletedForgetsTheUser(t *testing.T) {
+	t.Parallel()
+	m := &fakeMailer{outcome: welcome.Erased}
+	h, reg, logs := newAccountHandler(t, m, newRing(t))
+	deleted := &eventsv1.AccountEvent{EventId: accEvent, UserId: accUser, Kind: &eventsv1.AccountEvent_UserDeleted{UserDeleted: &eventsv1.UserDeleted{}}}
+	if err := h.AccountEvent(t.Context(), deleted, consumer.Metadata{}); err != nil {
+		t.Fatal(err)
+	}
+	if len(m.forgot) != 1 || m.forgot[0] != accUser+"/"+accEvent || len(m.got) != 0 {
+		t.Fatalf("forgot %v, mailed %+v; want the user forgotten, nothing mailed", m.forgot, m.got)
+	}
+	// A later mail of the erased user: the ledger sends nothing.
+	changed := &eventsv1.AccountEvent{EventId: accEvent, UserId: accUser, Kind: &eventsv1.AccountEvent_PasswordChanged{PasswordChanged: &eventsv1.PasswordChanged{Email: "ada@example.test"}}}
+	if err := h.AccountEvent(t.Context(), changed, consumer.Metadata{}); err != nil {
+		t.Fatal(err)
+	}
+	if count(t, reg, "user_deleted", "erased") != 1 || count(t, reg, "password_changed", "erased") != 1 {
+		t.Fatal("user_deleted and the mail of the erased user not counted as erased")
+	}
+	if strings.Contains(logs.String(), "ada@example.test") {
+		t.Errorf("the address is in the log: %q", logs)
+	}
+	m.err = welcome.ErrUnavailable
+	if err := h.AccountEvent(t.Context(), deleted, consumer.Metadata{}); !errors.Is(err, consumer.ErrTransient) {
+		t.Fatalf("erase with the ledger down = %v, want transient", err)
 	}
 }
 

@@ -46,7 +46,7 @@ type Handler struct {
 func NewHandler(w Welcomer, reg prometheus.Registerer, log *slog.Logger) (*Handler, error) {
 	mails := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "welcome_notifier_mails_total",
-		Help: "UserRegistered events handled, by outcome: sent, duplicate (the user's mail was sent before), failed (to be retried), rejected (permanently undeliverable or invalid).",
+		Help: "UserRegistered events handled, by outcome: sent, duplicate (the user's mail was sent before), failed (to be retried), rejected (permanently undeliverable or invalid), erased (the user was deleted before its welcome: nothing sent).",
 	}, []string{"outcome"})
 	for _, o := range []string{outcomeSent, outcomeDuplicate, outcomeFailed, outcomeRejected} {
 		mails.WithLabelValues(o) // exported as 0 from the start, so rates and alerts work
@@ -82,6 +82,11 @@ func (h *Handler) UserRegistered(ctx context.Context, ev *eventsv1.UserRegistere
 		slog.String("user_id", d.UserID), slog.String("event_id", d.EventID),
 		slog.String("message_id", d.MessageID), slog.Int("attempt", meta.Attempt),
 		slog.String("topic", meta.Topic), slog.Int64("offset", meta.Offset),
+	}
+	if outcome == welcome.Erased {
+		h.mails.WithLabelValues(outcomeErased).Inc()
+		h.log.InfoContext(ctx, "welcome e-mail of a deleted user, not sent", attrs...)
+		return nil
 	}
 	if outcome == welcome.AlreadySent {
 		h.mails.WithLabelValues(outcomeDuplicate).Inc()

@@ -69,6 +69,13 @@ func (l *Ledger) Once(ctx context.Context, d welcome.Delivery, send func(context
 	}
 	defer func() { _ = tx.Rollback() }() // a no-op after Commit
 
+	erased, err := lockUser(ctx, tx, d.UserID)
+	if err != nil {
+		return 0, err
+	}
+	if erased {
+		return welcome.Erased, nil
+	}
 	claim := `INSERT INTO welcome_mails (user_id, event_id, email, status, message_id)
 		VALUES ($1, $2, $3, 'sending', $4)
 		ON CONFLICT (user_id) DO NOTHING`
@@ -121,6 +128,51 @@ func (l *Ledger) Once(ctx context.Context, d welcome.Delivery, send func(context
 		return 0, dbError("record sent mail", err)
 	}
 	return welcome.Sent, nil
+}
+
+// lockUser serializes Once and Erase of one user, until the transaction
+// ends, and reports whether the user is erased. Without it an Erase could
+// miss the row of a Once that had not committed yet: its UPDATE does not
+// see a row inserted after it began. Two users whose ids hash alike only
+// wait for each other.
+func lockUser(ctx context.Context, tx *sqlx.Tx, userID string) (erased bool, err error) {
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, userID); err != nil {
+		return false, dbError("lock user", err)
+	}
+	if err := tx.GetContext(ctx, &erased, `SELECT EXISTS (SELECT 1 FROM erased_users WHERE user_id = $1)`, userID); err != nil {
+		return false, dbError("find erased user", err)
+	}
+	return erased, nil
+}
+
+// Erase implements welcome.Ledger: it blanks the address and last error
+// of the user's mails and marks the user erased, in one transaction.
+func (l *Ledger) Erase(ctx context.Context, userID, eventID string) error {
+	tx, err := l.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return dbError("", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if _, err := lockUser(ctx, tx, userID); err != nil {
+		return err
+	}
+	for _, q := range []string{
+		`INSERT INTO erased_users (user_id, event_id) VALUES ($1, $2) ON CONFLICT (user_id) DO NOTHING`,
+		`UPDATE welcome_mails SET email = '', last_error = NULL WHERE user_id = $1 AND (email <> '' OR last_error IS NOT NULL)`,
+		`UPDATE account_mails SET email = '', last_error = NULL WHERE user_id = $1 AND (email <> '' OR last_error IS NOT NULL)`,
+	} {
+		args := []any{userID}
+		if len(q) > 0 && q[0] == 'I' {
+			args = append(args, eventID)
+		}
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return dbError("erase user", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return dbError("erase user", err)
+	}
+	return nil
 }
 
 // dbError is a failure of the ledger's own statements, marked

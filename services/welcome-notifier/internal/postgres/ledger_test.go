@@ -226,3 +226,62 @@ func TestLedgerMarksAnUnreachableDatabaseUnavailable(t *testing.T) {
 		t.Fatalf("Once with a bad user id = %v, want an error that is not ErrUnavailable", err)
 	}
 }
+
+func TestEraseBlanksTheAddressAndTheErrors(t *testing.T) {
+	t.Parallel()
+	l, db := newLedger(t)
+	ctx := t.Context()
+	d := delivery()
+	d.Email = "erase-" + d.UserID[:8] + "@example.test"
+	// A failed welcome whose error quotes the address, then a sent one,
+	// and a sent account mail.
+	failing := counter{err: errors.New("550 <" + d.Email + ">: mailbox unavailable")}
+	if _, err := l.Once(ctx, d, failing.send); err == nil {
+		t.Fatal("a failing send succeeded")
+	}
+	reset := d
+	reset.Kind, reset.EventID = mail.PasswordReset, uuid.NewString()
+	reset.MessageID = mail.PasswordReset.MessageID(reset.EventID, "ssokit.local")
+	if _, err := l.Once(ctx, reset, failing.send); err == nil {
+		t.Fatal("a failing send succeeded")
+	}
+	var ok counter
+	if _, err := l.Once(ctx, d, ok.send); err != nil {
+		t.Fatal(err)
+	}
+	holding := func() int {
+		var n int
+		if err := db.GetContext(ctx, &n, `SELECT
+			(SELECT count(*) FROM welcome_mails WHERE email = $1 OR last_error LIKE '%' || $1 || '%') +
+			(SELECT count(*) FROM account_mails WHERE email = $1 OR last_error LIKE '%' || $1 || '%')`, d.Email); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := holding(); n != 2 {
+		t.Fatalf("%d rows hold the address before Erase, want 2", n)
+	}
+	erasing := uuid.NewString()
+	if err := l.Erase(ctx, d.UserID, erasing); err != nil {
+		t.Fatal(err)
+	}
+	if n := holding(); n != 0 {
+		t.Fatalf("%d rows still hold the address after Erase", n)
+	}
+	r, err := l.Get(ctx, d.UserID)
+	if err != nil || r.Status != "sent" || r.Email != "" || r.LastError != nil || r.EventID != d.EventID {
+		t.Fatalf("welcome row after Erase = %+v, %v; want sent, its ids kept, no address or error", r, err)
+	}
+	var by string
+	if err := db.GetContext(ctx, &by, "SELECT event_id FROM erased_users WHERE user_id = $1", d.UserID); err != nil || by != erasing {
+		t.Fatalf("erased_users row = %q, %v; want the UserDeleted event", by, err)
+	}
+	// A redelivered UserDeleted keeps the first event's id and changes
+	// nothing.
+	if err := l.Erase(ctx, d.UserID, uuid.NewString()); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.GetContext(ctx, &by, "SELECT event_id FROM erased_users WHERE user_id = $1", d.UserID); err != nil || by != erasing {
+		t.Fatalf("erased_users after a redelivery = %q, %v", by, err)
+	}
+}

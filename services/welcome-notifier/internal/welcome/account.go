@@ -1,6 +1,8 @@
 package welcome
 
 import (
+	"github.com/google/uuid"
+
 	"context"
 	"errors"
 	"fmt"
@@ -193,4 +195,20 @@ func redact(err error, secrets ...string) error {
 		return err
 	}
 	return &redacted{err: err, text: text}
+}
+
+// Forget erases what the notifier keeps about a deleted user (see
+// Ledger.Erase), once the UserDeleted event eventID says so. Erasing a
+// user twice, or one never mailed, succeeds.
+func (s *AccountService) Forget(ctx context.Context, userID, eventID string) error {
+	if err := uuid.Validate(userID); err != nil || len(userID) != 36 {
+		return fmt.Errorf("%w: user id %q is not a UUID", ErrInvalidEvent, userID)
+	}
+	if err := uuid.Validate(eventID); err != nil || len(eventID) != 36 {
+		return fmt.Errorf("%w: event id %q is not a UUID", ErrInvalidEvent, eventID)
+	}
+	if err := s.ledger.Erase(ctx, strings.ToLower(userID), strings.ToLower(eventID)); err != nil {
+		return classify("erase user "+userID, err)
+	}
+	return nil
 }

@@ -23,7 +23,19 @@ type Ledger interface {
 	// call whose ctx has ended before send returns an error wrapping
 	// ctx's; once send has returned nil, the mail is recorded even if ctx
 	// ends meanwhile, so a sent mail is not sent again.
+	//
+	// Once of a user that Erase has forgotten returns Erased without
+	// calling send and records nothing.
 	Once(ctx context.Context, d Delivery, send func(context.Context) error) (Outcome, error)
+	// Erase forgets userID's address: every recorded mail of the user
+	// keeps its ids and status (what exactly-once needs) but no longer the
+	// address or a send error that may quote it, and the user is marked
+	// erased so that no later Once sends to or records it (an event
+	// written before the deletion and delivered after it). A call racing a
+	// Once of the same user waits for it and then erases what it
+	// recorded. Erasing twice is not an error. eventID is the UserDeleted
+	// event's, kept for operators.
+	Erase(ctx context.Context, userID, eventID string) error
 }
 
 // Delivery identifies one mail for the Ledger.
@@ -47,6 +59,9 @@ const (
 	// AlreadySent means the user's mail was recorded earlier; send was not
 	// called.
 	AlreadySent
+	// Erased means the user was deleted (see Ledger.Erase); send was not
+	// called.
+	Erased
 )
 
 func (o Outcome) String() string {
@@ -55,6 +70,8 @@ func (o Outcome) String() string {
 		return "sent"
 	case AlreadySent:
 		return "already sent"
+	case Erased:
+		return "erased"
 	}
 	return "unknown"
 }

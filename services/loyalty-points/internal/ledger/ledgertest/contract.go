@@ -33,6 +33,7 @@ func RunStore(t *testing.T, newStore func(t *testing.T) ledger.Store) {
 		{"ConcurrentRetriesApplyOnce", storeConcurrentRetries},
 		{"DepositBeyondTheMaximum", storeOverflow},
 		{"TransactionsPages", storePages},
+		{"CloseKeepsTheAmountsAndRefusesChanges", storeClose},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -402,5 +403,68 @@ func storePages(t *testing.T, s ledger.Store) {
 		if all[i].UserID != user || !all[i].CreatedAt.Before(all[i-1].CreatedAt) || all[i].BalanceAfter >= all[i-1].BalanceAfter {
 			t.Fatalf("transactions %d and %d out of order: %+v, %+v", i-1, i, all[i-1], all[i])
 		}
+	}
+}
+
+// storeClose: a closed account keeps its balance and amounts, which still
+// add up, loses the free text of its transactions, and refuses every
+// change; closing twice, or an account that never opened, is fine.
+func storeClose(t *testing.T, s ledger.Store) {
+	ctx := testenv.Context(t, 10*time.Second)
+	user := opened(t, s, 100)
+	dep := change(ledger.KindDeposit, user, 30, "key naming ada@example.test")
+	dep.Reason = "goodwill for ada@example.test"
+	if _, _, err := s.Apply(ctx, dep); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Apply(ctx, change(ledger.KindWithdrawal, user, 20, "w1")); err != nil {
+		t.Fatal(err)
+	}
+	closed, err := s.Close(ctx, user, uuid.NewString())
+	if err != nil || !closed {
+		t.Fatalf("Close = %v, %v; want closed", closed, err)
+	}
+	if again, err := s.Close(ctx, user, uuid.NewString()); err != nil || again {
+		t.Fatalf("second Close = %v, %v; want nothing to do", again, err)
+	}
+	a, err := s.Account(ctx, user)
+	if err != nil || a.Balance != 110 {
+		t.Fatalf("account after Close = %+v, %v; want the balance of 110 kept", a, err)
+	}
+	txs, err := s.Transactions(ctx, user, nil, 10)
+	if err != nil || len(txs) != 3 {
+		t.Fatalf("transactions after Close = %+v, %v; want all 3", txs, err)
+	}
+	var sum int64
+	for _, tx := range txs {
+		switch tx.Kind {
+		case ledger.KindWithdrawal:
+			sum -= tx.Amount
+		default:
+			sum += tx.Amount
+		}
+		if tx.Reason != "" || tx.IdempotencyKey != "" && tx.IdempotencyKey != tx.ID {
+			t.Errorf("transaction after Close keeps its text: %+v", tx)
+		}
+	}
+	if sum != a.Balance {
+		t.Fatalf("amounts add up to %d, balance %d", sum, a.Balance)
+	}
+	for _, c := range []ledger.Transaction{change(ledger.KindDeposit, user, 5, "d2"), change(ledger.KindWithdrawal, user, 5, "w2"), dep} {
+		if _, _, err := s.Apply(ctx, c); !errors.Is(err, ledger.ErrAccountClosed) {
+			t.Fatalf("%s on a closed account = %v, want ErrAccountClosed", c.Kind, err)
+		}
+	}
+	// The deletion overtook the registration: the late bonus credits
+	// nothing.
+	early := uuid.NewString()
+	if closed, err := s.Close(ctx, early, uuid.NewString()); err != nil || !closed {
+		t.Fatalf("Close of an account never opened = %v, %v", closed, err)
+	}
+	if credited, err := s.CreditWelcome(ctx, welcome(early, uuid.NewString(), 100)); err != nil || credited {
+		t.Fatalf("bonus on a closed account = %v, %v; want nothing credited", credited, err)
+	}
+	if a, err := s.Account(ctx, early); err != nil || a.Balance != 0 {
+		t.Fatalf("account closed before it opened = %+v, %v; want an empty one", a, err)
 	}
 }

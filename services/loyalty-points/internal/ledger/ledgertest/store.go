@@ -19,6 +19,7 @@ import (
 type Store struct {
 	mu       sync.Mutex
 	accounts map[string]*ledger.Account
+	closed   map[string]bool
 	txs      []ledger.Transaction
 	clock    time.Time
 	calls    int
@@ -30,6 +31,7 @@ var _ ledger.Store = (*Store)(nil)
 func NewStore() *Store {
 	return &Store{
 		accounts: map[string]*ledger.Account{},
+		closed:   map[string]bool{},
 		clock:    time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
 	}
 }
@@ -94,6 +96,9 @@ func (s *Store) CreditWelcome(_ context.Context, t ledger.Transaction) (bool, er
 		a = &ledger.Account{UserID: t.UserID, CreatedAt: now, UpdatedAt: now}
 		s.accounts[t.UserID] = a
 	}
+	if s.closed[t.UserID] {
+		return false, nil
+	}
 	for _, old := range s.txs {
 		if old.UserID == t.UserID && old.Kind == ledger.KindWelcomeBonus {
 			return false, nil
@@ -115,6 +120,9 @@ func (s *Store) Apply(_ context.Context, t ledger.Transaction) (ledger.Transacti
 	if !ok {
 		return ledger.Transaction{}, false, ledger.ErrNotFound
 	}
+	if s.closed[t.UserID] {
+		return ledger.Transaction{}, false, ledger.ErrAccountClosed
+	}
 	for _, old := range s.txs {
 		if old.UserID == t.UserID && old.IdempotencyKey == t.IdempotencyKey {
 			return old, false, nil
@@ -130,6 +138,31 @@ func (s *Store) Apply(_ context.Context, t ledger.Transaction) (ledger.Transacti
 		return ledger.Transaction{}, false, ledger.ErrBalanceOverflow
 	}
 	return s.record(a, t, delta), true, nil
+}
+
+// Close closes userID's account, opening an empty one if needed, and blanks
+// its transactions' reasons and idempotency keys.
+func (s *Store) Close(_ context.Context, userID, _ string) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls++
+	if _, ok := s.accounts[userID]; !ok {
+		now := s.now()
+		s.accounts[userID] = &ledger.Account{UserID: userID, CreatedAt: now, UpdatedAt: now}
+	}
+	if s.closed[userID] {
+		return false, nil
+	}
+	s.closed[userID] = true
+	for i, t := range s.txs {
+		if t.UserID == userID {
+			s.txs[i].Reason = ""
+			if t.IdempotencyKey != "" {
+				s.txs[i].IdempotencyKey = t.ID
+			}
+		}
+	}
+	return true, nil
 }
 
 func (s *Store) record(a *ledger.Account, t ledger.Transaction, delta int64) ledger.Transaction {

@@ -192,3 +192,36 @@ func (m *Users) ChangePassword(_ context.Context, id, oldHash, newHash string) e
 	a.events = append(a.events, user.AccountEvent{Kind: user.EventPasswordChanged, UserID: id, Email: email, Method: user.PasswordChangeByUser})
 	return nil
 }
+
+// Delete removes the user, its tokens and the events naming it, and
+// records a UserDeleted event, as the PostgreSQL store does.
+func (m *Users) Delete(_ context.Context, id string) error {
+	m.mu.Lock()
+	found := false
+	for email, u := range m.byEmail {
+		if u.ID == id {
+			delete(m.byEmail, email)
+			found = true
+		}
+	}
+	m.mu.Unlock()
+	if !found {
+		return user.ErrNotFound
+	}
+	a := m.state()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for h, o := range a.tokens {
+		if o.t.UserID == id {
+			delete(a.tokens, h)
+		}
+	}
+	kept := a.events[:0]
+	for _, e := range a.events {
+		if e.UserID != id {
+			kept = append(kept, e)
+		}
+	}
+	a.events = append(kept, user.AccountEvent{Kind: user.EventUserDeleted, UserID: id})
+	return nil
+}

@@ -43,6 +43,42 @@ func Run(t *testing.T, newLedger func(t *testing.T) welcome.Ledger) {
 		}
 	})
 
+	t.Run("an erased user gets no more mail", func(t *testing.T) {
+		t.Parallel()
+		l := newLedger(t)
+		d := delivery()
+		var c counter
+		if got, err := l.Once(t.Context(), d, c.send); err != nil || got != welcome.Sent {
+			t.Fatalf("first Once = %v, %v; want Sent", got, err)
+		}
+		// Twice: a redelivered UserDeleted.
+		for range 2 {
+			if err := l.Erase(t.Context(), d.UserID, uuid.NewString()); err != nil {
+				t.Fatalf("Erase: %v", err)
+			}
+		}
+		reset := accountDelivery(mail.PasswordReset)
+		reset.UserID = d.UserID
+		late := d
+		late.EventID = uuid.NewString()
+		for _, again := range []welcome.Delivery{d, late, reset} {
+			if got, err := l.Once(t.Context(), again, c.send); err != nil || got != welcome.Erased {
+				t.Fatalf("Once of an erased user = %v, %v; want Erased", got, err)
+			}
+		}
+		if n := c.calls.Load(); n != 1 {
+			t.Fatalf("send called %d times, want 1", n)
+		}
+		// Others are not affected, and a user never mailed can be erased.
+		other := delivery()
+		if err := l.Erase(t.Context(), uuid.NewString(), uuid.NewString()); err != nil {
+			t.Fatalf("Erase of an unknown user: %v", err)
+		}
+		if got, err := l.Once(t.Context(), other, c.send); err != nil || got != welcome.Sent {
+			t.Fatalf("Once of another user = %v, %v; want Sent", got, err)
+		}
+	})
+
 	t.Run("account mails send once per event", func(t *testing.T) {
 		t.Parallel()
 		l := newLedger(t)

@@ -15,6 +15,7 @@ type Memory struct {
 	mu       sync.Mutex
 	sent     map[string]welcome.Delivery
 	attempts map[string]int
+	erased   map[string]bool
 	err      error
 }
 
@@ -22,7 +23,7 @@ var _ welcome.Ledger = (*Memory)(nil)
 
 // NewMemory returns an empty Memory.
 func NewMemory() *Memory {
-	return &Memory{sent: map[string]welcome.Delivery{}, attempts: map[string]int{}}
+	return &Memory{sent: map[string]welcome.Delivery{}, attempts: map[string]int{}, erased: map[string]bool{}}
 }
 
 // Once implements welcome.Ledger.
@@ -35,6 +36,9 @@ func (m *Memory) Once(ctx context.Context, d welcome.Delivery, send func(context
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
+	if m.erased[d.UserID] {
+		return welcome.Erased, nil
+	}
 	k := key(d)
 	if _, ok := m.sent[k]; ok {
 		return welcome.AlreadySent, nil
@@ -45,6 +49,26 @@ func (m *Memory) Once(ctx context.Context, d welcome.Delivery, send func(context
 	}
 	m.sent[k] = d
 	return welcome.Sent, nil
+}
+
+// Erase implements welcome.Ledger.
+func (m *Memory) Erase(ctx context.Context, userID, _ string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.err != nil {
+		return m.err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.erased[userID] = true
+	for k, d := range m.sent {
+		if d.UserID == userID {
+			d.Email = ""
+			m.sent[k] = d
+		}
+	}
+	return nil
 }
 
 // FailWith makes every later Once return err without calling send, as a
