@@ -189,8 +189,12 @@ func TestMeasureSelf(t *testing.T) {
 	if u.CPU < 100*time.Millisecond || u.CPU > u.Wall+time.Second {
 		t.Fatalf("CPU over a busy loop of 100ms CPU = %v (wall %v)", u.CPU, u.Wall)
 	}
-	if u.PeakRSS == 0 || u.HWM < u.PeakRSS || u.CurrentRSS == 0 {
-		t.Fatalf("memory = %+v: want a peak, a lifetime peak at least as large, and a current size", u)
+	// The kernel keeps RSS in per-thread counters folded in lazily, so a
+	// VmRSS sampled mid-run can exceed the VmHWM read at the end by the
+	// counters' slack (seen on CI: 9.0 MB sampled, 8.9 MB high-water mark).
+	const slack = 4 << 20
+	if u.PeakRSS == 0 || u.HWM+slack < u.PeakRSS || u.CurrentRSS == 0 {
+		t.Fatalf("memory = %+v: want a peak, a lifetime peak about as large or larger, and a current size", u)
 	}
 	_ = x
 }
