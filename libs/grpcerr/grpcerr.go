@@ -9,8 +9,10 @@ import (
 	"context"
 	"database/sql/driver"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
+	"strings"
 	"syscall"
 
 	"github.com/lib/pq"
@@ -76,8 +78,30 @@ func Unavailable(err error) bool {
 		errors.Is(err, syscall.ECONNREFUSED) ||
 		errors.Is(err, syscall.ECONNRESET) ||
 		errors.Is(err, driver.ErrBadConn) ||
+		// A connection the server closed under a request: go-redis reports
+		// a held connection that broke in a failover as "Conn is in a bad
+		// state: EOF".
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		(errors.As(err, &marked) && marked.Unavailable()) ||
-		pgUnavailable(err)
+		pgUnavailable(err) || redisUnavailable(err)
+}
+
+// redisUnavailable reports whether err is a Redis reply that means "not
+// now": a node that became a replica refusing a write (READONLY), one
+// still loading its data (LOADING), a master cut off from its replicas
+// (MASTERDOWN, NOREPLICAS) or a cluster slot moving (TRYAGAIN).
+func redisUnavailable(err error) bool {
+	var reply interface{ RedisError() }
+	if !errors.As(err, &reply) {
+		return false
+	}
+	msg := err.Error()
+	for _, prefix := range []string{"READONLY ", "LOADING ", "MASTERDOWN ", "NOREPLICAS ", "TRYAGAIN "} {
+		if strings.Contains(msg, prefix) {
+			return true
+		}
+	}
+	return false
 }
 
 func pgUnavailable(err error) bool {

@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"strings"
@@ -85,12 +86,16 @@ func TestUnavailable(t *testing.T) {
 		&pq.Error{Code: "57P01"},                             // admin shutdown
 		&pq.Error{Code: "08006"},                             // connection failure
 		fmt.Errorf("open: %w", marked{}),
+		fmt.Errorf("redis: Conn is in a bad state: %w", io.EOF), // a held connection broken in a failover
+		fmt.Errorf("redis: %w", redisReply("READONLY You can't write against a read only replica.")),
+		redisReply("LOADING Redis is loading the dataset in memory"),
 	} {
 		if !grpcerr.Unavailable(err) {
 			t.Errorf("Unavailable(%v) = false, want true", err)
 		}
 	}
-	for _, err := range []error{errors.New("constraint violated"), context.Canceled, &pq.Error{Code: "23505"}} {
+	for _, err := range []error{errors.New("constraint violated"), context.Canceled, &pq.Error{Code: "23505"},
+		redisReply("NOSCRIPT No matching script"), errors.New("READONLY is not a Redis reply here")} {
 		if grpcerr.Unavailable(err) {
 			t.Errorf("Unavailable(%v) = true, want false", err)
 		}
@@ -98,6 +103,13 @@ func TestUnavailable(t *testing.T) {
 }
 
 type marked struct{}
+
+// redisReply is an error reply as go-redis returns it: an error with a
+// RedisError marker method.
+type redisReply string
+
+func (r redisReply) Error() string { return string(r) }
+func (redisReply) RedisError()     {}
 
 func (marked) Error() string     { return "no node can serve" }
 func (marked) Unavailable() bool { return true }

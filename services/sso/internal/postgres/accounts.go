@@ -9,6 +9,8 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/ssokit/platform/libs/pgerr"
+
 	"github.com/ssokit/platform/services/sso/internal/auth"
 	"github.com/ssokit/platform/services/sso/internal/outbox"
 	"github.com/ssokit/platform/services/sso/internal/user"
@@ -81,9 +83,17 @@ func (r *Users) Current(ctx context.Context, id string) (user.User, error) {
 }
 
 // CurrentByEmail finds the user with the normalized e-mail on the
-// primary, or user.ErrNotFound.
+// primary, or user.ErrNotFound. When the primary cannot answer (a
+// failover), it reads the replica instead, so logins survive the
+// failover: replication is synchronous, so the replica has every change
+// the primary acknowledged, a password reset included, once it has
+// replayed it, which it does before it is promoted.
 func (r *Users) CurrentByEmail(ctx context.Context, email string) (user.User, error) {
-	return get(ctx, r.primary, queryByEmail, email)
+	u, err := get(ctx, r.primary, queryByEmail, email)
+	if err == nil || r.replica == nil || !pgerr.Unavailable(err) || ctx.Err() != nil {
+		return u, err
+	}
+	return get(ctx, r.replica, queryByEmail, email)
 }
 
 // insertUserWithToken writes a new user, its id mapping, its

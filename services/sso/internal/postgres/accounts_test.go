@@ -280,3 +280,36 @@ func TestResetPasswordTokenWorksOnceUnderConcurrency(t *testing.T) {
 		t.Fatalf("reset event = %+v", ev)
 	}
 }
+
+// TestCurrentByEmailReadsTheReplicaWhenThePrimaryIsDown: logins read the
+// primary, and during a failover (no primary answers) the replica, so they
+// keep working; a primary that answers "no such user" is believed.
+func TestCurrentByEmailReadsTheReplicaWhenThePrimaryIsDown(t *testing.T) {
+	t.Parallel()
+	primary, replica := testDB(t)
+	ctx := testenv.Context(t, 30*time.Second)
+	users, _ := accounts(t, primary, testRing(t))
+	u := newUser(t)
+	if err := users.CreateWithToken(ctx, u, newToken(t, user.PurposeEmailVerification, time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	// A primary nobody listens on: port 1 refuses at once.
+	down, err := sqlx.Open("postgres", "host=127.0.0.1 port=1 user=postgres dbname=postgres sslmode=disable connect_timeout=2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { down.Close() })
+	if !testenv.Eventually(10*time.Second, 50*time.Millisecond, func() bool {
+		got, err := postgres.NewUsers(down, replica, nil).CurrentByEmail(ctx, u.Email)
+		return err == nil && got.ID == u.ID
+	}) {
+		_, err := postgres.NewUsers(down, replica, nil).CurrentByEmail(ctx, u.Email)
+		t.Fatalf("with the primary down, CurrentByEmail = %v; want the user from the replica", err)
+	}
+	if _, err := postgres.NewUsers(down, nil, nil).CurrentByEmail(ctx, u.Email); err == nil || errors.Is(err, user.ErrNotFound) {
+		t.Fatalf("with the primary down and no replica, CurrentByEmail = %v; want the outage", err)
+	}
+	if _, err := postgres.NewUsers(primary, replica, nil).CurrentByEmail(ctx, "nobody-"+u.Email); !errors.Is(err, user.ErrNotFound) {
+		t.Fatalf("an unknown address = %v; want ErrNotFound from the primary", err)
+	}
+}
