@@ -168,7 +168,7 @@ func throttleRelease(t *testing.T, th auth.Throttle) {
 // while a sliding one would never end. A refund inside the window does not
 // move its end either.
 func throttleWindowIsFixedAndEnds(t *testing.T, th auth.Throttle) {
-	const window = 400 * time.Millisecond
+	const window = time.Second
 	q := auth.Quota{Key: "k", Limit: 2, Window: window}
 	start := time.Now()
 	reserve(t, th, q)
@@ -190,13 +190,17 @@ func throttleWindowIsFixedAndEnds(t *testing.T, th auth.Throttle) {
 	}
 	// The attempt that got through opened a new window, counting from one:
 	// the next attempt counts, the one after is refused, as long as both
-	// fall inside that window. A machine that stalls for a whole window in
-	// between (a loaded CI host) says nothing about the window; the check
-	// then waits for the window to end and tries again.
+	// fall inside that window. The window runs on the store's clock, which
+	// on a loaded host can date its start early by the time the server
+	// waited to be scheduled (Redis stamps a command with the time its
+	// event loop woke), so the window may end before a full window of ours
+	// has passed; only attempts within half a window are judged, and a host that
+	// stalls longer says nothing about the window, and the check waits for
+	// the window to end and tries again.
 	for round := 1; ; round++ {
 		second := counted(t, reserve(t, th, q))
 		third := reserve(t, th, q)
-		if time.Since(opened) < window {
+		if time.Since(opened) < window/2 {
 			if !second {
 				t.Error("second attempt of a new window refused")
 			}
@@ -206,7 +210,7 @@ func throttleWindowIsFixedAndEnds(t *testing.T, th auth.Throttle) {
 			return
 		}
 		if round == 5 {
-			t.Fatalf("five new windows of %s each ended before their third attempt: the host is too slow to judge", window)
+			t.Fatalf("in five new windows of %s the third attempt came after half the window: the host is too slow to judge", window)
 		}
 		if !testenv.Eventually(10*window, 10*time.Millisecond, func() bool {
 			opened = time.Now()
