@@ -12,7 +12,7 @@ import (
 // outbox row in one statement on the primary.
 func BenchmarkCreate(b *testing.B) {
 	primary, replica := testDB(b)
-	users := postgres.NewUsers(primary, replica, recordingEvent(nil))
+	users := postgres.NewUsers(primary, replica, recordingEvent(nil), withKeys)
 	ctx := b.Context()
 	for b.Loop() {
 		if err := users.Create(ctx, newUser(b)); err != nil {
@@ -48,7 +48,7 @@ func BenchmarkByID(b *testing.B) {
 // benchmark measures replica reads, not the fallback.
 func benchUser(b *testing.B) (*postgres.Users, userRef) {
 	primary, replica := testDB(b)
-	users := postgres.NewUsers(primary, replica, recordingEvent(nil))
+	users := postgres.NewUsers(primary, replica, recordingEvent(nil), withKeys)
 	u := newUser(b)
 	if err := users.Create(b.Context(), u); err != nil {
 		b.Fatal(err)

@@ -99,7 +99,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 		return nil, fmt.Errorf("sealing keys (SSO_SEALING_KEYS_FILE): %w", err)
 	}
 	users := postgres.NewUsers(primary, replica, outbox.UserRegistered(cfg.Events.Topic),
-		postgres.OnCommitted(relay.Enqueue), postgres.WithAccountEvents(outbox.AccountEvents(cfg.Events.AccountTopic, ring)))
+		postgres.OnCommitted(relay.Enqueue), postgres.WithAccountEvents(outbox.AccountEvents(cfg.Events.AccountTopic, ring)),
+		postgres.WithDataKeys(ring))
 	svc, keys, err := newAuth(cfg, users, rdb, metrics, log)
 	if err != nil {
 		return nil, err
@@ -108,6 +109,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 	// Reset requests still being stored finish before the pools close.
 	p.Defer(func() error { svc.Drain(); return nil })
 
+	dataKeys := grpcapi.NewDataKeyServer(users, metrics, log)
 	err = gateway.ServeAPI(ctx, p, gateway.API{
 		GRPCAddr: cfg.GRPCAddr,
 		Register: func(s grpc.ServiceRegistrar) {
@@ -116,6 +118,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 			ssov1.RegisterAccountServiceServer(s, grpcapi.NewAccountServer(svc, log))
 			ssov1.RegisterSessionServiceServer(s, grpcapi.NewSessionServer(svc, log))
 			ssov1.RegisterAdminServiceServer(s, grpcapi.NewAdminServer(svc, log))
+			// Internal: no REST handler below. Its answers open only
+			// with the sealing ring.
+			ssov1.RegisterUserDataKeyServiceServer(s, dataKeys)
 		},
 		Handlers: []gateway.RegisterFunc{
 			ssov1.RegisterAuthServiceHandler, ssov1.RegisterUserServiceHandler, ssov1.RegisterAccountServiceHandler,
