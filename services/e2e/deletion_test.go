@@ -9,8 +9,11 @@ import (
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 	"github.com/jmoiron/sqlx"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	eventsv1 "github.com/ssokit/platform/libs/gen/events/v1"
+	"github.com/ssokit/platform/libs/sealbox"
 	"github.com/ssokit/platform/libs/testenv"
 	"github.com/ssokit/platform/libs/testenv/kafkatest"
 )
@@ -151,7 +154,13 @@ func TestDeletingAnAccountErasesItEverywhere(t *testing.T) {
 	admin := s.adminToken(t)
 	addr := s.email(t)
 	cleanupMails(t, addr)
-	userID, access := s.register(t, addr, nil)
+	// A name of its own, so that finding it anywhere means this user's.
+	name := "Erasable " + randomHex(6)
+	reg := call(t, http.MethodPost, s.url("/v1/auth/register"), "", map[string]string{"email": addr, "password": password, "full_name": name}, nil)
+	if reg.Status != http.StatusOK {
+		t.Fatalf("register: %d %s", reg.Status, reg.Raw)
+	}
+	userID, access := reg.str("user_id"), reg.str("access_token")
 	login := call(t, http.MethodPost, s.url("/v1/auth/login"), "", map[string]string{"email": addr, "password": password}, nil)
 	if login.Status != http.StatusOK {
 		t.Fatalf("login: %d %s", login.Status, login.Raw)
@@ -173,6 +182,21 @@ func TestDeletingAnAccountErasesItEverywhere(t *testing.T) {
 		if len(holding(t, db, addr)) == 0 {
 			t.Fatalf("%s holds no trace of the address before the deletion: the scan cannot tell an erasure", name)
 		}
+	}
+	// Before: the user's events carry the address and the name sealed,
+	// and the key sso hands out opens them.
+	sealedBefore := 0
+	for _, m := range s.allMessages(t) {
+		if m.userID != userID || m.personal == nil {
+			continue
+		}
+		sealedBefore++
+		if p := s.personal(t, userID, m.eventID, m.personal); p.GetEmail() != addr || m.topic == s.topic && p.GetFullName() != name {
+			t.Fatalf("personal data of %s on %s = %v, want %s, %s", m.eventID, m.topic, p, addr, name)
+		}
+	}
+	if sealedBefore < 2 {
+		t.Fatalf("%d sealed events of the user before the deletion, want its registration and verification request", sealedBefore)
 	}
 
 	// A wrong password: 401, and nothing deleted.
@@ -246,6 +270,29 @@ func TestDeletingAnAccountErasesItEverywhere(t *testing.T) {
 			t.Errorf("%s still holds the address in %v", name, got)
 		}
 	}
+	// No message on any topic of the run, dead letters included, carries
+	// the address or the name, and none of the user's sealed personal data
+	// can be opened any more: sso has no key for the user.
+	s.accountSettled(t)
+	sealedAfter := 0
+	for _, m := range s.allMessages(t) {
+		if found := containsAny(m.msg, addr, name); len(found) != 0 {
+			t.Errorf("a message on %s at offset %v carries %v in clear", m.topic, m.msg.TopicPartition.Offset, found)
+		}
+		if m.userID == userID && m.personal != nil {
+			sealedAfter++
+		}
+	}
+	if sealedAfter < sealedBefore {
+		t.Errorf("%d sealed events of the user on the topics after the deletion, %d before: the scan missed some", sealedAfter, sealedBefore)
+	}
+	if _, err := s.dataKey(t, userID, sealbox.DataKeyVersion); status.Code(err) != codes.NotFound {
+		t.Errorf("the deleted user's data key: %v, want NOT_FOUND", err)
+	}
+	if v := value(scrape(t, s.ssoHTTP), "sso_data_key_lookups_total", map[string]string{"result": "not_found"}); v < 1 {
+		t.Errorf("sso counted %v key lookups of erased users, want at least this test's", v)
+	}
+
 	// The ledger still adds up, and takes nothing more.
 	var balance, sum int64
 	if err := loyDB.QueryRow(`SELECT a.balance, COALESCE(sum(CASE t.kind WHEN 'WITHDRAWAL' THEN -t.amount ELSE t.amount END), 0)
@@ -285,6 +332,27 @@ func TestDeletingAnAccountErasesItEverywhere(t *testing.T) {
 	}
 	if v := value(scrape(t, s.notHTTP), "welcome_notifier_account_events_total", map[string]string{"kind": "user_deleted", "outcome": "erased"}); v != erasedBefore+1 {
 		t.Errorf("the notifier counted %v erasures, want %v: the redelivery handled", v, erasedBefore+1)
+	}
+
+	// An old event of the user delivered again (a replay, a consumer
+	// reset to the start) finds no key: counted, nothing mailed.
+	erasedLookups := value(scrape(t, s.notHTTP), "welcome_notifier_data_key_lookups_total", map[string]string{"result": "erased"})
+	replayed := 0
+	for _, e := range events {
+		if isVerification(e.ev) {
+			produce(t, s.accountTopic, e.msg.Key, e.msg.Value, e.msg.Headers)
+			replayed++
+		}
+	}
+	if replayed == 0 {
+		t.Fatal("no verification request of the user to replay")
+	}
+	s.accountSettled(t)
+	if v := value(scrape(t, s.notHTTP), "welcome_notifier_data_key_lookups_total", map[string]string{"result": "erased"}); v < erasedLookups+float64(replayed) {
+		t.Errorf("the notifier counted %v erased key lookups, want at least %v", v, erasedLookups+float64(replayed))
+	}
+	if n := mailCount(t, addr); n != mails {
+		t.Errorf("%d mails to the erased address after the replay, want %d", n, mails)
 	}
 
 	// The address registers again, as a new user with a new account.
