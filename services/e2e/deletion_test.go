@@ -1,16 +1,21 @@
 package e2e_test
 
 import (
+	"bytes"
 	"fmt"
 	"net/http"
+	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	eventsv1 "github.com/ssokit/platform/libs/gen/events/v1"
 	"github.com/ssokit/platform/libs/sealbox"
@@ -198,6 +203,25 @@ func TestDeletingAnAccountErasesItEverywhere(t *testing.T) {
 	if sealedBefore < 2 {
 		t.Fatalf("%d sealed events of the user before the deletion, want its registration and verification request", sealedBefore)
 	}
+	// A copy of the user's verification request under another event id:
+	// its token no longer opens, so the notifier dead-letters it, and the
+	// user's sealed data sits on a dead-letter topic too.
+	verifications := s.waitAccountEvents(t, userID, func(es []accountEvent) bool { return count(es, isVerification) >= 1 })
+	tampered := proto.Clone(verifications[0].ev).(*eventsv1.AccountEvent)
+	tampered.EventId = uuid.NewString()
+	s.produceAccountEvent(t, tampered, userID)
+	dlq := s.accountTopic + ".e2e-notifier-account-" + s.suffix + ".dlq"
+	if !testenv.Eventually(60*time.Second, 200*time.Millisecond, func() bool {
+		for _, m := range readAll(t, dlq, time.Second) {
+			if header(m, "event_id") == tampered.EventId || strings.Contains(string(m.Value), tampered.EventId) {
+				return true
+			}
+		}
+		return false
+	}) {
+		t.Fatalf("the tampered event never reached %s\nnotifier:\n%s", dlq, s.logs("welcome-notifier"))
+	}
+	sealedBefore++
 
 	// A wrong password: 401, and nothing deleted.
 	if r := call(t, http.MethodDelete, s.url("/v1/users/me"), access, map[string]string{"password": "not the password"}, nil); r.Status != http.StatusUnauthorized {
@@ -275,13 +299,17 @@ func TestDeletingAnAccountErasesItEverywhere(t *testing.T) {
 	// can be opened any more: sso has no key for the user.
 	s.accountSettled(t)
 	sealedAfter := 0
-	for _, m := range s.allMessages(t) {
+	scanned := s.allMessages(t)
+	for _, m := range scanned {
 		if found := containsAny(m.msg, addr, name); len(found) != 0 {
 			t.Errorf("a message on %s at offset %v carries %v in clear", m.topic, m.msg.TopicPartition.Offset, found)
 		}
 		if m.userID == userID && m.personal != nil {
 			sealedAfter++
 		}
+	}
+	if !slices.ContainsFunc(scanned, func(m topicMessage) bool { return m.topic == dlq }) {
+		t.Errorf("the scan did not read the dead-letter topic %s", dlq)
 	}
 	if sealedAfter < sealedBefore {
 		t.Errorf("%d sealed events of the user on the topics after the deletion, %d before: the scan missed some", sealedAfter, sealedBefore)
@@ -339,7 +367,7 @@ func TestDeletingAnAccountErasesItEverywhere(t *testing.T) {
 	erasedLookups := value(scrape(t, s.notHTTP), "welcome_notifier_data_key_lookups_total", map[string]string{"result": "erased"})
 	replayed := 0
 	for _, e := range events {
-		if isVerification(e.ev) {
+		if isVerification(e.ev) && e.ev.GetEventId() != tampered.EventId {
 			produce(t, s.accountTopic, e.msg.Key, e.msg.Value, e.msg.Headers)
 			replayed++
 		}
@@ -353,6 +381,23 @@ func TestDeletingAnAccountErasesItEverywhere(t *testing.T) {
 	}
 	if n := mailCount(t, addr); n != mails {
 		t.Errorf("%d mails to the erased address after the replay, want %d", n, mails)
+	}
+
+	// No service logged the address or the name, whatever it did for the
+	// user: registration, mails, deletion, erasure, the replays.
+	for _, svc := range []string{"sso", "loyalty-points", "welcome-notifier"} {
+		logs, err := os.ReadFile(s.procs[svc].log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(logs, []byte(userID)) && svc != "loyalty-points" {
+			t.Errorf("the %s log never names the user: the check proves nothing", svc)
+		}
+		for _, needle := range []string{addr, name} {
+			if bytes.Contains(logs, []byte(needle)) {
+				t.Errorf("the %s log carries %q", svc, needle)
+			}
+		}
 	}
 
 	// The address registers again, as a new user with a new account.
