@@ -64,3 +64,31 @@ func TestPersonal(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkRegistrationSealing is the sealing a registration adds: a new
+// data key, wrapped under the ring, and two events' personal data sealed.
+func BenchmarkRegistrationSealing(b *testing.B) {
+	line, err := sealbox.NewKeyLine("k1")
+	if err != nil {
+		b.Fatal(err)
+	}
+	r, err := sealbox.Parse([]byte(line))
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := &eventsv1.PersonalData{Email: "ada@example.com", FullName: "Ada Lovelace"}
+	for b.Loop() {
+		key, err := sealbox.NewDataKey()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := r.WrapDataKey("u1", sealbox.DataKeyVersion, key); err != nil {
+			b.Fatal(err)
+		}
+		for range 2 {
+			if _, err := sealbox.SealPersonal(key, sealbox.DataKeyVersion, "u1", "e1", p); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
