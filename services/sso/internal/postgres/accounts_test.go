@@ -303,7 +303,7 @@ func TestResetPasswordTokenWorksOnceUnderConcurrency(t *testing.T) {
 		t.Fatalf("method = %v", method)
 	}
 	_, ev, _ = storedEvent(t, primary, ids[0])
-	if ev.GetPasswordChanged().GetMethod() != eventsv1.PasswordChangeMethod_PASSWORD_CHANGE_METHOD_RESET || 
+	if ev.GetPasswordChanged().GetMethod() != eventsv1.PasswordChangeMethod_PASSWORD_CHANGE_METHOD_RESET ||
 		openPersonal(t, users, ring, u.ID, ev.GetEventId(), ev.GetPasswordChanged().GetEmail(), ev.GetPasswordChanged().GetPersonal()).GetEmail() != u.Email {
 		t.Fatalf("reset event = %+v", ev)
 	}
