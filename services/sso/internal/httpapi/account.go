@@ -103,19 +103,7 @@ func resetForm(b *strings.Builder, d pageData) {
 // only while d has a token.
 func page(d pageData, f form) string {
 	var b strings.Builder
-	b.WriteString(`<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-<title>` + html.EscapeString(d.Title) + ` · ssokit</title>
-<style>` + pageCSS + `</style>
-</head>
-<body>
-<main>
-<h1>` + html.EscapeString(d.Title) + `</h1>
-`)
+	writeHead(&b, d.Title)
 	if d.Error != "" {
 		b.WriteString(`<p class="error" role="alert">` + html.EscapeString(d.Error) + "</p>\n")
 	}
@@ -127,6 +115,24 @@ func page(d pageData, f form) string {
 	}
 	b.WriteString("</main>\n</body>\n</html>\n")
 	return b.String()
+}
+
+// writeHead starts a page: the document's head with the inlined style
+// sheet, and the main heading.
+func writeHead(b *strings.Builder, title string) {
+	b.WriteString(`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>` + html.EscapeString(title) + ` · ssokit</title>
+<style>` + pageCSS + `</style>
+</head>
+<body>
+<main>
+<h1>` + html.EscapeString(title) + `</h1>
+`)
 }
 
 // AccountPages serves the pages the mails link to, server-rendered and
