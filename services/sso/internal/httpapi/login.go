@@ -73,7 +73,6 @@ const (
 	loginPath       = "/login"
 	consentPath     = "/login/consent"
 	logoutPath      = "/logout"
-	loggedOutPath   = "/logout/done"
 	requestIDField  = "authRequestID"
 	csrfField       = "csrf_token"
 	maxRequestIDLen = 256
@@ -85,9 +84,8 @@ const (
 //	GET  /login?authRequestID=...  the sign-in form (or, signed in, straight on)
 //	POST /login                    (form: authRequestID, csrf_token, email, password)
 //	POST /login/consent            (form: authRequestID, csrf_token, decision=approve|deny)
-//	GET  /logout                   a sign-out button while signed in
+//	GET  /logout                   a sign-out button while signed in, else "signed out"
 //	POST /logout                   (form: csrf_token) ends the session
-//	GET  /logout/done              where the provider's end_session lands without a post_logout_redirect_uri
 //
 // A successful sign-in sets the session cookie: a random value whose hash
 // maps, in LoginCookies, to the sso session opened; a later request with it
@@ -117,7 +115,6 @@ func LoginPages(mux *http.ServeMux, flows oidc.Flows, signIns SignIns, cookies L
 	mux.HandleFunc("POST "+consentPath, l.consent)
 	mux.HandleFunc("GET "+logoutPath, l.showLogout)
 	mux.HandleFunc("POST "+logoutPath, l.logout)
-	mux.HandleFunc("GET "+loggedOutPath, l.loggedOut)
 }
 
 type login struct {
@@ -306,6 +303,11 @@ func (l *login) consent(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// showLogout is also where the provider's end_session sends a browser
+// that named no post_logout_redirect_uri: with an id_token_hint the
+// session has ended already and the page says so (forgetting the cookie);
+// without one, or reached by a mere link, a live session gets the sign-out
+// button rather than being ended by a GET.
 func (l *login) showLogout(w http.ResponseWriter, r *http.Request) {
 	_, ok, err := l.session(r)
 	if err != nil {
@@ -337,14 +339,6 @@ func (l *login) logout(w http.ResponseWriter, r *http.Request) {
 	}
 	l.clearSession(w, r)
 	l.renderSignedOut(w, r)
-}
-
-// loggedOut is where the provider's end_session sends a browser that
-// named no post_logout_redirect_uri. The provider ended the session
-// already; a session still live here came by a link, not a logout, and
-// gets the sign-out button rather than a cookie cleared by a mere GET.
-func (l *login) loggedOut(w http.ResponseWriter, r *http.Request) {
-	l.showLogout(w, r)
 }
 
 // request reads and looks up the authorization request id; false means a

@@ -449,7 +449,7 @@ func TestLogoutPage(t *testing.T) {
 		t.Error("POST /logout did not clear the session cookie")
 	}
 	// The provider's end_session lands here after ending the session.
-	if resp, page := f.get(t, "/logout/done"); resp.StatusCode != http.StatusOK || !strings.Contains(page, "You are signed out") {
+	if resp, page := f.get(t, "/logout"); resp.StatusCode != http.StatusOK || !strings.Contains(page, "You are signed out") {
 		t.Errorf("GET /logout/done = %d:\n%s", resp.StatusCode, page)
 	}
 	if resp, page := f.get(t, "/login?authRequestID=req-2"); resp.StatusCode != http.StatusOK || !strings.Contains(page, `name="password"`) {
