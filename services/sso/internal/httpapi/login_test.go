@@ -210,8 +210,9 @@ func (f *loginFixture) signIn(t *testing.T, id string) *http.Response {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET /login = %d:\n%s", resp.StatusCode, page)
 	}
+	// As Chromium posts it (see sameOrigin).
 	resp, _ = f.post(t, "/login", url.Values{"authRequestID": {id}, "csrf_token": {csrfOf(t, page)},
-		"email": {"ada@example.com"}, "password": {"correct horse"}}, nil)
+		"email": {"ada@example.com"}, "password": {"correct horse"}}, map[string]string{"Origin": "null", "Sec-Fetch-Site": "same-origin"})
 	return resp
 }
 
@@ -398,6 +399,7 @@ func TestLoginRefusesForgedPosts(t *testing.T) {
 		"wrong token":       {with("csrf_token", tok[:40]+"AAA"), nil, http.StatusForbidden},
 		"cross-site origin": {good, map[string]string{"Origin": "https://evil.example"}, http.StatusForbidden},
 		"cross-site fetch":  {good, map[string]string{"Sec-Fetch-Site": "cross-site"}, http.StatusForbidden},
+		"opaque origin":     {good, map[string]string{"Origin": "null"}, http.StatusForbidden},
 		"json":              {good, map[string]string{"Content-Type": "application/json"}, http.StatusUnsupportedMediaType},
 		"oversized":         {with("password", strings.Repeat("x", 9<<10)), nil, http.StatusRequestEntityTooLarge},
 		"unknown request":   {with("authRequestID", "nope"), nil, http.StatusBadRequest},
