@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"slices"
+	"strconv"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -15,6 +17,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 	"golang.org/x/text/language"
 
+	"github.com/ssokit/platform/libs/gateway"
 	"github.com/ssokit/platform/services/sso/internal/auth"
 	"github.com/ssokit/platform/services/sso/internal/user"
 )
@@ -60,6 +63,9 @@ type Config struct {
 	LoginPath, LogoutPath string
 	// SecretAttempts bounds client-secret checks per client a minute.
 	SecretAttempts int
+	// AddressLimit bounds the calls of one client address to the
+	// provider's endpoints a minute.
+	AddressLimit int
 }
 
 func (c Config) withDefaults() Config {
@@ -80,6 +86,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.LogoutPath == "" {
 		c.LogoutPath = "/logout"
+	}
+	if c.AddressLimit <= 0 {
+		c.AddressLimit = 300
 	}
 	if c.SecretAttempts <= 0 {
 		c.SecretAttempts = 30
@@ -161,10 +170,42 @@ func New(cfg Config, d Deps, log *slog.Logger) (*Provider, error) {
 }
 
 // Routes mounts the provider's endpoints on mux. The JWKS is not among
-// them: sso serves it already, with this key beside the EdDSA ones.
-func (p *Provider) Routes(mux *http.ServeMux) {
-	mux.Handle("GET "+DiscoveryPath, p.handler)
-	mux.Handle("/oauth/", p.handler)
+// them: sso serves it already, with this key beside the EdDSA ones. Every
+// endpoint's body is bounded, and its calls are counted per client address
+// (trusted: the proxies whose X-Forwarded-For is believed), since each
+// authorize stores a request for minutes.
+func (p *Provider) Routes(mux *http.ServeMux, trusted []netip.Prefix) {
+	h := http.MaxBytesHandler(p.handler, maxBody)
+	mux.Handle("GET "+DiscoveryPath, h)
+	mux.Handle("/oauth/", p.throttled(h, trusted))
+}
+
+// maxBody bounds request bodies: a token or revocation request is a few
+// hundred bytes.
+const maxBody = 16 << 10
+
+func (p *Provider) throttled(next http.Handler, trusted []netip.Prefix) http.Handler {
+	if p.throttle == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		addr, ok := gateway.ClientAddr(r, trusted)
+		if ok {
+			res, err := p.throttle.Reserve(r.Context(), auth.Quota{Key: "oidc:address:" + addr.String(),
+				Limit: p.cfg.AddressLimit, Window: time.Minute})
+			if err != nil {
+				p.log.WarnContext(r.Context(), "oidc throttle", slog.Any("error", err))
+				http.Error(w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
+				return
+			}
+			if res.Refused >= 0 {
+				w.Header().Set("Retry-After", strconv.Itoa(int(res.RetryAfter.Seconds())+1))
+				http.Error(w, http.StatusText(http.StatusTooManyRequests), http.StatusTooManyRequests)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // Handler is every endpoint of the provider, for tests.
@@ -377,3 +418,6 @@ func (o opClient) RestrictAdditionalAccessTokenScopes() func([]string) []string 
 func (o opClient) IsScopeAllowed(scope string) bool     { return slices.Contains(o.c.Scopes, scope) }
 func (o opClient) IDTokenUserinfoClaimsAssertion() bool { return true }
 func (o opClient) ClockSkew() time.Duration             { return 0 }
+
+// Key is the provider's signing key, for the JWKS.
+func (p *Provider) Key() *SigningKey { return p.key }

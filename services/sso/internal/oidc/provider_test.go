@@ -88,7 +88,7 @@ func newEnv(t *testing.T, tweak func(*oidc.Config)) *env {
 		t.Fatal(err)
 	}
 	mux.Handle("GET "+oidc.JWKSPath, httpapi.JWKS(eddsa, key.JWK()))
-	e.p.Routes(mux)
+	e.p.Routes(mux, nil)
 	return e
 }
 
@@ -125,7 +125,7 @@ func (e *env) register(t *testing.T, confidential, firstParty bool) (oidc.Client
 
 func (e *env) oauth(c oidc.Client, secret string) *oauth2.Config {
 	return &oauth2.Config{ClientID: c.ID, ClientSecret: secret, RedirectURL: c.RedirectURIs[0],
-		Scopes: []string{"openid", "email", "offline_access"},
+		Scopes:   []string{"openid", "email", "offline_access"},
 		Endpoint: oauth2.Endpoint{AuthURL: e.issuer + oidc.AuthorizePath, TokenURL: e.issuer + oidc.TokenPath}}
 }
 
