@@ -421,3 +421,6 @@ func (o opClient) ClockSkew() time.Duration             { return 0 }
 
 // Key is the provider's signing key, for the JWKS.
 func (p *Provider) Key() *SigningKey { return p.key }
+
+// Clients is the provider's client store, for the admin use cases.
+func (p *Provider) Clients() *Clients { return p.clients }

@@ -120,7 +120,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 			ssov1.RegisterUserServiceServer(s, grpcapi.NewUserServer(svc, log))
 			ssov1.RegisterAccountServiceServer(s, grpcapi.NewAccountServer(svc, log))
 			ssov1.RegisterSessionServiceServer(s, grpcapi.NewSessionServer(svc, log))
-			ssov1.RegisterAdminServiceServer(s, grpcapi.NewAdminServer(svc, log))
+			ssov1.RegisterAdminServiceServer(s, grpcapi.NewAdminServer(svc, log).WithClients(oidc.NewAdmin(provider.Clients(), svc.AuthorizeAdmin)))
 		},
 		Handlers: []gateway.RegisterFunc{
 			ssov1.RegisterAuthServiceHandler, ssov1.RegisterUserServiceHandler, ssov1.RegisterAccountServiceHandler,
