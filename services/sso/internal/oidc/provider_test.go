@@ -457,3 +457,28 @@ func TestHostedPagesFlows(t *testing.T) {
 		t.Fatal("an ended session completed a login")
 	}
 }
+
+// TestConsentIsForgottenWithTheAccount deletes an account that consented
+// to a client: no row of the consent remains.
+func TestConsentIsForgottenWithTheAccount(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	userID, _ := e.signIn(t)
+	c, _ := e.register(t, true, false)
+	if err := e.clients.Consent(ctx, userID, c.ID, []string{"openid", "email"}); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := e.clients.Consented(ctx, userID, c.ID, []string{"email"}); err != nil || !ok {
+		t.Fatalf("consent not remembered: %v %v", ok, err)
+	}
+	if ok, _ := e.clients.Consented(ctx, userID, c.ID, []string{"email", "offline_access"}); ok {
+		t.Fatal("consent covers a scope never granted")
+	}
+	if _, err := testDB.DB(t).ExecContext(ctx, "DELETE FROM users WHERE id = $1", userID); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := testDB.DB(t).QueryRowContext(ctx, "SELECT count(*) FROM oidc_consents WHERE user_id = $1", userID).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("%d consent rows left after the account's deletion (%v)", n, err)
+	}
+}

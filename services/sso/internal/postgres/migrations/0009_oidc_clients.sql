@@ -15,9 +15,10 @@ CREATE TABLE oidc_clients (
 );
 
 -- A user's remembered consent to a third-party client: the scopes granted.
--- Deleting the client forgets it.
+-- Deleting the client forgets it, and so does deleting the account (through
+-- user_ids, which follows users).
 CREATE TABLE oidc_consents (
-    user_id    uuid NOT NULL,
+    user_id    uuid NOT NULL REFERENCES user_ids (id) ON DELETE CASCADE,
     client_id  text NOT NULL REFERENCES oidc_clients (id) ON DELETE CASCADE,
     scopes     text[] NOT NULL,
     granted_at timestamptz NOT NULL DEFAULT now(),
