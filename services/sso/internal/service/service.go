@@ -29,6 +29,7 @@ import (
 	"github.com/ssokit/platform/services/sso/internal/config"
 	"github.com/ssokit/platform/services/sso/internal/grpcapi"
 	"github.com/ssokit/platform/services/sso/internal/httpapi"
+	"github.com/ssokit/platform/services/sso/internal/oidc"
 	"github.com/ssokit/platform/services/sso/internal/outbox"
 	"github.com/ssokit/platform/services/sso/internal/password"
 	"github.com/ssokit/platform/services/sso/internal/postgres"
@@ -104,6 +105,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 	if err != nil {
 		return nil, err
 	}
+	provider, err := newProvider(cfg, primary, users, rdb, log)
+	if err != nil {
+		return nil, err
+	}
 	p.Go("token cleanup", func(ctx context.Context) error { return cleanTokens(ctx, users, log) })
 	// Reset requests still being stored finish before the pools close.
 	p.Defer(func() error { svc.Drain(); return nil })
@@ -115,7 +120,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 			ssov1.RegisterUserServiceServer(s, grpcapi.NewUserServer(svc, log))
 			ssov1.RegisterAccountServiceServer(s, grpcapi.NewAccountServer(svc, log))
 			ssov1.RegisterSessionServiceServer(s, grpcapi.NewSessionServer(svc, log))
-			ssov1.RegisterAdminServiceServer(s, grpcapi.NewAdminServer(svc, log))
+			ssov1.RegisterAdminServiceServer(s, grpcapi.NewAdminServer(svc, log).WithClients(oidc.NewAdmin(provider.Clients(), svc.AuthorizeAdmin)))
 		},
 		Handlers: []gateway.RegisterFunc{
 			ssov1.RegisterAuthServiceHandler, ssov1.RegisterUserServiceHandler, ssov1.RegisterAccountServiceHandler,
@@ -129,7 +134,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 			PprofAddr: cfg.PprofAddr,
 			Metrics:   metrics,
 			Routes: func(mux *http.ServeMux) error {
-				mux.Handle("GET /.well-known/jwks.json", httpapi.JWKS(keys))
+				// One key set: the EdDSA keys of the API's tokens and the
+				// provider's RS256 key, which discovery points at.
+				mux.Handle("GET "+oidc.JWKSPath, httpapi.JWKS(keys, provider.Key().JWK()))
+				provider.Routes(mux, cfg.Proxies())
 				httpapi.AccountPages(mux, accountPages{svc}, httpapi.PagesConfig{
 					TrustedProxies:    cfg.Proxies(),
 					PasswordMinLength: cfg.Password.MinLength,
@@ -232,6 +240,31 @@ func newAuth(cfg config.Config, users *postgres.Users, rdb goredis.UniversalClie
 	}, auth.Config{AccessTTL: cfg.Tokens.AccessTTL, RefreshTTL: cfg.Tokens.RefreshTTL,
 		FamilyTTL: cfg.Tokens.RefreshFamilyTTL, Limits: cfg.Limits(), Account: cfg.AccountConfig()}, log, auth.WithMetrics(authMetrics))
 	return svc, keys, err
+}
+
+// newProvider builds the OpenID Connect provider over the same users,
+// sessions (auth.Sessions families) and throttle store as the API.
+func newProvider(cfg config.Config, primary *sqlx.DB, users *postgres.Users, rdb goredis.UniversalClient, log *slog.Logger) (*oidc.Provider, error) {
+	key, err := oidc.LoadKey(cfg.OIDC.KeyFile, cfg.OIDC.CreateKey)
+	if err != nil {
+		return nil, fmt.Errorf("OpenID Connect key (SSO_OIDC_KEY_FILE): %w", err)
+	}
+	durable := ssoredis.WaitForReplica(cfg.Redis.ReplicaAckTimeout)
+	return oidc.New(oidc.Config{
+		Issuer:     cfg.OIDC.PublicURL,
+		KeyPrefix:  cfg.Redis.KeyPrefix,
+		AccessTTL:  cfg.Tokens.AccessTTL,
+		IDTokenTTL: cfg.OIDC.IDTokenTTL,
+		CodeTTL:    cfg.OIDC.CodeTTL,
+		Lifetime:   auth.Lifetime{Idle: cfg.Tokens.RefreshTTL, Absolute: cfg.Tokens.RefreshFamilyTTL},
+	}, oidc.Deps{
+		Clients:  oidc.NewClients(primary),
+		Sessions: ssoredis.NewSessions(rdb, cfg.Redis.KeyPrefix, durable),
+		Users:    users,
+		Redis:    rdb,
+		Throttle: ssoredis.NewThrottle(rdb, cfg.Redis.KeyPrefix, durable),
+		Key:      key,
+	}, log)
 }
 
 // Expired one-time tokens are deleted in batches this often; they are
