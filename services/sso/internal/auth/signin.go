@@ -66,17 +66,3 @@ func (s *Service) SessionLive(ctx context.Context, sid string) (bool, error) {
 	revoked, err := s.sessions.AccessRevoked(ctx, "", sid)
 	return !revoked, err
 }
-
-// EndBrowserSession ends the session sid, as the hosted logout page does
-// for the browser that holds it. Ending a session already gone is not an
-// error.
-func (s *Service) EndBrowserSession(ctx context.Context, sid string) error {
-	if sid == "" {
-		return nil
-	}
-	if err := s.sessions.Revoke(ctx, sid); err != nil {
-		return err
-	}
-	s.metrics.revoke(kindFamily)
-	return nil
-}

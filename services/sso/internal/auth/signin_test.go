@@ -30,7 +30,7 @@ func TestSignInOpensALiveSession(t *testing.T) {
 	if err != nil || len(views) != 2 {
 		t.Fatalf("ListSessions = %d sessions, %v; want the registration's and the sign-in's", len(views), err)
 	}
-	if err := f.svc.EndBrowserSession(ctx, in.SessionID); err != nil {
+	if err := f.sessions.Revoke(ctx, in.SessionID); err != nil {
 		t.Fatal(err)
 	}
 	if live, err := f.svc.SessionLive(ctx, in.SessionID); err != nil || live {

@@ -629,7 +629,7 @@ func (l *login) renderConsent(w http.ResponseWriter, r *http.Request, req oidc.L
 <button type="submit" name="decision" value="approve">Allow</button>
 <button type="submit" name="decision" value="deny" class="secondary">Deny</button>
 </form>
-<p class="hint">Your choice is remembered for this application.</p>
+<p class="hint">Once you allow it, this application does not ask again for these.</p>
 `)
 	l.write(w, http.StatusOK, &b)
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/schemaregistry"
@@ -142,6 +143,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 					TrustedProxies:    cfg.Proxies(),
 					PasswordMinLength: cfg.Password.MinLength,
 					PasswordMaxLength: cfg.Password.MaxLength,
+				}, log)
+				httpapi.LoginPages(mux, provider, hostedLogin{svc, provider}, ssoredis.NewLoginCookies(rdb, cfg.Redis.KeyPrefix), httpapi.LoginConfig{
+					TrustedProxies:    cfg.Proxies(),
+					PasswordMaxLength: cfg.Password.MaxLength,
+					// The configuration allows plain http only for a
+					// loopback issuer.
+					InsecureCookies: strings.HasPrefix(cfg.OIDC.PublicURL, "http://"),
+					SessionTTL:      cfg.Tokens.RefreshFamilyTTL,
 				}, log)
 				return nil
 			},
@@ -345,4 +354,16 @@ func (a accountPages) VerifyEmail(ctx context.Context, token string) error {
 
 func (a accountPages) ResetPassword(ctx context.Context, token, newPassword, clientIP string) error {
 	return a.svc.ResetPassword(ctx, auth.PasswordReset{Token: token, NewPassword: newPassword, ClientIP: clientIP})
+}
+
+// hostedLogin is what the hosted login pages use: sso's sign-in, and the
+// provider's end of a session, which ends the applications' refresh
+// families issued from it as well.
+type hostedLogin struct {
+	*auth.Service
+	provider *oidc.Provider
+}
+
+func (h hostedLogin) EndBrowserSession(ctx context.Context, sid string) error {
+	return h.provider.EndSession(ctx, sid)
 }
