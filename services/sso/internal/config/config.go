@@ -80,6 +80,11 @@ type OIDC struct {
 	CodeTTL time.Duration `env:"SSO_OIDC_CODE_TTL" envDefault:"1m"`
 	// IDTokenTTL is the lifetime of ID tokens.
 	IDTokenTTL time.Duration `env:"SSO_OIDC_ID_TOKEN_TTL" envDefault:"1h"`
+	// RegisterURL and ResetURL, when set, are linked from the hosted
+	// sign-in form: the pages where a person creates an account or asks
+	// for a password reset mail (sso has these as API calls, not pages).
+	RegisterURL string `env:"SSO_LOGIN_REGISTER_URL"`
+	ResetURL    string `env:"SSO_LOGIN_PASSWORD_RESET_URL"`
 }
 
 // Kafka locates the cluster and the Schema Registry the outbox relay
@@ -333,6 +338,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("%w: SSO_TOKEN_CACHE_SIZE must not be negative", config.ErrInvalid)
 	case !isHTTPURL(c.OIDC.PublicURL) || strings.HasSuffix(c.OIDC.PublicURL, "/"):
 		return fmt.Errorf("%w: SSO_PUBLIC_URL must be an http(s) base URL without a trailing slash", config.ErrInvalid)
+	case c.OIDC.RegisterURL != "" && !isHTTPURL(c.OIDC.RegisterURL) || c.OIDC.ResetURL != "" && !isHTTPURL(c.OIDC.ResetURL):
+		return fmt.Errorf("%w: SSO_LOGIN_REGISTER_URL and SSO_LOGIN_PASSWORD_RESET_URL must be http(s) URLs", config.ErrInvalid)
 	case c.OIDC.KeyFile == "":
 		return fmt.Errorf("%w: SSO_OIDC_KEY_FILE is required", config.ErrInvalid)
 	case c.OIDC.CodeTTL < time.Second || c.OIDC.CodeTTL > 10*time.Minute || c.OIDC.IDTokenTTL < time.Minute || c.OIDC.IDTokenTTL > 24*time.Hour:

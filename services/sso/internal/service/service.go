@@ -151,6 +151,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 					// loopback issuer.
 					InsecureCookies: strings.HasPrefix(cfg.OIDC.PublicURL, "http://"),
 					SessionTTL:      cfg.Tokens.RefreshFamilyTTL,
+					RegisterURL:     cfg.OIDC.RegisterURL,
+					ResetURL:        cfg.OIDC.ResetURL,
 				}, log)
 				return nil
 			},
