@@ -66,6 +66,11 @@ type LoginConfig struct {
 	SessionTTL time.Duration
 	// RegisterURL and ResetURL, when set, are linked from the login form.
 	RegisterURL, ResetURL string
+	// Throttle, when set, counts each client address's requests to the
+	// pages, AddressLimit a minute (default 300), beside the sign-in's
+	// own per-account and per-address limits on passwords.
+	Throttle     auth.Throttle
+	AddressLimit int
 }
 
 // Hosted login routes.
@@ -110,11 +115,43 @@ func LoginPages(mux *http.ServeMux, flows oidc.Flows, signIns SignIns, cookies L
 		formAction += " http:"
 	}
 	l.csp = strings.Replace(pageCSP, "form-action 'self'", "form-action "+formAction, 1)
-	mux.HandleFunc("GET "+loginPath, l.show)
-	mux.HandleFunc("POST "+loginPath, l.signIn)
-	mux.HandleFunc("POST "+consentPath, l.consent)
-	mux.HandleFunc("GET "+logoutPath, l.showLogout)
-	mux.HandleFunc("POST "+logoutPath, l.logout)
+	if l.cfg.AddressLimit <= 0 {
+		l.cfg.AddressLimit = 300
+	}
+	mux.Handle("GET "+loginPath, l.throttled(l.show))
+	mux.Handle("POST "+loginPath, l.throttled(l.signIn))
+	mux.Handle("POST "+consentPath, l.throttled(l.consent))
+	mux.Handle("GET "+logoutPath, l.throttled(l.showLogout))
+	mux.Handle("POST "+logoutPath, l.throttled(l.logout))
+}
+
+// throttled counts the request against its client address's quota, or
+// refuses it (429) once the quota is used up: every page costs Redis
+// round trips, which nobody gets without bound.
+func (l *login) throttled(next http.HandlerFunc) http.Handler {
+	if l.cfg.Throttle == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		addr, ok := gateway.ClientAddr(r, l.cfg.TrustedProxies)
+		if !ok {
+			next(w, r)
+			return
+		}
+		res, err := l.cfg.Throttle.Reserve(r.Context(), auth.Quota{Key: "login-pages:address:" + addr.String(),
+			Limit: l.cfg.AddressLimit, Window: time.Minute})
+		if err != nil {
+			l.fail(w, r, err)
+			return
+		}
+		if res.Refused >= 0 {
+			secs := int64(res.RetryAfter.Round(time.Second) / time.Second)
+			w.Header().Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
+			l.renderError(w, r, http.StatusTooManyRequests, errorTitle, "Too many attempts. Try again later.")
+			return
+		}
+		next(w, r)
+	})
 }
 
 type login struct {

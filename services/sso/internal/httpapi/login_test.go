@@ -120,7 +120,7 @@ type loginFixture struct {
 	client  *http.Client
 }
 
-func newLoginFixture(t *testing.T) *loginFixture {
+func newLoginFixture(t *testing.T, opts ...func(*httpapi.LoginConfig)) *loginFixture {
 	t.Helper()
 	rdb := redistest.Client(t)
 	prefix := testenv.Name(t, "sso") + ":"
@@ -145,10 +145,18 @@ func newLoginFixture(t *testing.T) *loginFixture {
 		signIns: &fakeSignIns{live: map[string]bool{}},
 	}
 	mux := http.NewServeMux()
-	httpapi.LoginPages(mux, f.flows, f.signIns, ssoredis.NewLoginCookies(rdb, prefix), httpapi.LoginConfig{
+	cfg := httpapi.LoginConfig{
 		PasswordMaxLength: 128, InsecureCookies: true, SessionTTL: time.Hour,
 		ResetURL: "https://accounts.example/forgot",
-	}, slog.New(slog.DiscardHandler))
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	// A limit asks for the pages' throttle, in the test's key space.
+	if cfg.AddressLimit > 0 {
+		cfg.Throttle = ssoredis.NewThrottle(rdb, prefix)
+	}
+	httpapi.LoginPages(mux, f.flows, f.signIns, ssoredis.NewLoginCookies(rdb, prefix), cfg, slog.New(slog.DiscardHandler))
 	f.srv = httptest.NewServer(mux)
 	t.Cleanup(f.srv.Close)
 	f.client = f.newBrowser(t)
@@ -456,5 +464,21 @@ func TestLogoutPage(t *testing.T) {
 	}
 	if resp, page := f.get(t, "/login?authRequestID=req-2"); resp.StatusCode != http.StatusOK || !strings.Contains(page, `name="password"`) {
 		t.Errorf("GET /login after logout = %d, want the form", resp.StatusCode)
+	}
+}
+
+// Each client address gets AddressLimit requests a minute to the pages.
+func TestLoginPagesThrottleAnAddress(t *testing.T) {
+	f := newLoginFixture(t, func(c *httpapi.LoginConfig) {
+		c.AddressLimit = 3
+	})
+	for i := range 3 {
+		if resp, _ := f.get(t, "/login?authRequestID=req-1"); resp.StatusCode != http.StatusOK {
+			t.Fatalf("request %d = %d, want 200", i+1, resp.StatusCode)
+		}
+	}
+	resp, page := f.get(t, "/login?authRequestID=req-1")
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" || !strings.Contains(page, "Too many attempts") {
+		t.Fatalf("request 4 = %d (Retry-After %q), want 429", resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
 }

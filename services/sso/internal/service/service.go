@@ -153,6 +153,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 					SessionTTL:      cfg.Tokens.RefreshFamilyTTL,
 					RegisterURL:     cfg.OIDC.RegisterURL,
 					ResetURL:        cfg.OIDC.ResetURL,
+					Throttle:        ssoredis.NewThrottle(rdb, cfg.Redis.KeyPrefix),
 				}, log)
 				return nil
 			},
