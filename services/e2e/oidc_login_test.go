@@ -289,8 +289,23 @@ func TestSignInWithSSO(t *testing.T) {
 		t.Fatalf("login page does not name the application: %q", got)
 	}
 	screenshot(t, b, "login")
+	// A wrong password first: the form again, the address kept, the error
+	// tied to the fields.
 	if err := chromedp.Do(b,
 		chromedp.SendKeys(chromedp.CSS("#email"), email),
+		chromedp.SendKeys(chromedp.CSS("#password"), "not the password"),
+		chromedp.Submit(chromedp.CSS("#password")),
+		chromedp.WaitVisible(chromedp.CSS("#form-error")),
+	); err != nil {
+		t.Fatalf("wrong password: %v", err)
+	}
+	if got := text(t, b, "#form-error"); !strings.Contains(got, "password is wrong") {
+		t.Fatalf("wrong password: the page says %q", got)
+	}
+	if kept, err := chromedp.Run(b, chromedp.Value(chromedp.CSS("#email"))); err != nil || kept != email {
+		t.Fatalf("wrong password: the form kept the address %q (%v), want %q", kept, err, email)
+	}
+	if err := chromedp.Do(b,
 		chromedp.SendKeys(chromedp.CSS("#password"), password),
 		chromedp.Submit(chromedp.CSS("#password")),
 		chromedp.WaitVisible(chromedp.CSS(`button[value="approve"]`)),

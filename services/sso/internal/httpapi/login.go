@@ -61,8 +61,9 @@ type LoginConfig struct {
 	// from the cookies: only for an issuer on loopback plain http, where a
 	// browser would not send a Secure cookie back.
 	InsecureCookies bool
-	// SessionTTL is how long a session cookie is kept: the sso session's
-	// absolute lifetime. A session ended earlier ends the cookie with it.
+	// SessionTTL is how long a session cookie is kept: the lifetime of the
+	// sso session it stands for. A session ended earlier ends the cookie
+	// with it.
 	SessionTTL time.Duration
 	// RegisterURL and ResetURL, when set, are linked from the login form.
 	RegisterURL, ResetURL string

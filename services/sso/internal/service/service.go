@@ -150,10 +150,12 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 					// The configuration allows plain http only for a
 					// loopback issuer.
 					InsecureCookies: strings.HasPrefix(cfg.OIDC.PublicURL, "http://"),
-					SessionTTL:      cfg.Tokens.RefreshFamilyTTL,
-					RegisterURL:     cfg.OIDC.RegisterURL,
-					ResetURL:        cfg.OIDC.ResetURL,
-					Throttle:        ssoredis.NewThrottle(rdb, cfg.Redis.KeyPrefix),
+					// The sign-in's session is never refreshed itself, so
+					// it lasts its idle lifetime (at most the family's).
+					SessionTTL:  cfg.Tokens.RefreshTTL,
+					RegisterURL: cfg.OIDC.RegisterURL,
+					ResetURL:    cfg.OIDC.ResetURL,
+					Throttle:    ssoredis.NewThrottle(rdb, cfg.Redis.KeyPrefix),
 				}, log)
 				return nil
 			},
