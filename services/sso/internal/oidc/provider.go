@@ -214,7 +214,7 @@ func (p *Provider) Handler() http.Handler { return p.handler }
 // EndSession ends the provider session sid and every refresh-token family
 // issued from it to an application; their access tokens die with sid.
 func (p *Provider) EndSession(ctx context.Context, sid string) error {
-	families, err := p.reqs.rdb.SMembers(ctx, p.reqs.childrenKey(sid)).Result()
+	families, err := p.reqs.rdb.HVals(ctx, p.reqs.childrenKey(sid)).Result()
 	if err != nil {
 		return fmt.Errorf("redis: %w", err)
 	}
