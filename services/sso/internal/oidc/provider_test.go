@@ -448,8 +448,13 @@ func TestHostedPagesFlows(t *testing.T) {
 	if _, err := e.p.LoginRequest(ctx, id); !errors.Is(err, oidc.ErrRequestNotFound) {
 		t.Fatalf("denied request: %v", err)
 	}
-	// A session that ended cannot complete a login.
+	// Another user's session cannot complete a login.
 	id = e.authorize(t, authURL)
+	_, otherSID := e.signIn(t)
+	if _, err := e.p.CompleteLogin(ctx, id, userID, otherSID, time.Now(), nil); err == nil {
+		t.Fatal("a login completed with another user's session")
+	}
+	// A session that ended cannot complete a login.
 	if err := e.sessions.Revoke(ctx, sid); err != nil {
 		t.Fatal(err)
 	}
