@@ -31,6 +31,19 @@ type LoginRequest struct {
 
 // Flows is what the hosted pages need from the provider while a browser is
 // between the client's authorize redirect and the provider's callback.
+//
+// The sequence, as Provider implements it: the op sends the browser to
+// /login?authRequestID=ID; the page shows LoginRequest(ID), signs the user
+// in (an auth.Sessions session, its sid) and calls CompleteLogin. For a
+// first-party client, or a user whose remembered consent covers the
+// scopes, the URL returned is the op's callback, which issues the code.
+// Otherwise the request is bound to the user but not finished, and the URL
+// is /consent?authRequestID=ID (ConsentPath): LoginRequest(ID) then says
+// NeedsConsent, GrantConsent(ID, userID) records the consent, and calling
+// CompleteLogin again returns the callback (Deny instead returns the
+// client's redirect URI with access_denied). CompleteLogin refuses a sid
+// that is not a live session of userID. Every method answers
+// ErrRequestNotFound for an unknown, expired, finished or denied request.
 type Flows interface {
 	// LoginRequest returns the pending request; ErrRequestNotFound when unknown/expired.
 	LoginRequest(ctx context.Context, id string) (LoginRequest, error)

@@ -214,7 +214,7 @@ func (p *Provider) Handler() http.Handler { return p.handler }
 // EndSession ends the provider session sid and every refresh-token family
 // issued from it to an application; their access tokens die with sid.
 func (p *Provider) EndSession(ctx context.Context, sid string) error {
-	families, err := p.reqs.rdb.SMembers(ctx, p.reqs.childrenKey(sid)).Result()
+	families, err := p.reqs.rdb.HVals(ctx, p.reqs.childrenKey(sid)).Result()
 	if err != nil {
 		return fmt.Errorf("redis: %w", err)
 	}
@@ -294,11 +294,13 @@ func (p *Provider) CompleteLogin(ctx context.Context, id, userID, sid string, au
 	if req.UserID != "" && req.UserID != userID {
 		return "", ErrRequestNotFound
 	}
-	alive, err := storage{p}.sessionAlive(ctx, sid)
+	// The session must be a live one of this very user: a request cannot
+	// be bound to somebody else's session.
+	live, err := p.sessions.List(ctx, userID)
 	if err != nil {
 		return "", err
 	}
-	if !alive {
+	if !slices.ContainsFunc(live, func(s auth.SessionInfo) bool { return s.Family == sid }) {
 		return "", auth.ErrInvalidToken
 	}
 	req.UserID, req.SID, req.AuthTime, req.AMR = userID, sid, authTime.UTC().Truncate(time.Second), slices.Clone(amr)

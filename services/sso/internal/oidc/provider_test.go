@@ -52,7 +52,7 @@ type env struct {
 	users    *postgres.Users
 }
 
-func newEnv(t *testing.T, tweak func(*oidc.Config)) *env {
+func newEnv(t testing.TB, tweak func(*oidc.Config)) *env {
 	t.Helper()
 	db := testDB.DB(t)
 	rdb := redistest.Client(t)
@@ -94,7 +94,7 @@ func newEnv(t *testing.T, tweak func(*oidc.Config)) *env {
 
 // signIn creates a user and opens a provider session for it, as the
 // hosted login does through the auth use case.
-func (e *env) signIn(t *testing.T) (userID, sid string) {
+func (e *env) signIn(t testing.TB) (userID, sid string) {
 	t.Helper()
 	ctx := context.Background()
 	u := user.User{ID: uuid.NewString(), Email: testenv.Name(t, "u") + "-" + uuid.NewString()[:8] + "@example.com",
@@ -110,7 +110,7 @@ func (e *env) signIn(t *testing.T) (userID, sid string) {
 	return u.ID, sid
 }
 
-func (e *env) register(t *testing.T, confidential, firstParty bool) (oidc.Client, string) {
+func (e *env) register(t testing.TB, confidential, firstParty bool) (oidc.Client, string) {
 	t.Helper()
 	c, secret, err := oidc.NewClient("Test app", confidential, firstParty,
 		[]string{"http://127.0.0.1:9/cb"}, []string{"http://127.0.0.1:9/bye"}, []string{"openid", "email", "offline_access"})
@@ -132,7 +132,7 @@ func (e *env) oauth(c oidc.Client, secret string) *oauth2.Config {
 var noFollow = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }, Timeout: 10 * time.Second}
 
 // get returns the status and Location of a GET, not following it.
-func get(t *testing.T, u string) (int, *url.URL) {
+func get(t testing.TB, u string) (int, *url.URL) {
 	t.Helper()
 	resp, err := noFollow.Get(u)
 	if err != nil {
@@ -146,7 +146,7 @@ func get(t *testing.T, u string) (int, *url.URL) {
 
 // authorize sends the browser to the authorize endpoint and returns the
 // request id the hosted login page is given.
-func (e *env) authorize(t *testing.T, authURL string) string {
+func (e *env) authorize(t testing.TB, authURL string) string {
 	t.Helper()
 	status, loc := get(t, authURL)
 	if status != http.StatusFound || loc == nil || loc.Path != "/login" {
@@ -157,7 +157,7 @@ func (e *env) authorize(t *testing.T, authURL string) string {
 
 // login completes the request for the user and follows the callback to
 // the client's redirect URI; it returns that redirect's query.
-func (e *env) login(t *testing.T, id, userID, sid string) url.Values {
+func (e *env) login(t testing.TB, id, userID, sid string) url.Values {
 	t.Helper()
 	next, err := e.p.CompleteLogin(context.Background(), id, userID, sid, time.Now(), []string{"pwd"})
 	if err != nil {
@@ -166,7 +166,7 @@ func (e *env) login(t *testing.T, id, userID, sid string) url.Values {
 	return e.callback(t, next)
 }
 
-func (e *env) callback(t *testing.T, next string) url.Values {
+func (e *env) callback(t testing.TB, next string) url.Values {
 	t.Helper()
 	status, loc := get(t, next)
 	if status != http.StatusFound || loc == nil || loc.Host != "127.0.0.1:9" {
@@ -177,7 +177,7 @@ func (e *env) callback(t *testing.T, next string) url.Values {
 
 // codeFlow runs authorize, login and callback for a client and returns
 // the code, its PKCE verifier and the nonce.
-func (e *env) codeFlow(t *testing.T, cfg *oauth2.Config, userID, sid string) (code, verifier, nonce string) {
+func (e *env) codeFlow(t testing.TB, cfg *oauth2.Config, userID, sid string) (code, verifier, nonce string) {
 	t.Helper()
 	verifier, nonce = oauth2.GenerateVerifier(), uuid.NewString()
 	id := e.authorize(t, cfg.AuthCodeURL("st4te", oauth2.S256ChallengeOption(verifier), gooidc.Nonce(nonce)))
@@ -188,7 +188,7 @@ func (e *env) codeFlow(t *testing.T, cfg *oauth2.Config, userID, sid string) (co
 	return q.Get("code"), verifier, nonce
 }
 
-func postForm(t *testing.T, u, clientID, secret string, form url.Values) (int, map[string]any) {
+func postForm(t testing.TB, u, clientID, secret string, form url.Values) (int, map[string]any) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -329,7 +329,7 @@ func TestCodeExchangeRefusals(t *testing.T) {
 	public, _ := e.register(t, false, true)
 	pub := e.oauth(public, "")
 
-	expectInvalid := func(t *testing.T, cfg *oauth2.Config, code string, opts ...oauth2.AuthCodeOption) {
+	expectInvalid := func(t testing.TB, cfg *oauth2.Config, code string, opts ...oauth2.AuthCodeOption) {
 		t.Helper()
 		_, err := cfg.Exchange(ctx, code, opts...)
 		var re *oauth2.RetrieveError
@@ -448,8 +448,13 @@ func TestHostedPagesFlows(t *testing.T) {
 	if _, err := e.p.LoginRequest(ctx, id); !errors.Is(err, oidc.ErrRequestNotFound) {
 		t.Fatalf("denied request: %v", err)
 	}
-	// A session that ended cannot complete a login.
+	// Another user's session cannot complete a login.
 	id = e.authorize(t, authURL)
+	_, otherSID := e.signIn(t)
+	if _, err := e.p.CompleteLogin(ctx, id, userID, otherSID, time.Now(), nil); err == nil {
+		t.Fatal("a login completed with another user's session")
+	}
+	// A session that ended cannot complete a login.
 	if err := e.sessions.Revoke(ctx, sid); err != nil {
 		t.Fatal(err)
 	}
@@ -480,5 +485,89 @@ func TestConsentIsForgottenWithTheAccount(t *testing.T) {
 	var n int
 	if err := testDB.DB(t).QueryRowContext(ctx, "SELECT count(*) FROM oidc_consents WHERE user_id = $1", userID).Scan(&n); err != nil || n != 0 {
 		t.Fatalf("%d consent rows left after the account's deletion (%v)", n, err)
+	}
+}
+
+// TestSigningInAgainReplacesTheGrant: a second sign-in of one browser
+// session to one application ends the first grant's refresh token, so
+// repeated sign-ins do not pile up sessions.
+func TestSigningInAgainReplacesTheGrant(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	userID, sid := e.signIn(t)
+	client, secret := e.register(t, true, true)
+	cfg := e.oauth(client, secret)
+	var toks []*oauth2.Token
+	for range 2 {
+		code, verifier, _ := e.codeFlow(t, cfg, userID, sid)
+		tok, err := cfg.Exchange(ctx, code, oauth2.VerifierOption(verifier))
+		if err != nil {
+			t.Fatal(err)
+		}
+		toks = append(toks, tok)
+	}
+	refresh := func(tok *oauth2.Token) error {
+		_, err := cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken, Expiry: time.Now().Add(-time.Minute)}).Token()
+		return err
+	}
+	if refresh(toks[0]) == nil {
+		t.Error("the replaced grant's refresh token still refreshes")
+	}
+	if err := refresh(toks[1]); err != nil {
+		t.Errorf("the new grant does not refresh: %v", err)
+	}
+	sessions, err := e.sessions.List(ctx, userID)
+	if err != nil || len(sessions) != 2 { // the provider session and one grant
+		t.Fatalf("%d live sessions (%v), want 2", len(sessions), err)
+	}
+}
+
+// TestEndpointsAreThrottledPerAddress: past the limit, a client address
+// gets 429 with Retry-After, before anything is stored.
+func TestEndpointsAreThrottledPerAddress(t *testing.T) {
+	e := newEnv(t, func(c *oidc.Config) { c.AddressLimit = 3 })
+	client, secret := e.register(t, true, true)
+	authURL := e.oauth(client, secret).AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()))
+	for range 3 {
+		e.authorize(t, authURL)
+	}
+	resp, err := noFollow.Get(authURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("4th call: %d, Retry-After %q; want 429 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+}
+
+// BenchmarkCodeFlowRoundTrip times one sign-in as a relying party sees it,
+// on the stack's PostgreSQL and Redis: authorize, the hosted login's
+// CompleteLogin, the callback, the code exchange, the ID token's
+// verification and a userinfo call.
+func BenchmarkCodeFlowRoundTrip(b *testing.B) {
+	e := newEnv(b, func(c *oidc.Config) { c.AddressLimit = 1 << 30 })
+	ctx := gooidc.InsecureIssuerURLContext(context.Background(), e.issuer)
+	client, secret := e.register(b, true, true)
+	cfg := e.oauth(client, secret)
+	userID, sid := e.signIn(b)
+	provider, err := gooidc.NewProvider(ctx, e.issuer)
+	if err != nil {
+		b.Fatal(err)
+	}
+	verifier := provider.Verifier(&gooidc.Config{ClientID: client.ID})
+	for b.Loop() {
+		code, pkce, _ := e.codeFlow(b, cfg, userID, sid)
+		tok, err := cfg.Exchange(ctx, code, oauth2.VerifierOption(pkce))
+		if err != nil {
+			b.Fatal(err)
+		}
+		raw, _ := tok.Extra("id_token").(string)
+		if _, err := verifier.Verify(ctx, raw); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := provider.UserInfo(ctx, oauth2.StaticTokenSource(tok)); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

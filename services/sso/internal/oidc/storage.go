@@ -11,6 +11,7 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/google/uuid"
+	goredis "github.com/redis/go-redis/v9"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
@@ -240,11 +241,19 @@ func (s storage) CreateAccessAndRefreshTokens(ctx context.Context, tr op.TokenRe
 		if err != nil {
 			return "", "", time.Time{}, oidc.ErrInvalidGrant().WithParent(err)
 		}
-		pipe := s.p.reqs.rdb.TxPipeline()
-		pipe.SAdd(ctx, s.p.reqs.childrenKey(r.SID), family)
-		pipe.Expire(ctx, s.p.reqs.childrenKey(r.SID), lt.Absolute)
-		if _, err := pipe.Exec(ctx); err != nil {
+		// One grant per provider session and client: signing in to the
+		// same application again from the same browser replaces the
+		// earlier family, so repeated sign-ins do not pile up families
+		// until the per-user cap ends older sessions.
+		prev, err := replaceGrantLua.Run(ctx, s.p.reqs.rdb, []string{s.p.reqs.childrenKey(r.SID)},
+			r.ClientID, family, lt.Absolute.Milliseconds()).Text()
+		if err != nil && !errors.Is(err, goredis.Nil) {
 			return "", "", time.Time{}, fmt.Errorf("redis: %w", err)
+		}
+		if prev != "" {
+			if err := s.p.sessions.Revoke(ctx, prev); err != nil {
+				return "", "", time.Time{}, err
+			}
 		}
 		r.Family = family
 		jti, exp, err := s.CreateAccessToken(ctx, r)
@@ -307,6 +316,15 @@ func (s storage) TerminateSessionFromRequest(ctx context.Context, r *op.EndSessi
 }
 
 const familyPrefix = "family:"
+
+// replaceGrantLua records family as the client's grant under the provider
+// session and returns the family it replaces, if any.
+var replaceGrantLua = goredis.NewScript(`
+local prev = redis.call('HGET', KEYS[1], ARGV[1])
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return prev
+`)
 
 func (s storage) RevokeToken(ctx context.Context, tok, userID, clientID string) *oidc.Error {
 	if family, ok := strings.CutPrefix(tok, familyPrefix); ok {
