@@ -358,6 +358,12 @@ func TestSignInWithSSO(t *testing.T) {
 		t.Fatal("introspection says Blog's fresh access token is not active")
 	}
 
+	// Shop again: the consent is remembered, so no page stops the browser.
+	visit(t, b, shop.srv.URL+"/start", "#result")
+	if got := shop.result(); got.err != "" || got.idToken.Subject != userID {
+		t.Fatalf("Shop's second sign-in: %+v", got)
+	}
+
 	mismatchedStateAndNonce(t, b, blog)
 
 	// Sign out at sso, as Shop would: end_session with its ID token.

@@ -77,7 +77,7 @@ type LoginConfig struct {
 // Hosted login routes.
 const (
 	loginPath       = "/login"
-	consentPath     = "/login/consent"
+	consentPath     = oidc.ConsentPath
 	logoutPath      = "/logout"
 	requestIDField  = "authRequestID"
 	csrfField       = "csrf_token"
@@ -89,7 +89,8 @@ const (
 //
 //	GET  /login?authRequestID=...  the sign-in form (or, signed in, straight on)
 //	POST /login                    (form: authRequestID, csrf_token, email, password)
-//	POST /login/consent            (form: authRequestID, csrf_token, decision=approve|deny)
+//	GET  /consent?authRequestID=... the consent page, for the signed-in user
+//	POST /consent                  (form: authRequestID, csrf_token, decision=approve|deny)
 //	GET  /logout                   a sign-out button while signed in, else "signed out"
 //	POST /logout                   (form: csrf_token) ends the session
 //
@@ -121,6 +122,7 @@ func LoginPages(mux *http.ServeMux, flows oidc.Flows, signIns SignIns, cookies L
 	}
 	mux.Handle("GET "+loginPath, l.throttled(l.show))
 	mux.Handle("POST "+loginPath, l.throttled(l.signIn))
+	mux.Handle("GET "+consentPath, l.throttled(l.showConsent))
 	mux.Handle("POST "+consentPath, l.throttled(l.consent))
 	mux.Handle("GET "+logoutPath, l.throttled(l.showLogout))
 	mux.Handle("POST "+logoutPath, l.throttled(l.logout))
@@ -179,6 +181,7 @@ const (
 	badRequest     = "This sign-in request is unknown or has expired. Go back to the application and sign in again."
 	badForm        = "This form has expired. Go back to the application and sign in again."
 	unavailable    = "The service is unavailable right now. Try again in a minute."
+	sessionEnded   = "Your session has ended. Go back to the application and sign in again."
 )
 
 // session is the browser's sign-in as its cookie tells it.
@@ -276,31 +279,76 @@ func (l *login) signInError(w http.ResponseWriter, err error) (status int, msg s
 	return 0, "", false
 }
 
-// proceed goes on with a signed-in browser: to the consent page if the
-// client needs the user's consent, else back to the provider.
+// proceed goes on with a signed-in browser: the request is bound to the
+// session, and the provider answers where to go, its callback or, for a
+// third-party client without the user's remembered consent, the consent
+// page (oidc.ConsentPath), which this sends the browser to with a GET so
+// that reloading it posts no password again. prompt=consent asks for the
+// consent of a third-party client even when one is remembered;
+// prompt=none that would need the consent page ends with consent_required.
 func (l *login) proceed(w http.ResponseWriter, r *http.Request, req oidc.LoginRequest, s session) {
-	if req.NeedsConsent || slices.Contains(req.Prompt, "consent") {
-		if slices.Contains(req.Prompt, "none") {
-			l.endWith(w, r, req.ID, "consent_required")
-			return
-		}
-		l.renderConsent(w, r, req)
+	to, ok := l.complete(w, r, req.ID, s)
+	if !ok {
 		return
 	}
-	l.complete(w, r, req.ID, s)
+	// Before the request is bound, NeedsConsent says the client is a
+	// third party.
+	ask := strings.HasPrefix(to, oidc.ConsentPath+"?") || req.NeedsConsent && slices.Contains(req.Prompt, "consent")
+	switch {
+	case ask && slices.Contains(req.Prompt, "none"):
+		l.endWith(w, r, req.ID, "consent_required")
+	case ask:
+		http.Redirect(w, r, oidc.ConsentPath+"?"+url.Values{requestIDField: {req.ID}}.Encode(), http.StatusSeeOther)
+	default:
+		http.Redirect(w, r, to, http.StatusSeeOther)
+	}
 }
 
-func (l *login) complete(w http.ResponseWriter, r *http.Request, id string, s session) {
+// complete binds request id to session s and returns where the provider
+// sends the browser next; false means a page was written.
+func (l *login) complete(w http.ResponseWriter, r *http.Request, id string, s session) (string, bool) {
 	to, err := l.flows.CompleteLogin(r.Context(), id, s.userID, s.sid, s.authTime, []string{"pwd"})
-	if errors.Is(err, oidc.ErrRequestNotFound) {
+	switch {
+	case errors.Is(err, oidc.ErrRequestNotFound):
 		l.renderError(w, r, http.StatusBadRequest, errorTitle, badRequest)
-		return
+		return "", false
+	case errors.Is(err, auth.ErrInvalidToken):
+		// The session ended between its check and the binding.
+		l.renderError(w, r, http.StatusForbidden, errorTitle, sessionEnded)
+		return "", false
+	case err != nil:
+		l.fail(w, r, err)
+		return "", false
 	}
+	return to, true
+}
+
+// consentSession reads the request and the browser's sign-in for the
+// consent page; false means a page was written. Consent is given only by
+// the signed-in user, never by a user named in a form.
+func (l *login) consentSession(w http.ResponseWriter, r *http.Request, id string) (oidc.LoginRequest, session, bool) {
+	req, ok := l.request(w, r, id)
+	if !ok {
+		return req, session{}, false
+	}
+	sess, ok, err := l.session(r)
 	if err != nil {
 		l.fail(w, r, err)
+		return req, session{}, false
+	}
+	if !ok {
+		l.renderError(w, r, http.StatusForbidden, errorTitle, sessionEnded)
+		return req, session{}, false
+	}
+	return req, sess, true
+}
+
+func (l *login) showConsent(w http.ResponseWriter, r *http.Request) {
+	req, _, ok := l.consentSession(w, r, r.URL.Query().Get(requestIDField))
+	if !ok {
 		return
 	}
-	http.Redirect(w, r, to, http.StatusSeeOther)
+	l.renderConsent(w, r, req)
 }
 
 func (l *login) consent(w http.ResponseWriter, r *http.Request) {
@@ -308,29 +356,30 @@ func (l *login) consent(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	req, ok := l.request(w, r, form.Get(requestIDField))
+	req, sess, ok := l.consentSession(w, r, form.Get(requestIDField))
 	if !ok {
-		return
-	}
-	sess, ok, err := l.session(r)
-	if err != nil {
-		l.fail(w, r, err)
-		return
-	}
-	if !ok {
-		// Signed out in the meantime: sign in again, for this request.
-		l.renderSignIn(w, r, http.StatusForbidden, req, "", "Your session has ended. Sign in again.")
 		return
 	}
 	switch form.Get("decision") {
 	case "approve":
-		if err := l.flows.GrantConsent(r.Context(), req.ID, sess.userID); err != nil {
+		err := l.flows.GrantConsent(r.Context(), req.ID, sess.userID)
+		if errors.Is(err, oidc.ErrRequestNotFound) {
+			l.renderError(w, r, http.StatusBadRequest, errorTitle, badRequest)
+			return
+		}
+		if err != nil {
 			l.fail(w, r, err)
 			return
 		}
-		l.complete(w, r, req.ID, sess)
+		if to, ok := l.complete(w, r, req.ID, sess); ok {
+			http.Redirect(w, r, to, http.StatusSeeOther)
+		}
 	case "deny":
 		to, err := l.flows.Deny(r.Context(), req.ID)
+		if errors.Is(err, oidc.ErrRequestNotFound) {
+			l.renderError(w, r, http.StatusBadRequest, errorTitle, badRequest)
+			return
+		}
 		if err != nil {
 			l.fail(w, r, err)
 			return

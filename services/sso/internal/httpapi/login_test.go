@@ -25,9 +25,14 @@ import (
 
 // fakeFlows stands in for the provider: pending requests by id, and the
 // calls the pages made.
+//
+// Like the provider, it answers CompleteLogin with the consent page for a
+// request that needs consent (NeedsConsent) until GrantConsent, or
+// consent remembered in granted, covers it.
 type fakeFlows struct {
 	mu       sync.Mutex
 	requests map[string]oidc.LoginRequest
+	granted  map[string]bool
 	calls    []string
 }
 
@@ -49,11 +54,19 @@ func (f *fakeFlows) record(c string) {
 
 func (f *fakeFlows) CompleteLogin(_ context.Context, id, userID, sid string, _ time.Time, amr []string) (string, error) {
 	f.record("complete " + id + " " + userID + " " + sid + " " + strings.Join(amr, ","))
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.requests[id].NeedsConsent && !f.granted[id] {
+		return oidc.ConsentPath + "?authRequestID=" + id, nil
+	}
 	return "/authorize/callback?id=" + id, nil
 }
 
 func (f *fakeFlows) GrantConsent(_ context.Context, id, userID string) error {
 	f.record("consent " + id + " " + userID)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.granted[id] = true
 	return nil
 }
 
@@ -141,7 +154,11 @@ func newLoginFixture(t *testing.T, opts ...func(*httpapi.LoginConfig)) *loginFix
 			"none":    {ID: "none", ClientID: "app2", Prompt: []string{"none"}},
 			"consent": {ID: "consent", ClientID: "third", ClientName: "Third party", Scopes: []string{"openid", "profile", "x-custom"}, NeedsConsent: true},
 			"deny":    {ID: "deny", ClientID: "third", NeedsConsent: true, Scopes: []string{"openid"}},
-		}},
+			// Third-party clients whose consent the user gave before.
+			"remembered": {ID: "remembered", ClientID: "third", NeedsConsent: true, Scopes: []string{"openid"}},
+			"force":      {ID: "force", ClientID: "third", NeedsConsent: true, Scopes: []string{"openid"}, Prompt: []string{"consent"}},
+			"silent":     {ID: "silent", ClientID: "fourth", NeedsConsent: true, Scopes: []string{"openid"}, Prompt: []string{"none"}},
+		}, granted: map[string]bool{"remembered": true, "force": true}},
 		signIns: &fakeSignIns{live: map[string]bool{}},
 	}
 	mux := http.NewServeMux()
@@ -342,17 +359,19 @@ func TestLoginWrongPassword(t *testing.T) {
 
 func TestLoginConsent(t *testing.T) {
 	f := newLoginFixture(t)
-	resp, page := f.get(t, "/login?authRequestID=consent")
-	resp, page = f.post(t, "/login", url.Values{"authRequestID": {"consent"}, "csrf_token": {csrfOf(t, page)},
-		"email": {"ada@example.com"}, "password": {"correct horse"}}, nil)
+	resp := f.signIn(t, "consent")
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/consent?authRequestID=consent" {
+		t.Fatalf("sign-in for a third-party client = %d to %q, want the consent page", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if got := f.flows.takeCalls(); !slices.Equal(got, []string{"complete consent user-1 sid-1 pwd"}) {
+		t.Fatalf("flows calls = %v", got)
+	}
+	resp, page := f.get(t, "/consent?authRequestID=consent")
 	if resp.StatusCode != http.StatusOK || !strings.Contains(page, "Third party") || !strings.Contains(page, "Your name") ||
-		!strings.Contains(page, "Use “x-custom”") || !strings.Contains(page, `value="approve"`) {
-		t.Fatalf("sign-in for a third-party client = %d, want the consent page:\n%s", resp.StatusCode, page)
+		!strings.Contains(page, "Use “x-custom”") || !strings.Contains(page, `value="approve"`) || !strings.Contains(page, `action="/consent"`) {
+		t.Fatalf("GET /consent = %d:\n%s", resp.StatusCode, page)
 	}
-	if got := f.flows.takeCalls(); len(got) != 0 {
-		t.Fatalf("consent page called %v before the user chose", got)
-	}
-	resp, _ = f.post(t, "/login/consent", url.Values{"authRequestID": {"consent"}, "csrf_token": {csrfOf(t, page)}, "decision": {"approve"}}, nil)
+	resp, _ = f.post(t, "/consent", url.Values{"authRequestID": {"consent"}, "csrf_token": {csrfOf(t, page)}, "decision": {"approve"}}, nil)
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/authorize/callback?id=consent" {
 		t.Fatalf("approve = %d to %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
@@ -360,24 +379,41 @@ func TestLoginConsent(t *testing.T) {
 		t.Fatalf("flows calls = %v", got)
 	}
 
-	// Signed in already: the consent page comes at once; deny goes back.
-	resp, page = f.get(t, "/login?authRequestID=deny")
-	if resp.StatusCode != http.StatusOK || !strings.Contains(page, `value="deny"`) {
-		t.Fatalf("GET /login (consent needed, signed in) = %d:\n%s", resp.StatusCode, page)
+	// Remembered consent: straight back; prompt=consent asks again;
+	// prompt=none that would have to ask ends with consent_required.
+	for id, want := range map[string]string{
+		"remembered": "/authorize/callback?id=remembered",
+		"force":      "/consent?authRequestID=force",
+		"silent":     "https://app.example/cb?error=consent_required",
+	} {
+		if resp, _ := f.get(t, "/login?authRequestID="+id); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != want {
+			t.Errorf("GET /login (%s) signed in = %d to %q, want %q", id, resp.StatusCode, resp.Header.Get("Location"), want)
+		}
 	}
-	resp, _ = f.post(t, "/login/consent", url.Values{"authRequestID": {"deny"}, "csrf_token": {csrfOf(t, page)}, "decision": {"deny"}}, nil)
+	f.flows.takeCalls()
+
+	// Signed in already: the consent page comes at once; deny goes back.
+	if resp, _ := f.get(t, "/login?authRequestID=deny"); resp.Header.Get("Location") != "/consent?authRequestID=deny" {
+		t.Fatalf("GET /login (consent needed, signed in) = %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	_, page = f.get(t, "/consent?authRequestID=deny")
+	resp, _ = f.post(t, "/consent", url.Values{"authRequestID": {"deny"}, "csrf_token": {csrfOf(t, page)}, "decision": {"deny"}}, nil)
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "https://app.example/cb?error=access_denied" {
 		t.Fatalf("deny = %d to %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
-	if got := f.flows.takeCalls(); !slices.Equal(got, []string{"deny deny"}) {
+	if got := f.flows.takeCalls(); !slices.Equal(got, []string{"complete deny user-1 sid-1 pwd", "deny deny"}) {
 		t.Fatalf("flows calls = %v", got)
 	}
 
-	// Consent from a browser that is not signed in is not taken.
-	other := f.newBrowser(t)
-	f.client = other
+	// A browser that is not signed in gets no consent page and gives no
+	// consent.
+	f.client = f.newBrowser(t)
+	resp, _ = f.get(t, "/consent?authRequestID=consent")
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("GET /consent without a session = %d, want 403", resp.StatusCode)
+	}
 	_, page = f.get(t, "/login?authRequestID=consent")
-	resp, _ = f.post(t, "/login/consent", url.Values{"authRequestID": {"consent"}, "csrf_token": {csrfOf(t, page)}, "decision": {"approve"}}, nil)
+	resp, _ = f.post(t, "/consent", url.Values{"authRequestID": {"consent"}, "csrf_token": {csrfOf(t, page)}, "decision": {"approve"}}, nil)
 	if resp.StatusCode != http.StatusForbidden || len(f.flows.takeCalls()) != 0 {
 		t.Fatalf("consent without a session = %d", resp.StatusCode)
 	}
