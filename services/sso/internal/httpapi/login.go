@@ -82,6 +82,8 @@ const (
 	requestIDField  = "authRequestID"
 	csrfField       = "csrf_token"
 	maxRequestIDLen = 256
+	// maxEmailField is the e-mail field's maxlength (RFC 5321's bound).
+	maxEmailField = 320
 )
 
 // LoginPages serves the hosted login of the OpenID Connect provider,
@@ -232,9 +234,6 @@ func (l *login) signIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	email := form.Get("email")
-	if len(email) > 320 {
-		email = email[:320]
-	}
 	var ip string
 	if a, ok := gateway.ClientAddr(r, l.cfg.TrustedProxies); ok {
 		ip = a.String()
@@ -245,6 +244,10 @@ func (l *login) signIn(w http.ResponseWriter, r *http.Request) {
 		if !known {
 			l.fail(w, r, err)
 			return
+		}
+		// Shown again in the field, as long as the field takes.
+		if len(email) > maxEmailField {
+			email = ""
 		}
 		l.renderSignIn(w, r, status, req, email, msg)
 		return
@@ -664,7 +667,7 @@ func (l *login) renderSignIn(w http.ResponseWriter, r *http.Request, status int,
 <input type="hidden" name="` + requestIDField + `" value="` + html.EscapeString(req.ID) + `">
 <input type="hidden" name="` + csrfField + `" value="` + tok + `">
 <label for="email">E-mail address</label>
-<input type="email" id="email" name="email" autocomplete="username" required maxlength="320" value="` + html.EscapeString(email) + `"` + describedBy + `>
+<input type="email" id="email" name="email" autocomplete="username" required maxlength="` + strconv.Itoa(maxEmailField) + `" value="` + html.EscapeString(email) + `"` + describedBy + `>
 <label for="password">Password</label>
 <input type="password" id="password" name="password" autocomplete="current-password" required maxlength="` + strconv.Itoa(max(l.cfg.PasswordMaxLength, 1)) + `"` + describedBy + `>
 <button type="submit">Sign in</button>
