@@ -145,6 +145,8 @@ func startSystem(t *testing.T) (*system, error) {
 		"SSO_REDIS_SENTINEL_MASTER":  testenv.RedisSentinelMaster,
 		"SSO_REDIS_KEY_PREFIX":       "e2e-" + s.suffix + ":",
 		"SSO_JWT_KEYS_DIR":           keys,
+		"SSO_PUBLIC_URL":             "http://" + s.ssoHTTP,
+		"SSO_OIDC_KEY_FILE":          filepath.Join(bin, "oidc", "rsa.pem"),
 		"SSO_KAFKA_BROKERS":          testenv.KafkaBrokers,
 		"SSO_SCHEMA_REGISTRY_URL":    testenv.SchemaRegistryURL,
 		"SSO_USER_EVENTS_TOPIC":      s.topic,
