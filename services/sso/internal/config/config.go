@@ -80,6 +80,10 @@ type OIDC struct {
 	CodeTTL time.Duration `env:"SSO_OIDC_CODE_TTL" envDefault:"1m"`
 	// IDTokenTTL is the lifetime of ID tokens.
 	IDTokenTTL time.Duration `env:"SSO_OIDC_ID_TOKEN_TTL" envDefault:"1h"`
+	// AddressLimit bounds the calls one client address makes to the
+	// provider's /oauth/ endpoints a minute: each authorize stores a
+	// request for minutes, so an unbounded caller could fill Redis.
+	AddressLimit int `env:"SSO_OIDC_ADDRESS_LIMIT" envDefault:"300"`
 }
 
 // Kafka locates the cluster and the Schema Registry the outbox relay
@@ -337,6 +341,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("%w: SSO_OIDC_KEY_FILE is required", config.ErrInvalid)
 	case c.OIDC.CodeTTL < time.Second || c.OIDC.CodeTTL > 10*time.Minute || c.OIDC.IDTokenTTL < time.Minute || c.OIDC.IDTokenTTL > 24*time.Hour:
 		return fmt.Errorf("%w: SSO_OIDC_CODE_TTL must be within 1s..10m (RFC 6749), SSO_OIDC_ID_TOKEN_TTL within 1m..24h", config.ErrInvalid)
+	case c.OIDC.AddressLimit < 1:
+		return fmt.Errorf("%w: SSO_OIDC_ADDRESS_LIMIT must be positive", config.ErrInvalid)
 	case c.Tokens.KeysDir == "" || c.Tokens.Issuer == "":
 		return fmt.Errorf("%w: SSO_JWT_KEYS_DIR and SSO_JWT_ISSUER are required", config.ErrInvalid)
 	case len(c.Tokens.Audience) == 0 || slices.Contains(c.Tokens.Audience, ""):
