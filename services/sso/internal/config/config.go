@@ -85,6 +85,10 @@ type OIDC struct {
 	// for a password reset mail (sso has these as API calls, not pages).
 	RegisterURL string `env:"SSO_LOGIN_REGISTER_URL"`
 	ResetURL    string `env:"SSO_LOGIN_PASSWORD_RESET_URL"`
+	// AddressLimit bounds the calls one client address makes to the
+	// provider's /oauth/ endpoints a minute: each authorize stores a
+	// request for minutes, so an unbounded caller could fill Redis.
+	AddressLimit int `env:"SSO_OIDC_ADDRESS_LIMIT" envDefault:"300"`
 }
 
 // Kafka locates the cluster and the Schema Registry the outbox relay
@@ -344,6 +348,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("%w: SSO_OIDC_KEY_FILE is required", config.ErrInvalid)
 	case c.OIDC.CodeTTL < time.Second || c.OIDC.CodeTTL > 10*time.Minute || c.OIDC.IDTokenTTL < time.Minute || c.OIDC.IDTokenTTL > 24*time.Hour:
 		return fmt.Errorf("%w: SSO_OIDC_CODE_TTL must be within 1s..10m (RFC 6749), SSO_OIDC_ID_TOKEN_TTL within 1m..24h", config.ErrInvalid)
+	case c.OIDC.AddressLimit < 1:
+		return fmt.Errorf("%w: SSO_OIDC_ADDRESS_LIMIT must be positive", config.ErrInvalid)
 	case c.Tokens.KeysDir == "" || c.Tokens.Issuer == "":
 		return fmt.Errorf("%w: SSO_JWT_KEYS_DIR and SSO_JWT_ISSUER are required", config.ErrInvalid)
 	case len(c.Tokens.Audience) == 0 || slices.Contains(c.Tokens.Audience, ""):

@@ -270,12 +270,13 @@ func newProvider(cfg config.Config, primary *sqlx.DB, users *postgres.Users, rdb
 	}
 	durable := ssoredis.WaitForReplica(cfg.Redis.ReplicaAckTimeout)
 	return oidc.New(oidc.Config{
-		Issuer:     cfg.OIDC.PublicURL,
-		KeyPrefix:  cfg.Redis.KeyPrefix,
-		AccessTTL:  cfg.Tokens.AccessTTL,
-		IDTokenTTL: cfg.OIDC.IDTokenTTL,
-		CodeTTL:    cfg.OIDC.CodeTTL,
-		Lifetime:   auth.Lifetime{Idle: cfg.Tokens.RefreshTTL, Absolute: cfg.Tokens.RefreshFamilyTTL},
+		Issuer:       cfg.OIDC.PublicURL,
+		KeyPrefix:    cfg.Redis.KeyPrefix,
+		AccessTTL:    cfg.Tokens.AccessTTL,
+		IDTokenTTL:   cfg.OIDC.IDTokenTTL,
+		CodeTTL:      cfg.OIDC.CodeTTL,
+		AddressLimit: cfg.OIDC.AddressLimit,
+		Lifetime:     auth.Lifetime{Idle: cfg.Tokens.RefreshTTL, Absolute: cfg.Tokens.RefreshFamilyTTL},
 	}, oidc.Deps{
 		Clients:  oidc.NewClients(primary),
 		Sessions: ssoredis.NewSessions(rdb, cfg.Redis.KeyPrefix, durable),
