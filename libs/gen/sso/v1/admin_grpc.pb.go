@@ -27,6 +27,7 @@ const (
 	AdminService_RevokeAdmin_FullMethodName        = "/sso.v1.AdminService/RevokeAdmin"
 	AdminService_RevokeUserSessions_FullMethodName = "/sso.v1.AdminService/RevokeUserSessions"
 	AdminService_DeleteUser_FullMethodName         = "/sso.v1.AdminService/DeleteUser"
+	AdminService_ListAuditEvents_FullMethodName    = "/sso.v1.AdminService/ListAuditEvents"
 )
 
 // AdminServiceClient is the client API for AdminService service.
@@ -85,6 +86,17 @@ type AdminServiceClient interface {
 	// that is not a UUID; FAILED_PRECONDITION for the caller's own id;
 	// NOT_FOUND for an unknown id.
 	DeleteUser(ctx context.Context, in *DeleteUserRequest, opts ...grpc.CallOption) (*DeleteUserResponse, error)
+	// ListAuditEvents lists the audit log, newest first, a page at a time:
+	// every administrative action and security event sso recorded (see
+	// events.v1.AuditEvent), ids only. Filters combine (AND). The log is fed
+	// by the audit topic, so an event appears within moments of its action,
+	// not in the same instant.
+	//
+	// Errors: UNAUTHENTICATED without a valid access token;
+	// PERMISSION_DENIED for a non-administrator; INVALID_ARGUMENT for a
+	// page_size over 200, a user_id or actor_id that is not a UUID, or a
+	// page_token this listing did not give.
+	ListAuditEvents(ctx context.Context, in *ListAuditEventsRequest, opts ...grpc.CallOption) (*ListAuditEventsResponse, error)
 }
 
 type adminServiceClient struct {
@@ -175,6 +187,16 @@ func (c *adminServiceClient) DeleteUser(ctx context.Context, in *DeleteUserReque
 	return out, nil
 }
 
+func (c *adminServiceClient) ListAuditEvents(ctx context.Context, in *ListAuditEventsRequest, opts ...grpc.CallOption) (*ListAuditEventsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListAuditEventsResponse)
+	err := c.cc.Invoke(ctx, AdminService_ListAuditEvents_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AdminServiceServer is the server API for AdminService service.
 // All implementations must embed UnimplementedAdminServiceServer
 // for forward compatibility.
@@ -231,6 +253,17 @@ type AdminServiceServer interface {
 	// that is not a UUID; FAILED_PRECONDITION for the caller's own id;
 	// NOT_FOUND for an unknown id.
 	DeleteUser(context.Context, *DeleteUserRequest) (*DeleteUserResponse, error)
+	// ListAuditEvents lists the audit log, newest first, a page at a time:
+	// every administrative action and security event sso recorded (see
+	// events.v1.AuditEvent), ids only. Filters combine (AND). The log is fed
+	// by the audit topic, so an event appears within moments of its action,
+	// not in the same instant.
+	//
+	// Errors: UNAUTHENTICATED without a valid access token;
+	// PERMISSION_DENIED for a non-administrator; INVALID_ARGUMENT for a
+	// page_size over 200, a user_id or actor_id that is not a UUID, or a
+	// page_token this listing did not give.
+	ListAuditEvents(context.Context, *ListAuditEventsRequest) (*ListAuditEventsResponse, error)
 	mustEmbedUnimplementedAdminServiceServer()
 }
 
@@ -264,6 +297,9 @@ func (UnimplementedAdminServiceServer) RevokeUserSessions(context.Context, *Revo
 }
 func (UnimplementedAdminServiceServer) DeleteUser(context.Context, *DeleteUserRequest) (*DeleteUserResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeleteUser not implemented")
+}
+func (UnimplementedAdminServiceServer) ListAuditEvents(context.Context, *ListAuditEventsRequest) (*ListAuditEventsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListAuditEvents not implemented")
 }
 func (UnimplementedAdminServiceServer) mustEmbedUnimplementedAdminServiceServer() {}
 func (UnimplementedAdminServiceServer) testEmbeddedByValue()                      {}
@@ -430,6 +466,24 @@ func _AdminService_DeleteUser_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AdminService_ListAuditEvents_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListAuditEventsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).ListAuditEvents(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_ListAuditEvents_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).ListAuditEvents(ctx, req.(*ListAuditEventsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AdminService_ServiceDesc is the grpc.ServiceDesc for AdminService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -468,6 +522,10 @@ var AdminService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeleteUser",
 			Handler:    _AdminService_DeleteUser_Handler,
+		},
+		{
+			MethodName: "ListAuditEvents",
+			Handler:    _AdminService_ListAuditEvents_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/ssokit/platform/services/sso/internal/audit"
 	"github.com/ssokit/platform/services/sso/internal/token"
 	"github.com/ssokit/platform/services/sso/internal/user"
 )
@@ -103,6 +104,11 @@ type Deps struct {
 	Policy   PasswordPolicy
 	// Directory serves the admin use cases; nil: they fail.
 	Directory Directory
+	// Audit stores the audit entries of security events that change no
+	// row; nil: they are not recorded.
+	Audit AuditRecorder
+	// AuditLog serves ListAuditEvents; nil: it fails.
+	AuditLog AuditLog
 }
 
 func (d Deps) check() error {
@@ -136,6 +142,9 @@ type Service struct {
 	policy   PasswordPolicy
 	// directory is nil without Deps.Directory.
 	directory Directory
+	// audit and auditLog are nil without Deps.Audit and Deps.AuditLog.
+	audit    AuditRecorder
+	auditLog AuditLog
 	cfg       Config
 	log       *slog.Logger
 	metrics   *Metrics // nil: not counted
@@ -169,7 +178,7 @@ func NewService(deps Deps, cfg Config, log *slog.Logger, opts ...Option) (*Servi
 	}
 	s := &Service{
 		users: deps.Users, accounts: deps.Accounts, sessions: deps.Sessions, throttle: deps.Throttle,
-		hasher: deps.Hasher, signer: deps.Signer, policy: deps.Policy, directory: deps.Directory, cfg: cfg, log: log, dummyHash: dummy,
+		hasher: deps.Hasher, signer: deps.Signer, policy: deps.Policy, directory: deps.Directory, audit: deps.Audit, auditLog: deps.AuditLog, cfg: cfg, log: log, dummyHash: dummy,
 	}
 	for _, o := range opts {
 		o(s)
@@ -293,6 +302,9 @@ func (s *Service) login(ctx context.Context, c Credentials) (Tokens, error) {
 	}
 	quotas := s.loginQuotas(email, c.ClientIP)
 	if err := s.reserve(ctx, opLogin, quotas); err != nil {
+		if te := (*ThrottledError)(nil); errors.As(err, &te) {
+			s.loginBurst(ctx, email, c.ClientIP, te)
+		}
 		return Tokens{}, err
 	}
 
@@ -390,7 +402,7 @@ func (s *Service) reserve(ctx context.Context, op string, quotas []Quota) error 
 		scope = "account"
 	}
 	s.metrics.throttled(op, scope)
-	return &ThrottledError{Op: op, RetryAfter: r.RetryAfter}
+	return &ThrottledError{Op: op, RetryAfter: r.RetryAfter, key: quotas[r.Refused].Key, scope: scope}
 }
 
 // release gives back the attempts of refund and forgets those of forget.
@@ -447,7 +459,13 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, err
 	if err != nil {
 		if errors.Is(err, ErrRefreshReused) {
 			s.metrics.reuse()
-			s.log.WarnContext(ctx, "refresh token reuse detected; family revoked")
+			s.log.WarnContext(ctx, "refresh token reuse detected; family revoked", slog.String("user_id", sess.UserID))
+			// Whoever presented the token is not known: the legitimate
+			// client retrying or a thief, so the actor is anonymous.
+			if err := s.recordAudit(ctx, audit.Entry{Actor: audit.Anonymous(), Action: audit.ActionRefreshTokenReuse,
+				TargetID: sess.UserID, Outcome: audit.OutcomeRefused}); err != nil {
+				s.log.WarnContext(ctx, "audit refresh token reuse", slog.Any("error", err))
+			}
 		}
 		return Tokens{}, err
 	}

@@ -10,7 +10,9 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/ssokit/platform/services/sso/internal/audit"
 	"github.com/ssokit/platform/services/sso/internal/auth"
+	"github.com/ssokit/platform/services/sso/internal/outbox"
 	"github.com/ssokit/platform/services/sso/internal/user"
 )
 
@@ -97,36 +99,49 @@ const (
 )
 
 // SetDisabled disables (keeping the first disabled_at) or enables the user
-// with the id, on the primary, or returns user.ErrNotFound.
-func (r *Users) SetDisabled(ctx context.Context, id string, disabled bool) error {
-	return r.updateByID(ctx, "set disabled", updateDisabled, id, disabled)
+// with the id, on the primary, with the audit entry of the change by by,
+// in one transaction, or returns user.ErrNotFound.
+func (r *Users) SetDisabled(ctx context.Context, id string, disabled bool, by audit.Actor) error {
+	action := audit.ActionUserEnabled
+	if disabled {
+		action = audit.ActionUserDisabled
+	}
+	return r.updateByID(ctx, "set disabled", updateDisabled, id, disabled, audit.Entry{Actor: by, Action: action, TargetID: id})
 }
 
 // SetAdmin grants or revokes the administrator role of the user with the
-// id, on the primary, or returns user.ErrNotFound.
-func (r *Users) SetAdmin(ctx context.Context, id string, admin bool) error {
-	return r.updateByID(ctx, "set admin", updateAdmin, id, admin)
+// id, on the primary, with the audit entry of the change by by, in one
+// transaction, or returns user.ErrNotFound.
+func (r *Users) SetAdmin(ctx context.Context, id string, admin bool, by audit.Actor) error {
+	action := audit.ActionRoleRevoked
+	if admin {
+		action = audit.ActionRoleGranted
+	}
+	return r.updateByID(ctx, "set admin", updateAdmin, id, admin, audit.Entry{Actor: by, Action: action, TargetID: id})
 }
 
-func (r *Users) updateByID(ctx context.Context, what, query, id string, v bool) error {
+func (r *Users) updateByID(ctx context.Context, what, query, id string, v bool, e audit.Entry) error {
 	if !isUUID(id) {
 		return user.ErrNotFound
 	}
-	st, err := r.primary.get(ctx, query)
+	recs, err := r.inTx(ctx, func(tx *sqlx.Tx) ([]outbox.Record, error) {
+		res, err := tx.ExecContext(ctx, query, id, v)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		if n == 0 {
+			return nil, user.ErrNotFound
+		}
+		return r.insertAudit(ctx, tx, e)
+	})
 	if err != nil {
-		return fmt.Errorf("postgres: %s: %w", what, err)
+		return err
 	}
-	res, err := st.ExecContext(ctx, id, v)
-	if err != nil {
-		return fmt.Errorf("postgres: %s: %w", what, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return fmt.Errorf("postgres: %s: %w", what, err)
-	}
-	if n == 0 {
-		return user.ErrNotFound
-	}
+	r.publish(recs)
 	return nil
 }
 
