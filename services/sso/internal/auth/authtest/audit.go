@@ -34,7 +34,8 @@ func (l *AuditLog) Record(_ context.Context, e audit.Entry) error {
 		e.ID = uuid.NewString()
 	}
 	if e.OccurredAt.IsZero() {
-		e.OccurredAt = time.Now()
+		// PostgreSQL's resolution, which page tokens carry.
+		e.OccurredAt = time.Now().UTC().Truncate(time.Microsecond)
 	}
 	if e.Outcome == "" {
 		e.Outcome = audit.OutcomeSuccess
