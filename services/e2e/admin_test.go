@@ -100,6 +100,10 @@ func TestAdminAPIRefusesNonAdministrators(t *testing.T) {
 			return err
 		},
 		"DeleteUser": func() error { _, err := c.DeleteUser(authed, &ssov1.DeleteUserRequest{UserId: target}); return err },
+		"ListAuditEvents": func() error {
+			_, err := c.ListAuditEvents(authed, &ssov1.ListAuditEventsRequest{UserId: target})
+			return err
+		},
 	}
 	if n := len(ssov1.AdminService_ServiceDesc.Methods); n != len(calls) {
 		t.Errorf("AdminService has %d methods, the table %d: add the new one", n, len(calls))
