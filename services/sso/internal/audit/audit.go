@@ -71,6 +71,9 @@ func Admin(id string) Actor { return Actor{ID: id, Kind: KindAdmin} }
 // Anonymous is an unauthenticated client.
 func Anonymous() Actor { return Actor{Kind: KindAnonymous} }
 
+// System is sso itself or an operator's command line (`sso admin grant`).
+func System() Actor { return Actor{Kind: KindSystem} }
+
 // Outcome says whether the recorded action took effect.
 type Outcome string
 

@@ -84,6 +84,7 @@ func (h *Handler) AuditEvent(ctx context.Context, ev *eventsv1.AuditEvent, _ con
 	e := outbox.AuditEntry(ev)
 	if err := valid(e); err != nil {
 		h.ingested.WithLabelValues(resultRejected).Inc()
+		h.log.WarnContext(ctx, "audit event rejected", slog.String("event_id", e.ID), slog.Any("error", err))
 		return fmt.Errorf("%w: audit event %q: %w", consumer.ErrPermanent, e.ID, err)
 	}
 	stored, err := h.store.Insert(ctx, e)

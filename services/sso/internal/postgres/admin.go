@@ -146,23 +146,35 @@ func (r *Users) updateByID(ctx context.Context, what, query, id string, v bool, 
 }
 
 // SetAdminByEmail grants or revokes the administrator role of the user
-// with the normalized e-mail, for the `sso admin` commands. It returns the
-// user's id and whether the role was already what was asked, or
-// user.ErrNotFound.
+// with the normalized e-mail, for the `sso admin` commands, with the audit
+// entry of the change (actor kind system) when the role changed, in one
+// transaction. It returns the user's id and whether the role was already
+// what was asked, or user.ErrNotFound.
 func (r *Users) SetAdminByEmail(ctx context.Context, email string, admin bool) (id string, unchanged bool, err error) {
-	st, err := r.primary.get(ctx, updateAdminByEmail)
-	if err != nil {
-		return "", false, fmt.Errorf("postgres: set admin: %w", err)
-	}
-	var row struct {
-		ID  string `db:"id"`
-		Was bool   `db:"was_admin"`
-	}
-	if err := st.GetContext(ctx, &row, email, admin); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return "", false, user.ErrNotFound
+	recs, err := r.inTx(ctx, func(tx *sqlx.Tx) ([]outbox.Record, error) {
+		var row struct {
+			ID  string `db:"id"`
+			Was bool   `db:"was_admin"`
 		}
-		return "", false, fmt.Errorf("postgres: set admin: %w", err)
+		if err := tx.GetContext(ctx, &row, updateAdminByEmail, email, admin); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return nil, user.ErrNotFound
+			}
+			return nil, fmt.Errorf("set admin: %w", err)
+		}
+		id, unchanged = row.ID, row.Was == admin
+		if unchanged {
+			return nil, nil
+		}
+		action := audit.ActionRoleRevoked
+		if admin {
+			action = audit.ActionRoleGranted
+		}
+		return r.insertAudit(ctx, tx, audit.Entry{Actor: audit.System(), Action: action, TargetID: row.ID})
+	})
+	if err != nil {
+		return "", false, err
 	}
-	return row.ID, row.Was == admin, nil
+	r.publish(recs)
+	return id, unchanged, nil
 }

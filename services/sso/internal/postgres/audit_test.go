@@ -255,3 +255,31 @@ func TestChangesWriteTheirAuditEntriesInTheirTransactions(t *testing.T) {
 		t.Errorf("recorded entry = %v", last)
 	}
 }
+
+func TestAdminCommandRecordsRoleChangesAsTheSystem(t *testing.T) {
+	t.Parallel()
+	primary, _ := testDB(t)
+	ctx := testenv.Context(t, 30*time.Second)
+	users, _ := accounts(t, primary, testRing(t), postgres.WithAuditEvents(outbox.AuditEvents(auditTopic)))
+	u := newUser(t)
+	if err := users.Create(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // the second grant changes nothing and records nothing
+		if _, _, err := users.SetAdminByEmail(ctx, u.Email, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := users.SetAdminByEmail(ctx, u.Email, false); err != nil {
+		t.Fatal(err)
+	}
+	got := auditRows(t, primary, u.ID)
+	if len(got) != 2 {
+		t.Fatalf("%d audit rows, want a grant and a revocation: %v", len(got), got)
+	}
+	for i, want := range []eventsv1.AuditAction{eventsv1.AuditAction_AUDIT_ACTION_ROLE_GRANTED, eventsv1.AuditAction_AUDIT_ACTION_ROLE_REVOKED} {
+		if ev := got[i]; ev.GetAction() != want || ev.GetActorKind() != eventsv1.AuditActorKind_AUDIT_ACTOR_KIND_SYSTEM || ev.GetActorUserId() != "" || ev.GetTargetUserId() != u.ID {
+			t.Errorf("row %d = %v, want %v by the system on %s", i, ev, want, u.ID)
+		}
+	}
+}
