@@ -1050,7 +1050,7 @@ var File_sso_v1_admin_proto protoreflect.FileDescriptor
 
 const file_sso_v1_admin_proto_rawDesc = "" +
 	"\n" +
-	"\x12sso/v1/admin.proto\x12\x06sso.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1bevents/v1/audit_event.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"\xd5\x02\n" +
+	"\x12sso/v1/admin.proto\x12\x06sso.v1\x1a\x1bevents/v1/audit_event.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"\xd5\x02\n" +
 	"\tAdminUser\x12#\n" +
 	"\auser_id\x18\x01 \x01(\tB\n" +
 	"\x92A\a\xa2\x02\x04uuidR\x06userId\x12\x14\n" +

@@ -145,9 +145,9 @@ type Service struct {
 	// audit and auditLog are nil without Deps.Audit and Deps.AuditLog.
 	audit    AuditRecorder
 	auditLog AuditLog
-	cfg       Config
-	log       *slog.Logger
-	metrics   *Metrics // nil: not counted
+	cfg      Config
+	log      *slog.Logger
+	metrics  *Metrics // nil: not counted
 	// work tracks what runs after its request answered (see Drain).
 	work sync.WaitGroup
 
