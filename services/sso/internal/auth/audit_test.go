@@ -188,3 +188,16 @@ func TestListAuditEventsRefusesNonAdministratorsFirstAndPages(t *testing.T) {
 		t.Errorf("by actor: %d entries, %v; want 5", len(byActor.Entries), err)
 	}
 }
+
+func TestWrongPasswordsOfAPasswordChangeTripTheSameBurstRecord(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	reg := f.register(t, "ada@example.com", "correct horse")
+	for range testLimits.LoginAccountAddress + 3 {
+		_, _ = f.svc.ChangePassword(ctx, auth.PasswordChange{AccessToken: reg.AccessToken, CurrentPassword: "wrong one!", NewPassword: "battery staple", ClientIP: "192.0.2.4"})
+	}
+	got := f.entriesOf(audit.ActionLoginFailureBurst)
+	if len(got) != 1 || got[0].TargetID != reg.UserID || got[0].ClientAddress != "192.0.2.4" {
+		t.Errorf("burst entries = %+v, want one on the account from 192.0.2.4", got)
+	}
+}

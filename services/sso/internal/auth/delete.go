@@ -43,7 +43,7 @@ func (s *Service) deleteAccount(ctx context.Context, d AccountDeletion) error {
 		return invalid("password", err.Error())
 	}
 	quotas := s.loginQuotas(u.Email, d.ClientIP)
-	if err := s.reserve(ctx, opLogin, quotas); err != nil {
+	if err := s.reserveLogin(ctx, u.Email, d.ClientIP, quotas); err != nil {
 		return err
 	}
 	ok, _, err := s.hasher.Verify(d.Password, u.PasswordHash)

@@ -301,10 +301,7 @@ func (s *Service) login(ctx context.Context, c Credentials) (Tokens, error) {
 		return Tokens{}, invalid("password", err.Error())
 	}
 	quotas := s.loginQuotas(email, c.ClientIP)
-	if err := s.reserve(ctx, opLogin, quotas); err != nil {
-		if te := (*ThrottledError)(nil); errors.As(err, &te) {
-			s.loginBurst(ctx, email, c.ClientIP, te)
-		}
+	if err := s.reserveLogin(ctx, email, c.ClientIP, quotas); err != nil {
 		return Tokens{}, err
 	}
 
@@ -403,6 +400,17 @@ func (s *Service) reserve(ctx context.Context, op string, quotas []Quota) error 
 	}
 	s.metrics.throttled(op, scope)
 	return &ThrottledError{Op: op, RetryAfter: r.RetryAfter, key: quotas[r.Refused].Key, scope: scope}
+}
+
+// reserveLogin is reserve for an attempt that checks email's password (a
+// login, or a change or deletion that re-confirms it); a refusal that trips
+// a limit is recorded in the audit log (loginBurst).
+func (s *Service) reserveLogin(ctx context.Context, email, clientIP string, quotas []Quota) error {
+	err := s.reserve(ctx, opLogin, quotas)
+	if te := (*ThrottledError)(nil); errors.As(err, &te) {
+		s.loginBurst(ctx, email, clientIP, te)
+	}
+	return err
 }
 
 // release gives back the attempts of refund and forgets those of forget.
