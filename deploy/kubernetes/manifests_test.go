@@ -517,7 +517,7 @@ func checkDeployment(t *testing.T, where string, r rendered, d *appsv1.Deploymen
 	}
 	for _, suffix := range []string{"_HTTP_ADDR", "_GRPC_ADDR"} {
 		for name, v := range env {
-			if !strings.HasSuffix(name, suffix) || name == "LOYALTY_SSO_GRPC_ADDR" {
+			if !strings.HasSuffix(name, suffix) || name == "LOYALTY_SSO_GRPC_ADDR" || name == "NOTIFIER_SSO_GRPC_ADDR" {
 				continue
 			}
 			host, port, err := net.SplitHostPort(v)

@@ -1,16 +1,24 @@
 package e2e_test
 
 import (
+	"bytes"
 	"fmt"
 	"net/http"
+	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	eventsv1 "github.com/ssokit/platform/libs/gen/events/v1"
+	"github.com/ssokit/platform/libs/sealbox"
 	"github.com/ssokit/platform/libs/testenv"
 	"github.com/ssokit/platform/libs/testenv/kafkatest"
 )
@@ -151,7 +159,13 @@ func TestDeletingAnAccountErasesItEverywhere(t *testing.T) {
 	admin := s.adminToken(t)
 	addr := s.email(t)
 	cleanupMails(t, addr)
-	userID, access := s.register(t, addr, nil)
+	// A name of its own, so that finding it anywhere means this user's.
+	name := "Erasable " + randomHex(6)
+	reg := call(t, http.MethodPost, s.url("/v1/auth/register"), "", map[string]string{"email": addr, "password": password, "full_name": name}, nil)
+	if reg.Status != http.StatusOK {
+		t.Fatalf("register: %d %s", reg.Status, reg.Raw)
+	}
+	userID, access := reg.str("user_id"), reg.str("access_token")
 	login := call(t, http.MethodPost, s.url("/v1/auth/login"), "", map[string]string{"email": addr, "password": password}, nil)
 	if login.Status != http.StatusOK {
 		t.Fatalf("login: %d %s", login.Status, login.Raw)
@@ -174,6 +188,40 @@ func TestDeletingAnAccountErasesItEverywhere(t *testing.T) {
 			t.Fatalf("%s holds no trace of the address before the deletion: the scan cannot tell an erasure", name)
 		}
 	}
+	// Before: the user's events carry the address and the name sealed,
+	// and the key sso hands out opens them.
+	sealedBefore := 0
+	for _, m := range s.allMessages(t) {
+		if m.userID != userID || m.personal == nil {
+			continue
+		}
+		sealedBefore++
+		if p := s.personal(t, userID, m.eventID, m.personal); p.GetEmail() != addr || m.topic == s.topic && p.GetFullName() != name {
+			t.Fatalf("personal data of %s on %s = %v, want %s, %s", m.eventID, m.topic, p, addr, name)
+		}
+	}
+	if sealedBefore < 2 {
+		t.Fatalf("%d sealed events of the user before the deletion, want its registration and verification request", sealedBefore)
+	}
+	// A copy of the user's verification request under another event id:
+	// its token no longer opens, so the notifier dead-letters it, and the
+	// user's sealed data sits on a dead-letter topic too.
+	verifications := s.waitAccountEvents(t, userID, func(es []accountEvent) bool { return count(es, isVerification) >= 1 })
+	tampered := proto.Clone(verifications[0].ev).(*eventsv1.AccountEvent)
+	tampered.EventId = uuid.NewString()
+	s.produceAccountEvent(t, tampered, userID)
+	dlq := s.accountTopic + ".e2e-notifier-account-" + s.suffix + ".dlq"
+	if !testenv.Eventually(60*time.Second, 200*time.Millisecond, func() bool {
+		for _, m := range readAll(t, dlq, time.Second) {
+			if header(m, "event_id") == tampered.EventId || strings.Contains(string(m.Value), tampered.EventId) {
+				return true
+			}
+		}
+		return false
+	}) {
+		t.Fatalf("the tampered event never reached %s\nnotifier:\n%s", dlq, s.logs("welcome-notifier"))
+	}
+	sealedBefore++
 
 	// A wrong password: 401, and nothing deleted.
 	if r := call(t, http.MethodDelete, s.url("/v1/users/me"), access, map[string]string{"password": "not the password"}, nil); r.Status != http.StatusUnauthorized {
@@ -246,6 +294,33 @@ func TestDeletingAnAccountErasesItEverywhere(t *testing.T) {
 			t.Errorf("%s still holds the address in %v", name, got)
 		}
 	}
+	// No message on any topic of the run, dead letters included, carries
+	// the address or the name, and none of the user's sealed personal data
+	// can be opened any more: sso has no key for the user.
+	s.accountSettled(t)
+	sealedAfter := 0
+	scanned := s.allMessages(t)
+	for _, m := range scanned {
+		if found := containsAny(m.msg, addr, name); len(found) != 0 {
+			t.Errorf("a message on %s at offset %v carries %v in clear", m.topic, m.msg.TopicPartition.Offset, found)
+		}
+		if m.userID == userID && m.personal != nil {
+			sealedAfter++
+		}
+	}
+	if !slices.ContainsFunc(scanned, func(m topicMessage) bool { return m.topic == dlq }) {
+		t.Errorf("the scan did not read the dead-letter topic %s", dlq)
+	}
+	if sealedAfter < sealedBefore {
+		t.Errorf("%d sealed events of the user on the topics after the deletion, %d before: the scan missed some", sealedAfter, sealedBefore)
+	}
+	if _, err := s.dataKey(t, userID, sealbox.DataKeyVersion); status.Code(err) != codes.NotFound {
+		t.Errorf("the deleted user's data key: %v, want NOT_FOUND", err)
+	}
+	if v := value(scrape(t, s.ssoHTTP), "sso_data_key_lookups_total", map[string]string{"result": "not_found"}); v < 1 {
+		t.Errorf("sso counted %v key lookups of erased users, want at least this test's", v)
+	}
+
 	// The ledger still adds up, and takes nothing more.
 	var balance, sum int64
 	if err := loyDB.QueryRow(`SELECT a.balance, COALESCE(sum(CASE t.kind WHEN 'WITHDRAWAL' THEN -t.amount ELSE t.amount END), 0)
@@ -285,6 +360,44 @@ func TestDeletingAnAccountErasesItEverywhere(t *testing.T) {
 	}
 	if v := value(scrape(t, s.notHTTP), "welcome_notifier_account_events_total", map[string]string{"kind": "user_deleted", "outcome": "erased"}); v != erasedBefore+1 {
 		t.Errorf("the notifier counted %v erasures, want %v: the redelivery handled", v, erasedBefore+1)
+	}
+
+	// An old event of the user delivered again (a replay, a consumer
+	// reset to the start) finds no key: counted, nothing mailed.
+	erasedLookups := value(scrape(t, s.notHTTP), "welcome_notifier_data_key_lookups_total", map[string]string{"result": "erased"})
+	replayed := 0
+	for _, e := range events {
+		if isVerification(e.ev) && e.ev.GetEventId() != tampered.EventId {
+			produce(t, s.accountTopic, e.msg.Key, e.msg.Value, e.msg.Headers)
+			replayed++
+		}
+	}
+	if replayed == 0 {
+		t.Fatal("no verification request of the user to replay")
+	}
+	s.accountSettled(t)
+	if v := value(scrape(t, s.notHTTP), "welcome_notifier_data_key_lookups_total", map[string]string{"result": "erased"}); v < erasedLookups+float64(replayed) {
+		t.Errorf("the notifier counted %v erased key lookups, want at least %v", v, erasedLookups+float64(replayed))
+	}
+	if n := mailCount(t, addr); n != mails {
+		t.Errorf("%d mails to the erased address after the replay, want %d", n, mails)
+	}
+
+	// No service logged the address or the name, whatever it did for the
+	// user: registration, mails, deletion, erasure, the replays.
+	for _, svc := range []string{"sso", "loyalty-points", "welcome-notifier"} {
+		logs, err := os.ReadFile(s.procs[svc].log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(logs, []byte(userID)) && svc != "loyalty-points" {
+			t.Errorf("the %s log never names the user: the check proves nothing", svc)
+		}
+		for _, needle := range []string{addr, name} {
+			if bytes.Contains(logs, []byte(needle)) {
+				t.Errorf("the %s log carries %q", svc, needle)
+			}
+		}
 	}
 
 	// The address registers again, as a new user with a new account.

@@ -204,6 +204,7 @@ func startSystem(t *testing.T) (*system, error) {
 		"NOTIFIER_ACCOUNT_EVENTS_TOPIC":  s.accountTopic,
 		"NOTIFIER_ACCOUNT_GROUP_ID":      "e2e-notifier-account-" + s.suffix,
 		"NOTIFIER_SEALING_KEYS_FILE":     s.ringFile,
+		"NOTIFIER_SSO_GRPC_ADDR":         s.ssoGRPC,
 		"NOTIFIER_LINK_BASE_URL":         "http://" + s.ssoHTTP,
 		"NOTIFIER_SMTP_ADDR":             testenv.SMTPAddr,
 		"NOTIFIER_RETRY_INITIAL_BACKOFF": "200ms",

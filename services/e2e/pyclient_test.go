@@ -42,6 +42,14 @@ type pyEvent struct {
 	Oneofs        map[string]*string `json:"oneofs"`
 	UnknownFields []int              `json:"unknown_fields"`
 	Event         json.RawMessage    `json:"event"`
+	// Personal is the sealed personal data as the reader opened it (or
+	// could not); null for an event without any.
+	Personal *struct {
+		Email    string `json:"email"`
+		FullName string `json:"full_name"`
+		Sealed   bool   `json:"sealed"`
+		Error    string `json:"error"`
+	} `json:"personal"`
 }
 
 // newerKindField is a field number the kind oneof of AccountEvent does not
@@ -108,17 +116,40 @@ func TestPythonClientReadsEveryEventType(t *testing.T) {
 		return s
 	}
 	const user = "7d0f3c1e-5b7a-4f61-9a44-2f6f4d1c8b10"
+	// Personal data sealed as sso seals it, under the user's data key,
+	// which the reader is given; an erased user's key it is not.
+	dataKey, err := sealbox.NewDataKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	personal := func(userID, eventID string, key []byte) *eventsv1.SealedPersonal {
+		p, err := sealbox.SealPersonal(key, sealbox.DataKeyVersion, userID, eventID, &eventsv1.PersonalData{Email: "grace@example.test", FullName: "Grace Hopper"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
 	registered := &eventsv1.UserRegistered{
 		EventId: "e0000000-0000-4000-8000-000000000001", UserId: user,
-		Email: "grace@example.test", FullName: "Grace Hopper",
 		RegisteredAt: at("2026-12-01T10:00:00.123456Z"),
+		Personal:     personal(user, "e0000000-0000-4000-8000-000000000001", dataKey),
+	}
+	const erasedUser = "7d0f3c1e-5b7a-4f61-9a44-2f6f4d1c8b11"
+	goneKey, err := sealbox.NewDataKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	erased := &eventsv1.UserRegistered{
+		EventId: "e0000000-0000-4000-8000-000000000008", UserId: erasedUser,
+		RegisteredAt: at("2026-12-01T11:00:00Z"),
+		Personal:     personal(erasedUser, "e0000000-0000-4000-8000-000000000008", goneKey),
 	}
 	account := []*eventsv1.AccountEvent{
 		{EventId: "e0000000-0000-4000-8000-000000000002", UserId: user, OccurredAt: at("2026-12-01T10:00:01Z"),
 			Kind: &eventsv1.AccountEvent_EmailVerificationRequested{EmailVerificationRequested: &eventsv1.EmailVerificationRequested{
 				Email: "grace@example.test", Token: sealed("email-verification", user, "e0000000-0000-4000-8000-000000000002"), ExpiresAt: at("2026-12-02T10:00:01Z")}}},
 		{EventId: "e0000000-0000-4000-8000-000000000003", UserId: user, OccurredAt: at("2026-12-01T10:05:00Z"),
-			Kind: &eventsv1.AccountEvent_EmailVerified{EmailVerified: &eventsv1.EmailVerified{Email: "grace@example.test"}}},
+			Kind: &eventsv1.AccountEvent_EmailVerified{EmailVerified: &eventsv1.EmailVerified{Personal: personal(user, "e0000000-0000-4000-8000-000000000003", dataKey)}}},
 		{EventId: "e0000000-0000-4000-8000-000000000004", UserId: user, OccurredAt: at("2026-12-03T08:00:00Z"),
 			Kind: &eventsv1.AccountEvent_PasswordResetRequested{PasswordResetRequested: &eventsv1.PasswordResetRequested{
 				Email: "grace@example.test", Token: sealed("password-reset", user, "e0000000-0000-4000-8000-000000000004"), ExpiresAt: at("2026-12-03T08:30:00Z")}}},
@@ -140,8 +171,9 @@ func TestPythonClientReadsEveryEventType(t *testing.T) {
 	// by a field the registered schema does not have.
 	newer := &eventsv1.AccountEvent{EventId: "e0000000-0000-4000-8000-000000000007", UserId: user, OccurredAt: at("2026-12-05T12:00:00Z")}
 
-	want := map[string]proto.Message{registered.EventId: registered, newer.EventId: newer}
+	want := map[string]proto.Message{registered.EventId: registered, erased.EventId: erased, newer.EventId: newer}
 	produceFramed(t, userTopic, user, frame(t, ser, userTopic, registered))
+	produceFramed(t, userTopic, erasedUser, frame(t, ser, userTopic, erased))
 	for _, ev := range account {
 		want[ev.EventId] = ev
 		produceFramed(t, accountTopic, user, frame(t, ser, accountTopic, ev))
@@ -161,7 +193,7 @@ func TestPythonClientReadsEveryEventType(t *testing.T) {
 		schemaIDs[topic] = md.ID
 	}
 
-	lines := runPythonReader(ctx, t, python, group, len(want), userTopic, accountTopic)
+	lines := runPythonReader(ctx, t, python, group, len(want), map[string][]byte{user: dataKey}, userTopic, accountTopic)
 	got := map[string]pyEvent{}
 	for _, line := range lines {
 		var ev pyEvent
@@ -186,13 +218,31 @@ func TestPythonClientReadsEveryEventType(t *testing.T) {
 			t.Errorf("event %s not read", id)
 			continue
 		}
-		topic, typ := accountTopic, "events.v1.AccountEvent"
-		if id == registered.EventId {
+		topic, typ, key := accountTopic, "events.v1.AccountEvent", user
+		switch id {
+		case registered.EventId:
 			topic, typ = userTopic, "events.v1.UserRegistered"
+		case erased.EventId:
+			topic, typ, key = userTopic, "events.v1.UserRegistered", erasedUser
 		}
-		if ev.Topic != topic || ev.Type != typ || ev.Key != user || ev.SchemaID != schemaIDs[topic] {
+		if ev.Topic != topic || ev.Type != typ || ev.Key != key || ev.SchemaID != schemaIDs[topic] {
 			t.Errorf("event %s: topic %q type %q key %q schema %d, want %q %q %q %d",
-				id, ev.Topic, ev.Type, ev.Key, ev.SchemaID, topic, typ, user, schemaIDs[topic])
+				id, ev.Topic, ev.Type, ev.Key, ev.SchemaID, topic, typ, key, schemaIDs[topic])
+		}
+		// The sealed personal data: opened with the key given, not without.
+		switch p := ev.Personal; id {
+		case registered.EventId, account[1].EventId:
+			if p == nil || p.Email != "grace@example.test" || p.Sealed || id == registered.EventId && p.FullName != "Grace Hopper" {
+				t.Errorf("event %s: personal data as read %+v, want grace@example.test, Grace Hopper", id, p)
+			}
+		case erased.EventId:
+			if p == nil || !p.Sealed || p.Error == "" || p.Email != "" {
+				t.Errorf("the erased user's event: personal data as read %+v, want sealed and unreadable", p)
+			}
+		default:
+			if p != nil {
+				t.Errorf("event %s carries no sealed data, the reader reports %+v", id, p)
+			}
 		}
 		// Every field, through protobuf's JSON mapping, which both
 		// languages implement: the Python decoding equals what Go sent.
@@ -311,7 +361,7 @@ message Envelope {
 	produceFramed(t, topic, "k1", framed([]byte{0}, envelope))
 	produceFramed(t, topic, "k2", framed([]byte{4, 0, 0}, inner)) // [0, 0]: Envelope.Inner
 
-	lines := runPythonReader(ctx, t, python, group, 2, topic)
+	lines := runPythonReader(ctx, t, python, group, 2, nil, topic)
 	want := []string{
 		`{"type":"demo.v1.Envelope","event":{"home":{"city":"Arlington"},"id":"env-1"}}`,
 		`{"type":"demo.v1.Envelope.Inner","event":{"n":"1099511627776"}}`,
@@ -414,13 +464,16 @@ func pythonVenv(t *testing.T) string {
 }
 
 // runPythonReader runs the reader until it has printed n events.
-func runPythonReader(ctx context.Context, t *testing.T, python, group string, n int, topics ...string) []string {
+func runPythonReader(ctx context.Context, t *testing.T, python, group string, n int, dataKeys map[string][]byte, topics ...string) []string {
 	t.Helper()
 	args := []string{filepath.Join(repoRoot(), "services", "e2e", "pyclient", "read_events.py"),
 		"--brokers", testenv.KafkaBrokers, "--registry", testenv.SchemaRegistryURL,
 		"--group", group, "--count", fmt.Sprint(n), "--timeout", "90"}
 	for _, topic := range topics {
 		args = append(args, "--topic", topic)
+	}
+	for user, key := range dataKeys {
+		args = append(args, "--data-key", user+"="+base64.StdEncoding.EncodeToString(key))
 	}
 	var stdout, stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, python, args...)

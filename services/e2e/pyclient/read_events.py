@@ -15,6 +15,15 @@ into the JSON string (bytes that are not UTF-8 come back as U+FFFD, so the
 answer cannot even be repaired). The .proto text (no format parameter) is
 served correctly, and that is all this client asks for.
 
+Personal data (e-mail address, name) travels sealed under the user's own
+data key (events.v1.SealedPersonal: AES-256-GCM, the additional
+authenticated data naming purpose, user and event). Given the user's data
+key with --data-key USER_ID=BASE64 (sso's UserDataKeyService hands it out
+sealed under the key ring shared with the mail sender; whoever holds the ring
+opens it), the reader opens it and prints it under "personal". Without the
+key, or once the user is erased (sso destroyed the key), it prints
+{"sealed": true, "error": ...}: the data cannot be read.
+
 A message whose writer knew a kind this schema lacks (the oneof "kind" of
 events.v1.AccountEvent) still decodes: the unknown field is kept aside and
 reported, the kind is null, and the reader goes on.
@@ -23,10 +32,11 @@ Usage:
   python read_events.py --brokers 127.0.0.1:9092 \\
       --registry http://127.0.0.1:8081/apis/ccompat/v7 \\
       --group my-reader --topic user-registered --topic account-events \\
-      [--count N] [--timeout SECONDS]
+      [--data-key USER_ID=BASE64_KEY ...] [--count N] [--timeout SECONDS]
 """
 
 import argparse
+import base64
 import importlib.resources
 import json
 import os
@@ -39,6 +49,8 @@ from confluent_kafka.schema_registry import SchemaRegistryClient, dual_schema_id
 from confluent_kafka.schema_registry.common.serde import SchemaId
 from confluent_kafka.serialization import MessageField, SerializationContext
 from google.protobuf import descriptor_pb2, descriptor_pool, json_format, message_factory, unknown_fields
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from grpc_tools import protoc
 
 # The well-known types (google/protobuf/timestamp.proto, ...) ship with
@@ -130,7 +142,45 @@ def decode(schemas, topic, value, headers):
     return cls.FromString(payload.read()), schema_id.id
 
 
-def as_json_line(msg, record, schema_id):
+_SEALED_PERSONAL = "events.v1.SealedPersonal"
+_PERSONAL_DATA = "events.v1.PersonalData"
+
+
+def _sealed_personal(msg):
+    """Every SealedPersonal set in msg, at any depth."""
+    for field, value in msg.ListFields():
+        if field.message_type is None:
+            continue
+        for v in [value] if hasattr(value, "ListFields") else value:
+            if field.message_type.full_name == _SEALED_PERSONAL:
+                yield v
+            elif hasattr(v, "ListFields"):
+                yield from _sealed_personal(v)
+
+
+def open_personal(msg, data_keys):
+    """The personal data sealed in msg as a dict, None when it carries none.
+
+    The additional authenticated data is sso's (libs/sealbox AAD): a fixed
+    prefix, the purpose "personal-data", the user id and the event id, each
+    separated by a NUL byte."""
+    sealed = list(_sealed_personal(msg))
+    if not sealed:
+        return None
+    user_id, event_id = getattr(msg, "user_id", ""), getattr(msg, "event_id", "")
+    key = data_keys.get(user_id)
+    if key is None:
+        return {"sealed": True, "error": "no data key for this user"}
+    aad = b"\x00".join([b"ssokit-sealed-v1", b"personal-data", user_id.encode(), event_id.encode()])
+    try:
+        plain = AESGCM(key).decrypt(sealed[0].nonce, sealed[0].ciphertext, aad)
+    except InvalidTag:
+        return {"sealed": True, "error": "does not open with this key (another key, user or event)"}
+    cls = message_factory.GetMessageClass(msg.DESCRIPTOR.file.pool.FindMessageTypeByName(_PERSONAL_DATA))
+    return json_format.MessageToDict(cls.FromString(plain), preserving_proto_field_name=True)
+
+
+def as_json_line(msg, record, schema_id, data_keys):
     desc = msg.DESCRIPTOR
     return json.dumps(
         {
@@ -147,6 +197,7 @@ def as_json_line(msg, record, schema_id):
             # Protobuf's JSON mapping: field names as in the schema, bytes as
             # standard base64, timestamps as RFC 3339, enums by name.
             "event": json_format.MessageToDict(msg, preserving_proto_field_name=True),
+            "personal": open_personal(msg, data_keys),
         },
         sort_keys=True,
     )
@@ -158,9 +209,23 @@ def main():
     p.add_argument("--registry", required=True, help="base URL of the Confluent-compatible API")
     p.add_argument("--group", required=True)
     p.add_argument("--topic", action="append", required=True)
+    p.add_argument(
+        "--data-key",
+        action="append",
+        default=[],
+        metavar="USER_ID=BASE64",
+        help="a user's 32-byte data key, to open the personal data of its events",
+    )
     p.add_argument("--count", type=int, default=0, help="stop after this many events (0: run until --timeout)")
     p.add_argument("--timeout", type=float, default=60.0, help="seconds; with --count, not reaching it is an error")
     args = p.parse_args()
+    data_keys = {}
+    for item in args.data_key:
+        user_id, _, encoded = item.partition("=")
+        key = base64.b64decode(encoded, validate=True)
+        if not user_id or len(key) != 32:
+            p.error("--data-key wants USER_ID=<base64 of a 32-byte key>")
+        data_keys[user_id] = key
 
     schemas = RegistrySchemas(SchemaRegistryClient({"url": args.registry}))
     consumer = Consumer(
@@ -184,7 +249,7 @@ def main():
                     continue
                 raise KafkaException(record.error())
             msg, schema_id = decode(schemas, record.topic(), record.value(), record.headers())
-            print(as_json_line(msg, record, schema_id), flush=True)
+            print(as_json_line(msg, record, schema_id, data_keys), flush=True)
             seen += 1
             # Past the event, not before it: a consumer that acts on events
             # would commit only after acting.

@@ -258,13 +258,16 @@ func (*AccountEvent_UserDeleted) isAccountEvent_Kind() {}
 // EmailVerificationRequested asks for a mail carrying a verification link.
 type EmailVerificationRequested struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The address to verify, where the link must be sent.
+	// Never set any more: the address travels in personal.
 	Email string `protobuf:"bytes,1,opt,name=email,proto3" json:"email,omitempty"`
 	// The one-time verification token, sealed for the mail sender: see
 	// SealedSecret.
 	Token *SealedSecret `protobuf:"bytes,2,opt,name=token,proto3" json:"token,omitempty"`
 	// When the token stops working.
-	ExpiresAt     *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	ExpiresAt *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	// The address to verify, where the link must be sent, sealed under the
+	// user's data key (email set).
+	Personal      *SealedPersonal `protobuf:"bytes,4,opt,name=personal,proto3" json:"personal,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -320,11 +323,21 @@ func (x *EmailVerificationRequested) GetExpiresAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *EmailVerificationRequested) GetPersonal() *SealedPersonal {
+	if x != nil {
+		return x.Personal
+	}
+	return nil
+}
+
 // EmailVerified says the user proved they receive mail at email.
 type EmailVerified struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The address that was verified.
-	Email         string `protobuf:"bytes,1,opt,name=email,proto3" json:"email,omitempty"`
+	// Never set any more: the address travels in personal.
+	Email string `protobuf:"bytes,1,opt,name=email,proto3" json:"email,omitempty"`
+	// The address that was verified, sealed under the user's data key
+	// (email set).
+	Personal      *SealedPersonal `protobuf:"bytes,2,opt,name=personal,proto3" json:"personal,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -366,17 +379,27 @@ func (x *EmailVerified) GetEmail() string {
 	return ""
 }
 
+func (x *EmailVerified) GetPersonal() *SealedPersonal {
+	if x != nil {
+		return x.Personal
+	}
+	return nil
+}
+
 // PasswordResetRequested asks for a mail carrying a password reset link.
 // sso emits it only for an address that has an account; the caller of the
 // API gets the same answer either way.
 type PasswordResetRequested struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The account's address, where the link must be sent.
+	// Never set any more: the address travels in personal.
 	Email string `protobuf:"bytes,1,opt,name=email,proto3" json:"email,omitempty"`
 	// The one-time reset token, sealed for the mail sender: see SealedSecret.
 	Token *SealedSecret `protobuf:"bytes,2,opt,name=token,proto3" json:"token,omitempty"`
 	// When the token stops working.
-	ExpiresAt     *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	ExpiresAt *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	// The account's address, where the link must be sent, sealed under the
+	// user's data key (email set).
+	Personal      *SealedPersonal `protobuf:"bytes,4,opt,name=personal,proto3" json:"personal,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -432,14 +455,24 @@ func (x *PasswordResetRequested) GetExpiresAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *PasswordResetRequested) GetPersonal() *SealedPersonal {
+	if x != nil {
+		return x.Personal
+	}
+	return nil
+}
+
 // PasswordChanged tells the user their password was changed, so that a
 // change they did not make does not go unnoticed.
 type PasswordChanged struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The account's address, where the notice must be sent.
+	// Never set any more: the address travels in personal.
 	Email string `protobuf:"bytes,1,opt,name=email,proto3" json:"email,omitempty"`
 	// How the password was changed.
-	Method        PasswordChangeMethod `protobuf:"varint,2,opt,name=method,proto3,enum=events.v1.PasswordChangeMethod" json:"method,omitempty"`
+	Method PasswordChangeMethod `protobuf:"varint,2,opt,name=method,proto3,enum=events.v1.PasswordChangeMethod" json:"method,omitempty"`
+	// The account's address, where the notice must be sent, sealed under
+	// the user's data key (email set).
+	Personal      *SealedPersonal `protobuf:"bytes,3,opt,name=personal,proto3" json:"personal,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -486,6 +519,13 @@ func (x *PasswordChanged) GetMethod() PasswordChangeMethod {
 		return x.Method
 	}
 	return PasswordChangeMethod_PASSWORD_CHANGE_METHOD_UNSPECIFIED
+}
+
+func (x *PasswordChanged) GetPersonal() *SealedPersonal {
+	if x != nil {
+		return x.Personal
+	}
+	return nil
 }
 
 // UserDeleted says the account no longer exists: every service erases what
@@ -603,7 +643,7 @@ var File_events_v1_account_event_proto protoreflect.FileDescriptor
 
 const file_events_v1_account_event_proto_rawDesc = "" +
 	"\n" +
-	"\x1devents/v1/account_event.proto\x12\tevents.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9a\x04\n" +
+	"\x1devents/v1/account_event.proto\x12\tevents.v1\x1a\x18events/v1/personal.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9a\x04\n" +
 	"\fAccountEvent\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\x12;\n" +
@@ -615,22 +655,26 @@ const file_events_v1_account_event_proto_rawDesc = "" +
 	"\x18password_reset_requested\x18\f \x01(\v2!.events.v1.PasswordResetRequestedH\x00R\x16passwordResetRequested\x12G\n" +
 	"\x10password_changed\x18\r \x01(\v2\x1a.events.v1.PasswordChangedH\x00R\x0fpasswordChanged\x12;\n" +
 	"\fuser_deleted\x18\x0e \x01(\v2\x16.events.v1.UserDeletedH\x00R\vuserDeletedB\x06\n" +
-	"\x04kind\"\x9c\x01\n" +
+	"\x04kind\"\xd3\x01\n" +
 	"\x1aEmailVerificationRequested\x12\x14\n" +
 	"\x05email\x18\x01 \x01(\tR\x05email\x12-\n" +
 	"\x05token\x18\x02 \x01(\v2\x17.events.v1.SealedSecretR\x05token\x129\n" +
 	"\n" +
-	"expires_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"%\n" +
+	"expires_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\x125\n" +
+	"\bpersonal\x18\x04 \x01(\v2\x19.events.v1.SealedPersonalR\bpersonal\"\\\n" +
 	"\rEmailVerified\x12\x14\n" +
-	"\x05email\x18\x01 \x01(\tR\x05email\"\x98\x01\n" +
+	"\x05email\x18\x01 \x01(\tR\x05email\x125\n" +
+	"\bpersonal\x18\x02 \x01(\v2\x19.events.v1.SealedPersonalR\bpersonal\"\xcf\x01\n" +
 	"\x16PasswordResetRequested\x12\x14\n" +
 	"\x05email\x18\x01 \x01(\tR\x05email\x12-\n" +
 	"\x05token\x18\x02 \x01(\v2\x17.events.v1.SealedSecretR\x05token\x129\n" +
 	"\n" +
-	"expires_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"`\n" +
+	"expires_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\x125\n" +
+	"\bpersonal\x18\x04 \x01(\v2\x19.events.v1.SealedPersonalR\bpersonal\"\x97\x01\n" +
 	"\x0fPasswordChanged\x12\x14\n" +
 	"\x05email\x18\x01 \x01(\tR\x05email\x127\n" +
-	"\x06method\x18\x02 \x01(\x0e2\x1f.events.v1.PasswordChangeMethodR\x06method\"\r\n" +
+	"\x06method\x18\x02 \x01(\x0e2\x1f.events.v1.PasswordChangeMethodR\x06method\x125\n" +
+	"\bpersonal\x18\x03 \x01(\v2\x19.events.v1.SealedPersonalR\bpersonal\"\r\n" +
 	"\vUserDeleted\"[\n" +
 	"\fSealedSecret\x12\x15\n" +
 	"\x06key_id\x18\x01 \x01(\tR\x05keyId\x12\x14\n" +
@@ -669,6 +713,7 @@ var file_events_v1_account_event_proto_goTypes = []any{
 	(*UserDeleted)(nil),                // 6: events.v1.UserDeleted
 	(*SealedSecret)(nil),               // 7: events.v1.SealedSecret
 	(*timestamppb.Timestamp)(nil),      // 8: google.protobuf.Timestamp
+	(*SealedPersonal)(nil),             // 9: events.v1.SealedPersonal
 }
 var file_events_v1_account_event_proto_depIdxs = []int32{
 	8,  // 0: events.v1.AccountEvent.occurred_at:type_name -> google.protobuf.Timestamp
@@ -679,14 +724,18 @@ var file_events_v1_account_event_proto_depIdxs = []int32{
 	6,  // 5: events.v1.AccountEvent.user_deleted:type_name -> events.v1.UserDeleted
 	7,  // 6: events.v1.EmailVerificationRequested.token:type_name -> events.v1.SealedSecret
 	8,  // 7: events.v1.EmailVerificationRequested.expires_at:type_name -> google.protobuf.Timestamp
-	7,  // 8: events.v1.PasswordResetRequested.token:type_name -> events.v1.SealedSecret
-	8,  // 9: events.v1.PasswordResetRequested.expires_at:type_name -> google.protobuf.Timestamp
-	0,  // 10: events.v1.PasswordChanged.method:type_name -> events.v1.PasswordChangeMethod
-	11, // [11:11] is the sub-list for method output_type
-	11, // [11:11] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	9,  // 8: events.v1.EmailVerificationRequested.personal:type_name -> events.v1.SealedPersonal
+	9,  // 9: events.v1.EmailVerified.personal:type_name -> events.v1.SealedPersonal
+	7,  // 10: events.v1.PasswordResetRequested.token:type_name -> events.v1.SealedSecret
+	8,  // 11: events.v1.PasswordResetRequested.expires_at:type_name -> google.protobuf.Timestamp
+	9,  // 12: events.v1.PasswordResetRequested.personal:type_name -> events.v1.SealedPersonal
+	0,  // 13: events.v1.PasswordChanged.method:type_name -> events.v1.PasswordChangeMethod
+	9,  // 14: events.v1.PasswordChanged.personal:type_name -> events.v1.SealedPersonal
+	15, // [15:15] is the sub-list for method output_type
+	15, // [15:15] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_events_v1_account_event_proto_init() }
@@ -694,6 +743,7 @@ func file_events_v1_account_event_proto_init() {
 	if File_events_v1_account_event_proto != nil {
 		return
 	}
+	file_events_v1_personal_proto_init()
 	file_events_v1_account_event_proto_msgTypes[0].OneofWrappers = []any{
 		(*AccountEvent_EmailVerificationRequested)(nil),
 		(*AccountEvent_EmailVerified)(nil),

@@ -37,12 +37,15 @@ type UserRegistered struct {
 	EventId string `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
 	// The id of the new user (a UUID).
 	UserId string `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
-	// The e-mail address the user registered with.
+	// Never set any more: the address travels in personal.
 	Email string `protobuf:"bytes,3,opt,name=email,proto3" json:"email,omitempty"`
-	// The user's display name; may be empty.
+	// Never set any more: the name travels in personal.
 	FullName string `protobuf:"bytes,4,opt,name=full_name,json=fullName,proto3" json:"full_name,omitempty"`
 	// When the user was stored.
-	RegisteredAt  *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=registered_at,json=registeredAt,proto3" json:"registered_at,omitempty"`
+	RegisteredAt *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=registered_at,json=registeredAt,proto3" json:"registered_at,omitempty"`
+	// The e-mail address the user registered with and the user's display
+	// name (which may be empty), sealed under the user's data key.
+	Personal      *SealedPersonal `protobuf:"bytes,6,opt,name=personal,proto3" json:"personal,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -112,17 +115,25 @@ func (x *UserRegistered) GetRegisteredAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *UserRegistered) GetPersonal() *SealedPersonal {
+	if x != nil {
+		return x.Personal
+	}
+	return nil
+}
+
 var File_events_v1_user_registered_proto protoreflect.FileDescriptor
 
 const file_events_v1_user_registered_proto_rawDesc = "" +
 	"\n" +
-	"\x1fevents/v1/user_registered.proto\x12\tevents.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb8\x01\n" +
+	"\x1fevents/v1/user_registered.proto\x12\tevents.v1\x1a\x18events/v1/personal.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xef\x01\n" +
 	"\x0eUserRegistered\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\x12\x14\n" +
 	"\x05email\x18\x03 \x01(\tR\x05email\x12\x1b\n" +
 	"\tfull_name\x18\x04 \x01(\tR\bfullName\x12?\n" +
-	"\rregistered_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\fregisteredAtB\xa1\x01\n" +
+	"\rregistered_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\fregisteredAt\x125\n" +
+	"\bpersonal\x18\x06 \x01(\v2\x19.events.v1.SealedPersonalR\bpersonalB\xa1\x01\n" +
 	"\rcom.events.v1B\x13UserRegisteredProtoP\x01Z6github.com/ssokit/platform/libs/gen/events/v1;eventsv1\xa2\x02\x03EXX\xaa\x02\tEvents.V1\xca\x02\tEvents\\V1\xe2\x02\x15Events\\V1\\GPBMetadata\xea\x02\n" +
 	"Events::V1b\x06proto3"
 
@@ -142,14 +153,16 @@ var file_events_v1_user_registered_proto_msgTypes = make([]protoimpl.MessageInfo
 var file_events_v1_user_registered_proto_goTypes = []any{
 	(*UserRegistered)(nil),        // 0: events.v1.UserRegistered
 	(*timestamppb.Timestamp)(nil), // 1: google.protobuf.Timestamp
+	(*SealedPersonal)(nil),        // 2: events.v1.SealedPersonal
 }
 var file_events_v1_user_registered_proto_depIdxs = []int32{
 	1, // 0: events.v1.UserRegistered.registered_at:type_name -> google.protobuf.Timestamp
-	1, // [1:1] is the sub-list for method output_type
-	1, // [1:1] is the sub-list for method input_type
-	1, // [1:1] is the sub-list for extension type_name
-	1, // [1:1] is the sub-list for extension extendee
-	0, // [0:1] is the sub-list for field type_name
+	2, // 1: events.v1.UserRegistered.personal:type_name -> events.v1.SealedPersonal
+	2, // [2:2] is the sub-list for method output_type
+	2, // [2:2] is the sub-list for method input_type
+	2, // [2:2] is the sub-list for extension type_name
+	2, // [2:2] is the sub-list for extension extendee
+	0, // [0:2] is the sub-list for field type_name
 }
 
 func init() { file_events_v1_user_registered_proto_init() }
@@ -157,6 +170,7 @@ func file_events_v1_user_registered_proto_init() {
 	if File_events_v1_user_registered_proto != nil {
 		return
 	}
+	file_events_v1_personal_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

@@ -42,7 +42,7 @@ func TestDeletionWhileKafkaIsDownIsDeliveredWhenItReturns(t *testing.T) {
 		}
 	})
 	users := postgres.NewUsers(db, nil, outbox.UserRegistered(regTopic), postgres.OnCommitted(down.Enqueue),
-		postgres.WithAccountEvents(outbox.AccountEvents(k.topic, nil)))
+		postgres.WithAccountEvents(outbox.AccountEvents(k.topic, nil)), withKeys)
 	stopDown := start(t, down)
 
 	u, _ := register(t, users)

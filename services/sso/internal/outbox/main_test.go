@@ -28,6 +28,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	eventsv1 "github.com/ssokit/platform/libs/gen/events/v1"
+	"github.com/ssokit/platform/libs/sealbox"
 	"github.com/ssokit/platform/libs/testenv"
 	"github.com/ssokit/platform/libs/testenv/kafkatest"
 	"github.com/ssokit/platform/services/sso/internal/outbox"
@@ -152,6 +153,53 @@ func start(tb testing.TB, r *outbox.Relay) (stop func() error) {
 	return stop
 }
 
+// keyRing seals the data keys of the users the tests register (withKeys).
+var keyRing = func() *sealbox.Ring {
+	line, err := sealbox.NewKeyLine("test")
+	if err != nil {
+		panic(err)
+	}
+	r, err := sealbox.Parse([]byte(line))
+	if err != nil {
+		panic(err)
+	}
+	return r
+}()
+
+var withKeys = postgres.WithDataKeys(keyRing)
+
+// dataKey is the data key users stored for the user, as a consumer opens it.
+func dataKey(tb testing.TB, users *postgres.Users, userID string) []byte {
+	tb.Helper()
+	wrapped, err := users.DataKey(tb.Context(), userID, sealbox.DataKeyVersion)
+	if err != nil {
+		tb.Fatalf("data key of %s: %v", userID, err)
+	}
+	key, err := keyRing.UnwrapDataKey(userID, sealbox.DataKeyVersion, wrapped)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return key
+}
+
+// assertRegistered checks that got is the UserRegistered event eventID of
+// u, its personal data sealed under key and nothing personal in clear.
+func assertRegistered(tb testing.TB, got *eventsv1.UserRegistered, eventID string, u user.User, key []byte) {
+	tb.Helper()
+	want := &eventsv1.UserRegistered{EventId: eventID, UserId: u.ID, RegisteredAt: timestamppb.New(u.CreatedAt)}
+	sealed := got.GetPersonal()
+	clone := proto.Clone(got).(*eventsv1.UserRegistered)
+	clone.Personal = nil
+	if !proto.Equal(clone, want) {
+		tb.Errorf("event = %v\nwant    %v (and the personal data sealed)", clone, want)
+	}
+	p, err := sealbox.OpenPersonal(key, u.ID, eventID, sealed)
+	if err != nil || p.GetEmail() != u.Email || p.GetFullName() != u.FullName {
+		tb.Errorf("personal data = %v, %v; want %q, %q", p, err, u.Email, u.FullName)
+	}
+}
+
+// userRegistered is a UserRegistered event of u as tests seed it directly.
 func userRegistered(eventID string, u user.User) *eventsv1.UserRegistered {
 	return &eventsv1.UserRegistered{
 		EventId:      eventID,

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	eventsv1 "github.com/ssokit/platform/libs/gen/events/v1"
+	"github.com/ssokit/platform/libs/sealbox"
 	"github.com/ssokit/platform/services/sso/internal/user"
 )
 
@@ -37,24 +38,31 @@ type Record struct {
 }
 
 // EventFunc builds the UserRegistered record of u, which the user store is
-// about to write in the same transaction as u; ctx is the request's,
-// carrying its trace.
-type EventFunc func(ctx context.Context, u user.User) (Record, error)
+// about to write in the same transaction as u and u's data key, key (see
+// sealbox.NewDataKey), which seals the personal data the event carries;
+// ctx is the request's, carrying its trace.
+type EventFunc func(ctx context.Context, u user.User, key []byte) (Record, error)
 
 // UserRegistered returns the EventFunc of sso's UserRegistered events on
 // topic, keyed by user id so a user's events stay in order on one
 // partition. The request's trace context is stored with each record, so
 // the relay's publish, and the consumers after it, continue the
-// registration's trace.
+// registration's trace. The e-mail address and the name travel sealed
+// under the user's data key only (sealbox.SealPersonal): the clear fields
+// stay empty, so the event is unreadable once the key is destroyed.
 func UserRegistered(topic string) EventFunc {
-	return func(ctx context.Context, u user.User) (Record, error) {
+	return func(ctx context.Context, u user.User, key []byte) (Record, error) {
 		eventID := uuid.NewString()
+		personal, err := sealbox.SealPersonal(key, sealbox.DataKeyVersion, u.ID, eventID,
+			&eventsv1.PersonalData{Email: u.Email, FullName: u.FullName})
+		if err != nil {
+			return Record{}, err
+		}
 		payload, err := proto.Marshal(&eventsv1.UserRegistered{
 			EventId:      eventID,
 			UserId:       u.ID,
-			Email:        u.Email,
-			FullName:     u.FullName,
 			RegisteredAt: timestamppb.New(u.CreatedAt),
+			Personal:     personal,
 		})
 		if err != nil {
 			return Record{}, err

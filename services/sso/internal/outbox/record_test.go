@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	eventsv1 "github.com/ssokit/platform/libs/gen/events/v1"
+	"github.com/ssokit/platform/libs/sealbox"
 	"github.com/ssokit/platform/services/sso/internal/outbox"
 	"github.com/ssokit/platform/services/sso/internal/user"
 )
@@ -24,7 +25,11 @@ func TestUserRegistered(t *testing.T) {
 	ctx, span := otel.Tracer("outbox_test").Start(t.Context(), "POST /v1/auth/register")
 	defer span.End()
 
-	rec, err := outbox.UserRegistered("user-registered")(ctx, u)
+	key, err := sealbox.NewDataKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := outbox.UserRegistered("user-registered")(ctx, u, key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,15 +43,13 @@ func TestUserRegistered(t *testing.T) {
 	if err := proto.Unmarshal(rec.Payload, &got); err != nil {
 		t.Fatal(err)
 	}
-	if want := userRegistered(rec.ID, u); !proto.Equal(&got, want) {
-		t.Errorf("payload = %v, want %v", &got, want)
-	}
+	assertRegistered(t, &got, rec.ID, u, key)
 	want := "00-" + span.SpanContext().TraceID().String() + "-" + span.SpanContext().SpanID().String() + "-01"
 	if tp := rec.TraceContext["traceparent"]; tp != want {
 		t.Errorf("traceparent = %q, want %q", tp, want)
 	}
 
-	again, err := outbox.UserRegistered("user-registered")(ctx, u)
+	again, err := outbox.UserRegistered("user-registered")(ctx, u, key)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,7 +40,7 @@ func TestPublishAfterCommit(t *testing.T) {
 	db, k := testDB(t), newKafkaEnv(t)
 	relay := outbox.NewRelay(db, newProducer(t, testenv.KafkaBrokers, 10*time.Second), k.ser,
 		outbox.Config{SweepInterval: noSweeps}, quietLog())
-	users := postgres.NewUsers(db, nil, outbox.UserRegistered(k.topic), postgres.OnCommitted(relay.Enqueue))
+	users := postgres.NewUsers(db, nil, outbox.UserRegistered(k.topic), postgres.OnCommitted(relay.Enqueue), withKeys)
 	stop := start(t, relay)
 
 	type registration struct {
@@ -88,9 +88,7 @@ func TestPublishAfterCommit(t *testing.T) {
 			t.Fatalf("deserialize: %v", err)
 		}
 		eventID := header(m, outbox.HeaderEventID)
-		if want := userRegistered(eventID, reg.user); !proto.Equal(got, want) {
-			t.Errorf("event = %v\nwant    %v", got, want)
-		}
+		assertRegistered(t, got, eventID, reg.user, dataKey(t, users, reg.user.ID))
 		if !slices.Contains(ids, eventID) {
 			t.Errorf("event_id header %q is no outbox row", eventID)
 		}
@@ -364,7 +362,7 @@ func TestKafkaDownThenUp(t *testing.T) {
 	}
 	down := outbox.NewRelay(db, newProducer(t, "127.0.0.1:1", cfg.MessageTimeout), k.ser, cfg, slog.New(logs),
 		outbox.WithMetrics(metrics))
-	users := postgres.NewUsers(db, nil, outbox.UserRegistered(k.topic), postgres.OnCommitted(down.Enqueue))
+	users := postgres.NewUsers(db, nil, outbox.UserRegistered(k.topic), postgres.OnCommitted(down.Enqueue), withKeys)
 	stopDown := start(t, down)
 
 	const n = 3
@@ -458,7 +456,7 @@ func TestSchemaRegistryDownKeepsTheRow(t *testing.T) {
 	ser.broken.Store(true)
 	cfg := outbox.Config{SweepInterval: 50 * time.Millisecond, InitialBackoff: time.Hour}
 	relay := outbox.NewRelay(db, newProducer(t, testenv.KafkaBrokers, 10*time.Second), ser, cfg, quietLog())
-	users := postgres.NewUsers(db, nil, outbox.UserRegistered(k.topic), postgres.OnCommitted(relay.Enqueue))
+	users := postgres.NewUsers(db, nil, outbox.UserRegistered(k.topic), postgres.OnCommitted(relay.Enqueue), withKeys)
 	start(t, relay)
 
 	u, _ := register(t, users)
@@ -497,7 +495,7 @@ func TestStopSettlesQueuedEvents(t *testing.T) {
 	db, k := testDB(t), newKafkaEnv(t)
 	relay := outbox.NewRelay(db, newProducer(t, testenv.KafkaBrokers, 10*time.Second), k.ser,
 		outbox.Config{SweepInterval: noSweeps}, quietLog())
-	users := postgres.NewUsers(db, nil, outbox.UserRegistered(k.topic), postgres.OnCommitted(relay.Enqueue))
+	users := postgres.NewUsers(db, nil, outbox.UserRegistered(k.topic), postgres.OnCommitted(relay.Enqueue), withKeys)
 	const n = 20
 	for range n { // queued before Run even starts
 		register(t, users)

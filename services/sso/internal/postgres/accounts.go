@@ -10,6 +10,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/ssokit/platform/libs/pgerr"
+	"github.com/ssokit/platform/libs/sealbox"
 
 	"github.com/ssokit/platform/services/sso/internal/audit"
 	"github.com/ssokit/platform/services/sso/internal/auth"
@@ -97,8 +98,8 @@ func (r *Users) CurrentByEmail(ctx context.Context, email string) (user.User, er
 	return get(ctx, r.replica, queryByEmail, email)
 }
 
-// insertUserWithToken writes a new user, its id mapping, its
-// UserRegistered event, its first verification token and the
+// insertUserWithToken writes a new user, its id mapping, its data key
+// (sealed), its UserRegistered event, its first verification token and the
 // EmailVerificationRequested event carrying it: one statement, which
 // PostgreSQL runs as one transaction, prepared, so a registration costs one
 // round trip as it did before accounts had tokens. A new user has no
@@ -114,6 +115,9 @@ const insertUserWithToken = `WITH new_user AS (
 	), token AS (
 		INSERT INTO one_time_tokens (hash, user_id, purpose, expires_at)
 		VALUES (decode($12, 'hex'), $1, $13, $14)
+	), data_key AS (
+		INSERT INTO user_data_keys (user_id, version, ring_key_id, nonce, sealed_key)
+		VALUES ($1, $21, $22, $23, $24)
 	)
 	INSERT INTO outbox (id, aggregate_id, event_type, topic, msg_key, payload, trace_context)
 	VALUES ($15, $1, $16, $17, $18, $19, $20)`
@@ -126,12 +130,16 @@ func (r *Users) CreateWithToken(ctx context.Context, u user.User, t user.OneTime
 	if r.account == nil || r.event == nil {
 		return errNoAccountEvents
 	}
-	reg, err := r.event(ctx, u)
+	key, sealed, err := r.newDataKey(u.ID)
+	if err != nil {
+		return err
+	}
+	reg, err := r.event(ctx, u, key)
 	if err != nil {
 		return fmt.Errorf("postgres: build %s event: %w", outbox.EventUserRegistered, err)
 	}
 	t.UserID = u.ID
-	verify, err := r.account(ctx, user.AccountEvent{Kind: user.EventEmailVerificationRequested, UserID: u.ID, Email: u.Email, Token: &t})
+	verify, err := r.account(ctx, user.AccountEvent{Kind: user.EventEmailVerificationRequested, UserID: u.ID, Email: u.Email, Token: &t}, key)
 	if err != nil {
 		return fmt.Errorf("postgres: build %s event: %w", user.EventEmailVerificationRequested, err)
 	}
@@ -152,7 +160,8 @@ func (r *Users) CreateWithToken(ctx context.Context, u user.User, t user.OneTime
 		_, err = st.ExecContext(ctx, u.ID, u.Email, u.FullName, u.PasswordHash, u.IsAdmin, createdAt,
 			reg.ID, reg.Topic, reg.Key, nonNil(reg.Payload), regTC,
 			t.Hash, string(t.Purpose), t.ExpiresAt,
-			verify.ID, verify.EventType, verify.Topic, verify.Key, nonNil(verify.Payload), verifyTC)
+			verify.ID, verify.EventType, verify.Topic, verify.Key, nonNil(verify.Payload), verifyTC,
+			sealbox.DataKeyVersion, sealed.GetKeyId(), sealed.GetNonce(), sealed.GetCiphertext())
 	}
 	if err != nil {
 		if emailTaken(err) {
@@ -357,7 +366,14 @@ func (r *Users) issue(ctx context.Context, tx *sqlx.Tx, email string, t user.One
 }
 
 func (r *Users) insertEvent(ctx context.Context, tx *sqlx.Tx, e user.AccountEvent) (outbox.Record, error) {
-	rec, err := r.account(ctx, e)
+	var key []byte
+	if e.Kind != user.EventUserDeleted {
+		var err error
+		if key, err = r.dataKey(ctx, tx, e.UserID); err != nil {
+			return outbox.Record{}, err
+		}
+	}
+	rec, err := r.account(ctx, e, key)
 	if err != nil {
 		return outbox.Record{}, fmt.Errorf("build %s event: %w", e.Kind, err)
 	}
@@ -427,6 +443,10 @@ const (
 
 	deleteUserTokens = `DELETE FROM one_time_tokens WHERE user_id = $1`
 
+	// deleteDataKeys (datakeys.go) shreds the user's events: whatever copy
+	// of them a topic, a dead-letter topic or a consumer still holds can
+	// no longer be opened once this commits.
+
 	// deleteUserEvents removes every earlier event of the user, delivered
 	// or not: their payloads carry its address and name. An undelivered
 	// one is dropped rather than sent: it would announce something to an
@@ -437,9 +457,9 @@ const (
 	deleteUserEvents = `DELETE FROM outbox WHERE aggregate_id = $1`
 )
 
-// Delete removes the user, its id mapping, its one-time tokens and its
-// earlier events, and stores its UserDeleted event and the audit entry of
-// the deletion by by, in one transaction:
+// Delete removes the user, its id mapping, its one-time tokens, its earlier
+// events and its data key, and stores its UserDeleted event and the audit
+// entry of the deletion by by, in one transaction:
 // after the commit no row of sso's database names the person, and the
 // event that has the other services forget it is on its way. It returns
 // user.ErrNotFound when the user is already gone.
@@ -462,7 +482,7 @@ func (r *Users) Delete(ctx context.Context, id string, by audit.Actor) error {
 			return nil, fmt.Errorf("lock user: %w", err)
 		}
 		for _, st := range []struct{ name, q string }{
-			{"user", deleteUser}, {"tokens", deleteUserTokens}, {"events", deleteUserEvents},
+			{"user", deleteUser}, {"tokens", deleteUserTokens}, {"events", deleteUserEvents}, {"data keys", deleteDataKeys},
 		} {
 			args := []any{id}
 			if st.q == deleteUser {

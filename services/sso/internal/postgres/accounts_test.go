@@ -43,7 +43,7 @@ func accounts(t *testing.T, primary *sqlx.DB, ring *sealbox.Ring, opts ...postgr
 	)
 	opts = append([]postgres.Option{
 		postgres.OnCommitted(func(r outbox.Record) { mu.Lock(); recs = append(recs, r); mu.Unlock() }),
-		postgres.WithAccountEvents(outbox.AccountEvents(accountTopic, ring)),
+		postgres.WithAccountEvents(outbox.AccountEvents(accountTopic, ring)), postgres.WithDataKeys(ring),
 	}, opts...)
 	u := postgres.NewUsers(primary, nil, outbox.UserRegistered("test-user-registered"), opts...)
 	return u, func() []outbox.Record { mu.Lock(); defer mu.Unlock(); return append([]outbox.Record(nil), recs...) }
@@ -83,6 +83,30 @@ func storedEvent(t *testing.T, db *sqlx.DB, id string) (string, *eventsv1.Accoun
 	return row.Type, ev, row.Payload
 }
 
+// openPersonal opens the personal data of a user's event as a consumer
+// would: the user's data key from the store (UserDataKeyService's source),
+// unwrapped with the ring, then the sealed data. It fails the test when
+// the clear e-mail field of the event is set.
+func openPersonal(t *testing.T, users *postgres.Users, ring *sealbox.Ring, userID, eventID, clearEmail string, s *eventsv1.SealedPersonal) *eventsv1.PersonalData {
+	t.Helper()
+	if clearEmail != "" {
+		t.Errorf("event %s carries the e-mail in clear", eventID)
+	}
+	wrapped, err := users.DataKey(t.Context(), userID, sealbox.DataKeyVersion)
+	if err != nil {
+		t.Fatalf("DataKey(%s): %v", userID, err)
+	}
+	key, err := ring.UnwrapDataKey(userID, sealbox.DataKeyVersion, wrapped)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := sealbox.OpenPersonal(key, userID, eventID, s)
+	if err != nil {
+		t.Fatalf("open the personal data of %s: %v", eventID, err)
+	}
+	return p
+}
+
 func TestCreateWithTokenStoresTheSealedVerificationRequest(t *testing.T) {
 	t.Parallel()
 	primary, _ := testDB(t)
@@ -108,7 +132,7 @@ func TestCreateWithTokenStoresTheSealedVerificationRequest(t *testing.T) {
 		t.Fatalf("event_type = %q", kind)
 	}
 	req := ev.GetEmailVerificationRequested()
-	if req == nil || req.GetEmail() != u.Email || !req.GetExpiresAt().AsTime().Equal(tok.ExpiresAt.Truncate(time.Nanosecond)) && req.GetExpiresAt().AsTime().Sub(tok.ExpiresAt).Abs() > time.Millisecond {
+	if req == nil || openPersonal(t, users, ring, u.ID, ev.GetEventId(), req.GetEmail(), req.GetPersonal()).GetEmail() != u.Email || !req.GetExpiresAt().AsTime().Equal(tok.ExpiresAt.Truncate(time.Nanosecond)) && req.GetExpiresAt().AsTime().Sub(tok.ExpiresAt).Abs() > time.Millisecond {
 		t.Fatalf("event = %+v", ev)
 	}
 	if bytes.Contains(payload, []byte(tok.Raw)) {
@@ -145,7 +169,8 @@ func TestVerifyEmailUsesTheTokenOnce(t *testing.T) {
 	t.Parallel()
 	primary, _ := testDB(t)
 	ctx := testenv.Context(t, 30*time.Second)
-	users, committed := accounts(t, primary, testRing(t))
+	ring := testRing(t)
+	users, committed := accounts(t, primary, ring)
 
 	u := newUser(t)
 	first := newToken(t, user.PurposeEmailVerification, time.Hour)
@@ -179,7 +204,8 @@ func TestVerifyEmailUsesTheTokenOnce(t *testing.T) {
 	}
 	recs := committed()
 	last := recs[len(recs)-1]
-	if kind, ev, _ := storedEvent(t, primary, last.ID); kind != string(user.EventEmailVerified) || ev.GetEmailVerified().GetEmail() != u.Email {
+	if kind, ev, _ := storedEvent(t, primary, last.ID); kind != string(user.EventEmailVerified) ||
+		openPersonal(t, users, ring, u.ID, ev.GetEventId(), ev.GetEmailVerified().GetEmail(), ev.GetEmailVerified().GetPersonal()).GetEmail() != u.Email {
 		t.Fatalf("last event %s %+v, want EmailVerified", kind, ev)
 	}
 	// A new token for a verified address works and announces nothing.
@@ -217,7 +243,8 @@ func TestResetPasswordTokenWorksOnceUnderConcurrency(t *testing.T) {
 	t.Parallel()
 	primary, _ := testDB(t)
 	ctx := testenv.Context(t, 30*time.Second)
-	users, _ := accounts(t, primary, testRing(t))
+	ring := testRing(t)
+	users, _ := accounts(t, primary, ring)
 
 	u := newUser(t)
 	if err := users.CreateWithToken(ctx, u, newToken(t, user.PurposeEmailVerification, time.Hour)); err != nil {
@@ -278,7 +305,8 @@ func TestResetPasswordTokenWorksOnceUnderConcurrency(t *testing.T) {
 		t.Fatalf("method = %v", method)
 	}
 	_, ev, _ = storedEvent(t, primary, ids[0])
-	if ev.GetPasswordChanged().GetMethod() != eventsv1.PasswordChangeMethod_PASSWORD_CHANGE_METHOD_RESET || ev.GetPasswordChanged().GetEmail() != u.Email {
+	if ev.GetPasswordChanged().GetMethod() != eventsv1.PasswordChangeMethod_PASSWORD_CHANGE_METHOD_RESET ||
+		openPersonal(t, users, ring, u.ID, ev.GetEventId(), ev.GetPasswordChanged().GetEmail(), ev.GetPasswordChanged().GetPersonal()).GetEmail() != u.Email {
 		t.Fatalf("reset event = %+v", ev)
 	}
 }

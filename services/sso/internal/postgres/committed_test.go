@@ -30,6 +30,7 @@ func TestOnCommittedSeesOnlyCommittedRecords(t *testing.T) {
 			// Another connection than Create's: the row must be committed.
 			visible = append(visible, count(t, primary, "SELECT count(*) FROM outbox WHERE id = $1", r.ID))
 		}),
+		withKeys,
 	)
 
 	u := newUser(t)

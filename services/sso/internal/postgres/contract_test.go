@@ -14,6 +14,6 @@ import (
 func TestUsersContract(t *testing.T) {
 	primary, replica := testDB(t)
 	authtest.RunUsers(t, func(*testing.T) auth.Users {
-		return postgres.NewUsers(primary, replica, recordingEvent(nil))
+		return postgres.NewUsers(primary, replica, recordingEvent(nil), withKeys)
 	})
 }

@@ -25,7 +25,7 @@ var usersPartition = regexp.MustCompile(`^users_p[0-9]+$`)
 func TestLookupsReadOnePartition(t *testing.T) {
 	primary, _ := testDB(t)
 	ctx := testenv.Context(t, 30*time.Second)
-	users := postgres.NewUsers(primary, nil, recordingEvent(nil))
+	users := postgres.NewUsers(primary, nil, recordingEvent(nil), withKeys)
 	u := newUser(t)
 	if err := users.Create(ctx, u); err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/ssokit/platform/libs/sealbox"
 	"github.com/ssokit/platform/libs/testenv"
 	"github.com/ssokit/platform/services/sso/internal/postgres"
 )
@@ -24,6 +25,22 @@ var shared struct {
 	replica  *sqlx.DB
 	setupErr error
 }
+
+// keyRing seals the data keys of the Users built with withKeys.
+var keyRing = func() *sealbox.Ring {
+	line, err := sealbox.NewKeyLine("test")
+	if err != nil {
+		panic(err)
+	}
+	r, err := sealbox.Parse([]byte(line))
+	if err != nil {
+		panic(err)
+	}
+	return r
+}()
+
+// withKeys gives a Users that writes events its data keys.
+var withKeys = postgres.WithDataKeys(keyRing)
 
 func TestMain(m *testing.M) {
 	m.Run()

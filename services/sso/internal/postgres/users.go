@@ -13,6 +13,8 @@ import (
 	"github.com/lib/pq"
 	"github.com/lib/pq/pqerror"
 
+	"github.com/ssokit/platform/libs/sealbox"
+
 	"github.com/ssokit/platform/services/sso/internal/auth"
 	"github.com/ssokit/platform/services/sso/internal/outbox"
 	"github.com/ssokit/platform/services/sso/internal/user"
@@ -31,6 +33,9 @@ type Users struct {
 	// audit builds the outbox records of audit entries; nil: no entries
 	// are written (see WithAuditEvents).
 	audit outbox.AuditEventFunc
+	// ring seals the users' data keys; nil: the methods writing events
+	// refuse to run (see WithDataKeys).
+	ring *sealbox.Ring
 }
 
 var _ auth.Users = (*Users)(nil)
@@ -60,9 +65,9 @@ func NewUsers(primary, replica *sqlx.DB, event outbox.EventFunc, opts ...Option)
 	return u
 }
 
-// The user, its id mapping and its event are written by one statement,
-// which PostgreSQL runs as one transaction: all three rows or none, in one
-// round trip.
+// The user, its id mapping, its data key and its event are written by one
+// statement, which PostgreSQL runs as one transaction: all rows or none,
+// in one round trip.
 const (
 	insertUser = `WITH new_user AS (
 		INSERT INTO users (id, email, full_name, password_hash, is_admin, created_at)
@@ -75,6 +80,8 @@ const (
 		VALUES ($1, $2, $3, $4, $5, COALESCE($6, now()))
 	), new_id AS (
 		INSERT INTO user_ids (id, email) VALUES ($1, $2)
+	), data_key AS (
+		INSERT INTO user_data_keys (user_id, version, ring_key_id, nonce, sealed_key) VALUES ($1, $12, $13, $14, $15)
 	)
 	INSERT INTO outbox (id, aggregate_id, event_type, topic, msg_key, payload, trace_context)
 	VALUES ($7, $1, '` + outbox.EventUserRegistered + `', $8, $9, $10, $11)`
@@ -97,8 +104,11 @@ func (r *Users) Create(ctx context.Context, u user.User) error {
 	query := insertUser
 	var rec outbox.Record
 	if r.event != nil {
-		var err error
-		rec, err = r.event(ctx, u)
+		key, sealed, err := r.newDataKey(u.ID)
+		if err != nil {
+			return err
+		}
+		rec, err = r.event(ctx, u, key)
 		if err != nil {
 			return fmt.Errorf("postgres: build %s event: %w", outbox.EventUserRegistered, err)
 		}
@@ -114,7 +124,8 @@ func (r *Users) Create(ctx context.Context, u user.User) error {
 			payload = []byte{} // an empty event is still an event: never NULL
 		}
 		query = insertUserWithEvent
-		args = append(args, rec.ID, rec.Topic, rec.Key, payload, string(tc))
+		args = append(args, rec.ID, rec.Topic, rec.Key, payload, string(tc),
+			sealbox.DataKeyVersion, sealed.GetKeyId(), sealed.GetNonce(), sealed.GetCiphertext())
 	}
 	st, err := r.primary.get(ctx, query)
 	if err == nil {

@@ -159,7 +159,7 @@ func TestCreateSameEmailConcurrently(t *testing.T) {
 	t.Parallel()
 	primary, replica := testDB(t)
 	ctx := testenv.Context(t, 30*time.Second)
-	users := postgres.NewUsers(primary, replica, recordingEvent(nil))
+	users := postgres.NewUsers(primary, replica, recordingEvent(nil), withKeys)
 
 	const racers = 8
 	email := newUser(t).Email
@@ -283,7 +283,7 @@ type traceKey struct{}
 // recordingEvent is an EventFunc that takes the trace context from ctx (as
 // the real one does) and reports each record it builds to seen.
 func recordingEvent(seen func(outbox.Record)) outbox.EventFunc {
-	return func(ctx context.Context, u user.User) (outbox.Record, error) {
+	return func(ctx context.Context, u user.User, _ []byte) (outbox.Record, error) {
 		tc, _ := ctx.Value(traceKey{}).(map[string]string)
 		rec := outbox.Record{
 			ID:           newID(),
@@ -318,7 +318,7 @@ func TestCreateWritesOutboxRow(t *testing.T) {
 	primary, _ := testDB(t)
 	ctx := testenv.Context(t, 30*time.Second)
 	var rec outbox.Record
-	users := postgres.NewUsers(primary, nil, recordingEvent(func(r outbox.Record) { rec = r }))
+	users := postgres.NewUsers(primary, nil, recordingEvent(func(r outbox.Record) { rec = r }), withKeys)
 
 	trace := map[string]string{
 		"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
@@ -376,7 +376,7 @@ func TestCreateWithoutTraceContextStoresEmptyObject(t *testing.T) {
 	t.Parallel()
 	primary, _ := testDB(t)
 	ctx := testenv.Context(t, 30*time.Second)
-	users := postgres.NewUsers(primary, nil, recordingEvent(nil))
+	users := postgres.NewUsers(primary, nil, recordingEvent(nil), withKeys)
 	u := newUser(t)
 	if err := users.Create(ctx, u); err != nil {
 		t.Fatal(err)
@@ -390,7 +390,7 @@ func TestEventStatusFollowsOutbox(t *testing.T) {
 	t.Parallel()
 	primary, _ := testDB(t)
 	ctx := testenv.Context(t, 30*time.Second)
-	users := postgres.NewUsers(primary, nil, recordingEvent(nil))
+	users := postgres.NewUsers(primary, nil, recordingEvent(nil), withKeys)
 	u := newUser(t)
 	if err := users.Create(ctx, u); err != nil {
 		t.Fatal(err)
@@ -419,7 +419,7 @@ func TestCreateIsAtomic(t *testing.T) {
 	ctx := testenv.Context(t, 30*time.Second)
 	existing := newUser(t)
 	var existingEvent outbox.Record
-	if err := postgres.NewUsers(primary, nil, recordingEvent(func(r outbox.Record) { existingEvent = r })).Create(ctx, existing); err != nil {
+	if err := postgres.NewUsers(primary, nil, recordingEvent(func(r outbox.Record) { existingEvent = r }), withKeys).Create(ctx, existing); err != nil {
 		t.Fatal(err)
 	}
 	errBuild := errors.New("cannot marshal event")
@@ -439,7 +439,7 @@ func TestCreateIsAtomic(t *testing.T) {
 		{
 			name: "event that cannot be built leaves no user",
 			user: func() user.User { return newUser(t) },
-			event: func(context.Context, user.User) (outbox.Record, error) {
+			event: func(context.Context, user.User, []byte) (outbox.Record, error) {
 				return outbox.Record{}, errBuild
 			},
 			wantErr: func(err error) bool { return errors.Is(err, errBuild) },
@@ -447,8 +447,8 @@ func TestCreateIsAtomic(t *testing.T) {
 		{
 			name: "event that cannot be stored leaves no user",
 			user: func() user.User { return newUser(t) },
-			event: func(ctx context.Context, u user.User) (outbox.Record, error) {
-				rec, _ := recordingEvent(nil)(ctx, u)
+			event: func(ctx context.Context, u user.User, _ []byte) (outbox.Record, error) {
+				rec, _ := recordingEvent(nil)(ctx, u, nil)
 				rec.ID = existingEvent.ID // outbox primary key taken
 				return rec, nil
 			},
@@ -458,7 +458,7 @@ func TestCreateIsAtomic(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			u := tt.user()
-			err := postgres.NewUsers(primary, nil, tt.event).Create(ctx, u)
+			err := postgres.NewUsers(primary, nil, tt.event, withKeys).Create(ctx, u)
 			if !tt.wantErr(err) {
 				t.Fatalf("Create = %v", err)
 			}
@@ -593,7 +593,7 @@ func TestDatabaseDownIsNotNotFound(t *testing.T) {
 	testenv.Require(t) // the point is that nothing answers; -short skips the wait
 	ctx := testenv.Context(t, 30*time.Second)
 	down := unreachable(t)
-	users := postgres.NewUsers(down, down, recordingEvent(nil))
+	users := postgres.NewUsers(down, down, recordingEvent(nil), withKeys)
 	tests := []struct {
 		name string
 		call func() error

@@ -15,10 +15,14 @@ import (
 	"github.com/confluentinc/confluent-kafka-go/v2/schemaregistry/serde/protobuf"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/proto"
 
 	eventsv1 "github.com/ssokit/platform/libs/gen/events/v1"
+	ssov1 "github.com/ssokit/platform/libs/gen/sso/v1"
 	"github.com/ssokit/platform/libs/otelkafka"
+	"github.com/ssokit/platform/libs/sealbox"
 	"github.com/ssokit/platform/libs/testenv"
 	"github.com/ssokit/platform/libs/testenv/kafkatest"
 	"github.com/ssokit/platform/services/sso/internal/service"
@@ -89,12 +93,35 @@ func TestRegistrationPublishesUserRegistered(t *testing.T) {
 	want := &eventsv1.UserRegistered{
 		EventId:      row.ID,
 		UserId:       userID,
-		Email:        addr,
-		FullName:     "Grace Hopper",
 		RegisteredAt: got.GetRegisteredAt(),
 	}
-	if !proto.Equal(got, want) {
-		t.Errorf("event = %v\nwant    %v", got, want)
+	sealed := got.GetPersonal()
+	clear := proto.Clone(got).(*eventsv1.UserRegistered)
+	clear.Personal = nil
+	if !proto.Equal(clear, want) {
+		t.Errorf("event = %v\nwant    %v (and the personal data sealed)", clear, want)
+	}
+	// The address and the name open with the user's data key, as the
+	// notifier gets it: from UserDataKeyService, sealed under the ring.
+	conn, err := grpc.NewClient(h.grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	resp, err := ssov1.NewUserDataKeyServiceClient(conn).GetUserDataKey(ctx, &ssov1.GetUserDataKeyRequest{UserId: userID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring, err := sealbox.Load(h.cfg.Events.SealingKeysFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := ring.UnwrapDataKey(userID, resp.GetKeyVersion(), resp.GetSealedKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := sealbox.OpenPersonal(key, userID, row.ID, sealed); err != nil || p.GetEmail() != addr || p.GetFullName() != "Grace Hopper" {
+		t.Errorf("personal data = %v, %v; want %s, Grace Hopper", p, err, addr)
 	}
 	headers := otelkafka.HeaderCarrier{Headers: &msg.Headers}
 	if id := headers.Get("event_id"); id != row.ID {

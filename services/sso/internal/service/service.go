@@ -100,7 +100,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 	}
 	users := postgres.NewUsers(primary, replica, outbox.UserRegistered(cfg.Events.Topic),
 		postgres.OnCommitted(relay.Enqueue), postgres.WithAccountEvents(outbox.AccountEvents(cfg.Events.AccountTopic, ring)),
-		postgres.WithAuditEvents(outbox.AuditEvents(cfg.Audit.Topic)))
+		postgres.WithDataKeys(ring), postgres.WithAuditEvents(outbox.AuditEvents(cfg.Audit.Topic)))
 	auditLog := postgres.NewAuditLog(primary, replica)
 	svc, keys, err := newAuth(cfg, users, auditLog, rdb, metrics, log)
 	if err != nil {
@@ -113,6 +113,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 	// Reset requests still being stored finish before the pools close.
 	p.Defer(func() error { svc.Drain(); return nil })
 
+	dataKeys := grpcapi.NewDataKeyServer(users, metrics, log)
 	err = gateway.ServeAPI(ctx, p, gateway.API{
 		GRPCAddr: cfg.GRPCAddr,
 		Register: func(s grpc.ServiceRegistrar) {
@@ -121,6 +122,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 			ssov1.RegisterAccountServiceServer(s, grpcapi.NewAccountServer(svc, log))
 			ssov1.RegisterSessionServiceServer(s, grpcapi.NewSessionServer(svc, log))
 			ssov1.RegisterAdminServiceServer(s, grpcapi.NewAdminServer(svc, log))
+			// Internal: no REST handler below. Its answers open only
+			// with the sealing ring.
+			ssov1.RegisterUserDataKeyServiceServer(s, dataKeys)
 		},
 		Handlers: []gateway.RegisterFunc{
 			ssov1.RegisterAuthServiceHandler, ssov1.RegisterUserServiceHandler, ssov1.RegisterAccountServiceHandler,

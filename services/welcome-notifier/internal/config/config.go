@@ -31,6 +31,16 @@ type Config struct {
 	SMTP    SMTP
 	Mail    Mail
 	DB      DB
+	SSO     SSO
+}
+
+// SSO locates the sso service, whose gRPC UserDataKeyService hands out
+// the data keys that open the personal data (the address) in the events.
+type SSO struct {
+	Addr string `env:"NOTIFIER_SSO_GRPC_ADDR" envDefault:"127.0.0.1:44044"`
+	// Timeout bounds each key lookup; a slower sso counts as unavailable
+	// and the event is retried.
+	Timeout time.Duration `env:"NOTIFIER_SSO_TIMEOUT" envDefault:"2s"`
 }
 
 // Account is the second consumer of the process: account life-cycle events
@@ -150,6 +160,10 @@ func (c *Config) Validate() error {
 		return invalid("NOTIFIER_DB_DSN is required")
 	case c.Mail.Subject == "" || strings.ContainsAny(c.Mail.Subject, "\r\n"):
 		return invalid("NOTIFIER_MAIL_SUBJECT must be one non-empty line")
+	case strings.TrimSpace(c.SSO.Addr) == "":
+		return invalid("NOTIFIER_SSO_GRPC_ADDR is required")
+	case c.SSO.Timeout <= 0:
+		return invalid("NOTIFIER_SSO_TIMEOUT must be positive")
 	}
 	if err := c.Account.validate(c.Kafka); err != nil {
 		return err
@@ -244,5 +258,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("mail_subject", c.Mail.Subject),
 		slog.String("template_file", c.Mail.TemplateFile),
 		slog.String("db", config.RedactDSN(c.DB.DSN)),
+		slog.String("sso_addr", c.SSO.Addr),
+		slog.String("sso_timeout", c.SSO.Timeout.String()),
 	)
 }

@@ -60,22 +60,24 @@ const (
 
 // AccountHandler handles AccountEvents.
 type AccountHandler struct {
-	m      AccountMailer
-	open   Opener
-	log    *slog.Logger
-	events *prometheus.CounterVec
+	m        AccountMailer
+	open     Opener
+	personal PersonalOpener
+	log      *slog.Logger
+	events   *prometheus.CounterVec
 }
 
 // NewAccountHandler returns an AccountHandler mailing through m, opening
-// tokens with open, with its counter registered on reg.
-func NewAccountHandler(m AccountMailer, open Opener, reg prometheus.Registerer, log *slog.Logger) (*AccountHandler, error) {
+// tokens with open and the events' personal data with personal, with its
+// counter registered on reg.
+func NewAccountHandler(m AccountMailer, open Opener, personal PersonalOpener, reg prometheus.Registerer, log *slog.Logger) (*AccountHandler, error) {
 	events := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "welcome_notifier_account_events_total",
 		Help: "AccountEvents handled, by kind and outcome: sent, duplicate (the event's mail was sent before), failed (to be retried), rejected (invalid, unopenable token or undeliverable: dead-lettered), ignored (a kind that needs no mail), erased (the user was deleted: its data erased, or nothing sent for it), skipped (a kind this build does not know).",
 	}, []string{"kind", "outcome"})
 	// Exported as 0 from the start, so rates and alerts work.
 	for _, k := range []string{kindVerificationRequested, kindResetRequested, kindPasswordChanged} {
-		for _, o := range []string{outcomeSent, outcomeDuplicate, outcomeFailed, outcomeRejected} {
+		for _, o := range []string{outcomeSent, outcomeDuplicate, outcomeFailed, outcomeRejected, outcomeErased} {
 			events.WithLabelValues(k, o)
 		}
 	}
@@ -87,7 +89,7 @@ func NewAccountHandler(m AccountMailer, open Opener, reg prometheus.Registerer, 
 	if err := reg.Register(events); err != nil {
 		return nil, fmt.Errorf("events metrics: %w", err)
 	}
-	return &AccountHandler{m: m, open: open, log: log, events: events}, nil
+	return &AccountHandler{m: m, open: open, personal: personal, log: log, events: events}, nil
 }
 
 // AccountEvent is a consumer.Handler. It sends the mail the event asks for
@@ -108,11 +110,15 @@ func (h *AccountHandler) AccountEvent(ctx context.Context, ev *eventsv1.AccountE
 		slog.Int("attempt", meta.Attempt), slog.String("topic", meta.Topic), slog.Int64("offset", meta.Offset),
 	}
 	m := welcome.AccountMail{UserID: ev.GetUserId(), EventID: ev.GetEventId()}
-	var kind string
+	var (
+		kind     string
+		personal *eventsv1.SealedPersonal
+	)
 	switch k := ev.GetKind().(type) {
 	case *eventsv1.AccountEvent_EmailVerificationRequested:
 		kind, m.Kind = kindVerificationRequested, mail.VerifyEmail
 		m.Email, m.ExpiresAt = k.EmailVerificationRequested.GetEmail(), k.EmailVerificationRequested.GetExpiresAt().AsTime()
+		personal = k.EmailVerificationRequested.GetPersonal()
 		if err := h.openToken(&m, PurposeEmailVerification, ev, k.EmailVerificationRequested.GetToken()); err != nil {
 			h.events.WithLabelValues(kind, outcomeRejected).Inc()
 			return err
@@ -120,13 +126,14 @@ func (h *AccountHandler) AccountEvent(ctx context.Context, ev *eventsv1.AccountE
 	case *eventsv1.AccountEvent_PasswordResetRequested:
 		kind, m.Kind = kindResetRequested, mail.PasswordReset
 		m.Email, m.ExpiresAt = k.PasswordResetRequested.GetEmail(), k.PasswordResetRequested.GetExpiresAt().AsTime()
+		personal = k.PasswordResetRequested.GetPersonal()
 		if err := h.openToken(&m, PurposePasswordReset, ev, k.PasswordResetRequested.GetToken()); err != nil {
 			h.events.WithLabelValues(kind, outcomeRejected).Inc()
 			return err
 		}
 	case *eventsv1.AccountEvent_PasswordChanged:
 		kind, m.Kind = kindPasswordChanged, mail.PasswordChanged
-		m.Email = k.PasswordChanged.GetEmail()
+		m.Email, personal = k.PasswordChanged.GetEmail(), k.PasswordChanged.GetPersonal()
 		switch k.PasswordChanged.GetMethod() {
 		case eventsv1.PasswordChangeMethod_PASSWORD_CHANGE_METHOD_RESET:
 			m.Method = welcome.MethodReset
@@ -145,6 +152,26 @@ func (h *AccountHandler) AccountEvent(ctx context.Context, ev *eventsv1.AccountE
 		h.log.InfoContext(ctx, "account event of a kind this build does not know, skipped", attrs...)
 		return nil
 	}
+
+	email, err := personalEmail(ctx, h.personal, m.UserID, m.EventID, m.Email, personal)
+	switch {
+	case errors.Is(err, welcome.ErrErased):
+		// The user was deleted after the event was written: its address
+		// is gone with its data key, and it wants no mail any more.
+		h.events.WithLabelValues(kind, outcomeErased).Inc()
+		h.log.InfoContext(ctx, "account mail of an erased user, not sent: its data key is gone", attrs...)
+		return nil
+	case errors.Is(err, welcome.ErrInvalidEvent):
+		h.events.WithLabelValues(kind, outcomeRejected).Inc()
+		return fmt.Errorf("%w: %w", consumer.ErrPermanent, err)
+	case errors.Is(err, welcome.ErrUnavailable):
+		h.events.WithLabelValues(kind, outcomeFailed).Inc()
+		return fmt.Errorf("%w: %w", consumer.ErrTransient, err)
+	case err != nil:
+		h.events.WithLabelValues(kind, outcomeFailed).Inc()
+		return err
+	}
+	m.Email = email
 
 	d, outcome, err := h.m.Send(ctx, m)
 	switch {

@@ -71,7 +71,7 @@ func newAccountHandler(t *testing.T, m *fakeMailer, ring *sealbox.Ring) (*events
 	t.Helper()
 	var logs bytes.Buffer
 	reg := prometheus.NewRegistry()
-	h, err := events.NewAccountHandler(m, ring, reg, slog.New(slog.NewTextHandler(&logs, nil)))
+	h, err := events.NewAccountHandler(m, ring, &fakeKeys{}, reg, slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

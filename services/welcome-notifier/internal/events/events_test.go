@@ -55,7 +55,7 @@ func TestUserRegistered(t *testing.T) {
 			t.Parallel()
 			var logs bytes.Buffer
 			reg := prometheus.NewRegistry()
-			h, err := events.NewHandler(&tt.w, reg, slog.New(slog.NewTextHandler(&logs, nil)))
+			h, err := events.NewHandler(&tt.w, &fakeKeys{}, reg, slog.New(slog.NewTextHandler(&logs, nil)))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -94,7 +94,7 @@ func TestUserRegisteredRefusesNoEvent(t *testing.T) {
 	t.Parallel()
 	w := &fakeWelcomer{}
 	reg := prometheus.NewRegistry()
-	h, err := events.NewHandler(w, reg, slog.New(slog.DiscardHandler))
+	h, err := events.NewHandler(w, &fakeKeys{}, reg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +129,7 @@ func assertOutcome(t *testing.T, reg *prometheus.Registry, outcome string) {
 			}
 		}
 	}
-	want := map[string]float64{"sent": 0, "duplicate": 0, "failed": 0, "rejected": 0}
+	want := map[string]float64{"sent": 0, "duplicate": 0, "failed": 0, "rejected": 0, "erased": 0}
 	want[outcome] = 1
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("welcome_notifier_mails_total = %v, want %v", got, want)

@@ -9,6 +9,10 @@ import (
 	"log/slog"
 	netmail "net/mail"
 
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
 	"github.com/ssokit/platform/libs/bootstrap"
 	"github.com/ssokit/platform/libs/consumer"
 	eventsv1 "github.com/ssokit/platform/libs/gen/events/v1"
@@ -19,6 +23,7 @@ import (
 	"github.com/ssokit/platform/services/welcome-notifier/internal/mail"
 	"github.com/ssokit/platform/services/welcome-notifier/internal/postgres"
 	"github.com/ssokit/platform/services/welcome-notifier/internal/smtp"
+	"github.com/ssokit/platform/services/welcome-notifier/internal/sso"
 	"github.com/ssokit/platform/services/welcome-notifier/internal/welcome"
 )
 
@@ -76,7 +81,22 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 	if err != nil {
 		return nil, err
 	}
-	handler, err := events.NewHandler(notifier, metrics, log)
+	// sso hands out the data keys that open the addresses in the events.
+	// It is not a readiness check: while it is down the events wait
+	// (retried as an outage), nothing is lost or dead-lettered.
+	ssoConn, err := grpc.NewClient(cfg.SSO.Addr,
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithStatsHandler(otelgrpc.NewClientHandler()),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("sso connection: %w", err)
+	}
+	p.Defer(ssoConn.Close)
+	keys, err := sso.NewKeys(ssoConn, ring, cfg.SSO.Timeout, metrics)
+	if err != nil {
+		return nil, err
+	}
+	handler, err := events.NewHandler(notifier, keys, metrics, log)
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +130,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 	if err != nil {
 		return nil, err
 	}
-	accountHandler, err := events.NewAccountHandler(accountMails, ring, metrics, log)
+	accountHandler, err := events.NewAccountHandler(accountMails, ring, keys, metrics, log)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"net"
 	netsmtp "net/smtp"
 	"net/textproto"
+	"regexp"
 	"time"
 
 	"github.com/ssokit/platform/services/welcome-notifier/internal/mail"
@@ -237,13 +238,24 @@ func (e *Error) Transient() bool { return !e.Permanent() }
 // stepError wraps err from step, keeping the server's reply code, and
 // reports cancellation or the deadline as the cause when ctx ended, rather
 // than the "i/o timeout" the aborted connection produced.
+//
+// A server's reply often quotes the recipient ("550 5.1.1 <ada@example.com>:
+// no such user"), and the error ends up in logs and dead-letter headers:
+// addresses in it are replaced by "[address]".
 func stepError(ctx context.Context, step Step, err error) error {
 	e := &Error{Step: step, Err: err}
 	var reply *textproto.Error
 	if errors.As(err, &reply) {
 		e.Code = reply.Code
+		e.Err = &textproto.Error{Code: reply.Code, Msg: RedactAddresses(reply.Msg)}
 	} else if ctx.Err() != nil {
 		e.Err = fmt.Errorf("%w (%v)", context.Cause(ctx), err)
 	}
 	return e
 }
+
+// address matches what looks like an e-mail address in a server's reply.
+var address = regexp.MustCompile(`[^\s<>"'(),;:\[\]]+@[^\s<>"'(),;:\[\]]+`)
+
+// RedactAddresses replaces every e-mail address in s by "[address]".
+func RedactAddresses(s string) string { return address.ReplaceAllString(s, "[address]") }

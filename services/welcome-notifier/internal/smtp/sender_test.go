@@ -174,7 +174,7 @@ func TestSendClassifiesFailures(t *testing.T) {
 		code      int
 		permanent bool
 	}{
-		{"unknown recipient", map[string]string{"RCPT": "550 5.1.1 no such user"}, smtp.StepRcpt, 550, true},
+		{"unknown recipient", map[string]string{"RCPT": "550 5.1.1 <ada@example.test>: no such user ada@example.test"}, smtp.StepRcpt, 550, true},
 		{"recipient relaying denied", map[string]string{"RCPT": "554 5.7.1 relay denied"}, smtp.StepRcpt, 554, true},
 		{"mailbox busy", map[string]string{"RCPT": "450 4.2.1 try later"}, smtp.StepRcpt, 450, false},
 		{"greylisted", map[string]string{"MAIL": "451 4.7.1 greylisted"}, smtp.StepMail, 451, false},
@@ -195,6 +195,11 @@ func TestSendClassifiesFailures(t *testing.T) {
 			}
 			if e.Step != tt.step || e.Code != tt.code || e.Permanent() != tt.permanent {
 				t.Fatalf("Send = step %q code %d permanent %v (%v); want %q %d %v", e.Step, e.Code, e.Permanent(), err, tt.step, tt.code, tt.permanent)
+			}
+			// The error goes to logs and dead-letter headers: never the
+			// address a server quotes back.
+			if strings.Contains(err.Error(), "@") {
+				t.Fatalf("Send = %v: the error carries an address", err)
 			}
 			// Every failure is one or the other: the recipient or message
 			// refused for good, or the server (or our configuration of it)
@@ -311,6 +316,19 @@ func TestNewSenderRejectsBadConfig(t *testing.T) {
 	} {
 		if _, err := smtp.NewSender(cfg); err == nil {
 			t.Errorf("NewSender(%+v) succeeded", cfg)
+		}
+	}
+}
+
+func TestRedactAddresses(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"5.1.1 <ada@example.test>: Recipient address rejected":   "5.1.1 <[address]>: Recipient address rejected",
+		"user ada.l+x@mail.example.test unknown, bob@b.test too": "user [address] unknown, [address] too",
+		"4.2.1 try later": "4.2.1 try later",
+	} {
+		if got := smtp.RedactAddresses(in); got != want {
+			t.Errorf("RedactAddresses(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -22,11 +22,15 @@ var (
 	// cannot be rendered for it, or the mail server rejected the recipient
 	// or the message.
 	ErrUndeliverable = errors.New("mail undeliverable")
-	// ErrUnavailable means the mail server or the ledger's store cannot be
-	// reached or is busy right now: the same event will be mailed once it
+	// ErrUnavailable means the mail server, the ledger's store or sso (for
+	// a user's data key) cannot be reached or is busy right now: the same event will be mailed once it
 	// is back. Ledgers wrap it around such failures; a Sender's
 	// error says so with a Transient method.
 	ErrUnavailable = errors.New("mail dependency unavailable")
+	// ErrErased means the event's user was deleted: its data key is
+	// destroyed, so the event's personal data cannot be read, and nothing
+	// is to be sent for it. Retrying never helps.
+	ErrErased = errors.New("the user was erased")
 )
 
 // Registration is what a welcome e-mail is made from: one UserRegistered
