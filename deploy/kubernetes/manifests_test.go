@@ -49,6 +49,7 @@ var userSecrets = map[string][]string{
 	"sso-db":                {"primary-dsn", "replica-dsn"},
 	"sso-redis":             {"password"},
 	"sso-jwt-keys":          nil, // any number of <instant>.pem keys
+	"sso-oidc-key":          {"rsa.pem"},
 	"ssokit-sealing-keys":   {"sealing-keys"},
 	"loyalty-points-db":     {"dsn"},
 	"welcome-notifier-db":   {"dsn"},
@@ -643,6 +644,9 @@ func checkSSO(t *testing.T, at string, pod corev1.PodSpec, c corev1.Container, e
 		if v.Secret == nil || v.Secret.SecretName != "sso-jwt-keys" {
 			t.Errorf("%s: SSO_JWT_KEYS_DIR is not the sso-jwt-keys Secret", at)
 		}
+	}
+	if env["SSO_OIDC_KEY_CREATE"] != "false" {
+		t.Errorf("%s: SSO_OIDC_KEY_CREATE must be false: replicas would each mint a key", at)
 	}
 	// bench/README.md: a soft limit of about 32 MiB + 1.25 x slots x the
 	// argon2 memory, and the container's limit well above it.

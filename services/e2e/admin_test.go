@@ -60,18 +60,30 @@ func TestAdminAPIRefusesNonAdministrators(t *testing.T) {
 		{http.MethodPost, "/" + target + "/sessions/revoke-all"},
 		{http.MethodDelete, "/" + target},
 	}
+	for i := range routes {
+		routes[i].path = "/v1/admin/users" + routes[i].path
+	}
+	// The OpenID Connect clients (an unknown id: the answer must not
+	// depend on it either).
+	routes = append(routes, []struct{ method, path string }{
+		{http.MethodGet, "/v1/admin/clients"},
+		{http.MethodPost, "/v1/admin/clients"},
+		{http.MethodGet, "/v1/admin/clients/some-client"},
+		{http.MethodDelete, "/v1/admin/clients/some-client"},
+		{http.MethodPost, "/v1/admin/clients/some-client/secret"},
+	}...)
 	for _, r := range routes {
 		var body any
 		if r.method == http.MethodPost {
 			body = map[string]any{}
 		}
-		if got := call(t, r.method, adminURL(s, r.path), plain, body, nil); got.Status != http.StatusForbidden {
+		if got := call(t, r.method, s.url(r.path), plain, body, nil); got.Status != http.StatusForbidden {
 			t.Errorf("%s %s as a plain user: %d %s, want 403", r.method, r.path, got.Status, got.Raw)
 		}
-		if got := call(t, r.method, adminURL(s, r.path), "", body, nil); got.Status != http.StatusUnauthorized {
+		if got := call(t, r.method, s.url(r.path), "", body, nil); got.Status != http.StatusUnauthorized {
 			t.Errorf("%s %s without a token: %d %s, want 401", r.method, r.path, got.Status, got.Raw)
 		}
-		if got := call(t, r.method, adminURL(s, r.path), "not.a.token", body, nil); got.Status != http.StatusUnauthorized {
+		if got := call(t, r.method, s.url(r.path), "not.a.token", body, nil); got.Status != http.StatusUnauthorized {
 			t.Errorf("%s %s with a forged token: %d %s, want 401", r.method, r.path, got.Status, got.Raw)
 		}
 	}
@@ -100,6 +112,23 @@ func TestAdminAPIRefusesNonAdministrators(t *testing.T) {
 			return err
 		},
 		"DeleteUser": func() error { _, err := c.DeleteUser(authed, &ssov1.DeleteUserRequest{UserId: target}); return err },
+		"CreateClient": func() error {
+			_, err := c.CreateClient(authed, &ssov1.CreateClientRequest{Name: "x", RedirectUris: []string{"https://x.example/cb"}})
+			return err
+		},
+		"ListClients": func() error { _, err := c.ListClients(authed, &ssov1.ListClientsRequest{}); return err },
+		"GetClient": func() error {
+			_, err := c.GetClient(authed, &ssov1.GetClientRequest{ClientId: "some-client"})
+			return err
+		},
+		"DeleteClient": func() error {
+			_, err := c.DeleteClient(authed, &ssov1.DeleteClientRequest{ClientId: "some-client"})
+			return err
+		},
+		"RotateClientSecret": func() error {
+			_, err := c.RotateClientSecret(authed, &ssov1.RotateClientSecretRequest{ClientId: "some-client"})
+			return err
+		},
 		"ListAuditEvents": func() error {
 			_, err := c.ListAuditEvents(authed, &ssov1.ListAuditEventsRequest{UserId: target})
 			return err

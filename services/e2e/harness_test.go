@@ -143,15 +143,19 @@ func startSystem(t *testing.T) (*system, error) {
 	keys := filepath.Join(bin, "keys")
 
 	s.ssoEnv = map[string]string{
-		"SSO_GRPC_ADDR":              s.ssoGRPC,
-		"SSO_HTTP_ADDR":              s.ssoHTTP,
-		"SSO_DB_PRIMARY_DSN":         testenv.WithDatabase(testenv.PGPrimaryDSN, s.dbs["sso"]),
-		"SSO_DB_REPLICA_DSN":         testenv.WithDatabase(testenv.PGReplicaDSN, s.dbs["sso"]),
-		"SSO_REDIS_ADDR":             testenv.RedisAddr,
-		"SSO_REDIS_SENTINEL_ADDRS":   redisSentinels(),
-		"SSO_REDIS_SENTINEL_MASTER":  testenv.RedisSentinelMaster,
-		"SSO_REDIS_KEY_PREFIX":       "e2e-" + s.suffix + ":",
-		"SSO_JWT_KEYS_DIR":           keys,
+		"SSO_GRPC_ADDR":             s.ssoGRPC,
+		"SSO_HTTP_ADDR":             s.ssoHTTP,
+		"SSO_DB_PRIMARY_DSN":        testenv.WithDatabase(testenv.PGPrimaryDSN, s.dbs["sso"]),
+		"SSO_DB_REPLICA_DSN":        testenv.WithDatabase(testenv.PGReplicaDSN, s.dbs["sso"]),
+		"SSO_REDIS_ADDR":            testenv.RedisAddr,
+		"SSO_REDIS_SENTINEL_ADDRS":  redisSentinels(),
+		"SSO_REDIS_SENTINEL_MASTER": testenv.RedisSentinelMaster,
+		"SSO_REDIS_KEY_PREFIX":      "e2e-" + s.suffix + ":",
+		"SSO_JWT_KEYS_DIR":          keys,
+		"SSO_PUBLIC_URL":            "http://" + s.ssoHTTP,
+		"SSO_OIDC_KEY_FILE":         filepath.Join(bin, "oidc", "rsa.pem"),
+		// Every test's browser and relying party call from 127.0.0.1.
+		"SSO_OIDC_ADDRESS_LIMIT":     "1000000",
 		"SSO_KAFKA_BROKERS":          testenv.KafkaBrokers,
 		"SSO_SCHEMA_REGISTRY_URL":    testenv.SchemaRegistryURL,
 		"SSO_USER_EVENTS_TOPIC":      s.topic,

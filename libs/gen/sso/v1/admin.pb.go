@@ -907,6 +907,616 @@ func (x *RevokeUserSessionsResponse) GetRevoked() int32 {
 	return 0
 }
 
+// OIDCClient is an application registered with the OpenID Connect
+// provider, as an administrator sees it (never its secret).
+type OIDCClient struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The client_id the application sends.
+	ClientId string `protobuf:"bytes,1,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
+	// A name for administrators and the consent page.
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// Confidential clients authenticate with a secret (client_secret_basic);
+	// public ones (single-page and native apps) with PKCE S256 only.
+	Confidential bool `protobuf:"varint,3,opt,name=confidential,proto3" json:"confidential,omitempty"`
+	// Redirect URIs, matched exactly.
+	RedirectUris []string `protobuf:"bytes,4,rep,name=redirect_uris,json=redirectUris,proto3" json:"redirect_uris,omitempty"`
+	// Where RP-initiated logout may send the browser back to.
+	PostLogoutRedirectUris []string `protobuf:"bytes,5,rep,name=post_logout_redirect_uris,json=postLogoutRedirectUris,proto3" json:"post_logout_redirect_uris,omitempty"`
+	// Scopes the client may ask for: openid, email, offline_access.
+	Scopes []string `protobuf:"bytes,6,rep,name=scopes,proto3" json:"scopes,omitempty"`
+	// First-party clients skip the consent page; third-party ones ask each
+	// user once per set of scopes.
+	FirstParty bool `protobuf:"varint,7,opt,name=first_party,json=firstParty,proto3" json:"first_party,omitempty"`
+	// When the client was registered.
+	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OIDCClient) Reset() {
+	*x = OIDCClient{}
+	mi := &file_sso_v1_admin_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OIDCClient) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OIDCClient) ProtoMessage() {}
+
+func (x *OIDCClient) ProtoReflect() protoreflect.Message {
+	mi := &file_sso_v1_admin_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OIDCClient.ProtoReflect.Descriptor instead.
+func (*OIDCClient) Descriptor() ([]byte, []int) {
+	return file_sso_v1_admin_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *OIDCClient) GetClientId() string {
+	if x != nil {
+		return x.ClientId
+	}
+	return ""
+}
+
+func (x *OIDCClient) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *OIDCClient) GetConfidential() bool {
+	if x != nil {
+		return x.Confidential
+	}
+	return false
+}
+
+func (x *OIDCClient) GetRedirectUris() []string {
+	if x != nil {
+		return x.RedirectUris
+	}
+	return nil
+}
+
+func (x *OIDCClient) GetPostLogoutRedirectUris() []string {
+	if x != nil {
+		return x.PostLogoutRedirectUris
+	}
+	return nil
+}
+
+func (x *OIDCClient) GetScopes() []string {
+	if x != nil {
+		return x.Scopes
+	}
+	return nil
+}
+
+func (x *OIDCClient) GetFirstParty() bool {
+	if x != nil {
+		return x.FirstParty
+	}
+	return false
+}
+
+func (x *OIDCClient) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+// CreateClientRequest describes the application.
+type CreateClientRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A name for administrators and the consent page (1 to 200 characters).
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// A server-side application that can keep a secret; false for a
+	// single-page or native app, which must use PKCE S256.
+	Confidential bool `protobuf:"varint,2,opt,name=confidential,proto3" json:"confidential,omitempty"`
+	// Absolute https URIs (http only on a loopback host), matched exactly.
+	RedirectUris []string `protobuf:"bytes,3,rep,name=redirect_uris,json=redirectUris,proto3" json:"redirect_uris,omitempty"`
+	// Where RP-initiated logout may send the browser back to.
+	PostLogoutRedirectUris []string `protobuf:"bytes,4,rep,name=post_logout_redirect_uris,json=postLogoutRedirectUris,proto3" json:"post_logout_redirect_uris,omitempty"`
+	// Empty: openid and email.
+	Scopes []string `protobuf:"bytes,5,rep,name=scopes,proto3" json:"scopes,omitempty"`
+	// Our own application: users are not asked to consent.
+	FirstParty    bool `protobuf:"varint,6,opt,name=first_party,json=firstParty,proto3" json:"first_party,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateClientRequest) Reset() {
+	*x = CreateClientRequest{}
+	mi := &file_sso_v1_admin_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateClientRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateClientRequest) ProtoMessage() {}
+
+func (x *CreateClientRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sso_v1_admin_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateClientRequest.ProtoReflect.Descriptor instead.
+func (*CreateClientRequest) Descriptor() ([]byte, []int) {
+	return file_sso_v1_admin_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *CreateClientRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *CreateClientRequest) GetConfidential() bool {
+	if x != nil {
+		return x.Confidential
+	}
+	return false
+}
+
+func (x *CreateClientRequest) GetRedirectUris() []string {
+	if x != nil {
+		return x.RedirectUris
+	}
+	return nil
+}
+
+func (x *CreateClientRequest) GetPostLogoutRedirectUris() []string {
+	if x != nil {
+		return x.PostLogoutRedirectUris
+	}
+	return nil
+}
+
+func (x *CreateClientRequest) GetScopes() []string {
+	if x != nil {
+		return x.Scopes
+	}
+	return nil
+}
+
+func (x *CreateClientRequest) GetFirstParty() bool {
+	if x != nil {
+		return x.FirstParty
+	}
+	return false
+}
+
+// CreateClientResponse is the client and, for a confidential one, its
+// secret: shown this once.
+type CreateClientResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The registered client.
+	Client *OIDCClient `protobuf:"bytes,1,opt,name=client,proto3" json:"client,omitempty"`
+	// The confidential client's secret; empty for a public client.
+	ClientSecret  string `protobuf:"bytes,2,opt,name=client_secret,json=clientSecret,proto3" json:"client_secret,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateClientResponse) Reset() {
+	*x = CreateClientResponse{}
+	mi := &file_sso_v1_admin_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateClientResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateClientResponse) ProtoMessage() {}
+
+func (x *CreateClientResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_sso_v1_admin_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateClientResponse.ProtoReflect.Descriptor instead.
+func (*CreateClientResponse) Descriptor() ([]byte, []int) {
+	return file_sso_v1_admin_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *CreateClientResponse) GetClient() *OIDCClient {
+	if x != nil {
+		return x.Client
+	}
+	return nil
+}
+
+func (x *CreateClientResponse) GetClientSecret() string {
+	if x != nil {
+		return x.ClientSecret
+	}
+	return ""
+}
+
+// ListClientsRequest has no fields: registrations are few.
+type ListClientsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListClientsRequest) Reset() {
+	*x = ListClientsRequest{}
+	mi := &file_sso_v1_admin_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListClientsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListClientsRequest) ProtoMessage() {}
+
+func (x *ListClientsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sso_v1_admin_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListClientsRequest.ProtoReflect.Descriptor instead.
+func (*ListClientsRequest) Descriptor() ([]byte, []int) {
+	return file_sso_v1_admin_proto_rawDescGZIP(), []int{20}
+}
+
+// ListClientsResponse lists the clients, oldest first.
+type ListClientsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The clients.
+	Clients       []*OIDCClient `protobuf:"bytes,1,rep,name=clients,proto3" json:"clients,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListClientsResponse) Reset() {
+	*x = ListClientsResponse{}
+	mi := &file_sso_v1_admin_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListClientsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListClientsResponse) ProtoMessage() {}
+
+func (x *ListClientsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_sso_v1_admin_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListClientsResponse.ProtoReflect.Descriptor instead.
+func (*ListClientsResponse) Descriptor() ([]byte, []int) {
+	return file_sso_v1_admin_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *ListClientsResponse) GetClients() []*OIDCClient {
+	if x != nil {
+		return x.Clients
+	}
+	return nil
+}
+
+// GetClientRequest names the client.
+type GetClientRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The client's id.
+	ClientId      string `protobuf:"bytes,1,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetClientRequest) Reset() {
+	*x = GetClientRequest{}
+	mi := &file_sso_v1_admin_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetClientRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetClientRequest) ProtoMessage() {}
+
+func (x *GetClientRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sso_v1_admin_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetClientRequest.ProtoReflect.Descriptor instead.
+func (*GetClientRequest) Descriptor() ([]byte, []int) {
+	return file_sso_v1_admin_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *GetClientRequest) GetClientId() string {
+	if x != nil {
+		return x.ClientId
+	}
+	return ""
+}
+
+// GetClientResponse is the client.
+type GetClientResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The client.
+	Client        *OIDCClient `protobuf:"bytes,1,opt,name=client,proto3" json:"client,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetClientResponse) Reset() {
+	*x = GetClientResponse{}
+	mi := &file_sso_v1_admin_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetClientResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetClientResponse) ProtoMessage() {}
+
+func (x *GetClientResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_sso_v1_admin_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetClientResponse.ProtoReflect.Descriptor instead.
+func (*GetClientResponse) Descriptor() ([]byte, []int) {
+	return file_sso_v1_admin_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *GetClientResponse) GetClient() *OIDCClient {
+	if x != nil {
+		return x.Client
+	}
+	return nil
+}
+
+// DeleteClientRequest names the client.
+type DeleteClientRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The client's id.
+	ClientId      string `protobuf:"bytes,1,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteClientRequest) Reset() {
+	*x = DeleteClientRequest{}
+	mi := &file_sso_v1_admin_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteClientRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteClientRequest) ProtoMessage() {}
+
+func (x *DeleteClientRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sso_v1_admin_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteClientRequest.ProtoReflect.Descriptor instead.
+func (*DeleteClientRequest) Descriptor() ([]byte, []int) {
+	return file_sso_v1_admin_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *DeleteClientRequest) GetClientId() string {
+	if x != nil {
+		return x.ClientId
+	}
+	return ""
+}
+
+// DeleteClientResponse is empty: the client is gone.
+type DeleteClientResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteClientResponse) Reset() {
+	*x = DeleteClientResponse{}
+	mi := &file_sso_v1_admin_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteClientResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteClientResponse) ProtoMessage() {}
+
+func (x *DeleteClientResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_sso_v1_admin_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteClientResponse.ProtoReflect.Descriptor instead.
+func (*DeleteClientResponse) Descriptor() ([]byte, []int) {
+	return file_sso_v1_admin_proto_rawDescGZIP(), []int{25}
+}
+
+// RotateClientSecretRequest names the client.
+type RotateClientSecretRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The client's id.
+	ClientId      string `protobuf:"bytes,1,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RotateClientSecretRequest) Reset() {
+	*x = RotateClientSecretRequest{}
+	mi := &file_sso_v1_admin_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RotateClientSecretRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RotateClientSecretRequest) ProtoMessage() {}
+
+func (x *RotateClientSecretRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sso_v1_admin_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RotateClientSecretRequest.ProtoReflect.Descriptor instead.
+func (*RotateClientSecretRequest) Descriptor() ([]byte, []int) {
+	return file_sso_v1_admin_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *RotateClientSecretRequest) GetClientId() string {
+	if x != nil {
+		return x.ClientId
+	}
+	return ""
+}
+
+// RotateClientSecretResponse is the new secret, shown this once.
+type RotateClientSecretResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The new secret.
+	ClientSecret  string `protobuf:"bytes,1,opt,name=client_secret,json=clientSecret,proto3" json:"client_secret,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RotateClientSecretResponse) Reset() {
+	*x = RotateClientSecretResponse{}
+	mi := &file_sso_v1_admin_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RotateClientSecretResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RotateClientSecretResponse) ProtoMessage() {}
+
+func (x *RotateClientSecretResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_sso_v1_admin_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RotateClientSecretResponse.ProtoReflect.Descriptor instead.
+func (*RotateClientSecretResponse) Descriptor() ([]byte, []int) {
+	return file_sso_v1_admin_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *RotateClientSecretResponse) GetClientSecret() string {
+	if x != nil {
+		return x.ClientSecret
+	}
+	return ""
+}
+
 // ListAuditEventsRequest selects and pages audit events; filters combine
 // (AND).
 type ListAuditEventsRequest struct {
@@ -928,7 +1538,7 @@ type ListAuditEventsRequest struct {
 
 func (x *ListAuditEventsRequest) Reset() {
 	*x = ListAuditEventsRequest{}
-	mi := &file_sso_v1_admin_proto_msgTypes[17]
+	mi := &file_sso_v1_admin_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -940,7 +1550,7 @@ func (x *ListAuditEventsRequest) String() string {
 func (*ListAuditEventsRequest) ProtoMessage() {}
 
 func (x *ListAuditEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_sso_v1_admin_proto_msgTypes[17]
+	mi := &file_sso_v1_admin_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -953,7 +1563,7 @@ func (x *ListAuditEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditEventsRequest.ProtoReflect.Descriptor instead.
 func (*ListAuditEventsRequest) Descriptor() ([]byte, []int) {
-	return file_sso_v1_admin_proto_rawDescGZIP(), []int{17}
+	return file_sso_v1_admin_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ListAuditEventsRequest) GetPageSize() int32 {
@@ -1004,7 +1614,7 @@ type ListAuditEventsResponse struct {
 
 func (x *ListAuditEventsResponse) Reset() {
 	*x = ListAuditEventsResponse{}
-	mi := &file_sso_v1_admin_proto_msgTypes[18]
+	mi := &file_sso_v1_admin_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1016,7 +1626,7 @@ func (x *ListAuditEventsResponse) String() string {
 func (*ListAuditEventsResponse) ProtoMessage() {}
 
 func (x *ListAuditEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_sso_v1_admin_proto_msgTypes[18]
+	mi := &file_sso_v1_admin_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1029,7 +1639,7 @@ func (x *ListAuditEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditEventsResponse.ProtoReflect.Descriptor instead.
 func (*ListAuditEventsResponse) Descriptor() ([]byte, []int) {
-	return file_sso_v1_admin_proto_rawDescGZIP(), []int{18}
+	return file_sso_v1_admin_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ListAuditEventsResponse) GetEvents() []*v1.AuditEvent {
@@ -1109,7 +1719,51 @@ const file_sso_v1_admin_proto_rawDesc = "" +
 	"\x1aRevokeUserSessionsResponse\x12\x18\n" +
 	"\arevoked\x18\x01 \x01(\x05R\arevoked:\x0f\x92A\f\n" +
 	"\n" +
-	"\xd2\x01\arevoked\"\xe6\x01\n" +
+	"\xd2\x01\arevoked\"\x92\x03\n" +
+	"\n" +
+	"OIDCClient\x12\x1b\n" +
+	"\tclient_id\x18\x01 \x01(\tR\bclientId\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\"\n" +
+	"\fconfidential\x18\x03 \x01(\bR\fconfidential\x12#\n" +
+	"\rredirect_uris\x18\x04 \x03(\tR\fredirectUris\x129\n" +
+	"\x19post_logout_redirect_uris\x18\x05 \x03(\tR\x16postLogoutRedirectUris\x12\x16\n" +
+	"\x06scopes\x18\x06 \x03(\tR\x06scopes\x12\x1f\n" +
+	"\vfirst_party\x18\a \x01(\bR\n" +
+	"firstParty\x129\n" +
+	"\n" +
+	"created_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt:[\x92AX\n" +
+	"V\xd2\x01\tclient_id\xd2\x01\x04name\xd2\x01\fconfidential\xd2\x01\rredirect_uris\xd2\x01\x06scopes\xd2\x01\vfirst_party\xd2\x01\n" +
+	"created_at\"\xf0\x01\n" +
+	"\x13CreateClientRequest\x12\x17\n" +
+	"\x04name\x18\x01 \x01(\tB\x03\xe0A\x02R\x04name\x12\"\n" +
+	"\fconfidential\x18\x02 \x01(\bR\fconfidential\x12(\n" +
+	"\rredirect_uris\x18\x03 \x03(\tB\x03\xe0A\x02R\fredirectUris\x129\n" +
+	"\x19post_logout_redirect_uris\x18\x04 \x03(\tR\x16postLogoutRedirectUris\x12\x16\n" +
+	"\x06scopes\x18\x05 \x03(\tR\x06scopes\x12\x1f\n" +
+	"\vfirst_party\x18\x06 \x01(\bR\n" +
+	"firstParty\"w\n" +
+	"\x14CreateClientResponse\x12*\n" +
+	"\x06client\x18\x01 \x01(\v2\x12.sso.v1.OIDCClientR\x06client\x12#\n" +
+	"\rclient_secret\x18\x02 \x01(\tR\fclientSecret:\x0e\x92A\v\n" +
+	"\t\xd2\x01\x06client\"\x14\n" +
+	"\x12ListClientsRequest\"T\n" +
+	"\x13ListClientsResponse\x12,\n" +
+	"\aclients\x18\x01 \x03(\v2\x12.sso.v1.OIDCClientR\aclients:\x0f\x92A\f\n" +
+	"\n" +
+	"\xd2\x01\aclients\"4\n" +
+	"\x10GetClientRequest\x12 \n" +
+	"\tclient_id\x18\x01 \x01(\tB\x03\xe0A\x02R\bclientId\"O\n" +
+	"\x11GetClientResponse\x12*\n" +
+	"\x06client\x18\x01 \x01(\v2\x12.sso.v1.OIDCClientR\x06client:\x0e\x92A\v\n" +
+	"\t\xd2\x01\x06client\"7\n" +
+	"\x13DeleteClientRequest\x12 \n" +
+	"\tclient_id\x18\x01 \x01(\tB\x03\xe0A\x02R\bclientId\"\x16\n" +
+	"\x14DeleteClientResponse\"=\n" +
+	"\x19RotateClientSecretRequest\x12 \n" +
+	"\tclient_id\x18\x01 \x01(\tB\x03\xe0A\x02R\bclientId\"X\n" +
+	"\x1aRotateClientSecretResponse\x12#\n" +
+	"\rclient_secret\x18\x01 \x01(\tR\fclientSecret:\x15\x92A\x12\n" +
+	"\x10\xd2\x01\rclient_secret\"\xe6\x01\n" +
 	"\x16ListAuditEventsRequest\x12)\n" +
 	"\tpage_size\x18\x01 \x01(\x05B\f\x92A\tY\x00\x00\x00\x00\x00\x00i@R\bpageSize\x12%\n" +
 	"\n" +
@@ -1122,7 +1776,7 @@ const file_sso_v1_admin_proto_rawDesc = "" +
 	"\x17ListAuditEventsResponse\x12-\n" +
 	"\x06events\x18\x01 \x03(\v2\x15.events.v1.AuditEventR\x06events\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken:\x0e\x92A\v\n" +
-	"\t\xd2\x01\x06events2\xbb/\n" +
+	"\t\xd2\x01\x06events2\xc4C\n" +
 	"\fAdminService\x12\x9c\x04\n" +
 	"\tListUsers\x12\x18.sso.v1.ListUsersRequest\x1a\x19.sso.v1.ListUsersResponse\"\xd9\x03\x92A\xbe\x03Jm\n" +
 	"\x03400\x12f\n" +
@@ -1287,7 +1941,84 @@ const file_sso_v1_admin_proto_rawDesc = "" +
 	"\x15\x1a\x13#/definitions/Errorb\f\n" +
 	"\n" +
 	"\n" +
-	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02\x1b*\x19/v1/admin/users/{user_id}\x12\xa7\x04\n" +
+	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02\x1b*\x19/v1/admin/users/{user_id}\x12\x94\x04\n" +
+	"\fCreateClient\x12\x1b.sso.v1.CreateClientRequest\x1a\x1c.sso.v1.CreateClientResponse\"\xc8\x03\x92A\xa8\x03JW\n" +
+	"\x03400\x12P\n" +
+	"5A bad name, redirect URI or scope (INVALID_ARGUMENT).\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJ]\n" +
+	"\x03401\x12V\n" +
+	";Missing, invalid or revoked access token (UNAUTHENTICATED).\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJ\x84\x01\n" +
+	"\x03403\x12}\n" +
+	"bThe token is not an administrator's (PERMISSION_DENIED); answered before the request is looked at.\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJY\n" +
+	"\x03503\x12R\n" +
+	"7A dependency is unavailable (UNAVAILABLE); retry later.\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/Errorb\f\n" +
+	"\n" +
+	"\n" +
+	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02\x16:\x01*\"\x11/v1/admin/clients\x12\xb5\x03\n" +
+	"\vListClients\x12\x1a.sso.v1.ListClientsRequest\x1a\x1b.sso.v1.ListClientsResponse\"\xec\x02\x92A\xcf\x02J]\n" +
+	"\x03401\x12V\n" +
+	";Missing, invalid or revoked access token (UNAUTHENTICATED).\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJ\x84\x01\n" +
+	"\x03403\x12}\n" +
+	"bThe token is not an administrator's (PERMISSION_DENIED); answered before the request is looked at.\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJY\n" +
+	"\x03503\x12R\n" +
+	"7A dependency is unavailable (UNAVAILABLE); retry later.\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/Errorb\f\n" +
+	"\n" +
+	"\n" +
+	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/admin/clients\x12\x81\x04\n" +
+	"\tGetClient\x12\x18.sso.v1.GetClientRequest\x1a\x19.sso.v1.GetClientResponse\"\xbe\x03\x92A\x95\x03J]\n" +
+	"\x03401\x12V\n" +
+	";Missing, invalid or revoked access token (UNAUTHENTICATED).\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJ\x84\x01\n" +
+	"\x03403\x12}\n" +
+	"bThe token is not an administrator's (PERMISSION_DENIED); answered before the request is looked at.\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJD\n" +
+	"\x03404\x12=\n" +
+	"\"No client has this id (NOT_FOUND).\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJY\n" +
+	"\x03503\x12R\n" +
+	"7A dependency is unavailable (UNAVAILABLE); retry later.\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/Errorb\f\n" +
+	"\n" +
+	"\n" +
+	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/admin/clients/{client_id}\x12\x8a\x04\n" +
+	"\fDeleteClient\x12\x1b.sso.v1.DeleteClientRequest\x1a\x1c.sso.v1.DeleteClientResponse\"\xbe\x03\x92A\x95\x03J]\n" +
+	"\x03401\x12V\n" +
+	";Missing, invalid or revoked access token (UNAUTHENTICATED).\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJ\x84\x01\n" +
+	"\x03403\x12}\n" +
+	"bThe token is not an administrator's (PERMISSION_DENIED); answered before the request is looked at.\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJD\n" +
+	"\x03404\x12=\n" +
+	"\"No client has this id (NOT_FOUND).\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJY\n" +
+	"\x03503\x12R\n" +
+	"7A dependency is unavailable (UNAVAILABLE); retry later.\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/Errorb\f\n" +
+	"\n" +
+	"\n" +
+	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02\x1f*\x1d/v1/admin/clients/{client_id}\x12\xa6\x04\n" +
+	"\x12RotateClientSecret\x12!.sso.v1.RotateClientSecretRequest\x1a\".sso.v1.RotateClientSecretResponse\"\xc8\x03\x92A\x95\x03J]\n" +
+	"\x03401\x12V\n" +
+	";Missing, invalid or revoked access token (UNAUTHENTICATED).\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJ\x84\x01\n" +
+	"\x03403\x12}\n" +
+	"bThe token is not an administrator's (PERMISSION_DENIED); answered before the request is looked at.\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJD\n" +
+	"\x03404\x12=\n" +
+	"\"No client has this id (NOT_FOUND).\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJY\n" +
+	"\x03503\x12R\n" +
+	"7A dependency is unavailable (UNAVAILABLE); retry later.\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/Errorb\f\n" +
+	"\n" +
+	"\n" +
+	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02):\x01*\"$/v1/admin/clients/{client_id}/secret\x12\xa7\x04\n" +
 	"\x0fListAuditEvents\x12\x1e.sso.v1.ListAuditEventsRequest\x1a\x1f.sso.v1.ListAuditEventsResponse\"\xd2\x03\x92A\xb7\x03Jf\n" +
 	"\x03400\x12_\n" +
 	"DA bad page_size, user_id, actor_id or page_token (INVALID_ARGUMENT).\x12\x17\n" +
@@ -1320,7 +2051,7 @@ func file_sso_v1_admin_proto_rawDescGZIP() []byte {
 	return file_sso_v1_admin_proto_rawDescData
 }
 
-var file_sso_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_sso_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_sso_v1_admin_proto_goTypes = []any{
 	(*AdminUser)(nil),                  // 0: sso.v1.AdminUser
 	(*ListUsersRequest)(nil),           // 1: sso.v1.ListUsersRequest
@@ -1339,47 +2070,72 @@ var file_sso_v1_admin_proto_goTypes = []any{
 	(*RevokeAdminResponse)(nil),        // 14: sso.v1.RevokeAdminResponse
 	(*RevokeUserSessionsRequest)(nil),  // 15: sso.v1.RevokeUserSessionsRequest
 	(*RevokeUserSessionsResponse)(nil), // 16: sso.v1.RevokeUserSessionsResponse
-	(*ListAuditEventsRequest)(nil),     // 17: sso.v1.ListAuditEventsRequest
-	(*ListAuditEventsResponse)(nil),    // 18: sso.v1.ListAuditEventsResponse
-	(*timestamppb.Timestamp)(nil),      // 19: google.protobuf.Timestamp
-	(v1.AuditAction)(0),                // 20: events.v1.AuditAction
-	(*v1.AuditEvent)(nil),              // 21: events.v1.AuditEvent
+	(*OIDCClient)(nil),                 // 17: sso.v1.OIDCClient
+	(*CreateClientRequest)(nil),        // 18: sso.v1.CreateClientRequest
+	(*CreateClientResponse)(nil),       // 19: sso.v1.CreateClientResponse
+	(*ListClientsRequest)(nil),         // 20: sso.v1.ListClientsRequest
+	(*ListClientsResponse)(nil),        // 21: sso.v1.ListClientsResponse
+	(*GetClientRequest)(nil),           // 22: sso.v1.GetClientRequest
+	(*GetClientResponse)(nil),          // 23: sso.v1.GetClientResponse
+	(*DeleteClientRequest)(nil),        // 24: sso.v1.DeleteClientRequest
+	(*DeleteClientResponse)(nil),       // 25: sso.v1.DeleteClientResponse
+	(*RotateClientSecretRequest)(nil),  // 26: sso.v1.RotateClientSecretRequest
+	(*RotateClientSecretResponse)(nil), // 27: sso.v1.RotateClientSecretResponse
+	(*ListAuditEventsRequest)(nil),     // 28: sso.v1.ListAuditEventsRequest
+	(*ListAuditEventsResponse)(nil),    // 29: sso.v1.ListAuditEventsResponse
+	(*timestamppb.Timestamp)(nil),      // 30: google.protobuf.Timestamp
+	(v1.AuditAction)(0),                // 31: events.v1.AuditAction
+	(*v1.AuditEvent)(nil),              // 32: events.v1.AuditEvent
 }
 var file_sso_v1_admin_proto_depIdxs = []int32{
-	19, // 0: sso.v1.AdminUser.created_at:type_name -> google.protobuf.Timestamp
-	19, // 1: sso.v1.ListUsersRequest.created_after:type_name -> google.protobuf.Timestamp
-	19, // 2: sso.v1.ListUsersRequest.created_before:type_name -> google.protobuf.Timestamp
+	30, // 0: sso.v1.AdminUser.created_at:type_name -> google.protobuf.Timestamp
+	30, // 1: sso.v1.ListUsersRequest.created_after:type_name -> google.protobuf.Timestamp
+	30, // 2: sso.v1.ListUsersRequest.created_before:type_name -> google.protobuf.Timestamp
 	0,  // 3: sso.v1.ListUsersResponse.users:type_name -> sso.v1.AdminUser
 	0,  // 4: sso.v1.GetUserResponse.user:type_name -> sso.v1.AdminUser
 	0,  // 5: sso.v1.DisableUserResponse.user:type_name -> sso.v1.AdminUser
 	0,  // 6: sso.v1.EnableUserResponse.user:type_name -> sso.v1.AdminUser
 	0,  // 7: sso.v1.GrantAdminResponse.user:type_name -> sso.v1.AdminUser
 	0,  // 8: sso.v1.RevokeAdminResponse.user:type_name -> sso.v1.AdminUser
-	20, // 9: sso.v1.ListAuditEventsRequest.action:type_name -> events.v1.AuditAction
-	21, // 10: sso.v1.ListAuditEventsResponse.events:type_name -> events.v1.AuditEvent
-	1,  // 11: sso.v1.AdminService.ListUsers:input_type -> sso.v1.ListUsersRequest
-	3,  // 12: sso.v1.AdminService.GetUser:input_type -> sso.v1.GetUserRequest
-	5,  // 13: sso.v1.AdminService.DisableUser:input_type -> sso.v1.DisableUserRequest
-	9,  // 14: sso.v1.AdminService.EnableUser:input_type -> sso.v1.EnableUserRequest
-	11, // 15: sso.v1.AdminService.GrantAdmin:input_type -> sso.v1.GrantAdminRequest
-	13, // 16: sso.v1.AdminService.RevokeAdmin:input_type -> sso.v1.RevokeAdminRequest
-	15, // 17: sso.v1.AdminService.RevokeUserSessions:input_type -> sso.v1.RevokeUserSessionsRequest
-	6,  // 18: sso.v1.AdminService.DeleteUser:input_type -> sso.v1.DeleteUserRequest
-	17, // 19: sso.v1.AdminService.ListAuditEvents:input_type -> sso.v1.ListAuditEventsRequest
-	2,  // 20: sso.v1.AdminService.ListUsers:output_type -> sso.v1.ListUsersResponse
-	4,  // 21: sso.v1.AdminService.GetUser:output_type -> sso.v1.GetUserResponse
-	8,  // 22: sso.v1.AdminService.DisableUser:output_type -> sso.v1.DisableUserResponse
-	10, // 23: sso.v1.AdminService.EnableUser:output_type -> sso.v1.EnableUserResponse
-	12, // 24: sso.v1.AdminService.GrantAdmin:output_type -> sso.v1.GrantAdminResponse
-	14, // 25: sso.v1.AdminService.RevokeAdmin:output_type -> sso.v1.RevokeAdminResponse
-	16, // 26: sso.v1.AdminService.RevokeUserSessions:output_type -> sso.v1.RevokeUserSessionsResponse
-	7,  // 27: sso.v1.AdminService.DeleteUser:output_type -> sso.v1.DeleteUserResponse
-	18, // 28: sso.v1.AdminService.ListAuditEvents:output_type -> sso.v1.ListAuditEventsResponse
-	20, // [20:29] is the sub-list for method output_type
-	11, // [11:20] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	30, // 9: sso.v1.OIDCClient.created_at:type_name -> google.protobuf.Timestamp
+	17, // 10: sso.v1.CreateClientResponse.client:type_name -> sso.v1.OIDCClient
+	17, // 11: sso.v1.ListClientsResponse.clients:type_name -> sso.v1.OIDCClient
+	17, // 12: sso.v1.GetClientResponse.client:type_name -> sso.v1.OIDCClient
+	31, // 13: sso.v1.ListAuditEventsRequest.action:type_name -> events.v1.AuditAction
+	32, // 14: sso.v1.ListAuditEventsResponse.events:type_name -> events.v1.AuditEvent
+	1,  // 15: sso.v1.AdminService.ListUsers:input_type -> sso.v1.ListUsersRequest
+	3,  // 16: sso.v1.AdminService.GetUser:input_type -> sso.v1.GetUserRequest
+	5,  // 17: sso.v1.AdminService.DisableUser:input_type -> sso.v1.DisableUserRequest
+	9,  // 18: sso.v1.AdminService.EnableUser:input_type -> sso.v1.EnableUserRequest
+	11, // 19: sso.v1.AdminService.GrantAdmin:input_type -> sso.v1.GrantAdminRequest
+	13, // 20: sso.v1.AdminService.RevokeAdmin:input_type -> sso.v1.RevokeAdminRequest
+	15, // 21: sso.v1.AdminService.RevokeUserSessions:input_type -> sso.v1.RevokeUserSessionsRequest
+	6,  // 22: sso.v1.AdminService.DeleteUser:input_type -> sso.v1.DeleteUserRequest
+	18, // 23: sso.v1.AdminService.CreateClient:input_type -> sso.v1.CreateClientRequest
+	20, // 24: sso.v1.AdminService.ListClients:input_type -> sso.v1.ListClientsRequest
+	22, // 25: sso.v1.AdminService.GetClient:input_type -> sso.v1.GetClientRequest
+	24, // 26: sso.v1.AdminService.DeleteClient:input_type -> sso.v1.DeleteClientRequest
+	26, // 27: sso.v1.AdminService.RotateClientSecret:input_type -> sso.v1.RotateClientSecretRequest
+	28, // 28: sso.v1.AdminService.ListAuditEvents:input_type -> sso.v1.ListAuditEventsRequest
+	2,  // 29: sso.v1.AdminService.ListUsers:output_type -> sso.v1.ListUsersResponse
+	4,  // 30: sso.v1.AdminService.GetUser:output_type -> sso.v1.GetUserResponse
+	8,  // 31: sso.v1.AdminService.DisableUser:output_type -> sso.v1.DisableUserResponse
+	10, // 32: sso.v1.AdminService.EnableUser:output_type -> sso.v1.EnableUserResponse
+	12, // 33: sso.v1.AdminService.GrantAdmin:output_type -> sso.v1.GrantAdminResponse
+	14, // 34: sso.v1.AdminService.RevokeAdmin:output_type -> sso.v1.RevokeAdminResponse
+	16, // 35: sso.v1.AdminService.RevokeUserSessions:output_type -> sso.v1.RevokeUserSessionsResponse
+	7,  // 36: sso.v1.AdminService.DeleteUser:output_type -> sso.v1.DeleteUserResponse
+	19, // 37: sso.v1.AdminService.CreateClient:output_type -> sso.v1.CreateClientResponse
+	21, // 38: sso.v1.AdminService.ListClients:output_type -> sso.v1.ListClientsResponse
+	23, // 39: sso.v1.AdminService.GetClient:output_type -> sso.v1.GetClientResponse
+	25, // 40: sso.v1.AdminService.DeleteClient:output_type -> sso.v1.DeleteClientResponse
+	27, // 41: sso.v1.AdminService.RotateClientSecret:output_type -> sso.v1.RotateClientSecretResponse
+	29, // 42: sso.v1.AdminService.ListAuditEvents:output_type -> sso.v1.ListAuditEventsResponse
+	29, // [29:43] is the sub-list for method output_type
+	15, // [15:29] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_sso_v1_admin_proto_init() }
@@ -1393,7 +2149,7 @@ func file_sso_v1_admin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_sso_v1_admin_proto_rawDesc), len(file_sso_v1_admin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   19,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -27,6 +27,11 @@ const (
 	AdminService_RevokeAdmin_FullMethodName        = "/sso.v1.AdminService/RevokeAdmin"
 	AdminService_RevokeUserSessions_FullMethodName = "/sso.v1.AdminService/RevokeUserSessions"
 	AdminService_DeleteUser_FullMethodName         = "/sso.v1.AdminService/DeleteUser"
+	AdminService_CreateClient_FullMethodName       = "/sso.v1.AdminService/CreateClient"
+	AdminService_ListClients_FullMethodName        = "/sso.v1.AdminService/ListClients"
+	AdminService_GetClient_FullMethodName          = "/sso.v1.AdminService/GetClient"
+	AdminService_DeleteClient_FullMethodName       = "/sso.v1.AdminService/DeleteClient"
+	AdminService_RotateClientSecret_FullMethodName = "/sso.v1.AdminService/RotateClientSecret"
 	AdminService_ListAuditEvents_FullMethodName    = "/sso.v1.AdminService/ListAuditEvents"
 )
 
@@ -86,6 +91,30 @@ type AdminServiceClient interface {
 	// that is not a UUID; FAILED_PRECONDITION for the caller's own id;
 	// NOT_FOUND for an unknown id.
 	DeleteUser(ctx context.Context, in *DeleteUserRequest, opts ...grpc.CallOption) (*DeleteUserResponse, error)
+	// CreateClient registers an application that signs its users in
+	// through sso's OpenID Connect provider. A confidential client's secret
+	// is in the response, and only there: sso keeps its hash.
+	//
+	// Errors: INVALID_ARGUMENT for an empty name, no redirect URI, a
+	// redirect URI that is not absolute https (http only on a loopback host)
+	// or has a fragment, or an unknown scope.
+	CreateClient(ctx context.Context, in *CreateClientRequest, opts ...grpc.CallOption) (*CreateClientResponse, error)
+	// ListClients lists the registered clients, oldest first.
+	ListClients(ctx context.Context, in *ListClientsRequest, opts ...grpc.CallOption) (*ListClientsResponse, error)
+	// GetClient returns one client.
+	//
+	// Errors: NOT_FOUND for an unknown id.
+	GetClient(ctx context.Context, in *GetClientRequest, opts ...grpc.CallOption) (*GetClientResponse, error)
+	// DeleteClient removes a client and the consent users gave it; its
+	// authorization requests and refresh tokens stop working.
+	//
+	// Errors: NOT_FOUND for an unknown id.
+	DeleteClient(ctx context.Context, in *DeleteClientRequest, opts ...grpc.CallOption) (*DeleteClientResponse, error)
+	// RotateClientSecret gives a confidential client a new secret, in the
+	// response only; the old one stops working at once.
+	//
+	// Errors: NOT_FOUND for an unknown id or a public client.
+	RotateClientSecret(ctx context.Context, in *RotateClientSecretRequest, opts ...grpc.CallOption) (*RotateClientSecretResponse, error)
 	// ListAuditEvents lists the audit log, newest first, a page at a time:
 	// every administrative action and security event sso recorded (see
 	// events.v1.AuditEvent), ids only. Filters combine (AND). The log is fed
@@ -187,6 +216,56 @@ func (c *adminServiceClient) DeleteUser(ctx context.Context, in *DeleteUserReque
 	return out, nil
 }
 
+func (c *adminServiceClient) CreateClient(ctx context.Context, in *CreateClientRequest, opts ...grpc.CallOption) (*CreateClientResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateClientResponse)
+	err := c.cc.Invoke(ctx, AdminService_CreateClient_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) ListClients(ctx context.Context, in *ListClientsRequest, opts ...grpc.CallOption) (*ListClientsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListClientsResponse)
+	err := c.cc.Invoke(ctx, AdminService_ListClients_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) GetClient(ctx context.Context, in *GetClientRequest, opts ...grpc.CallOption) (*GetClientResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetClientResponse)
+	err := c.cc.Invoke(ctx, AdminService_GetClient_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) DeleteClient(ctx context.Context, in *DeleteClientRequest, opts ...grpc.CallOption) (*DeleteClientResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteClientResponse)
+	err := c.cc.Invoke(ctx, AdminService_DeleteClient_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminServiceClient) RotateClientSecret(ctx context.Context, in *RotateClientSecretRequest, opts ...grpc.CallOption) (*RotateClientSecretResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RotateClientSecretResponse)
+	err := c.cc.Invoke(ctx, AdminService_RotateClientSecret_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *adminServiceClient) ListAuditEvents(ctx context.Context, in *ListAuditEventsRequest, opts ...grpc.CallOption) (*ListAuditEventsResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListAuditEventsResponse)
@@ -253,6 +332,30 @@ type AdminServiceServer interface {
 	// that is not a UUID; FAILED_PRECONDITION for the caller's own id;
 	// NOT_FOUND for an unknown id.
 	DeleteUser(context.Context, *DeleteUserRequest) (*DeleteUserResponse, error)
+	// CreateClient registers an application that signs its users in
+	// through sso's OpenID Connect provider. A confidential client's secret
+	// is in the response, and only there: sso keeps its hash.
+	//
+	// Errors: INVALID_ARGUMENT for an empty name, no redirect URI, a
+	// redirect URI that is not absolute https (http only on a loopback host)
+	// or has a fragment, or an unknown scope.
+	CreateClient(context.Context, *CreateClientRequest) (*CreateClientResponse, error)
+	// ListClients lists the registered clients, oldest first.
+	ListClients(context.Context, *ListClientsRequest) (*ListClientsResponse, error)
+	// GetClient returns one client.
+	//
+	// Errors: NOT_FOUND for an unknown id.
+	GetClient(context.Context, *GetClientRequest) (*GetClientResponse, error)
+	// DeleteClient removes a client and the consent users gave it; its
+	// authorization requests and refresh tokens stop working.
+	//
+	// Errors: NOT_FOUND for an unknown id.
+	DeleteClient(context.Context, *DeleteClientRequest) (*DeleteClientResponse, error)
+	// RotateClientSecret gives a confidential client a new secret, in the
+	// response only; the old one stops working at once.
+	//
+	// Errors: NOT_FOUND for an unknown id or a public client.
+	RotateClientSecret(context.Context, *RotateClientSecretRequest) (*RotateClientSecretResponse, error)
 	// ListAuditEvents lists the audit log, newest first, a page at a time:
 	// every administrative action and security event sso recorded (see
 	// events.v1.AuditEvent), ids only. Filters combine (AND). The log is fed
@@ -297,6 +400,21 @@ func (UnimplementedAdminServiceServer) RevokeUserSessions(context.Context, *Revo
 }
 func (UnimplementedAdminServiceServer) DeleteUser(context.Context, *DeleteUserRequest) (*DeleteUserResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeleteUser not implemented")
+}
+func (UnimplementedAdminServiceServer) CreateClient(context.Context, *CreateClientRequest) (*CreateClientResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateClient not implemented")
+}
+func (UnimplementedAdminServiceServer) ListClients(context.Context, *ListClientsRequest) (*ListClientsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListClients not implemented")
+}
+func (UnimplementedAdminServiceServer) GetClient(context.Context, *GetClientRequest) (*GetClientResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetClient not implemented")
+}
+func (UnimplementedAdminServiceServer) DeleteClient(context.Context, *DeleteClientRequest) (*DeleteClientResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteClient not implemented")
+}
+func (UnimplementedAdminServiceServer) RotateClientSecret(context.Context, *RotateClientSecretRequest) (*RotateClientSecretResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RotateClientSecret not implemented")
 }
 func (UnimplementedAdminServiceServer) ListAuditEvents(context.Context, *ListAuditEventsRequest) (*ListAuditEventsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListAuditEvents not implemented")
@@ -466,6 +584,96 @@ func _AdminService_DeleteUser_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AdminService_CreateClient_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateClientRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).CreateClient(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_CreateClient_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).CreateClient(ctx, req.(*CreateClientRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_ListClients_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListClientsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).ListClients(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_ListClients_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).ListClients(ctx, req.(*ListClientsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_GetClient_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetClientRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).GetClient(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_GetClient_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).GetClient(ctx, req.(*GetClientRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_DeleteClient_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteClientRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).DeleteClient(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_DeleteClient_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).DeleteClient(ctx, req.(*DeleteClientRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AdminService_RotateClientSecret_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RotateClientSecretRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).RotateClientSecret(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_RotateClientSecret_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).RotateClientSecret(ctx, req.(*RotateClientSecretRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _AdminService_ListAuditEvents_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ListAuditEventsRequest)
 	if err := dec(in); err != nil {
@@ -522,6 +730,26 @@ var AdminService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeleteUser",
 			Handler:    _AdminService_DeleteUser_Handler,
+		},
+		{
+			MethodName: "CreateClient",
+			Handler:    _AdminService_CreateClient_Handler,
+		},
+		{
+			MethodName: "ListClients",
+			Handler:    _AdminService_ListClients_Handler,
+		},
+		{
+			MethodName: "GetClient",
+			Handler:    _AdminService_GetClient_Handler,
+		},
+		{
+			MethodName: "DeleteClient",
+			Handler:    _AdminService_DeleteClient_Handler,
+		},
+		{
+			MethodName: "RotateClientSecret",
+			Handler:    _AdminService_RotateClientSecret_Handler,
 		},
 		{
 			MethodName: "ListAuditEvents",

@@ -2,6 +2,7 @@ package main
 
 import (
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -13,6 +14,15 @@ import (
 // maps into sso's resident memory. A new import that brings it back fails
 // here and names the path to it, rather than showing up as a few megabytes
 // more in the next benchmark run.
+//
+// One importer is allowed, knowingly: the OpenID Connect provider library
+// (zitadel/oidc's op, which renders its form_post response with
+// html/template). Measured with -tags grpcnotrace -trimpath -ldflags="-s -w":
+// 33.7 MB before the provider, 43.4 MB with html/template alone, 45.2 MB
+// with the provider; writing the protocol by hand instead of using a
+// certified library was judged the worse trade (README, "Sign in with
+// ssokit"). Any other path to text/template still fails here, and so does
+// text/template reaching the op by another route.
 func TestBinaryLeavesOutTextTemplate(t *testing.T) {
 	out, err := exec.Command("go", "list", "-deps", "-tags", "grpcnotrace",
 		"-f", `{{.ImportPath}}{{range .Imports}} {{.}}{{end}}`, ".").Output()
@@ -27,6 +37,10 @@ func TestBinaryLeavesOutTextTemplate(t *testing.T) {
 		}
 	}
 	if _, ok := importers["text/template"]; !ok {
+		return
+	}
+	if slices.Equal(importers["text/template"], []string{"html/template"}) &&
+		slices.Equal(importers["html/template"], []string{allowedTemplateImporter}) {
 		return
 	}
 	// Walk up one importer at a time to a package of ours.
@@ -51,3 +65,7 @@ func TestBinaryLeavesOutTextTemplate(t *testing.T) {
 	}
 	t.Errorf("sso links text/template again, through %s", strings.Join(chain, " <- "))
 }
+
+// allowedTemplateImporter is the one package allowed to bring html/template
+// (and so text/template) into sso: see TestBinaryLeavesOutTextTemplate.
+const allowedTemplateImporter = "github.com/zitadel/oidc/v3/pkg/op"

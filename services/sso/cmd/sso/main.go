@@ -17,11 +17,18 @@
 //	                    make the account with the e-mail an administrator, or
 //	                    a plain user again (ending its sessions), and exit;
 //	                    idempotent, fails for an unknown address
+//	sso clients create -name NAME -redirect-uri URI [-public] [-first-party]
+//	                   [-post-logout-redirect-uri URI] [-scope SCOPE]
+//	sso clients list
+//	sso clients delete CLIENT_ID
+//	                    register, list or delete OpenID Connect clients; create
+//	                    prints the client and its secret (once) as JSON
 package main
 
 import (
 	"context"
 	"log/slog"
+	"os"
 	"runtime/debug"
 
 	"github.com/ssokit/platform/libs/bootstrap"
@@ -37,13 +44,13 @@ func main() {
 		Name:  service.Name,
 		Load:  config.Load,
 		Start: start,
-		Commands: []bootstrap.Command[config.Config]{
+		Commands: append([]bootstrap.Command[config.Config]{
 			bootstrap.Migrate(service.Migrate),
 			{Name: "keys rotate", Run: rotateKeys},
 			{Name: "schemas register", Run: service.RegisterSchemas},
 			service.AdminCommand(true),
 			service.AdminCommand(false),
-		},
+		}, service.ClientCommands(os.Stdout)...),
 	})
 }
 

@@ -128,6 +128,14 @@ type UserDetail struct {
 // nothing about which ids exist. The role is the token's claim: revoking it
 // ends the user's sessions (see SetAdminRole), so no live token carries a
 // revoked role.
+// AuthorizeAdmin refuses a caller that is not an administrator (the
+// UNAUTHENTICATED and PERMISSION_DENIED errors of every admin use case),
+// for admin use cases of other packages (OpenID Connect clients).
+func (s *Service) AuthorizeAdmin(ctx context.Context, accessToken string) error {
+	_, err := s.authorizeAdmin(ctx, accessToken)
+	return err
+}
+
 func (s *Service) authorizeAdmin(ctx context.Context, accessToken string) (token.Claims, error) {
 	c, err := s.Authenticate(ctx, accessToken)
 	if err != nil {

@@ -290,19 +290,35 @@ func (s *Service) Login(ctx context.Context, c Credentials) (Tokens, error) {
 }
 
 func (s *Service) login(ctx context.Context, c Credentials) (Tokens, error) {
+	u, checked, err := s.checkCredentials(ctx, c)
+	if err != nil {
+		return Tokens{}, err
+	}
+	t, err := s.startSession(ctx, u, Origin{ClientAddress: c.ClientIP, UserAgent: c.UserAgent, CheckedAt: checked})
+	if errors.Is(err, ErrSessionsEnded) {
+		// The password checked may be one just replaced.
+		return Tokens{}, ErrInvalidCredentials
+	}
+	return t, err
+}
+
+// checkCredentials is Login up to its session: the input checks, the
+// throttle, the password and the account's state. It returns the user and
+// when its password hash was read (Origin.CheckedAt).
+func (s *Service) checkCredentials(ctx context.Context, c Credentials) (user.User, time.Time, error) {
 	email, err := user.NormalizeEmail(c.Email)
 	if err != nil {
-		return Tokens{}, invalid("email", err.Error())
+		return user.User{}, time.Time{}, invalid("email", err.Error())
 	}
 	if c.Password == "" {
-		return Tokens{}, invalid("password", "password is required")
+		return user.User{}, time.Time{}, invalid("password", "password is required")
 	}
 	if err := s.policy.CheckLength(c.Password); err != nil {
-		return Tokens{}, invalid("password", err.Error())
+		return user.User{}, time.Time{}, invalid("password", err.Error())
 	}
 	quotas := s.loginQuotas(email, c.ClientIP)
 	if err := s.reserveLogin(ctx, email, c.ClientIP, quotas); err != nil {
-		return Tokens{}, err
+		return user.User{}, time.Time{}, err
 	}
 
 	// Taken before the password hash is read: a RevokeUser after this
@@ -315,18 +331,18 @@ func (s *Service) login(ctx context.Context, c Credentials) (Tokens, error) {
 	switch {
 	case errors.Is(err, user.ErrNotFound):
 		_, _, _ = s.hasher.Verify(c.Password, s.dummyHash)
-		return Tokens{}, ErrInvalidCredentials
+		return user.User{}, time.Time{}, ErrInvalidCredentials
 	case err != nil:
 		s.release(ctx, quotas, nil)
-		return Tokens{}, err
+		return user.User{}, time.Time{}, err
 	}
 	ok, rehash, err := s.hasher.Verify(c.Password, u.PasswordHash)
 	if err != nil {
 		s.release(ctx, quotas, nil)
-		return Tokens{}, fmt.Errorf("verify password of user %s: %w", u.ID, err)
+		return user.User{}, time.Time{}, fmt.Errorf("verify password of user %s: %w", u.ID, err)
 	}
 	if !ok {
-		return Tokens{}, ErrInvalidCredentials
+		return user.User{}, time.Time{}, ErrInvalidCredentials
 	}
 	// The address proved it knows the password: its failures on this
 	// account are forgotten. Failures from elsewhere still count.
@@ -338,19 +354,14 @@ func (s *Service) login(ctx context.Context, c Credentials) (Tokens, error) {
 	// after the password check: the answer tells nobody whether the
 	// account exists, and the password holder only that it cannot log in.
 	if u.Disabled {
-		return Tokens{}, ErrInvalidCredentials
+		return user.User{}, time.Time{}, ErrInvalidCredentials
 	}
 	// Only now, to a caller who knows the password, may the answer tell
 	// that the account exists and is not verified.
 	if s.cfg.Account.RequireVerifiedEmail && !u.EmailVerified {
-		return Tokens{}, ErrEmailNotVerified
+		return user.User{}, time.Time{}, ErrEmailNotVerified
 	}
-	t, err := s.startSession(ctx, u, Origin{ClientAddress: c.ClientIP, UserAgent: c.UserAgent, CheckedAt: checked})
-	if errors.Is(err, ErrSessionsEnded) {
-		// The password checked may be one just replaced.
-		return Tokens{}, ErrInvalidCredentials
-	}
-	return t, err
+	return u, checked, nil
 }
 
 // Throttled operations and scopes, as the metrics label them; the scopes

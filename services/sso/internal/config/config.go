@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ssokit/platform/libs/config"
@@ -59,7 +60,36 @@ type Config struct {
 	Events   Events
 	Kafka    Kafka
 	Outbox   Outbox
+	OIDC     OIDC
 	Audit    Audit
+}
+
+// OIDC configures the OpenID Connect provider (package oidc).
+type OIDC struct {
+	// PublicURL is sso's base URL as browsers and relying parties reach it:
+	// the provider's issuer, from which discovery, authorize and token
+	// URLs are derived. Plain http only for a loopback host.
+	PublicURL string `env:"SSO_PUBLIC_URL" envDefault:"http://127.0.0.1:8000"`
+	// KeyFile is the RSA private key (PKCS#8 PEM) that signs ID tokens
+	// and the provider's access tokens in RS256, which OpenID Connect
+	// requires every relying party to verify. Replicas must share it.
+	KeyFile string `env:"SSO_OIDC_KEY_FILE" envDefault:".local/sso/oidc/rsa.pem"`
+	// CreateKey generates the key when the file is missing (local
+	// development); production mounts it and sets this to false.
+	CreateKey bool `env:"SSO_OIDC_KEY_CREATE" envDefault:"true"`
+	// CodeTTL is how long an authorization code waits for its exchange.
+	CodeTTL time.Duration `env:"SSO_OIDC_CODE_TTL" envDefault:"1m"`
+	// IDTokenTTL is the lifetime of ID tokens.
+	IDTokenTTL time.Duration `env:"SSO_OIDC_ID_TOKEN_TTL" envDefault:"1h"`
+	// RegisterURL and ResetURL, when set, are linked from the hosted
+	// sign-in form: the pages where a person creates an account or asks
+	// for a password reset mail (sso has these as API calls, not pages).
+	RegisterURL string `env:"SSO_LOGIN_REGISTER_URL"`
+	ResetURL    string `env:"SSO_LOGIN_PASSWORD_RESET_URL"`
+	// AddressLimit bounds the calls one client address makes to the
+	// provider's /oauth/ endpoints a minute: each authorize stores a
+	// request for minutes, so an unbounded caller could fill Redis.
+	AddressLimit int `env:"SSO_OIDC_ADDRESS_LIMIT" envDefault:"300"`
 }
 
 // Audit configures the audit log: the topic sso writes its audit events to
@@ -330,6 +360,16 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("%w: SSO_REFRESH_FAMILY_TTL must be at least SSO_REFRESH_TOKEN_TTL", config.ErrInvalid)
 	case c.Tokens.VerifiedCacheSize < 0:
 		return fmt.Errorf("%w: SSO_TOKEN_CACHE_SIZE must not be negative", config.ErrInvalid)
+	case !isHTTPURL(c.OIDC.PublicURL) || strings.HasSuffix(c.OIDC.PublicURL, "/"):
+		return fmt.Errorf("%w: SSO_PUBLIC_URL must be an http(s) base URL without a trailing slash", config.ErrInvalid)
+	case c.OIDC.RegisterURL != "" && !isHTTPURL(c.OIDC.RegisterURL) || c.OIDC.ResetURL != "" && !isHTTPURL(c.OIDC.ResetURL):
+		return fmt.Errorf("%w: SSO_LOGIN_REGISTER_URL and SSO_LOGIN_PASSWORD_RESET_URL must be http(s) URLs", config.ErrInvalid)
+	case c.OIDC.KeyFile == "":
+		return fmt.Errorf("%w: SSO_OIDC_KEY_FILE is required", config.ErrInvalid)
+	case c.OIDC.CodeTTL < time.Second || c.OIDC.CodeTTL > 10*time.Minute || c.OIDC.IDTokenTTL < time.Minute || c.OIDC.IDTokenTTL > 24*time.Hour:
+		return fmt.Errorf("%w: SSO_OIDC_CODE_TTL must be within 1s..10m (RFC 6749), SSO_OIDC_ID_TOKEN_TTL within 1m..24h", config.ErrInvalid)
+	case c.OIDC.AddressLimit < 1:
+		return fmt.Errorf("%w: SSO_OIDC_ADDRESS_LIMIT must be positive", config.ErrInvalid)
 	case c.Tokens.KeysDir == "" || c.Tokens.Issuer == "":
 		return fmt.Errorf("%w: SSO_JWT_KEYS_DIR and SSO_JWT_ISSUER are required", config.ErrInvalid)
 	case len(c.Tokens.Audience) == 0 || slices.Contains(c.Tokens.Audience, ""):
@@ -420,6 +460,8 @@ func (c Config) LogValue() slog.Value {
 		slog.Any("redis_sentinels", c.Redis.SentinelAddrs),
 		slog.String("jwt_keys_dir", c.Tokens.KeysDir),
 		slog.String("jwt_issuer", c.Tokens.Issuer),
+		slog.String("public_url", c.OIDC.PublicURL),
+		slog.String("oidc_key_file", c.OIDC.KeyFile),
 		slog.Any("jwt_audience", c.Tokens.Audience),
 		slog.String("access_ttl", c.Tokens.AccessTTL.String()),
 		slog.String("refresh_ttl", c.Tokens.RefreshTTL.String()),

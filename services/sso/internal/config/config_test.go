@@ -94,6 +94,8 @@ func TestValidate(t *testing.T) {
 		{"verification token for seconds", map[string]string{"SSO_EMAIL_VERIFICATION_TTL": "30s"}},
 		{"zero forgot limit", map[string]string{"SSO_PASSWORD_FORGOT_ACCOUNT_LIMIT": "0"}},
 		{"zero resend window", map[string]string{"SSO_VERIFY_RESEND_WINDOW": "0s"}},
+		{"register link not a URL", map[string]string{"SSO_LOGIN_REGISTER_URL": "javascript:alert(1)"}},
+		{"reset link without a host", map[string]string{"SSO_LOGIN_PASSWORD_RESET_URL": "/forgot"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

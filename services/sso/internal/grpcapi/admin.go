@@ -12,6 +12,7 @@ import (
 	eventsv1 "github.com/ssokit/platform/libs/gen/events/v1"
 	ssov1 "github.com/ssokit/platform/libs/gen/sso/v1"
 	"github.com/ssokit/platform/services/sso/internal/auth"
+	"github.com/ssokit/platform/services/sso/internal/oidc"
 	"github.com/ssokit/platform/services/sso/internal/outbox"
 	"github.com/ssokit/platform/services/sso/internal/user"
 )
@@ -21,8 +22,9 @@ import (
 // the request.
 type AdminServer struct {
 	ssov1.UnimplementedAdminServiceServer
-	svc *auth.Service
-	log *slog.Logger
+	svc     *auth.Service
+	clients *oidc.Admin
+	log     *slog.Logger
 }
 
 var _ ssov1.AdminServiceServer = (*AdminServer)(nil)

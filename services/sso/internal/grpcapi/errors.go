@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/ssokit/platform/libs/grpcerr"
 	"github.com/ssokit/platform/services/sso/internal/auth"
+	"github.com/ssokit/platform/services/sso/internal/oidc"
 	"github.com/ssokit/platform/services/sso/internal/user"
 )
 
@@ -53,6 +55,11 @@ func toStatus(ctx context.Context, log *slog.Logger, err error) error {
 		return status.Error(codes.NotFound, auth.ErrSessionNotFound.Error())
 	case errors.Is(err, user.ErrNotFound):
 		return status.Error(codes.NotFound, "user not found")
+	case errors.Is(err, oidc.ErrInvalidClient):
+		reason := strings.TrimPrefix(strings.TrimPrefix(err.Error(), oidc.ErrInvalidClient.Error()), ": ")
+		return grpcerr.InvalidArgument(err.Error(), "client", reason)
+	case errors.Is(err, oidc.ErrClientNotFound):
+		return status.Error(codes.NotFound, "client not found")
 	default:
 		return grpcerr.Status(ctx, log, err)
 	}

@@ -103,19 +103,7 @@ func resetForm(b *strings.Builder, d pageData) {
 // only while d has a token.
 func page(d pageData, f form) string {
 	var b strings.Builder
-	b.WriteString(`<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-<title>` + html.EscapeString(d.Title) + ` · ssokit</title>
-<style>` + pageCSS + `</style>
-</head>
-<body>
-<main>
-<h1>` + html.EscapeString(d.Title) + `</h1>
-`)
+	writeHead(&b, d.Title)
 	if d.Error != "" {
 		b.WriteString(`<p class="error" role="alert">` + html.EscapeString(d.Error) + "</p>\n")
 	}
@@ -127,6 +115,24 @@ func page(d pageData, f form) string {
 	}
 	b.WriteString("</main>\n</body>\n</html>\n")
 	return b.String()
+}
+
+// writeHead starts a page: the document's head with the inlined style
+// sheet, and the main heading.
+func writeHead(b *strings.Builder, title string) {
+	b.WriteString(`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>` + html.EscapeString(title) + ` · ssokit</title>
+<style>` + pageCSS + `</style>
+</head>
+<body>
+<main>
+<h1>` + html.EscapeString(title) + `</h1>
+`)
 }
 
 // AccountPages serves the pages the mails link to, server-rendered and
@@ -260,13 +266,22 @@ func (p *pages) readForm(w http.ResponseWriter, r *http.Request) (url.Values, in
 // sameOrigin refuses what a browser marks as sent from another site. A
 // client that is not a browser sends neither header and is let through:
 // it gains nothing a direct API call would not give it.
+//
+// The pages' own referrer policy, no-referrer, makes a browser send
+// "Origin: null" with their posts (the Fetch standard serializes the
+// origin so under that policy): such a post is taken only when
+// Sec-Fetch-Site vouches for it.
 func sameOrigin(r *http.Request) bool {
-	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
+	site := r.Header.Get("Sec-Fetch-Site")
+	if site != "" && site != "same-origin" && site != "none" {
 		return false
 	}
 	origin := r.Header.Get("Origin")
-	if origin == "" {
+	switch origin {
+	case "":
 		return true
+	case "null":
+		return site == "same-origin"
 	}
 	u, err := url.Parse(origin)
 	return err == nil && u.Host == r.Host

@@ -122,7 +122,10 @@ func TestPagesNeverActOnGet(t *testing.T) {
 func TestVerifyPage(t *testing.T) {
 	a := &actions{}
 	srv := pagesServer(t, a)
-	resp, page := postForm(t, srv.URL+"/account/verify-email", url.Values{"token": {goodToken}}, nil)
+	// As Chromium posts the page's form: under the page's no-referrer
+	// policy its Origin is "null", and Sec-Fetch-Site says same-origin.
+	resp, page := postForm(t, srv.URL+"/account/verify-email", url.Values{"token": {goodToken}},
+		map[string]string{"Origin": "null", "Sec-Fetch-Site": "same-origin"})
 	if resp.StatusCode != http.StatusOK || !strings.Contains(page, "is verified") {
 		t.Fatalf("POST = %d:\n%s", resp.StatusCode, page)
 	}
@@ -195,6 +198,7 @@ func TestPagesRefuse(t *testing.T) {
 	}{
 		"cross-site origin":   {form, map[string]string{"Origin": "https://evil.example"}, http.StatusForbidden},
 		"cross-site fetch":    {form, map[string]string{"Sec-Fetch-Site": "cross-site"}, http.StatusForbidden},
+		"opaque origin":       {form, map[string]string{"Origin": "null"}, http.StatusForbidden},
 		"json body":           {form, map[string]string{"Content-Type": "application/json"}, http.StatusUnsupportedMediaType},
 		"oversized form":      {url.Values{"token": {goodToken}, "pad": {strings.Repeat("x", 9<<10)}}, nil, http.StatusRequestEntityTooLarge},
 		"not a token":         {url.Values{"token": {"<script>alert(1)</script>"}}, nil, http.StatusBadRequest},

@@ -19,9 +19,12 @@ const jwksMaxAge = "300"
 // for /.well-known/jwks.json. The set is read once: a key added later is
 // served after a restart, which is also when the process starts signing
 // with it. Responses may be cached for five minutes and carry an ETag, so a
-// verifier polling the set mostly gets 304 Not Modified.
-func JWKS(ks *token.KeySet) http.Handler {
-	body, err := json.Marshal(ks.JWKS())
+// verifier polling the set mostly gets 304 Not Modified. extra keys (the
+// OpenID Connect provider's RS256 key) are published after those of ks.
+func JWKS(ks *token.KeySet, extra ...token.JWK) http.Handler {
+	set := ks.JWKS()
+	set.Keys = append(set.Keys, extra...)
+	body, err := json.Marshal(set)
 	if err != nil {
 		// Only strings go into the document; this cannot happen.
 		panic("httpapi: encode JWKS: " + err.Error())

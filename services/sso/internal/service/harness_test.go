@@ -118,6 +118,14 @@ func start() (*harness, error) {
 		return nil, err
 	}
 	teardown = append(teardown, func() { os.RemoveAll(cfg.Tokens.KeysDir) })
+	// The provider's RSA key, generated at start; not among the EdDSA
+	// keys, whose directory holds nothing else.
+	oidcDir, err := os.MkdirTemp("", "sso-e2e-oidc-")
+	if err != nil {
+		return nil, err
+	}
+	teardown = append(teardown, func() { os.RemoveAll(oidcDir) })
+	cfg.OIDC.KeyFile = filepath.Join(oidcDir, "rsa.pem")
 	cfg.Login.Limit, cfg.Login.IPLimit, cfg.Login.Window = loginLimit, 10_000, loginWindow
 	// Every test registers from 127.0.0.1; the limit is tested on
 	// processes of its own (see spawn).

@@ -43,6 +43,7 @@ func ssoWith(t *testing.T, env map[string]string) string {
 	cfg.GRPCAddr, cfg.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.DB, cfg.Redis, cfg.Tokens, cfg.Login = h.cfg.DB, h.cfg.Redis, h.cfg.Tokens, h.cfg.Login
 	cfg.Kafka, cfg.Events, cfg.ShutdownTimeout = h.cfg.Kafka, h.cfg.Events, h.cfg.ShutdownTimeout
+	cfg.OIDC = h.cfg.OIDC
 
 	ctx, cancel := context.WithCancel(context.Background())
 	proc, err := service.New(ctx, cfg, slog.New(slog.DiscardHandler))

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/schemaregistry"
@@ -29,6 +30,7 @@ import (
 	"github.com/ssokit/platform/services/sso/internal/config"
 	"github.com/ssokit/platform/services/sso/internal/grpcapi"
 	"github.com/ssokit/platform/services/sso/internal/httpapi"
+	"github.com/ssokit/platform/services/sso/internal/oidc"
 	"github.com/ssokit/platform/services/sso/internal/outbox"
 	"github.com/ssokit/platform/services/sso/internal/password"
 	"github.com/ssokit/platform/services/sso/internal/postgres"
@@ -109,6 +111,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 	if err := startAuditLog(cfg, auditLog, p, metrics, log); err != nil {
 		return nil, err
 	}
+	provider, err := newProvider(cfg, primary, users, rdb, log)
+	if err != nil {
+		return nil, err
+	}
 	p.Go("token cleanup", func(ctx context.Context) error { return cleanTokens(ctx, users, log) })
 	// Reset requests still being stored finish before the pools close.
 	p.Defer(func() error { svc.Drain(); return nil })
@@ -121,7 +127,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 			ssov1.RegisterUserServiceServer(s, grpcapi.NewUserServer(svc, log))
 			ssov1.RegisterAccountServiceServer(s, grpcapi.NewAccountServer(svc, log))
 			ssov1.RegisterSessionServiceServer(s, grpcapi.NewSessionServer(svc, log))
-			ssov1.RegisterAdminServiceServer(s, grpcapi.NewAdminServer(svc, log))
+			ssov1.RegisterAdminServiceServer(s, grpcapi.NewAdminServer(svc, log).WithClients(oidc.NewAdmin(provider.Clients(), svc.AuthorizeAdmin)))
 			// Internal: no REST handler below. Its answers open only
 			// with the sealing ring.
 			ssov1.RegisterUserDataKeyServiceServer(s, dataKeys)
@@ -138,11 +144,27 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 			PprofAddr: cfg.PprofAddr,
 			Metrics:   metrics,
 			Routes: func(mux *http.ServeMux) error {
-				mux.Handle("GET /.well-known/jwks.json", httpapi.JWKS(keys))
+				// One key set: the EdDSA keys of the API's tokens and the
+				// provider's RS256 key, which discovery points at.
+				mux.Handle("GET "+oidc.JWKSPath, httpapi.JWKS(keys, provider.Key().JWK()))
+				provider.Routes(mux, cfg.Proxies())
 				httpapi.AccountPages(mux, accountPages{svc}, httpapi.PagesConfig{
 					TrustedProxies:    cfg.Proxies(),
 					PasswordMinLength: cfg.Password.MinLength,
 					PasswordMaxLength: cfg.Password.MaxLength,
+				}, log)
+				httpapi.LoginPages(mux, provider, hostedLogin{svc, provider}, ssoredis.NewLoginCookies(rdb, cfg.Redis.KeyPrefix), httpapi.LoginConfig{
+					TrustedProxies:    cfg.Proxies(),
+					PasswordMaxLength: cfg.Password.MaxLength,
+					// The configuration allows plain http only for a
+					// loopback issuer.
+					InsecureCookies: strings.HasPrefix(cfg.OIDC.PublicURL, "http://"),
+					// The sign-in's session is never refreshed itself, so
+					// it lasts its idle lifetime (at most the family's).
+					SessionTTL:  cfg.Tokens.RefreshTTL,
+					RegisterURL: cfg.OIDC.RegisterURL,
+					ResetURL:    cfg.OIDC.ResetURL,
+					Throttle:    ssoredis.NewThrottle(rdb, cfg.Redis.KeyPrefix),
 				}, log)
 				return nil
 			},
@@ -245,6 +267,32 @@ func newAuth(cfg config.Config, users *postgres.Users, auditLog *postgres.AuditL
 	return svc, keys, err
 }
 
+// newProvider builds the OpenID Connect provider over the same users,
+// sessions (auth.Sessions families) and throttle store as the API.
+func newProvider(cfg config.Config, primary *sqlx.DB, users *postgres.Users, rdb goredis.UniversalClient, log *slog.Logger) (*oidc.Provider, error) {
+	key, err := oidc.LoadKey(cfg.OIDC.KeyFile, cfg.OIDC.CreateKey)
+	if err != nil {
+		return nil, fmt.Errorf("OpenID Connect key (SSO_OIDC_KEY_FILE): %w", err)
+	}
+	durable := ssoredis.WaitForReplica(cfg.Redis.ReplicaAckTimeout)
+	return oidc.New(oidc.Config{
+		Issuer:       cfg.OIDC.PublicURL,
+		KeyPrefix:    cfg.Redis.KeyPrefix,
+		AccessTTL:    cfg.Tokens.AccessTTL,
+		IDTokenTTL:   cfg.OIDC.IDTokenTTL,
+		CodeTTL:      cfg.OIDC.CodeTTL,
+		AddressLimit: cfg.OIDC.AddressLimit,
+		Lifetime:     auth.Lifetime{Idle: cfg.Tokens.RefreshTTL, Absolute: cfg.Tokens.RefreshFamilyTTL},
+	}, oidc.Deps{
+		Clients:  oidc.NewClients(primary),
+		Sessions: ssoredis.NewSessions(rdb, cfg.Redis.KeyPrefix, durable),
+		Users:    users,
+		Redis:    rdb,
+		Throttle: ssoredis.NewThrottle(rdb, cfg.Redis.KeyPrefix, durable),
+		Key:      key,
+	}, log)
+}
+
 // Expired one-time tokens are deleted in batches this often; they are
 // harmless (they no longer work), so a slow pace is enough.
 const (
@@ -323,4 +371,16 @@ func (a accountPages) VerifyEmail(ctx context.Context, token string) error {
 
 func (a accountPages) ResetPassword(ctx context.Context, token, newPassword, clientIP string) error {
 	return a.svc.ResetPassword(ctx, auth.PasswordReset{Token: token, NewPassword: newPassword, ClientIP: clientIP})
+}
+
+// hostedLogin is what the hosted login pages use: sso's sign-in, and the
+// provider's end of a session, which ends the applications' refresh
+// families issued from it as well.
+type hostedLogin struct {
+	*auth.Service
+	provider *oidc.Provider
+}
+
+func (h hostedLogin) EndBrowserSession(ctx context.Context, sid string) error {
+	return h.provider.EndSession(ctx, sid)
 }

@@ -11,12 +11,17 @@ type JWKS struct {
 	Keys []JWK `json:"keys"`
 }
 
-// JWK is one Ed25519 public key as a JSON Web Key (RFC 8037 §2).
+// JWK is one public key as a JSON Web Key: an Ed25519 key (RFC 8037 §2,
+// Curve and X) or an RSA key (RFC 7518 §6.3.1, N and E), the one the
+// OpenID Connect provider signs ID tokens with.
 type JWK struct {
 	KeyType string `json:"kty"`
-	Curve   string `json:"crv"`
-	// X is the public key, base64url without padding.
-	X string `json:"x"`
+	Curve   string `json:"crv,omitempty"`
+	// X is the Ed25519 public key, base64url without padding.
+	X string `json:"x,omitempty"`
+	// N and E are the RSA modulus and exponent, base64url.
+	N string `json:"n,omitempty"`
+	E string `json:"e,omitempty"`
 	// KeyID is the kid tokens signed by this key carry in their header.
 	KeyID     string `json:"kid"`
 	Use       string `json:"use"`
