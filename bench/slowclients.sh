@@ -46,6 +46,7 @@ start() {
 		SSO_DB_REPLICA_DSN="postgres://postgres:postgres@/$db?$pgq&target_session_attrs=prefer-standby" \
 		SSO_REDIS_KEY_PREFIX=$prefix SSO_JWT_KEYS_DIR="$work/keys" SSO_USER_EVENTS_TOPIC="sso-slowclients-$$" \
 		SSO_ACCOUNT_EVENTS_TOPIC="sso-slowclients-account-$$" SSO_SEALING_KEYS_FILE="$work/sealing-keys" \
+		SSO_AUDIT_EVENTS_TOPIC="sso-slowclients-audit-$$" SSO_AUDIT_GROUP_ID="sso-slowclients-audit-$$" \
 		"$work/$1" >"$out/$1.log" 2>&1 &
 	pid=$!
 	for _ in $(seq 100); do

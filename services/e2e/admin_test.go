@@ -129,6 +129,10 @@ func TestAdminAPIRefusesNonAdministrators(t *testing.T) {
 			_, err := c.RotateClientSecret(authed, &ssov1.RotateClientSecretRequest{ClientId: "some-client"})
 			return err
 		},
+		"ListAuditEvents": func() error {
+			_, err := c.ListAuditEvents(authed, &ssov1.ListAuditEventsRequest{UserId: target})
+			return err
+		},
 	}
 	if n := len(ssov1.AdminService_ServiceDesc.Methods); n != len(calls) {
 		t.Errorf("AdminService has %d methods, the table %d: add the new one", n, len(calls))

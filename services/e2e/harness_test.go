@@ -33,8 +33,12 @@ type system struct {
 	// accountTopic carries sso's account events, whose one-time tokens
 	// are sealed with ring (the file both sso and the notifier read).
 	accountTopic string
-	ring         *sealbox.Ring
-	ringFile     string
+	// auditTopic carries sso's audit events, which sso itself consumes
+	// (group auditGroup) into its audit log.
+	auditTopic string
+	auditGroup string
+	ring       *sealbox.Ring
+	ringFile   string
 	// bin holds the binaries; ssoEnv is sso's environment, which its
 	// commands (`sso schemas register`) run with too.
 	bin     string
@@ -99,6 +103,8 @@ func startSystem(t *testing.T) (*system, error) {
 	}
 	s.topic = "e2e-user-registered-" + s.suffix
 	s.accountTopic = "e2e-account-events-" + s.suffix
+	s.auditTopic = "e2e-audit-events-" + s.suffix
+	s.auditGroup = "e2e-sso-audit-" + s.suffix
 	s.spans = testenv.NewSpanCollector(&cleanupTB{TB: t})
 
 	bin, err := os.MkdirTemp("", "ssokit-e2e-")
@@ -125,6 +131,7 @@ func startSystem(t *testing.T) (*system, error) {
 	}
 	cleanups = append(cleanups, func() { deleteTopicAndSubjects(s.topic) })
 	cleanups = append(cleanups, func() { deleteTopicAndSubjects(s.accountTopic) })
+	cleanups = append(cleanups, func() { deleteTopicAndSubjects(s.auditTopic) })
 	if err := s.writeRing(bin); err != nil {
 		return nil, err
 	}
@@ -153,6 +160,8 @@ func startSystem(t *testing.T) (*system, error) {
 		"SSO_SCHEMA_REGISTRY_URL":    testenv.SchemaRegistryURL,
 		"SSO_USER_EVENTS_TOPIC":      s.topic,
 		"SSO_ACCOUNT_EVENTS_TOPIC":   s.accountTopic,
+		"SSO_AUDIT_EVENTS_TOPIC":     s.auditTopic,
+		"SSO_AUDIT_GROUP_ID":         s.auditGroup,
 		"SSO_OUTBOX_STALE_AFTER":     "10s",
 		"SSO_OUTBOX_SWEEP_INTERVAL":  "500ms",
 		"SSO_OUTBOX_MAX_BACKOFF":     "5s",

@@ -15,8 +15,8 @@ import (
 // adapter writes beside each user, and relays it to Kafka.
 func TestDependencyDirection(t *testing.T) {
 	archtest.Check(t, ".", archtest.Layout{
-		Domain:   []string{"internal/auth", "internal/user", "internal/token", "internal/password"},
-		Adapters: []string{"internal/postgres", "internal/redis", "internal/grpcapi", "internal/httpapi"},
+		Domain:   []string{"internal/auth", "internal/user", "internal/token", "internal/password", "internal/audit"},
+		Adapters: []string{"internal/postgres", "internal/redis", "internal/grpcapi", "internal/httpapi", "internal/auditfeed"},
 		Wiring:   []string{"internal/service"},
 	})
 }

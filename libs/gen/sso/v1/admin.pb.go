@@ -8,6 +8,7 @@ package ssov1
 
 import (
 	_ "github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2/options"
+	v1 "github.com/ssokit/platform/libs/gen/events/v1"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
@@ -1516,11 +1517,150 @@ func (x *RotateClientSecretResponse) GetClientSecret() string {
 	return ""
 }
 
+// ListAuditEventsRequest selects and pages audit events; filters combine
+// (AND).
+type ListAuditEventsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Events per page: 1 to 200; 0 or absent means 50.
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// next_page_token of the previous page; absent for the first.
+	PageToken string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Only events about this user or by this user: target or actor.
+	UserId string `protobuf:"bytes,3,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	// Only events this user did.
+	ActorId string `protobuf:"bytes,4,opt,name=actor_id,json=actorId,proto3" json:"actor_id,omitempty"`
+	// Only events of this action (its name over REST, e.g.
+	// AUDIT_ACTION_USER_DELETED); unspecified does not filter.
+	Action        v1.AuditAction `protobuf:"varint,5,opt,name=action,proto3,enum=events.v1.AuditAction" json:"action,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAuditEventsRequest) Reset() {
+	*x = ListAuditEventsRequest{}
+	mi := &file_sso_v1_admin_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAuditEventsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAuditEventsRequest) ProtoMessage() {}
+
+func (x *ListAuditEventsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_sso_v1_admin_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAuditEventsRequest.ProtoReflect.Descriptor instead.
+func (*ListAuditEventsRequest) Descriptor() ([]byte, []int) {
+	return file_sso_v1_admin_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *ListAuditEventsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListAuditEventsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListAuditEventsRequest) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *ListAuditEventsRequest) GetActorId() string {
+	if x != nil {
+		return x.ActorId
+	}
+	return ""
+}
+
+func (x *ListAuditEventsRequest) GetAction() v1.AuditAction {
+	if x != nil {
+		return x.Action
+	}
+	return v1.AuditAction(0)
+}
+
+// ListAuditEventsResponse is one page of audit events, newest first.
+type ListAuditEventsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The page's events, newest first.
+	Events []*v1.AuditEvent `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
+	// Pass as page_token for the next page; empty on the last one. Opaque.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAuditEventsResponse) Reset() {
+	*x = ListAuditEventsResponse{}
+	mi := &file_sso_v1_admin_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAuditEventsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAuditEventsResponse) ProtoMessage() {}
+
+func (x *ListAuditEventsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_sso_v1_admin_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAuditEventsResponse.ProtoReflect.Descriptor instead.
+func (*ListAuditEventsResponse) Descriptor() ([]byte, []int) {
+	return file_sso_v1_admin_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *ListAuditEventsResponse) GetEvents() []*v1.AuditEvent {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
+func (x *ListAuditEventsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 var File_sso_v1_admin_proto protoreflect.FileDescriptor
 
 const file_sso_v1_admin_proto_rawDesc = "" +
 	"\n" +
-	"\x12sso/v1/admin.proto\x12\x06sso.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"\xd5\x02\n" +
+	"\x12sso/v1/admin.proto\x12\x06sso.v1\x1a\x1bevents/v1/audit_event.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"\xd5\x02\n" +
 	"\tAdminUser\x12#\n" +
 	"\auser_id\x18\x01 \x01(\tB\n" +
 	"\x92A\a\xa2\x02\x04uuidR\x06userId\x12\x14\n" +
@@ -1623,7 +1763,20 @@ const file_sso_v1_admin_proto_rawDesc = "" +
 	"\tclient_id\x18\x01 \x01(\tB\x03\xe0A\x02R\bclientId\"X\n" +
 	"\x1aRotateClientSecretResponse\x12#\n" +
 	"\rclient_secret\x18\x01 \x01(\tR\fclientSecret:\x15\x92A\x12\n" +
-	"\x10\xd2\x01\rclient_secret2\x9a?\n" +
+	"\x10\xd2\x01\rclient_secret\"\xe6\x01\n" +
+	"\x16ListAuditEventsRequest\x12)\n" +
+	"\tpage_size\x18\x01 \x01(\x05B\f\x92A\tY\x00\x00\x00\x00\x00\x00i@R\bpageSize\x12%\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tB\x06\x92A\x03x\x80\x01R\tpageToken\x12#\n" +
+	"\auser_id\x18\x03 \x01(\tB\n" +
+	"\x92A\a\xa2\x02\x04uuidR\x06userId\x12%\n" +
+	"\bactor_id\x18\x04 \x01(\tB\n" +
+	"\x92A\a\xa2\x02\x04uuidR\aactorId\x12.\n" +
+	"\x06action\x18\x05 \x01(\x0e2\x16.events.v1.AuditActionR\x06action\"\x80\x01\n" +
+	"\x17ListAuditEventsResponse\x12-\n" +
+	"\x06events\x18\x01 \x03(\v2\x15.events.v1.AuditEventR\x06events\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken:\x0e\x92A\v\n" +
+	"\t\xd2\x01\x06events2\xc4C\n" +
 	"\fAdminService\x12\x9c\x04\n" +
 	"\tListUsers\x12\x18.sso.v1.ListUsersRequest\x1a\x19.sso.v1.ListUsersResponse\"\xd9\x03\x92A\xbe\x03Jm\n" +
 	"\x03400\x12f\n" +
@@ -1865,7 +2018,23 @@ const file_sso_v1_admin_proto_rawDesc = "" +
 	"\x15\x1a\x13#/definitions/Errorb\f\n" +
 	"\n" +
 	"\n" +
-	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02):\x01*\"$/v1/admin/clients/{client_id}/secretB\x83\x01\n" +
+	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02):\x01*\"$/v1/admin/clients/{client_id}/secret\x12\xa7\x04\n" +
+	"\x0fListAuditEvents\x12\x1e.sso.v1.ListAuditEventsRequest\x1a\x1f.sso.v1.ListAuditEventsResponse\"\xd2\x03\x92A\xb7\x03Jf\n" +
+	"\x03400\x12_\n" +
+	"DA bad page_size, user_id, actor_id or page_token (INVALID_ARGUMENT).\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJ]\n" +
+	"\x03401\x12V\n" +
+	";Missing, invalid or revoked access token (UNAUTHENTICATED).\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJ\x84\x01\n" +
+	"\x03403\x12}\n" +
+	"bThe token is not an administrator's (PERMISSION_DENIED); answered before the request is looked at.\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJY\n" +
+	"\x03503\x12R\n" +
+	"7A dependency is unavailable (UNAVAILABLE); retry later.\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/Errorb\f\n" +
+	"\n" +
+	"\n" +
+	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/admin/auditB\x83\x01\n" +
 	"\n" +
 	"com.sso.v1B\n" +
 	"AdminProtoP\x01Z0github.com/ssokit/platform/libs/gen/sso/v1;ssov1\xa2\x02\x03SXX\xaa\x02\x06Sso.V1\xca\x02\x06Sso\\V1\xe2\x02\x12Sso\\V1\\GPBMetadata\xea\x02\aSso::V1b\x06proto3"
@@ -1882,7 +2051,7 @@ func file_sso_v1_admin_proto_rawDescGZIP() []byte {
 	return file_sso_v1_admin_proto_rawDescData
 }
 
-var file_sso_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
+var file_sso_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_sso_v1_admin_proto_goTypes = []any{
 	(*AdminUser)(nil),                  // 0: sso.v1.AdminUser
 	(*ListUsersRequest)(nil),           // 1: sso.v1.ListUsersRequest
@@ -1912,53 +2081,61 @@ var file_sso_v1_admin_proto_goTypes = []any{
 	(*DeleteClientResponse)(nil),       // 25: sso.v1.DeleteClientResponse
 	(*RotateClientSecretRequest)(nil),  // 26: sso.v1.RotateClientSecretRequest
 	(*RotateClientSecretResponse)(nil), // 27: sso.v1.RotateClientSecretResponse
-	(*timestamppb.Timestamp)(nil),      // 28: google.protobuf.Timestamp
+	(*ListAuditEventsRequest)(nil),     // 28: sso.v1.ListAuditEventsRequest
+	(*ListAuditEventsResponse)(nil),    // 29: sso.v1.ListAuditEventsResponse
+	(*timestamppb.Timestamp)(nil),      // 30: google.protobuf.Timestamp
+	(v1.AuditAction)(0),                // 31: events.v1.AuditAction
+	(*v1.AuditEvent)(nil),              // 32: events.v1.AuditEvent
 }
 var file_sso_v1_admin_proto_depIdxs = []int32{
-	28, // 0: sso.v1.AdminUser.created_at:type_name -> google.protobuf.Timestamp
-	28, // 1: sso.v1.ListUsersRequest.created_after:type_name -> google.protobuf.Timestamp
-	28, // 2: sso.v1.ListUsersRequest.created_before:type_name -> google.protobuf.Timestamp
+	30, // 0: sso.v1.AdminUser.created_at:type_name -> google.protobuf.Timestamp
+	30, // 1: sso.v1.ListUsersRequest.created_after:type_name -> google.protobuf.Timestamp
+	30, // 2: sso.v1.ListUsersRequest.created_before:type_name -> google.protobuf.Timestamp
 	0,  // 3: sso.v1.ListUsersResponse.users:type_name -> sso.v1.AdminUser
 	0,  // 4: sso.v1.GetUserResponse.user:type_name -> sso.v1.AdminUser
 	0,  // 5: sso.v1.DisableUserResponse.user:type_name -> sso.v1.AdminUser
 	0,  // 6: sso.v1.EnableUserResponse.user:type_name -> sso.v1.AdminUser
 	0,  // 7: sso.v1.GrantAdminResponse.user:type_name -> sso.v1.AdminUser
 	0,  // 8: sso.v1.RevokeAdminResponse.user:type_name -> sso.v1.AdminUser
-	28, // 9: sso.v1.OIDCClient.created_at:type_name -> google.protobuf.Timestamp
+	30, // 9: sso.v1.OIDCClient.created_at:type_name -> google.protobuf.Timestamp
 	17, // 10: sso.v1.CreateClientResponse.client:type_name -> sso.v1.OIDCClient
 	17, // 11: sso.v1.ListClientsResponse.clients:type_name -> sso.v1.OIDCClient
 	17, // 12: sso.v1.GetClientResponse.client:type_name -> sso.v1.OIDCClient
-	1,  // 13: sso.v1.AdminService.ListUsers:input_type -> sso.v1.ListUsersRequest
-	3,  // 14: sso.v1.AdminService.GetUser:input_type -> sso.v1.GetUserRequest
-	5,  // 15: sso.v1.AdminService.DisableUser:input_type -> sso.v1.DisableUserRequest
-	9,  // 16: sso.v1.AdminService.EnableUser:input_type -> sso.v1.EnableUserRequest
-	11, // 17: sso.v1.AdminService.GrantAdmin:input_type -> sso.v1.GrantAdminRequest
-	13, // 18: sso.v1.AdminService.RevokeAdmin:input_type -> sso.v1.RevokeAdminRequest
-	15, // 19: sso.v1.AdminService.RevokeUserSessions:input_type -> sso.v1.RevokeUserSessionsRequest
-	6,  // 20: sso.v1.AdminService.DeleteUser:input_type -> sso.v1.DeleteUserRequest
-	18, // 21: sso.v1.AdminService.CreateClient:input_type -> sso.v1.CreateClientRequest
-	20, // 22: sso.v1.AdminService.ListClients:input_type -> sso.v1.ListClientsRequest
-	22, // 23: sso.v1.AdminService.GetClient:input_type -> sso.v1.GetClientRequest
-	24, // 24: sso.v1.AdminService.DeleteClient:input_type -> sso.v1.DeleteClientRequest
-	26, // 25: sso.v1.AdminService.RotateClientSecret:input_type -> sso.v1.RotateClientSecretRequest
-	2,  // 26: sso.v1.AdminService.ListUsers:output_type -> sso.v1.ListUsersResponse
-	4,  // 27: sso.v1.AdminService.GetUser:output_type -> sso.v1.GetUserResponse
-	8,  // 28: sso.v1.AdminService.DisableUser:output_type -> sso.v1.DisableUserResponse
-	10, // 29: sso.v1.AdminService.EnableUser:output_type -> sso.v1.EnableUserResponse
-	12, // 30: sso.v1.AdminService.GrantAdmin:output_type -> sso.v1.GrantAdminResponse
-	14, // 31: sso.v1.AdminService.RevokeAdmin:output_type -> sso.v1.RevokeAdminResponse
-	16, // 32: sso.v1.AdminService.RevokeUserSessions:output_type -> sso.v1.RevokeUserSessionsResponse
-	7,  // 33: sso.v1.AdminService.DeleteUser:output_type -> sso.v1.DeleteUserResponse
-	19, // 34: sso.v1.AdminService.CreateClient:output_type -> sso.v1.CreateClientResponse
-	21, // 35: sso.v1.AdminService.ListClients:output_type -> sso.v1.ListClientsResponse
-	23, // 36: sso.v1.AdminService.GetClient:output_type -> sso.v1.GetClientResponse
-	25, // 37: sso.v1.AdminService.DeleteClient:output_type -> sso.v1.DeleteClientResponse
-	27, // 38: sso.v1.AdminService.RotateClientSecret:output_type -> sso.v1.RotateClientSecretResponse
-	26, // [26:39] is the sub-list for method output_type
-	13, // [13:26] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	31, // 13: sso.v1.ListAuditEventsRequest.action:type_name -> events.v1.AuditAction
+	32, // 14: sso.v1.ListAuditEventsResponse.events:type_name -> events.v1.AuditEvent
+	1,  // 15: sso.v1.AdminService.ListUsers:input_type -> sso.v1.ListUsersRequest
+	3,  // 16: sso.v1.AdminService.GetUser:input_type -> sso.v1.GetUserRequest
+	5,  // 17: sso.v1.AdminService.DisableUser:input_type -> sso.v1.DisableUserRequest
+	9,  // 18: sso.v1.AdminService.EnableUser:input_type -> sso.v1.EnableUserRequest
+	11, // 19: sso.v1.AdminService.GrantAdmin:input_type -> sso.v1.GrantAdminRequest
+	13, // 20: sso.v1.AdminService.RevokeAdmin:input_type -> sso.v1.RevokeAdminRequest
+	15, // 21: sso.v1.AdminService.RevokeUserSessions:input_type -> sso.v1.RevokeUserSessionsRequest
+	6,  // 22: sso.v1.AdminService.DeleteUser:input_type -> sso.v1.DeleteUserRequest
+	18, // 23: sso.v1.AdminService.CreateClient:input_type -> sso.v1.CreateClientRequest
+	20, // 24: sso.v1.AdminService.ListClients:input_type -> sso.v1.ListClientsRequest
+	22, // 25: sso.v1.AdminService.GetClient:input_type -> sso.v1.GetClientRequest
+	24, // 26: sso.v1.AdminService.DeleteClient:input_type -> sso.v1.DeleteClientRequest
+	26, // 27: sso.v1.AdminService.RotateClientSecret:input_type -> sso.v1.RotateClientSecretRequest
+	28, // 28: sso.v1.AdminService.ListAuditEvents:input_type -> sso.v1.ListAuditEventsRequest
+	2,  // 29: sso.v1.AdminService.ListUsers:output_type -> sso.v1.ListUsersResponse
+	4,  // 30: sso.v1.AdminService.GetUser:output_type -> sso.v1.GetUserResponse
+	8,  // 31: sso.v1.AdminService.DisableUser:output_type -> sso.v1.DisableUserResponse
+	10, // 32: sso.v1.AdminService.EnableUser:output_type -> sso.v1.EnableUserResponse
+	12, // 33: sso.v1.AdminService.GrantAdmin:output_type -> sso.v1.GrantAdminResponse
+	14, // 34: sso.v1.AdminService.RevokeAdmin:output_type -> sso.v1.RevokeAdminResponse
+	16, // 35: sso.v1.AdminService.RevokeUserSessions:output_type -> sso.v1.RevokeUserSessionsResponse
+	7,  // 36: sso.v1.AdminService.DeleteUser:output_type -> sso.v1.DeleteUserResponse
+	19, // 37: sso.v1.AdminService.CreateClient:output_type -> sso.v1.CreateClientResponse
+	21, // 38: sso.v1.AdminService.ListClients:output_type -> sso.v1.ListClientsResponse
+	23, // 39: sso.v1.AdminService.GetClient:output_type -> sso.v1.GetClientResponse
+	25, // 40: sso.v1.AdminService.DeleteClient:output_type -> sso.v1.DeleteClientResponse
+	27, // 41: sso.v1.AdminService.RotateClientSecret:output_type -> sso.v1.RotateClientSecretResponse
+	29, // 42: sso.v1.AdminService.ListAuditEvents:output_type -> sso.v1.ListAuditEventsResponse
+	29, // [29:43] is the sub-list for method output_type
+	15, // [15:29] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_sso_v1_admin_proto_init() }
@@ -1972,7 +2149,7 @@ func file_sso_v1_admin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_sso_v1_admin_proto_rawDesc), len(file_sso_v1_admin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   28,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

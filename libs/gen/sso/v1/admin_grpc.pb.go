@@ -32,6 +32,7 @@ const (
 	AdminService_GetClient_FullMethodName          = "/sso.v1.AdminService/GetClient"
 	AdminService_DeleteClient_FullMethodName       = "/sso.v1.AdminService/DeleteClient"
 	AdminService_RotateClientSecret_FullMethodName = "/sso.v1.AdminService/RotateClientSecret"
+	AdminService_ListAuditEvents_FullMethodName    = "/sso.v1.AdminService/ListAuditEvents"
 )
 
 // AdminServiceClient is the client API for AdminService service.
@@ -114,6 +115,17 @@ type AdminServiceClient interface {
 	//
 	// Errors: NOT_FOUND for an unknown id or a public client.
 	RotateClientSecret(ctx context.Context, in *RotateClientSecretRequest, opts ...grpc.CallOption) (*RotateClientSecretResponse, error)
+	// ListAuditEvents lists the audit log, newest first, a page at a time:
+	// every administrative action and security event sso recorded (see
+	// events.v1.AuditEvent), ids only. Filters combine (AND). The log is fed
+	// by the audit topic, so an event appears within moments of its action,
+	// not in the same instant.
+	//
+	// Errors: UNAUTHENTICATED without a valid access token;
+	// PERMISSION_DENIED for a non-administrator; INVALID_ARGUMENT for a
+	// page_size over 200, a user_id or actor_id that is not a UUID, or a
+	// page_token this listing did not give.
+	ListAuditEvents(ctx context.Context, in *ListAuditEventsRequest, opts ...grpc.CallOption) (*ListAuditEventsResponse, error)
 }
 
 type adminServiceClient struct {
@@ -254,6 +266,16 @@ func (c *adminServiceClient) RotateClientSecret(ctx context.Context, in *RotateC
 	return out, nil
 }
 
+func (c *adminServiceClient) ListAuditEvents(ctx context.Context, in *ListAuditEventsRequest, opts ...grpc.CallOption) (*ListAuditEventsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListAuditEventsResponse)
+	err := c.cc.Invoke(ctx, AdminService_ListAuditEvents_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AdminServiceServer is the server API for AdminService service.
 // All implementations must embed UnimplementedAdminServiceServer
 // for forward compatibility.
@@ -334,6 +356,17 @@ type AdminServiceServer interface {
 	//
 	// Errors: NOT_FOUND for an unknown id or a public client.
 	RotateClientSecret(context.Context, *RotateClientSecretRequest) (*RotateClientSecretResponse, error)
+	// ListAuditEvents lists the audit log, newest first, a page at a time:
+	// every administrative action and security event sso recorded (see
+	// events.v1.AuditEvent), ids only. Filters combine (AND). The log is fed
+	// by the audit topic, so an event appears within moments of its action,
+	// not in the same instant.
+	//
+	// Errors: UNAUTHENTICATED without a valid access token;
+	// PERMISSION_DENIED for a non-administrator; INVALID_ARGUMENT for a
+	// page_size over 200, a user_id or actor_id that is not a UUID, or a
+	// page_token this listing did not give.
+	ListAuditEvents(context.Context, *ListAuditEventsRequest) (*ListAuditEventsResponse, error)
 	mustEmbedUnimplementedAdminServiceServer()
 }
 
@@ -382,6 +415,9 @@ func (UnimplementedAdminServiceServer) DeleteClient(context.Context, *DeleteClie
 }
 func (UnimplementedAdminServiceServer) RotateClientSecret(context.Context, *RotateClientSecretRequest) (*RotateClientSecretResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RotateClientSecret not implemented")
+}
+func (UnimplementedAdminServiceServer) ListAuditEvents(context.Context, *ListAuditEventsRequest) (*ListAuditEventsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListAuditEvents not implemented")
 }
 func (UnimplementedAdminServiceServer) mustEmbedUnimplementedAdminServiceServer() {}
 func (UnimplementedAdminServiceServer) testEmbeddedByValue()                      {}
@@ -638,6 +674,24 @@ func _AdminService_RotateClientSecret_Handler(srv interface{}, ctx context.Conte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AdminService_ListAuditEvents_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListAuditEventsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).ListAuditEvents(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_ListAuditEvents_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).ListAuditEvents(ctx, req.(*ListAuditEventsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AdminService_ServiceDesc is the grpc.ServiceDesc for AdminService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -696,6 +750,10 @@ var AdminService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RotateClientSecret",
 			Handler:    _AdminService_RotateClientSecret_Handler,
+		},
+		{
+			MethodName: "ListAuditEvents",
+			Handler:    _AdminService_ListAuditEvents_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -353,7 +353,7 @@ func (s *Service) changePassword(ctx context.Context, c PasswordChange) (Tokens,
 		return Tokens{}, invalid("new_password", err.Error())
 	}
 	quotas := s.loginQuotas(u.Email, c.ClientIP)
-	if err := s.reserve(ctx, opLogin, quotas); err != nil {
+	if err := s.reserveLogin(ctx, u.Email, c.ClientIP, quotas); err != nil {
 		return Tokens{}, err
 	}
 	ok, _, err := s.hasher.Verify(c.CurrentPassword, u.PasswordHash)

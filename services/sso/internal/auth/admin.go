@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/ssokit/platform/services/sso/internal/audit"
 	"github.com/ssokit/platform/services/sso/internal/token"
 	"github.com/ssokit/platform/services/sso/internal/user"
 )
@@ -22,12 +23,14 @@ type Directory interface {
 	// List returns up to q.Limit users matching q, in (CreatedAt, ID)
 	// order, after q.After when it is set. It may read a replica.
 	List(ctx context.Context, q UserQuery) ([]user.User, error)
-	// SetDisabled disables or enables the user with the id, or returns
+	// SetDisabled disables or enables the user with the id, with the
+	// audit entry of the change by by, atomically, or returns
 	// user.ErrNotFound.
-	SetDisabled(ctx context.Context, id string, disabled bool) error
+	SetDisabled(ctx context.Context, id string, disabled bool, by audit.Actor) error
 	// SetAdmin grants or revokes the administrator role of the user with
-	// the id, or returns user.ErrNotFound.
-	SetAdmin(ctx context.Context, id string, admin bool) error
+	// the id, with the audit entry of the change by by, atomically, or
+	// returns user.ErrNotFound.
+	SetAdmin(ctx context.Context, id string, admin bool, by audit.Actor) error
 }
 
 // UserQuery selects users for Directory.List. Zero fields do not filter.
@@ -68,7 +71,7 @@ const (
 )
 
 var (
-	adminActions  = [...]string{actionList, actionGet, actionDisable, actionEnable, actionGrant, actionRevoke, actionRevokeSessions, actionDelete}
+	adminActions  = [...]string{actionList, actionGet, actionDisable, actionEnable, actionGrant, actionRevoke, actionRevokeSessions, actionDelete, actionAudit}
 	adminOutcomes = [...]string{"success", "forbidden", "unauthenticated", "invalid", "not_found", "refused", "error"}
 )
 
@@ -267,8 +270,8 @@ func (s *Service) GetUser(ctx context.Context, accessToken, userID string) (d Us
 // administrator cannot disable itself (ErrSelfAdmin).
 func (s *Service) DisableUser(ctx context.Context, accessToken, userID string) (u user.User, err error) {
 	defer func() { s.metrics.adminAction(actionDisable, err) }()
-	return s.adminChange(ctx, accessToken, userID, true, func(id string) error {
-		if err := s.directory.SetDisabled(ctx, id, true); err != nil {
+	return s.adminChange(ctx, accessToken, userID, true, func(by audit.Actor, id string) error {
+		if err := s.directory.SetDisabled(ctx, id, true, by); err != nil {
 			return err
 		}
 		_, err := s.endUserSessions(ctx, id, ReasonAdmin)
@@ -280,8 +283,8 @@ func (s *Service) DisableUser(ctx context.Context, accessToken, userID string) (
 // stay ended.
 func (s *Service) EnableUser(ctx context.Context, accessToken, userID string) (u user.User, err error) {
 	defer func() { s.metrics.adminAction(actionEnable, err) }()
-	return s.adminChange(ctx, accessToken, userID, false, func(id string) error {
-		return s.directory.SetDisabled(ctx, id, false)
+	return s.adminChange(ctx, accessToken, userID, false, func(by audit.Actor, id string) error {
+		return s.directory.SetDisabled(ctx, id, false, by)
 	})
 }
 
@@ -297,8 +300,8 @@ func (s *Service) SetAdminRole(ctx context.Context, accessToken, userID string, 
 		action = actionRevoke
 	}
 	defer func() { s.metrics.adminAction(action, err) }()
-	return s.adminChange(ctx, accessToken, userID, !admin, func(id string) error {
-		if err := s.directory.SetAdmin(ctx, id, admin); err != nil {
+	return s.adminChange(ctx, accessToken, userID, !admin, func(by audit.Actor, id string) error {
+		if err := s.directory.SetAdmin(ctx, id, admin, by); err != nil {
 			return err
 		}
 		if !admin {
@@ -313,7 +316,8 @@ func (s *Service) SetAdminRole(ctx context.Context, accessToken, userID string, 
 // administrator, and returns how many were live.
 func (s *Service) EndUserSessionsAsAdmin(ctx context.Context, accessToken, userID string) (n int, err error) {
 	defer func() { s.metrics.adminAction(actionRevokeSessions, err) }()
-	if _, err := s.authorizeAdmin(ctx, accessToken); err != nil {
+	c, err := s.authorizeAdmin(ctx, accessToken)
+	if err != nil {
 		return 0, err
 	}
 	id, err := parseUserID(userID)
@@ -324,7 +328,18 @@ func (s *Service) EndUserSessionsAsAdmin(ctx context.Context, accessToken, userI
 	if _, err := s.accounts.Current(ctx, id); err != nil {
 		return 0, err
 	}
-	return s.endUserSessions(ctx, id, ReasonAdmin)
+	n, err = s.endUserSessions(ctx, id, ReasonAdmin)
+	if err != nil {
+		return 0, err
+	}
+	// Redis has no transaction with the outbox: the sessions are ended
+	// first, so an entry never records what did not happen, and an entry
+	// that cannot be stored fails the call for the administrator to retry
+	// (ending sessions again is harmless).
+	if err := s.recordAudit(ctx, audit.Entry{Actor: audit.Admin(c.Subject), Action: audit.ActionSessionsRevoked, TargetID: id}); err != nil {
+		return 0, err
+	}
+	return n, nil
 }
 
 // DeleteUserAsAdmin deletes another user's account (see DeleteUser),
@@ -343,13 +358,13 @@ func (s *Service) DeleteUserAsAdmin(ctx context.Context, accessToken, userID str
 	if id == c.Subject {
 		return ErrSelfAdmin
 	}
-	return s.DeleteUser(ctx, id, "admin:"+c.Subject)
+	return s.DeleteUser(ctx, id, audit.Admin(c.Subject))
 }
 
 // adminChange authorizes an administrator, refuses a change on itself when
 // notSelf, applies change and returns the user as changed, from the
 // primary.
-func (s *Service) adminChange(ctx context.Context, accessToken, userID string, notSelf bool, change func(id string) error) (user.User, error) {
+func (s *Service) adminChange(ctx context.Context, accessToken, userID string, notSelf bool, change func(by audit.Actor, id string) error) (user.User, error) {
 	c, err := s.authorizeAdmin(ctx, accessToken)
 	if err != nil {
 		return user.User{}, err
@@ -361,7 +376,7 @@ func (s *Service) adminChange(ctx context.Context, accessToken, userID string, n
 	if notSelf && id == c.Subject {
 		return user.User{}, ErrSelfAdmin
 	}
-	if err := change(id); err != nil {
+	if err := change(audit.Admin(c.Subject), id); err != nil {
 		return user.User{}, err
 	}
 	return s.accounts.Current(ctx, id)

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/ssokit/platform/services/sso/internal/audit"
 	"github.com/ssokit/platform/services/sso/internal/auth"
 	"github.com/ssokit/platform/services/sso/internal/auth/authtest"
 	"github.com/ssokit/platform/services/sso/internal/user"
@@ -90,7 +91,7 @@ func TestAdminDisableRefusesLoginRefreshAndLiveTokens(t *testing.T) {
 func TestRefreshRefusesADisabledUser(t *testing.T) {
 	f, _, plain := adminFixture(t)
 	ctx := context.Background()
-	if err := (authtest.Directory{Users: f.users}).SetDisabled(ctx, plain.UserID, true); err != nil {
+	if err := (authtest.Directory{Users: f.users}).SetDisabled(ctx, plain.UserID, true, audit.Anonymous()); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.svc.Refresh(ctx, plain.RefreshToken); !errors.Is(err, auth.ErrInvalidToken) {

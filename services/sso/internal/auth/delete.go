@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/ssokit/platform/services/sso/internal/audit"
 	"github.com/ssokit/platform/services/sso/internal/user"
 )
 
@@ -42,7 +43,7 @@ func (s *Service) deleteAccount(ctx context.Context, d AccountDeletion) error {
 		return invalid("password", err.Error())
 	}
 	quotas := s.loginQuotas(u.Email, d.ClientIP)
-	if err := s.reserve(ctx, opLogin, quotas); err != nil {
+	if err := s.reserveLogin(ctx, u.Email, d.ClientIP, quotas); err != nil {
 		return err
 	}
 	ok, _, err := s.hasher.Verify(d.Password, u.PasswordHash)
@@ -54,7 +55,7 @@ func (s *Service) deleteAccount(ctx context.Context, d AccountDeletion) error {
 		return ErrInvalidCredentials
 	}
 	s.release(ctx, quotas[1:], quotas[:1])
-	if err := s.DeleteUser(ctx, u.ID, u.ID); err != nil {
+	if err := s.DeleteUser(ctx, u.ID, audit.Self(u.ID)); err != nil {
 		if errors.Is(err, user.ErrNotFound) {
 			// A concurrent deletion won: this token's account is gone.
 			return ErrInvalidToken
@@ -64,10 +65,11 @@ func (s *Service) deleteAccount(ctx context.Context, d AccountDeletion) error {
 	return nil
 }
 
-// DeleteUser deletes the account userID on behalf of actor (the user
-// itself, or an administrator's id): sso's copy of its personal data goes
-// in one transaction that also stores the UserDeleted event, which has the
-// other services erase theirs; then every session of the user ends. The
+// DeleteUser deletes the account userID on behalf of by (the user itself,
+// or an administrator): sso's copy of its personal data goes in one
+// transaction that also stores the UserDeleted event, which has the other
+// services erase theirs, and the deletion's audit entry; then every
+// session of the user ends. The
 // caller has authorized the deletion. It returns user.ErrNotFound when no
 // such user exists.
 //
@@ -75,15 +77,15 @@ func (s *Service) deleteAccount(ctx context.Context, d AccountDeletion) error {
 // so the caller retries or logs out everywhere: until then the access
 // tokens pass Validate (not Me, which finds no account) for at most their
 // remaining lifetime, and a refresh finds no account and ends its family.
-func (s *Service) DeleteUser(ctx context.Context, userID, actor string) error {
+func (s *Service) DeleteUser(ctx context.Context, userID string, by audit.Actor) error {
 	id, err := uuid.Parse(userID)
 	if err != nil {
 		return user.ErrNotFound
 	}
-	if err := s.accounts.Delete(ctx, id.String()); err != nil {
+	if err := s.accounts.Delete(ctx, id.String(), by); err != nil {
 		return err
 	}
-	s.log.InfoContext(ctx, "account deleted", slog.String("user_id", id.String()), slog.String("actor", actor))
+	s.log.InfoContext(ctx, "account deleted", slog.String("user_id", id.String()), slog.String("actor", by.ID), slog.String("actor_kind", string(by.Kind)))
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
 	defer cancel()
 	if _, err := s.endUserSessions(ctx, id.String(), ReasonAccountDeleted); err != nil {

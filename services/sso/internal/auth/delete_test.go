@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/ssokit/platform/services/sso/internal/audit"
 	"github.com/ssokit/platform/services/sso/internal/auth"
 	"github.com/ssokit/platform/services/sso/internal/user"
 )
@@ -72,7 +73,7 @@ func TestDeleteAccountEndsEverythingAndFreesTheAddress(t *testing.T) {
 		t.Fatal("the address registered again under the deleted id")
 	}
 	// An administrator's deletion of a user already gone.
-	if err := f.svc.DeleteUser(ctx, reg.UserID, again.UserID); !errors.Is(err, user.ErrNotFound) {
+	if err := f.svc.DeleteUser(ctx, reg.UserID, audit.Self(again.UserID)); !errors.Is(err, user.ErrNotFound) {
 		t.Fatalf("DeleteUser of a deleted user = %v, want ErrNotFound", err)
 	}
 }

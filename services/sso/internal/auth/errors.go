@@ -48,6 +48,9 @@ type ThrottledError struct {
 	// "forgot_password" or "reset_password".
 	Op         string
 	RetryAfter time.Duration
+
+	// key and scope name the quota that refused, for the audit log.
+	key, scope string
 }
 
 // Login reports whether a login, not a registration, was refused.

@@ -55,7 +55,7 @@ var sessionReasons = [...]string{ReasonSessionDeleted, ReasonRevokeAll, ReasonPa
 //	                                   account_deleted
 //	sso_admin_actions_total{action,outcome}
 //	                                   admin API calls: action list, get, disable, enable, grant, revoke,
-//	                                   revoke_sessions, delete; outcome success, forbidden, unauthenticated,
+//	                                   revoke_sessions, delete, audit; outcome success, forbidden, unauthenticated,
 //	                                   invalid, not_found, refused (on oneself), error
 //	sso_throttled_total{op,limit}      attempts refused by a limit, before any hashing: op login
 //	                                   (limit account_address, account, address) or register (address)
@@ -118,7 +118,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		}, []string{"reason"}),
 		admin: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sso_admin_actions_total",
-			Help: "Admin API calls by action (list, get, disable, enable, grant, revoke, revoke_sessions, delete) and outcome: success, forbidden (not an administrator), unauthenticated, invalid, not_found, refused (an administrator disabling, demoting or deleting itself), error.",
+			Help: "Admin API calls by action (list, get, disable, enable, grant, revoke, revoke_sessions, delete, audit) and outcome: success, forbidden (not an administrator), unauthenticated, invalid, not_found, refused (an administrator disabling, demoting or deleting itself), error.",
 		}, []string{"action", "outcome"}),
 	}
 	for _, a := range adminActions {

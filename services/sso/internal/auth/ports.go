@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/ssokit/platform/services/sso/internal/audit"
 	"github.com/ssokit/platform/services/sso/internal/token"
 	"github.com/ssokit/platform/services/sso/internal/user"
 )
@@ -62,7 +63,24 @@ type Accounts interface {
 	// (its row, id mapping, one-time tokens and earlier events, delivered
 	// or not), with a UserDeleted event, atomically. It returns
 	// user.ErrNotFound when the user is already gone.
-	Delete(ctx context.Context, userID string) error
+	Delete(ctx context.Context, userID string, by audit.Actor) error
+}
+
+// AuditRecorder stores the audit entry of a security event that changes
+// nothing in the database (a refresh-token reuse, sessions ended, a burst
+// of failed logins) on its way to the audit log. The changes that do
+// change the database write their entries themselves, in their
+// transactions (Accounts, Directory).
+type AuditRecorder interface {
+	Record(ctx context.Context, e audit.Entry) error
+}
+
+// AuditLog answers an administrator's questions to the audit log. It may
+// read a replica.
+type AuditLog interface {
+	// List returns up to q.Limit entries matching q, newest first, after
+	// q.Before when it is set.
+	List(ctx context.Context, q audit.Query) ([]audit.Entry, error)
 }
 
 // Session is the state of one refresh-token family: every refresh token
@@ -125,7 +143,8 @@ type Sessions interface {
 	// returns the session. newHash lives l.Idle, but never past the
 	// family's start plus l.Absolute; a family past that is revoked and
 	// returns ErrInvalidToken. Presenting a token of the family that is no
-	// longer current revokes the family and returns ErrRefreshReused; an
+	// longer current revokes the family and returns ErrRefreshReused with
+	// the session it ended; an
 	// unknown, expired or revoked token returns ErrInvalidToken.
 	Rotate(ctx context.Context, oldHash, newHash string, l Lifetime) (Session, error)
 	// Find returns the session whose current token hashes to hash, or

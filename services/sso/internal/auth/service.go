@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/ssokit/platform/services/sso/internal/audit"
 	"github.com/ssokit/platform/services/sso/internal/token"
 	"github.com/ssokit/platform/services/sso/internal/user"
 )
@@ -103,6 +104,11 @@ type Deps struct {
 	Policy   PasswordPolicy
 	// Directory serves the admin use cases; nil: they fail.
 	Directory Directory
+	// Audit stores the audit entries of security events that change no
+	// row; nil: they are not recorded.
+	Audit AuditRecorder
+	// AuditLog serves ListAuditEvents; nil: it fails.
+	AuditLog AuditLog
 }
 
 func (d Deps) check() error {
@@ -136,9 +142,12 @@ type Service struct {
 	policy   PasswordPolicy
 	// directory is nil without Deps.Directory.
 	directory Directory
-	cfg       Config
-	log       *slog.Logger
-	metrics   *Metrics // nil: not counted
+	// audit and auditLog are nil without Deps.Audit and Deps.AuditLog.
+	audit    AuditRecorder
+	auditLog AuditLog
+	cfg      Config
+	log      *slog.Logger
+	metrics  *Metrics // nil: not counted
 	// work tracks what runs after its request answered (see Drain).
 	work sync.WaitGroup
 
@@ -169,7 +178,7 @@ func NewService(deps Deps, cfg Config, log *slog.Logger, opts ...Option) (*Servi
 	}
 	s := &Service{
 		users: deps.Users, accounts: deps.Accounts, sessions: deps.Sessions, throttle: deps.Throttle,
-		hasher: deps.Hasher, signer: deps.Signer, policy: deps.Policy, directory: deps.Directory, cfg: cfg, log: log, dummyHash: dummy,
+		hasher: deps.Hasher, signer: deps.Signer, policy: deps.Policy, directory: deps.Directory, audit: deps.Audit, auditLog: deps.AuditLog, cfg: cfg, log: log, dummyHash: dummy,
 	}
 	for _, o := range opts {
 		o(s)
@@ -308,7 +317,7 @@ func (s *Service) checkCredentials(ctx context.Context, c Credentials) (user.Use
 		return user.User{}, time.Time{}, invalid("password", err.Error())
 	}
 	quotas := s.loginQuotas(email, c.ClientIP)
-	if err := s.reserve(ctx, opLogin, quotas); err != nil {
+	if err := s.reserveLogin(ctx, email, c.ClientIP, quotas); err != nil {
 		return user.User{}, time.Time{}, err
 	}
 
@@ -401,7 +410,18 @@ func (s *Service) reserve(ctx context.Context, op string, quotas []Quota) error 
 		scope = "account"
 	}
 	s.metrics.throttled(op, scope)
-	return &ThrottledError{Op: op, RetryAfter: r.RetryAfter}
+	return &ThrottledError{Op: op, RetryAfter: r.RetryAfter, key: quotas[r.Refused].Key, scope: scope}
+}
+
+// reserveLogin is reserve for an attempt that checks email's password (a
+// login, or a change or deletion that re-confirms it); a refusal that trips
+// a limit is recorded in the audit log (loginBurst).
+func (s *Service) reserveLogin(ctx context.Context, email, clientIP string, quotas []Quota) error {
+	err := s.reserve(ctx, opLogin, quotas)
+	if te := (*ThrottledError)(nil); errors.As(err, &te) {
+		s.loginBurst(ctx, email, clientIP, te)
+	}
+	return err
 }
 
 // release gives back the attempts of refund and forgets those of forget.
@@ -458,7 +478,13 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, err
 	if err != nil {
 		if errors.Is(err, ErrRefreshReused) {
 			s.metrics.reuse()
-			s.log.WarnContext(ctx, "refresh token reuse detected; family revoked")
+			s.log.WarnContext(ctx, "refresh token reuse detected; family revoked", slog.String("user_id", sess.UserID))
+			// Whoever presented the token is not known: the legitimate
+			// client retrying or a thief, so the actor is anonymous.
+			if err := s.recordAudit(ctx, audit.Entry{Actor: audit.Anonymous(), Action: audit.ActionRefreshTokenReuse,
+				TargetID: sess.UserID, Outcome: audit.OutcomeRefused}); err != nil {
+				s.log.WarnContext(ctx, "audit refresh token reuse", slog.Any("error", err))
+			}
 		}
 		return Tokens{}, err
 	}

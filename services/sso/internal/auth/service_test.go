@@ -29,11 +29,15 @@ type fixture struct {
 	sessions *authtest.Sessions
 	hasher   *fakeHasher
 	signer   *fakeSigner
+	// audit receives the audit entries, of the store's changes and of
+	// the use cases' own.
+	audit *authtest.AuditLog
 }
 
 func newFixture(t *testing.T, opts ...auth.Option) *fixture {
 	t.Helper()
-	f := &fixture{users: authtest.NewUsers(), sessions: authtest.NewSessions(), hasher: &fakeHasher{version: "v2"}}
+	f := &fixture{users: authtest.NewUsers(), sessions: authtest.NewSessions(), hasher: &fakeHasher{version: "v2"}, audit: &authtest.AuditLog{}}
+	f.users.Audit = f.audit
 	signer := &fakeSigner{now: time.Now(), ttl: 15 * time.Minute, issued: map[string]token.Claims{}}
 	f.signer = signer
 	return f.build(t, f.users, opts...)
@@ -55,6 +59,8 @@ func (f *fixture) build(t *testing.T, users auth.Users, opts ...auth.Option) *fi
 		Signer:    f.signer,
 		Policy:    fakePolicy{},
 		Directory: authtest.Directory{Users: f.users},
+		Audit:     f.audit,
+		AuditLog:  f.audit,
 	}, auth.Config{AccessTTL: 15 * time.Minute, RefreshTTL: time.Hour, FamilyTTL: 24 * time.Hour, Limits: testLimits},
 		slog.New(slog.NewTextHandler(io.Discard, nil)), opts...)
 	if err != nil {

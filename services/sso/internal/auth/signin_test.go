@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/ssokit/platform/services/sso/internal/audit"
 	"github.com/ssokit/platform/services/sso/internal/auth"
 	"github.com/ssokit/platform/services/sso/internal/auth/authtest"
 )
@@ -53,7 +54,7 @@ func TestSignInRefusesLikeLogin(t *testing.T) {
 			t.Errorf("SignIn(%s): err = %v, want ErrInvalidCredentials", c.Email, err)
 		}
 	}
-	if err := (authtest.Directory{Users: f.users}).SetDisabled(ctx, reg.UserID, true); err != nil {
+	if err := (authtest.Directory{Users: f.users}).SetDisabled(ctx, reg.UserID, true, audit.Anonymous()); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.svc.SignIn(ctx, auth.Credentials{Email: "ada@example.com", Password: "correct horse"}); !errors.Is(err, auth.ErrInvalidCredentials) {

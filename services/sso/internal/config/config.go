@@ -61,6 +61,7 @@ type Config struct {
 	Kafka    Kafka
 	Outbox   Outbox
 	OIDC     OIDC
+	Audit    Audit
 }
 
 // OIDC configures the OpenID Connect provider (package oidc).
@@ -89,6 +90,25 @@ type OIDC struct {
 	// provider's /oauth/ endpoints a minute: each authorize stores a
 	// request for minutes, so an unbounded caller could fill Redis.
 	AddressLimit int `env:"SSO_OIDC_ADDRESS_LIMIT" envDefault:"300"`
+}
+
+// Audit configures the audit log: the topic sso writes its audit events to
+// and consumes them from into the audit_events table, and how long entries
+// are kept.
+type Audit struct {
+	// Topic is the Kafka topic of the events.v1.AuditEvent records.
+	Topic string `env:"SSO_AUDIT_EVENTS_TOPIC" envDefault:"audit-events"`
+	// GroupID is the consumer group that fills the log; every sso replica
+	// joins it and they share the partitions.
+	GroupID string `env:"SSO_AUDIT_GROUP_ID" envDefault:"sso-audit"`
+	// DeadLetterTopic receives audit events that cannot be stored; empty
+	// means "<topic>.<group>.dlq".
+	DeadLetterTopic string `env:"SSO_AUDIT_DEAD_LETTER_TOPIC"`
+	// Retention is how long an entry is kept after it occurred (400 days:
+	// a year and a margin for an investigation that starts late).
+	Retention time.Duration `env:"SSO_AUDIT_RETENTION" envDefault:"9600h"`
+	// PruneInterval is how often entries past Retention are deleted.
+	PruneInterval time.Duration `env:"SSO_AUDIT_PRUNE_INTERVAL" envDefault:"1h"`
 }
 
 // Kafka locates the cluster and the Schema Registry the outbox relay
@@ -385,6 +405,15 @@ func (c *Config) validateEvents() error {
 		return fmt.Errorf("%w: SSO_USER_EVENTS_TOPIC and SSO_ACCOUNT_EVENTS_TOPIC are required", config.ErrInvalid)
 	case c.Events.Topic == c.Events.AccountTopic:
 		return fmt.Errorf("%w: SSO_ACCOUNT_EVENTS_TOPIC must differ from SSO_USER_EVENTS_TOPIC", config.ErrInvalid)
+	case c.Audit.Topic == "" || c.Audit.GroupID == "":
+		return fmt.Errorf("%w: SSO_AUDIT_EVENTS_TOPIC and SSO_AUDIT_GROUP_ID are required", config.ErrInvalid)
+	case c.Audit.Topic == c.Events.Topic || c.Audit.Topic == c.Events.AccountTopic:
+		return fmt.Errorf("%w: SSO_AUDIT_EVENTS_TOPIC must differ from the user and account event topics", config.ErrInvalid)
+	case c.Audit.Retention < 24*time.Hour:
+		// Shorter is a unit mistake (400 meant as days, read as ns).
+		return fmt.Errorf("%w: SSO_AUDIT_RETENTION must be at least 24h", config.ErrInvalid)
+	case c.Audit.PruneInterval < time.Minute:
+		return fmt.Errorf("%w: SSO_AUDIT_PRUNE_INTERVAL must be at least 1m", config.ErrInvalid)
 	case c.Events.SealingKeysFile == "":
 		return fmt.Errorf("%w: SSO_SEALING_KEYS_FILE is required", config.ErrInvalid)
 	case c.Kafka.Brokers == "":
@@ -447,6 +476,9 @@ func (c Config) LogValue() slog.Value {
 		slog.String("register_ip_window", c.Register.Window.String()),
 		slog.String("user_events_topic", c.Events.Topic),
 		slog.String("account_events_topic", c.Events.AccountTopic),
+		slog.String("audit_events_topic", c.Audit.Topic),
+		slog.String("audit_group", c.Audit.GroupID),
+		slog.String("audit_retention", c.Audit.Retention.String()),
 		slog.String("sealing_keys_file", c.Events.SealingKeysFile),
 		slog.Bool("login_requires_verified_email", c.Account.RequireVerifiedEmail),
 		slog.String("email_verification_ttl", c.Account.VerificationTTL.String()),

@@ -9,9 +9,11 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/ssokit/platform/libs/bearer"
+	eventsv1 "github.com/ssokit/platform/libs/gen/events/v1"
 	ssov1 "github.com/ssokit/platform/libs/gen/sso/v1"
 	"github.com/ssokit/platform/services/sso/internal/auth"
 	"github.com/ssokit/platform/services/sso/internal/oidc"
+	"github.com/ssokit/platform/services/sso/internal/outbox"
 	"github.com/ssokit/platform/services/sso/internal/user"
 )
 
@@ -124,4 +126,22 @@ func optionalTime(ts *timestamppb.Timestamp) time.Time {
 		return time.Time{}
 	}
 	return ts.AsTime()
+}
+
+func (s *AdminServer) ListAuditEvents(ctx context.Context, req *ssov1.ListAuditEventsRequest) (*ssov1.ListAuditEventsResponse, error) {
+	page, err := s.svc.ListAuditEvents(ctx, bearer.Token(ctx), auth.AuditRequest{
+		PageSize:  int(req.GetPageSize()),
+		PageToken: req.GetPageToken(),
+		UserID:    req.GetUserId(),
+		ActorID:   req.GetActorId(),
+		Action:    outbox.AuditAction(req.GetAction()),
+	})
+	if err != nil {
+		return nil, toStatus(ctx, s.log, err)
+	}
+	resp := &ssov1.ListAuditEventsResponse{Events: make([]*eventsv1.AuditEvent, len(page.Entries)), NextPageToken: page.NextPageToken}
+	for i, e := range page.Entries {
+		resp.Events[i] = outbox.AuditProto(e)
+	}
+	return resp, nil
 }

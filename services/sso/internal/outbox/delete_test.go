@@ -10,6 +10,7 @@ import (
 
 	eventsv1 "github.com/ssokit/platform/libs/gen/events/v1"
 	"github.com/ssokit/platform/libs/testenv"
+	"github.com/ssokit/platform/services/sso/internal/audit"
 	"github.com/ssokit/platform/services/sso/internal/outbox"
 	"github.com/ssokit/platform/services/sso/internal/postgres"
 )
@@ -46,7 +47,7 @@ func TestDeletionWhileKafkaIsDownIsDeliveredWhenItReturns(t *testing.T) {
 
 	u, _ := register(t, users)
 	began := time.Now()
-	if err := users.Delete(t.Context(), u.ID); err != nil {
+	if err := users.Delete(t.Context(), u.ID, audit.Self(u.ID)); err != nil {
 		t.Fatalf("delete while Kafka is down: %v", err)
 	}
 	if d := time.Since(began); d > 500*time.Millisecond {

@@ -3,6 +3,8 @@ package outbox
 import (
 	"context"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Claim runs one sweeper claim of up to n rows and returns their ids and
@@ -40,3 +42,11 @@ const ClaimDue = claimDue
 // SetClock makes b read the time from now, so a test moves it past maxAge
 // instead of waiting.
 func (b *Backlog) SetClock(now func() time.Time) { b.now = now }
+
+// Decodes reports whether the relay knows the message of eventType.
+func Decodes(eventType string) bool { _, ok := eventTypes[eventType]; return ok }
+
+// PublishFailures is the failure counter of eventType.
+func (m *Metrics) PublishFailures(eventType string) prometheus.Counter {
+	return m.byType.WithLabelValues(eventType)
+}

@@ -21,21 +21,36 @@ const (
 // success for each delivery report that the broker took the event, failure
 // for each publish that failed (the Schema Registry or Kafka unreachable,
 // the delivery timing out). A failed event is retried, so one event can
-// count several failures before its success.
+// count several failures before its success. The failures are counted
+// once more by event type in sso_outbox_publish_failures_total{event_type},
+// so an alert can watch the events whose delay matters most (UserDeleted:
+// an erasure that does not reach the other services).
 type Metrics struct {
 	deliveries *prometheus.CounterVec
+	byType     *prometheus.CounterVec
 }
 
 // NewMetrics registers the relay's metrics on reg, both outcomes at zero.
 func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
-	m := &Metrics{deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "sso_outbox_deliveries_total",
-		Help: "Outbox event publishes by outcome: success (acknowledged by Kafka), failure (to be retried).",
-	}, []string{"outcome"})}
+	m := &Metrics{
+		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sso_outbox_deliveries_total",
+			Help: "Outbox event publishes by outcome: success (acknowledged by Kafka), failure (to be retried).",
+		}, []string{"outcome"}),
+		byType: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sso_outbox_publish_failures_total",
+			Help: "Failed outbox publishes by event_type (UserRegistered, the AccountEvent kinds such as UserDeleted, AuditEvent); each is retried.",
+		}, []string{"event_type"}),
+	}
 	m.deliveries.WithLabelValues(deliverySuccess)
 	m.deliveries.WithLabelValues(deliveryFailure)
-	if err := reg.Register(m.deliveries); err != nil {
-		return nil, fmt.Errorf("outbox metrics: %w", err)
+	for t := range eventTypes {
+		m.byType.WithLabelValues(t)
+	}
+	for _, c := range []prometheus.Collector{m.deliveries, m.byType} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("outbox metrics: %w", err)
+		}
 	}
 	return m, nil
 }
@@ -46,9 +61,13 @@ func (m *Metrics) delivered(n int) {
 	}
 }
 
-func (m *Metrics) failed() {
+func (m *Metrics) failed(eventType string) {
 	if m != nil {
 		m.deliveries.WithLabelValues(deliveryFailure).Inc()
+		if eventType == "" {
+			eventType = EventUserRegistered
+		}
+		m.byType.WithLabelValues(eventType).Inc()
 	}
 }
 

@@ -107,6 +107,7 @@ var eventTypes = map[string]func() proto.Message{
 	string(user.EventPasswordResetRequested):     newAccountEvent,
 	string(user.EventPasswordChanged):            newAccountEvent,
 	string(user.EventUserDeleted):                newAccountEvent,
+	EventAudit:                                   func() proto.Message { return new(eventsv1.AuditEvent) },
 }
 
 func newAccountEvent() proto.Message { return new(eventsv1.AccountEvent) }
@@ -483,7 +484,7 @@ func (r *Relay) delivered(ds []*delivery) {
 // failed records a failed attempt to publish e.
 func (r *Relay) failed(ctx context.Context, e event, cause error) {
 	attempt := max(e.claimed, 1)
-	r.metrics.failed()
+	r.metrics.failed(e.eventType)
 	if r.failing.CompareAndSwap(false, true) {
 		r.log.WarnContext(ctx, "kafka deliveries failing; events stay in the outbox and are retried",
 			slog.String("event_id", e.id), slog.Any("error", cause))

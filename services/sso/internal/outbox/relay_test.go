@@ -16,6 +16,7 @@ import (
 	"github.com/confluentinc/confluent-kafka-go/v2/schemaregistry/serde"
 	"github.com/confluentinc/confluent-kafka-go/v2/schemaregistry/serde/protobuf"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/protobuf/proto"
 
@@ -405,6 +406,9 @@ func TestKafkaDownThenUp(t *testing.T) {
 	}
 	if failures, successes := deliveries(t, reg, "failure"), deliveries(t, reg, "success"); failures < 2*n || successes != 0 {
 		t.Errorf("during the outage: %v failed and %v successful deliveries counted, want at least %d and 0", failures, successes, 2*n)
+	}
+	if byType := testutil.ToFloat64(metrics.PublishFailures(outbox.EventUserRegistered)); byType != deliveries(t, reg, "failure") {
+		t.Errorf("failures by event type = %v, want every failure (%v) under UserRegistered", byType, deliveries(t, reg, "failure"))
 	}
 
 	up := outbox.NewRelay(db, newProducer(t, testenv.KafkaBrokers, 10*time.Second), k.ser,

@@ -12,6 +12,7 @@ import (
 	"github.com/ssokit/platform/libs/pgerr"
 	"github.com/ssokit/platform/libs/sealbox"
 
+	"github.com/ssokit/platform/services/sso/internal/audit"
 	"github.com/ssokit/platform/services/sso/internal/auth"
 	"github.com/ssokit/platform/services/sso/internal/outbox"
 	"github.com/ssokit/platform/services/sso/internal/user"
@@ -283,7 +284,9 @@ func (r *Users) ResetPassword(ctx context.Context, hash, passwordHash string) (s
 		}
 		// A reset proves the address as well as a verification would, but
 		// the verification link stays what marks it: nothing else changes.
-		return []outbox.Record{rec}, nil
+		// Whoever holds the mailed link acts as the account's owner.
+		a, err := r.insertAudit(ctx, tx, audit.Entry{Actor: audit.Self(id), Action: audit.ActionPasswordReset, TargetID: id})
+		return append([]outbox.Record{rec}, a...), err
 	})
 	if err != nil {
 		return "", err
@@ -308,7 +311,8 @@ func (r *Users) ChangePassword(ctx context.Context, id, oldHash, newHash string)
 		if err != nil {
 			return nil, err
 		}
-		return []outbox.Record{rec}, nil
+		a, err := r.insertAudit(ctx, tx, audit.Entry{Actor: audit.Self(id), Action: audit.ActionPasswordChanged, TargetID: id})
+		return append([]outbox.Record{rec}, a...), err
 	})
 	if err != nil {
 		return err
@@ -454,12 +458,12 @@ const (
 )
 
 // Delete removes the user, its id mapping, its one-time tokens, its earlier
-// events and its data key, and stores its UserDeleted event, in one
-// transaction:
+// events and its data key, and stores its UserDeleted event and the audit
+// entry of the deletion by by, in one transaction:
 // after the commit no row of sso's database names the person, and the
 // event that has the other services forget it is on its way. It returns
 // user.ErrNotFound when the user is already gone.
-func (r *Users) Delete(ctx context.Context, id string) error {
+func (r *Users) Delete(ctx context.Context, id string, by audit.Actor) error {
 	if r.account == nil {
 		return errNoAccountEvents
 	}
@@ -492,7 +496,8 @@ func (r *Users) Delete(ctx context.Context, id string) error {
 		if err != nil {
 			return nil, err
 		}
-		return []outbox.Record{rec}, nil
+		a, err := r.insertAudit(ctx, tx, audit.Entry{Actor: by, Action: audit.ActionUserDeleted, TargetID: id})
+		return append([]outbox.Record{rec}, a...), err
 	})
 	if err != nil {
 		return err

@@ -36,14 +36,16 @@ func testRing(t *testing.T) *sealbox.Ring {
 
 // accounts returns a Users writing real account events sealed with ring,
 // and the records it committed, in order.
-func accounts(t *testing.T, primary *sqlx.DB, ring *sealbox.Ring) (*postgres.Users, func() []outbox.Record) {
+func accounts(t *testing.T, primary *sqlx.DB, ring *sealbox.Ring, opts ...postgres.Option) (*postgres.Users, func() []outbox.Record) {
 	var (
 		mu   sync.Mutex
 		recs []outbox.Record
 	)
-	u := postgres.NewUsers(primary, nil, outbox.UserRegistered("test-user-registered"),
+	opts = append([]postgres.Option{
 		postgres.OnCommitted(func(r outbox.Record) { mu.Lock(); recs = append(recs, r); mu.Unlock() }),
-		postgres.WithAccountEvents(outbox.AccountEvents(accountTopic, ring)), postgres.WithDataKeys(ring))
+		postgres.WithAccountEvents(outbox.AccountEvents(accountTopic, ring)), postgres.WithDataKeys(ring),
+	}, opts...)
+	u := postgres.NewUsers(primary, nil, outbox.UserRegistered("test-user-registered"), opts...)
 	return u, func() []outbox.Record { mu.Lock(); defer mu.Unlock(); return append([]outbox.Record(nil), recs...) }
 }
 

@@ -10,7 +10,9 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/ssokit/platform/services/sso/internal/audit"
 	"github.com/ssokit/platform/services/sso/internal/auth"
+	"github.com/ssokit/platform/services/sso/internal/outbox"
 	"github.com/ssokit/platform/services/sso/internal/user"
 )
 
@@ -97,57 +99,82 @@ const (
 )
 
 // SetDisabled disables (keeping the first disabled_at) or enables the user
-// with the id, on the primary, or returns user.ErrNotFound.
-func (r *Users) SetDisabled(ctx context.Context, id string, disabled bool) error {
-	return r.updateByID(ctx, "set disabled", updateDisabled, id, disabled)
+// with the id, on the primary, with the audit entry of the change by by,
+// in one transaction, or returns user.ErrNotFound.
+func (r *Users) SetDisabled(ctx context.Context, id string, disabled bool, by audit.Actor) error {
+	action := audit.ActionUserEnabled
+	if disabled {
+		action = audit.ActionUserDisabled
+	}
+	return r.updateByID(ctx, "set disabled", updateDisabled, id, disabled, audit.Entry{Actor: by, Action: action, TargetID: id})
 }
 
 // SetAdmin grants or revokes the administrator role of the user with the
-// id, on the primary, or returns user.ErrNotFound.
-func (r *Users) SetAdmin(ctx context.Context, id string, admin bool) error {
-	return r.updateByID(ctx, "set admin", updateAdmin, id, admin)
+// id, on the primary, with the audit entry of the change by by, in one
+// transaction, or returns user.ErrNotFound.
+func (r *Users) SetAdmin(ctx context.Context, id string, admin bool, by audit.Actor) error {
+	action := audit.ActionRoleRevoked
+	if admin {
+		action = audit.ActionRoleGranted
+	}
+	return r.updateByID(ctx, "set admin", updateAdmin, id, admin, audit.Entry{Actor: by, Action: action, TargetID: id})
 }
 
-func (r *Users) updateByID(ctx context.Context, what, query, id string, v bool) error {
+func (r *Users) updateByID(ctx context.Context, what, query, id string, v bool, e audit.Entry) error {
 	if !isUUID(id) {
 		return user.ErrNotFound
 	}
-	st, err := r.primary.get(ctx, query)
+	recs, err := r.inTx(ctx, func(tx *sqlx.Tx) ([]outbox.Record, error) {
+		res, err := tx.ExecContext(ctx, query, id, v)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		if n == 0 {
+			return nil, user.ErrNotFound
+		}
+		return r.insertAudit(ctx, tx, e)
+	})
 	if err != nil {
-		return fmt.Errorf("postgres: %s: %w", what, err)
+		return err
 	}
-	res, err := st.ExecContext(ctx, id, v)
-	if err != nil {
-		return fmt.Errorf("postgres: %s: %w", what, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return fmt.Errorf("postgres: %s: %w", what, err)
-	}
-	if n == 0 {
-		return user.ErrNotFound
-	}
+	r.publish(recs)
 	return nil
 }
 
 // SetAdminByEmail grants or revokes the administrator role of the user
-// with the normalized e-mail, for the `sso admin` commands. It returns the
-// user's id and whether the role was already what was asked, or
-// user.ErrNotFound.
+// with the normalized e-mail, for the `sso admin` commands, with the audit
+// entry of the change (actor kind system) when the role changed, in one
+// transaction. It returns the user's id and whether the role was already
+// what was asked, or user.ErrNotFound.
 func (r *Users) SetAdminByEmail(ctx context.Context, email string, admin bool) (id string, unchanged bool, err error) {
-	st, err := r.primary.get(ctx, updateAdminByEmail)
-	if err != nil {
-		return "", false, fmt.Errorf("postgres: set admin: %w", err)
-	}
-	var row struct {
-		ID  string `db:"id"`
-		Was bool   `db:"was_admin"`
-	}
-	if err := st.GetContext(ctx, &row, email, admin); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return "", false, user.ErrNotFound
+	recs, err := r.inTx(ctx, func(tx *sqlx.Tx) ([]outbox.Record, error) {
+		var row struct {
+			ID  string `db:"id"`
+			Was bool   `db:"was_admin"`
 		}
-		return "", false, fmt.Errorf("postgres: set admin: %w", err)
+		if err := tx.GetContext(ctx, &row, updateAdminByEmail, email, admin); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return nil, user.ErrNotFound
+			}
+			return nil, fmt.Errorf("set admin: %w", err)
+		}
+		id, unchanged = row.ID, row.Was == admin
+		if unchanged {
+			return nil, nil
+		}
+		action := audit.ActionRoleRevoked
+		if admin {
+			action = audit.ActionRoleGranted
+		}
+		return r.insertAudit(ctx, tx, audit.Entry{Actor: audit.System(), Action: action, TargetID: row.ID})
+	})
+	if err != nil {
+		return "", false, err
 	}
-	return row.ID, row.Was == admin, nil
+	r.publish(recs)
+	return id, unchanged, nil
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ssokit/platform/libs/testenv"
+	"github.com/ssokit/platform/services/sso/internal/audit"
 	"github.com/ssokit/platform/services/sso/internal/auth"
 	"github.com/ssokit/platform/services/sso/internal/postgres"
 	"github.com/ssokit/platform/services/sso/internal/user"
@@ -73,13 +74,13 @@ func TestListPagesByCreationAndFiltersByPrefix(t *testing.T) {
 
 	// Disable, enable and the role, on the primary.
 	id := want[0].ID
-	if err := users.SetDisabled(ctx, id, true); err != nil {
+	if err := users.SetDisabled(ctx, id, true, audit.Anonymous()); err != nil {
 		t.Fatal(err)
 	}
 	if u, _ := users.Current(ctx, id); !u.Disabled {
 		t.Error("not disabled after SetDisabled(true)")
 	}
-	if err := users.SetDisabled(ctx, id, false); err != nil {
+	if err := users.SetDisabled(ctx, id, false, audit.Anonymous()); err != nil {
 		t.Fatal(err)
 	}
 	if u, _ := users.Current(ctx, id); u.Disabled {
@@ -97,7 +98,7 @@ func TestListPagesByCreationAndFiltersByPrefix(t *testing.T) {
 	if u, _ := users.Current(ctx, id); !u.IsAdmin {
 		t.Error("not an admin after the grant")
 	}
-	if err := users.SetAdmin(ctx, id, false); err != nil {
+	if err := users.SetAdmin(ctx, id, false, audit.Anonymous()); err != nil {
 		t.Fatal(err)
 	}
 	if u, _ := users.Current(ctx, id); u.IsAdmin {
@@ -105,8 +106,8 @@ func TestListPagesByCreationAndFiltersByPrefix(t *testing.T) {
 	}
 	unknown := newID()
 	for name, err := range map[string]error{
-		"SetDisabled": users.SetDisabled(ctx, unknown, true),
-		"SetAdmin":    users.SetAdmin(ctx, unknown, true),
+		"SetDisabled": users.SetDisabled(ctx, unknown, true, audit.Anonymous()),
+		"SetAdmin":    users.SetAdmin(ctx, unknown, true, audit.Anonymous()),
 	} {
 		if !errors.Is(err, user.ErrNotFound) {
 			t.Errorf("%s(unknown) = %v, want ErrNotFound", name, err)

@@ -11,6 +11,7 @@ import (
 	eventsv1 "github.com/ssokit/platform/libs/gen/events/v1"
 	"github.com/ssokit/platform/libs/sealbox"
 	"github.com/ssokit/platform/libs/testenv"
+	"github.com/ssokit/platform/services/sso/internal/audit"
 	"github.com/ssokit/platform/services/sso/internal/user"
 )
 
@@ -74,7 +75,7 @@ func TestRegistrationStoresTheDataKeyAndDeleteShredsIt(t *testing.T) {
 		t.Fatalf("UserRegistered personal data = %v, %v; want %q, %q", p, err, u.Email, u.FullName)
 	}
 
-	if err := users.Delete(ctx, u.ID); err != nil {
+	if err := users.Delete(ctx, u.ID, audit.Self(u.ID)); err != nil {
 		t.Fatal(err)
 	}
 	if n := count(t, primary, "SELECT count(*) FROM user_data_keys WHERE user_id = $1", u.ID); n != 0 {

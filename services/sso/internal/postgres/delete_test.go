@@ -10,6 +10,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/ssokit/platform/libs/testenv"
+	"github.com/ssokit/platform/services/sso/internal/audit"
 	"github.com/ssokit/platform/services/sso/internal/user"
 )
 
@@ -79,7 +80,7 @@ func TestDeleteLeavesNoPersonalDataAndStoresUserDeleted(t *testing.T) {
 		t.Fatal("the scan finds nothing before the deletion: it cannot tell an erasure")
 	}
 
-	if err := users.Delete(ctx, u.ID); err != nil {
+	if err := users.Delete(ctx, u.ID, audit.Self(u.ID)); err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range []string{u.Email, u.FullName} {
@@ -122,7 +123,7 @@ func TestDeleteLeavesNoPersonalDataAndStoresUserDeleted(t *testing.T) {
 	}
 
 	// Twice: nothing to delete, nothing written.
-	if err := users.Delete(ctx, u.ID); !errors.Is(err, user.ErrNotFound) {
+	if err := users.Delete(ctx, u.ID, audit.Self(u.ID)); !errors.Is(err, user.ErrNotFound) {
 		t.Fatalf("second Delete = %v, want ErrNotFound", err)
 	}
 	if n := count(t, primary, "SELECT count(*) FROM outbox WHERE aggregate_id = $1", u.ID); n != 1 {

@@ -39,7 +39,7 @@ func TestMigrateIsIdempotentAndKeepsPartitions(t *testing.T) {
 	if err := primary.SelectContext(ctx, &history, "SELECT version, name FROM schema_migrations ORDER BY version"); err != nil {
 		t.Fatal(err)
 	}
-	want := []migration{{1, "users"}, {2, "user_ids"}, {3, "outbox"}, {4, "outbox_retry_index"}, {5, "account_tokens"}, {6, "admin"}, {7, "user_data_keys"}, {8, "reserved"}, {9, "oidc_clients"}}
+	want := []migration{{1, "users"}, {2, "user_ids"}, {3, "outbox"}, {4, "outbox_retry_index"}, {5, "account_tokens"}, {6, "admin"}, {7, "user_data_keys"}, {8, "audit"}, {9, "oidc_clients"}}
 	if fmt.Sprint(history) != fmt.Sprint(want) {
 		t.Fatalf("schema_migrations = %v, want %v", history, want)
 	}

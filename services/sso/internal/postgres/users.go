@@ -30,6 +30,9 @@ type Users struct {
 	// account builds the outbox records of account events; nil: the
 	// account life cycle methods refuse to run (see WithAccountEvents).
 	account outbox.AccountEventFunc
+	// audit builds the outbox records of audit entries; nil: no entries
+	// are written (see WithAuditEvents).
+	audit outbox.AuditEventFunc
 	// ring seals the users' data keys; nil: the methods writing events
 	// refuse to run (see WithDataKeys).
 	ring *sealbox.Ring

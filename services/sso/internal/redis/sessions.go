@@ -167,7 +167,7 @@ func checkLifetime(l auth.Lifetime) error {
 const (
 	resultInvalid = 0 // unknown or expired token, missing or revoked family
 	resultOK      = 1 // {1, family, user_id}
-	resultReused  = 2 // a rotated-away token of a live family was presented
+	resultReused  = 2 // {2, family, user_id}: a rotated-away token of a live family was presented
 )
 
 // rotateScript checks and rotates in one step, so no two callers can both
@@ -190,7 +190,7 @@ if f[3] == '1' then
 end
 if f[2] ~= ARGV[2] then
   finish(fkey, ARGV[6], family)
-  return {2}
+  return {2, family, f[1]}
 end
 local started = tonumber(f[4])
 if not started then
@@ -465,14 +465,17 @@ func decodeSession(res []any) (auth.Session, error) {
 	switch code {
 	case resultInvalid:
 		return auth.Session{}, auth.ErrInvalidToken
-	case resultReused:
-		return auth.Session{}, auth.ErrRefreshReused
-	case resultOK:
+	case resultReused, resultOK:
 		if len(res) == 3 {
 			family, ok1 := res[1].(string)
 			userID, ok2 := res[2].(string)
 			if ok1 && ok2 {
-				return auth.Session{Family: family, UserID: userID}, nil
+				s := auth.Session{Family: family, UserID: userID}
+				if code == resultReused {
+					// The session it ended, for the audit log.
+					return s, auth.ErrRefreshReused
+				}
+				return s, nil
 			}
 		}
 	}

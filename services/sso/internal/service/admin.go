@@ -8,6 +8,7 @@ import (
 
 	"github.com/ssokit/platform/libs/bootstrap"
 	"github.com/ssokit/platform/services/sso/internal/config"
+	"github.com/ssokit/platform/services/sso/internal/outbox"
 	"github.com/ssokit/platform/services/sso/internal/postgres"
 	ssoredis "github.com/ssokit/platform/services/sso/internal/redis"
 	"github.com/ssokit/platform/services/sso/internal/user"
@@ -51,7 +52,10 @@ func setAdmin(ctx context.Context, cfg config.Config, log *slog.Logger, email st
 		return err
 	}
 	defer db.Close()
-	id, unchanged, err := postgres.NewUsers(db, nil, nil).SetAdminByEmail(ctx, email, grant)
+	// The audit entry waits in the outbox for a running sso's relay to
+	// publish it: this command has no Kafka producer of its own.
+	users := postgres.NewUsers(db, nil, nil, postgres.WithAuditEvents(outbox.AuditEvents(cfg.Audit.Topic)))
+	id, unchanged, err := users.SetAdminByEmail(ctx, email, grant)
 	if errors.Is(err, user.ErrNotFound) {
 		return errors.New("no account has this e-mail address")
 	}

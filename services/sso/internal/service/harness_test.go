@@ -145,6 +145,13 @@ func start() (*harness, error) {
 	if _, err := createTopic(ctx, cfg.Events.AccountTopic); err != nil {
 		return nil, err
 	}
+	// The audit log's topic and consumer group are this run's too: the
+	// shared defaults belong to the stack's own sso.
+	cfg.Audit.Topic = "sso_e2e_" + suffix + "_audit_events"
+	cfg.Audit.GroupID = "sso_e2e_" + suffix + "_audit"
+	if _, err := createTopic(ctx, cfg.Audit.Topic); err != nil {
+		return nil, err
+	}
 	// The key ring that seals one-time tokens into account events.
 	secrets, err := os.MkdirTemp("", "sso-e2e-secrets-")
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/confluentinc/confluent-kafka-go/v2/schemaregistry"
 
+	eventsv1 "github.com/ssokit/platform/libs/gen/events/v1"
 	"github.com/ssokit/platform/libs/schemas"
 	"github.com/ssokit/platform/services/sso/internal/config"
 	"github.com/ssokit/platform/services/sso/internal/outbox"
@@ -24,7 +25,9 @@ func RegisterSchemas(ctx context.Context, cfg config.Config, log *slog.Logger) e
 		return fmt.Errorf("schema registry client: %w", err)
 	}
 	defer client.Close()
-	done, err := schemas.Register(client, schemas.Events(cfg.Events.Topic, cfg.Events.AccountTopic))
+	subjects := append(schemas.Events(cfg.Events.Topic, cfg.Events.AccountTopic),
+		schemas.ValueSubject(cfg.Audit.Topic, eventsv1.File_events_v1_audit_event_proto))
+	done, err := schemas.Register(client, subjects)
 	for _, r := range done {
 		log.InfoContext(ctx, "schema registered", slog.String("subject", r.Subject), slog.Int("version", r.Version),
 			slog.Int("id", r.ID), slog.String("compatibility", schemas.Compatibility))

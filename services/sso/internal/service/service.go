@@ -102,9 +102,13 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 	}
 	users := postgres.NewUsers(primary, replica, outbox.UserRegistered(cfg.Events.Topic),
 		postgres.OnCommitted(relay.Enqueue), postgres.WithAccountEvents(outbox.AccountEvents(cfg.Events.AccountTopic, ring)),
-		postgres.WithDataKeys(ring))
-	svc, keys, err := newAuth(cfg, users, rdb, metrics, log)
+		postgres.WithDataKeys(ring), postgres.WithAuditEvents(outbox.AuditEvents(cfg.Audit.Topic)))
+	auditLog := postgres.NewAuditLog(primary, replica)
+	svc, keys, err := newAuth(cfg, users, auditLog, rdb, metrics, log)
 	if err != nil {
+		return nil, err
+	}
+	if err := startAuditLog(cfg, auditLog, p, metrics, log); err != nil {
 		return nil, err
 	}
 	provider, err := newProvider(cfg, primary, users, rdb, log)
@@ -217,7 +221,7 @@ func newRelay(cfg config.Config, primary *sqlx.DB, p *server.Process, reg promet
 
 // newAuth builds the use cases over their adapters, with their metrics on
 // reg.
-func newAuth(cfg config.Config, users *postgres.Users, rdb goredis.UniversalClient,
+func newAuth(cfg config.Config, users *postgres.Users, auditLog *postgres.AuditLog, rdb goredis.UniversalClient,
 	reg prometheus.Registerer, log *slog.Logger) (*auth.Service, *token.KeySet, error) {
 	hashMetrics, err := password.NewMetrics(reg)
 	if err != nil {
@@ -256,6 +260,8 @@ func newAuth(cfg config.Config, users *postgres.Users, rdb goredis.UniversalClie
 		Signer:    token.NewIssuer(keys, cfg.Tokens.Issuer, cfg.Tokens.AccessTTL, tokenOpts...),
 		Policy:    policy,
 		Directory: users,
+		Audit:     users,
+		AuditLog:  auditLog,
 	}, auth.Config{AccessTTL: cfg.Tokens.AccessTTL, RefreshTTL: cfg.Tokens.RefreshTTL,
 		FamilyTTL: cfg.Tokens.RefreshFamilyTTL, Limits: cfg.Limits(), Account: cfg.AccountConfig()}, log, auth.WithMetrics(authMetrics))
 	return svc, keys, err

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ssokit/platform/services/sso/internal/audit"
 	"github.com/ssokit/platform/services/sso/internal/auth"
 	"github.com/ssokit/platform/services/sso/internal/user"
 )
@@ -171,6 +172,7 @@ func (m *Users) ResetPassword(_ context.Context, hash, passwordHash string) (str
 		return "", user.ErrTokenInvalid
 	}
 	a.events = append(a.events, user.AccountEvent{Kind: user.EventPasswordChanged, UserID: o.t.UserID, Email: email, Method: user.PasswordChangeReset})
+	m.audited(audit.Entry{Actor: audit.Self(o.t.UserID), Action: audit.ActionPasswordReset, TargetID: o.t.UserID})
 	return o.t.UserID, nil
 }
 
@@ -190,12 +192,13 @@ func (m *Users) ChangePassword(_ context.Context, id, oldHash, newHash string) e
 		return user.ErrNotFound
 	}
 	a.events = append(a.events, user.AccountEvent{Kind: user.EventPasswordChanged, UserID: id, Email: email, Method: user.PasswordChangeByUser})
+	m.audited(audit.Entry{Actor: audit.Self(id), Action: audit.ActionPasswordChanged, TargetID: id})
 	return nil
 }
 
 // Delete removes the user, its tokens and the events naming it, and
 // records a UserDeleted event, as the PostgreSQL store does.
-func (m *Users) Delete(_ context.Context, id string) error {
+func (m *Users) Delete(_ context.Context, id string, by audit.Actor) error {
 	m.mu.Lock()
 	found := false
 	for email, u := range m.byEmail {
@@ -223,5 +226,6 @@ func (m *Users) Delete(_ context.Context, id string) error {
 		}
 	}
 	a.events = append(kept, user.AccountEvent{Kind: user.EventUserDeleted, UserID: id})
+	m.audited(audit.Entry{Actor: by, Action: audit.ActionUserDeleted, TargetID: id})
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ssokit/platform/services/sso/internal/audit"
 	"github.com/ssokit/platform/services/sso/internal/auth"
 	"github.com/ssokit/platform/services/sso/internal/user"
 )
@@ -37,17 +38,27 @@ func (d Directory) List(_ context.Context, q auth.UserQuery) ([]user.User, error
 }
 
 // SetDisabled disables or enables a user, or returns user.ErrNotFound.
-func (d Directory) SetDisabled(_ context.Context, id string, disabled bool) error {
+func (d Directory) SetDisabled(_ context.Context, id string, disabled bool, by audit.Actor) error {
 	if !d.update(id, func(u *user.User) bool { u.Disabled = disabled; return true }) {
 		return user.ErrNotFound
 	}
+	action := audit.ActionUserEnabled
+	if disabled {
+		action = audit.ActionUserDisabled
+	}
+	d.audited(audit.Entry{Actor: by, Action: action, TargetID: id})
 	return nil
 }
 
 // SetAdmin grants or revokes a user's role, or returns user.ErrNotFound.
-func (d Directory) SetAdmin(_ context.Context, id string, admin bool) error {
+func (d Directory) SetAdmin(_ context.Context, id string, admin bool, by audit.Actor) error {
 	if !d.update(id, func(u *user.User) bool { u.IsAdmin = admin; return true }) {
 		return user.ErrNotFound
 	}
+	action := audit.ActionRoleRevoked
+	if admin {
+		action = audit.ActionRoleGranted
+	}
+	d.audited(audit.Entry{Actor: by, Action: action, TargetID: id})
 	return nil
 }

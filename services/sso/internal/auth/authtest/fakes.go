@@ -20,6 +20,10 @@ type Users struct {
 
 	accountOnce sync.Once
 	account     *accountState
+
+	// Audit, when set, receives the audit entries of the changes, as the
+	// PostgreSQL store writes them in the changes' transactions.
+	Audit *AuditLog
 }
 
 var _ auth.Users = (*Users)(nil)
@@ -179,7 +183,7 @@ func (m *Sessions) Rotate(_ context.Context, oldHash, newHash string, l auth.Lif
 	fam := m.families[s.Family]
 	if f.current != oldHash {
 		delete(m.families, s.Family)
-		return auth.Session{}, auth.ErrRefreshReused
+		return s, auth.ErrRefreshReused
 	}
 	now := m.now()
 	end := f.started.Add(l.Absolute)

@@ -92,14 +92,19 @@ func sessionsRotateChain(t *testing.T, s auth.Sessions) {
 
 func sessionsReuseRevokesFamily(t *testing.T, s auth.Sessions) {
 	ctx := testenv.Context(t, 10*time.Second)
-	_, first := started(t, s)
+	fam, first := started(t, s)
 	other, otherHash := started(t, s)
 	second := uuid.NewString()
 	if _, err := s.Rotate(ctx, first, second, lifetime); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Rotate(ctx, first, uuid.NewString(), lifetime); !errors.Is(err, auth.ErrRefreshReused) {
+	reused, err := s.Rotate(ctx, first, uuid.NewString(), lifetime)
+	if !errors.Is(err, auth.ErrRefreshReused) {
 		t.Fatalf("Rotate(rotated-away token): err = %v, want auth.ErrRefreshReused", err)
+	}
+	// The session it ended, whose user the audit log names.
+	if want := fam; reused != want {
+		t.Errorf("Rotate(rotated-away token) = %+v, want the ended session %+v", reused, want)
 	}
 	// The whole family is gone, the current token included; presenting
 	// the old one again is no longer news.
