@@ -31,6 +31,16 @@ func TestListPagesByCreationAndFiltersByPrefix(t *testing.T) {
 		}
 		want = append(want, u)
 	}
+	// List reads the replica, which replays a commit a moment after the
+	// primary acknowledged it (synchronous_commit=on waits for the flush,
+	// not the replay): wait until it has all five.
+	if !testenv.Eventually(10*time.Second, 10*time.Millisecond, func() bool {
+		var n int
+		err := replica.GetContext(ctx, &n, "SELECT count(*) FROM users WHERE email LIKE $1", prefix+"%")
+		return err == nil && n == len(want)
+	}) {
+		t.Fatal("the replica never had the five new users")
+	}
 	// In (created_at, id) order.
 	for i := 0; i+1 < len(want); i += 2 {
 		if want[i].ID > want[i+1].ID {
