@@ -19,6 +19,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"golang.org/x/oauth2"
 
+	"github.com/ssokit/platform/libs/sealbox"
 	"github.com/ssokit/platform/libs/testenv"
 	"github.com/ssokit/platform/libs/testenv/redistest"
 	"github.com/ssokit/platform/services/sso/internal/auth"
@@ -72,12 +73,21 @@ func newEnv(t testing.TB, tweak func(*oidc.Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Users that write events seal their personal data with a data key.
+	keyLine, err := sealbox.NewKeyLine("oidc-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring, err := sealbox.Parse([]byte(keyLine))
+	if err != nil {
+		t.Fatal(err)
+	}
 	mux := http.NewServeMux()
 	srv := httptest.NewUnstartedServer(mux)
 	srv.Start()
 	t.Cleanup(srv.Close)
-	e := &env{srv: srv, issuer: srv.URL, clients: oidc.NewClients(db),
-		sessions: ssoredis.NewSessions(rdb, prefix), users: postgres.NewUsers(db, db, outbox.UserRegistered("oidc-test"))}
+	e := &env{srv: srv, issuer: srv.URL, clients: oidc.NewClients(db), sessions: ssoredis.NewSessions(rdb, prefix),
+		users: postgres.NewUsers(db, db, outbox.UserRegistered("oidc-test"), postgres.WithDataKeys(ring))}
 	cfg := oidc.Config{Issuer: srv.URL, KeyPrefix: prefix}
 	if tweak != nil {
 		tweak(&cfg)
