@@ -14,7 +14,8 @@ S256, state, nonce) and prints what it learned as one JSON object:
      OpenID clients check it (signature against the JWKS with joserfc, the
      JOSE library Authlib itself uses, then Authlib's CodeIDToken claims:
      iss, aud, exp, iat, nonce, at_hash), userinfo;
-  4. one refresh: the refresh token rotates, and the old one is refused;
+  4. one refresh: the refresh token rotates, and the old one is refused
+     (skipped when the client was not granted offline_access);
   5. a second sign-in, which the provider's session cookie answers without
      the form (single sign-on), and RP-initiated logout with id_token_hint;
      the tokens of that sign-in then fail, and a silent sign-in
@@ -246,8 +247,6 @@ class RelyingParty:
         out = {"issuer": self.meta["issuer"], "client_id": self.args.client_id, "client_auth": self.auth_method}
 
         token, claims = self.sign_in()
-        if "refresh_token" not in token:
-            raise Failure("no refresh token: register the client with the offline_access scope")
         out["sign_in"] = {
             "pages": list(self.browser.pages), "sub": claims["sub"], "email": claims.get("email"),
             "email_verified": claims.get("email_verified"), "sid": claims.get("sid"), "alg": "RS256",
@@ -259,22 +258,7 @@ class RelyingParty:
             raise Failure(f"userinfo: {status} {info}")
         out["userinfo"] = info
 
-        old = token["refresh_token"]
-        fresh = self.refresh(old)
-        if isinstance(fresh, str):
-            raise Failure(f"refresh: {fresh}")
-        if fresh.get("id_token"):
-            refreshed = self.verify_id_token(fresh["id_token"], None, fresh["access_token"], cls=IDToken)
-            if refreshed["sub"] != claims["sub"]:
-                raise Failure("the refreshed ID token names another user")
-        replay = self.refresh(old)
-        out["refresh"] = {
-            "rotated": fresh.get("refresh_token") not in (None, old),
-            "new_access_token_works": self.userinfo(fresh)[0] == 200,
-            "old_refresh_token": "accepted" if not isinstance(replay, str) else replay,
-            # Presenting a rotated token again ends its family (reuse detection).
-            "new_refresh_token_after_reuse": self.refresh_outcome(fresh["refresh_token"]),
-        }
+        out["refresh"] = self.rotate(token, claims) if "refresh_token" in token else None
 
         pages = len(self.browser.pages)
         token2, claims2 = self.sign_in(with_password=False)
@@ -299,13 +283,33 @@ class RelyingParty:
         silent = self.sign_in(prompt="none", with_password=False)
         out["logout"] = {
             "ended_at": ended,
-            "refresh_token": self.refresh_outcome(token2["refresh_token"]),
+            "refresh_token": self.refresh_outcome(token2["refresh_token"]) if "refresh_token" in token2 else None,
             "userinfo_status": self.userinfo(token2)[0],
             "silent_sign_in": silent[0] if silent[1] is None else "signed in",
             # For the caller's own check that the session is over.
-            "refresh_token_value": token2["refresh_token"],
+            "refresh_token_value": token2.get("refresh_token"),
         }
         return out
+
+    def rotate(self, token, claims):
+        """One refresh: the token must rotate and the old one be refused.
+        Only for a client granted offline_access."""
+        old = token["refresh_token"]
+        fresh = self.refresh(old)
+        if isinstance(fresh, str):
+            raise Failure(f"refresh: {fresh}")
+        if fresh.get("id_token"):
+            refreshed = self.verify_id_token(fresh["id_token"], None, fresh["access_token"], cls=IDToken)
+            if refreshed["sub"] != claims["sub"]:
+                raise Failure("the refreshed ID token names another user")
+        replay = self.refresh(old)
+        return {
+            "rotated": fresh.get("refresh_token") not in (None, old),
+            "new_access_token_works": self.userinfo(fresh)[0] == 200,
+            "old_refresh_token": "accepted" if not isinstance(replay, str) else replay,
+            # Presenting a rotated token again ends its family (reuse detection).
+            "new_refresh_token_after_reuse": self.refresh_outcome(fresh["refresh_token"]),
+        }
 
     def refresh_outcome(self, refresh_token):
         r = self.refresh(refresh_token)
