@@ -165,8 +165,57 @@ func New(cfg Config, d Deps, log *slog.Logger) (*Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("oidc: %w", err)
 	}
-	p.handler = provider
+	p.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == UserinfoPath {
+			w = &bearerErrorWriter{ResponseWriter: w, presented: r.Header.Get("Authorization") != ""}
+		}
+		provider.ServeHTTP(w, r)
+	})
 	return p, nil
+}
+
+// bearerErrorWriter answers userinfo's refusals as RFC 6750 (section 3,
+// which OpenID Connect Core 5.3.3 points to) says. The library answers a
+// token its storage refuses (revoked, its session ended, its user gone)
+// 403, which means insufficient_scope, and sends no WWW-Authenticate with
+// its 401s; relying parties take 401 with error="invalid_token" as the
+// sign to sign the user in again, and a 403 as a permanent refusal.
+type bearerErrorWriter struct {
+	http.ResponseWriter
+	presented bool // the request carried a token, so invalid_token applies
+	swallow   bool // the library's own body is replaced
+}
+
+func (w *bearerErrorWriter) WriteHeader(status int) {
+	if w.swallow {
+		return
+	}
+	switch status {
+	case http.StatusForbidden:
+		w.swallow = true
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token", error_description="the access token is not active"`)
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Del("Content-Length")
+		w.ResponseWriter.WriteHeader(http.StatusUnauthorized)
+		_, _ = w.ResponseWriter.Write([]byte(`{"error":"invalid_token","error_description":"the access token is not active"}`))
+		return
+	case http.StatusUnauthorized:
+		if w.presented {
+			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		} else {
+			w.Header().Set("WWW-Authenticate", "Bearer")
+		}
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *bearerErrorWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (w *bearerErrorWriter) Write(b []byte) (int, error) {
+	if w.swallow {
+		return len(b), nil
+	}
+	return w.ResponseWriter.Write(b)
 }
 
 // Routes mounts the provider's endpoints on mux. The JWKS is not among

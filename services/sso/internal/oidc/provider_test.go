@@ -73,7 +73,8 @@ func newEnv(t testing.TB, tweak func(*oidc.Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keyLine, err := sealbox.NewKeyLine("test")
+	// Users that write events seal their personal data with a data key.
+	keyLine, err := sealbox.NewKeyLine("oidc-test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,8 +86,8 @@ func newEnv(t testing.TB, tweak func(*oidc.Config)) *env {
 	srv := httptest.NewUnstartedServer(mux)
 	srv.Start()
 	t.Cleanup(srv.Close)
-	e := &env{srv: srv, issuer: srv.URL, clients: oidc.NewClients(db),
-		sessions: ssoredis.NewSessions(rdb, prefix), users: postgres.NewUsers(db, db, outbox.UserRegistered("oidc-test"), postgres.WithDataKeys(ring))}
+	e := &env{srv: srv, issuer: srv.URL, clients: oidc.NewClients(db), sessions: ssoredis.NewSessions(rdb, prefix),
+		users: postgres.NewUsers(db, db, outbox.UserRegistered("oidc-test"), postgres.WithDataKeys(ring))}
 	cfg := oidc.Config{Issuer: srv.URL, KeyPrefix: prefix}
 	if tweak != nil {
 		tweak(&cfg)
@@ -197,6 +198,23 @@ func (e *env) codeFlow(t testing.TB, cfg *oauth2.Config, userID, sid string) (co
 	return q.Get("code"), verifier, nonce
 }
 
+// userinfoStatus calls userinfo with the bearer token tok (none when
+// empty) and returns the status and the WWW-Authenticate challenge.
+func userinfoStatus(t testing.TB, issuer, tok string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, issuer+oidc.UserinfoPath, nil)
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	resp, err := noFollow.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, resp.Header.Get("WWW-Authenticate")
+}
+
 func postForm(t testing.TB, u, clientID, secret string, form url.Values) (int, map[string]any) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(form.Encode()))
@@ -285,6 +303,12 @@ func TestCodeFlowAsARelyingPartySeesIt(t *testing.T) {
 	if _, err := provider.UserInfo(ctx, oauth2.StaticTokenSource(tok)); err == nil {
 		t.Fatal("userinfo answered a revoked access token")
 	}
+	if status, challenge := userinfoStatus(t, e.issuer, tok.AccessToken); status != http.StatusUnauthorized || !strings.Contains(challenge, `error="invalid_token"`) {
+		t.Errorf("userinfo with a revoked access token: %d, WWW-Authenticate %q; want 401 invalid_token (RFC 6750)", status, challenge)
+	}
+	if status, challenge := userinfoStatus(t, e.issuer, ""); status != http.StatusUnauthorized || challenge != "Bearer" {
+		t.Errorf("userinfo without a token: %d, WWW-Authenticate %q; want 401 Bearer", status, challenge)
+	}
 	if status, body = postForm(t, e.issuer+oidc.IntrospectPath, client.ID, secret, url.Values{"token": {tok.AccessToken}}); body["active"] != false {
 		t.Fatalf("introspect revoked: %d %v", status, body)
 	}
@@ -319,6 +343,9 @@ func TestEndSessionEndsEveryApplicationsTokens(t *testing.T) {
 	for i, tok := range toks {
 		if _, err := provider.UserInfo(ctx, oauth2.StaticTokenSource(tok)); err == nil {
 			t.Errorf("application %d: userinfo answered after logout", i)
+		}
+		if status, challenge := userinfoStatus(t, e.issuer, tok.AccessToken); status != http.StatusUnauthorized || !strings.Contains(challenge, `error="invalid_token"`) {
+			t.Errorf("application %d: userinfo after logout: %d, WWW-Authenticate %q; want 401 invalid_token", i, status, challenge)
 		}
 		if _, err := cfgs[i].TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken, Expiry: time.Now().Add(-time.Minute)}).Token(); err == nil {
 			t.Errorf("application %d: refreshed after logout", i)
