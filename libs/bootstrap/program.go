@@ -70,9 +70,17 @@ func Migrate[C any](migrate func(context.Context, C) error) Command[C] {
 
 // Main runs the program with the process's arguments until SIGINT or
 // SIGTERM, and exits with status 1 after printing the error if it fails.
+//
+// The service logs to standard output, where its platform collects them. A
+// command logs to standard error instead: its standard output is its
+// result (a client's secret, a JSON list) that a script pipes on.
 func Main[C Configuration](p Program[C]) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := p.Run(ctx, os.Args[1:], os.Stdout)
+	logs := os.Stdout
+	if len(os.Args) > 1 {
+		logs = os.Stderr
+	}
+	err := p.Run(ctx, os.Args[1:], logs)
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, p.Name+":", err)
