@@ -48,11 +48,12 @@ KAFKA_HA_DIR=$STATE_DIR/kafka-ha
 KAFKA_PROFILE_FILE=$STATE_DIR/kafka-brokers
 KAFKA_HA_NODES=(1 2 3)
 # The topics the services use, created up front in the ha profile (the
-# registration and account event topics and each consumer group's
+# registration, account and audit event topics and each consumer group's
 # dead-letter topic, libs/consumer DefaultDeadLetterTopic), as
 # deploy/compose's kafka-init does.
 KAFKA_TOPICS=(user-registered user-registered.loyalty-points.dlq user-registered.welcome-notifier.dlq
-	account-events account-events.welcome-notifier.account.dlq account-events.loyalty-points-account-events.dlq)
+	account-events account-events.welcome-notifier.account.dlq account-events.loyalty-points-account-events.dlq
+	audit-events audit-events.sso-audit.dlq)
 
 # kafka_brokers_wanted prints the profile's broker count: 1 or 3.
 kafka_brokers_wanted() {

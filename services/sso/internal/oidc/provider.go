@@ -105,6 +105,9 @@ type Deps struct {
 	// Throttle counts client-secret attempts; nil counts nothing.
 	Throttle auth.Throttle
 	Key      *SigningKey
+	// Audit records a refresh-token reuse in the audit log, as sso's own
+	// refresh does; nil records nothing.
+	Audit auth.AuditRecorder
 }
 
 // Provider is sso's OpenID Connect provider. It implements Flows for the
@@ -115,6 +118,7 @@ type Provider struct {
 	sessions auth.Sessions
 	users    Users
 	throttle auth.Throttle
+	audit    auth.AuditRecorder
 	reqs     *requests
 	key      *SigningKey
 	log      *slog.Logger
@@ -134,7 +138,7 @@ func New(cfg Config, d Deps, log *slog.Logger) (*Provider, error) {
 		return nil, errors.New("oidc: missing dependency")
 	}
 	p := &Provider{cfg: cfg, clients: d.Clients, sessions: d.Sessions, users: d.Users, throttle: d.Throttle,
-		reqs: &requests{rdb: d.Redis, prefix: cfg.KeyPrefix}, key: d.Key, log: log}
+		audit: d.Audit, reqs: &requests{rdb: d.Redis, prefix: cfg.KeyPrefix}, key: d.Key, log: log}
 	opts := []op.Option{
 		op.WithCustomAuthEndpoint(op.NewEndpoint(AuthorizePath[1:])),
 		op.WithCustomTokenEndpoint(op.NewEndpoint(TokenPath[1:])),

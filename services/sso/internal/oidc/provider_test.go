@@ -10,7 +10,9 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,6 +24,7 @@ import (
 	"github.com/ssokit/platform/libs/sealbox"
 	"github.com/ssokit/platform/libs/testenv"
 	"github.com/ssokit/platform/libs/testenv/redistest"
+	"github.com/ssokit/platform/services/sso/internal/audit"
 	"github.com/ssokit/platform/services/sso/internal/auth"
 	"github.com/ssokit/platform/services/sso/internal/httpapi"
 	"github.com/ssokit/platform/services/sso/internal/oidc"
@@ -51,6 +54,32 @@ type env struct {
 	clients  *oidc.Clients
 	sessions *ssoredis.Sessions
 	users    *postgres.Users
+	audit    *auditRecorder
+}
+
+// auditRecorder keeps the audit entries the provider records.
+type auditRecorder struct {
+	mu      sync.Mutex
+	entries []audit.Entry
+}
+
+func (r *auditRecorder) Record(_ context.Context, e audit.Entry) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.entries = append(r.entries, e)
+	return nil
+}
+
+func (r *auditRecorder) actions(userID string) []audit.Action {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []audit.Action
+	for _, e := range r.entries {
+		if e.TargetID == userID {
+			out = append(out, e.Action)
+		}
+	}
+	return out
 }
 
 func newEnv(t testing.TB, tweak func(*oidc.Config)) *env {
@@ -87,13 +116,13 @@ func newEnv(t testing.TB, tweak func(*oidc.Config)) *env {
 	srv.Start()
 	t.Cleanup(srv.Close)
 	e := &env{srv: srv, issuer: srv.URL, clients: oidc.NewClients(db), sessions: ssoredis.NewSessions(rdb, prefix),
-		users: postgres.NewUsers(db, db, outbox.UserRegistered("oidc-test"), postgres.WithDataKeys(ring))}
+		users: postgres.NewUsers(db, db, outbox.UserRegistered("oidc-test"), postgres.WithDataKeys(ring)), audit: &auditRecorder{}}
 	cfg := oidc.Config{Issuer: srv.URL, KeyPrefix: prefix}
 	if tweak != nil {
 		tweak(&cfg)
 	}
 	e.p, err = oidc.New(cfg, oidc.Deps{Clients: e.clients, Sessions: e.sessions, Users: e.users, Redis: rdb,
-		Throttle: ssoredis.NewThrottle(rdb, prefix), Key: key}, slog.New(slog.DiscardHandler))
+		Throttle: ssoredis.NewThrottle(rdb, prefix), Key: key, Audit: e.audit}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -293,6 +322,9 @@ func TestCodeFlowAsARelyingPartySeesIt(t *testing.T) {
 	}
 	if _, err := cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: fresh.RefreshToken, Expiry: time.Now().Add(-time.Minute)}).Token(); err == nil {
 		t.Fatal("after a reuse, the family's current token still refreshed")
+	}
+	if got := e.audit.actions(userID); !slices.Contains(got, audit.ActionRefreshTokenReuse) {
+		t.Fatalf("audit entries of the user = %v, want a refresh-token reuse", got)
 	}
 
 	// Revocation (RFC 7009) kills the access token at once.

@@ -15,6 +15,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
+	"github.com/ssokit/platform/services/sso/internal/audit"
 	"github.com/ssokit/platform/services/sso/internal/auth"
 	"github.com/ssokit/platform/services/sso/internal/token"
 	"github.com/ssokit/platform/services/sso/internal/user"
@@ -220,9 +221,10 @@ func (s storage) CreateAccessAndRefreshTokens(ctx context.Context, tr op.TokenRe
 	lt := s.p.cfg.Lifetime
 	switch r := tr.(type) {
 	case *refreshRequest:
-		if _, err := s.p.sessions.Rotate(ctx, token.HashRefresh(current), hash, lt); err != nil {
+		if sess, err := s.p.sessions.Rotate(ctx, token.HashRefresh(current), hash, lt); err != nil {
 			if errors.Is(err, auth.ErrRefreshReused) {
 				s.p.log.WarnContext(ctx, "refresh token reuse detected; family revoked", slog.String("client_id", r.ClientID))
+				s.p.recordReuse(ctx, sess.UserID)
 			}
 			return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("invalid refresh token").WithParent(err)
 		}
@@ -269,8 +271,9 @@ func (s storage) TokenRequestByRefreshToken(ctx context.Context, raw string) (op
 	hash := token.HashRefresh(raw)
 	sess, err := s.p.sessions.Find(ctx, hash)
 	if errors.Is(err, auth.ErrInvalidToken) {
-		if _, rerr := s.p.sessions.RevokeByToken(ctx, hash); rerr == nil {
+		if sess, rerr := s.p.sessions.RevokeByToken(ctx, hash); rerr == nil {
 			s.p.log.WarnContext(ctx, "refresh token reuse detected; family revoked")
+			s.p.recordReuse(ctx, sess.UserID)
 		}
 		return nil, op.ErrInvalidRefreshToken
 	}
@@ -569,3 +572,25 @@ func (r *refreshRequest) GetClientID() string          { return r.ClientID }
 func (r *refreshRequest) GetScopes() []string          { return r.scopes }
 func (r *refreshRequest) GetSubject() string           { return r.UserID }
 func (r *refreshRequest) SetCurrentScopes(sc []string) { r.scopes = sc }
+
+// recordReuse writes the audit entry of a refresh-token reuse against
+// userID's session, like sso's own refresh: whoever presented the old token
+// is not known (the application retrying or a thief), so the actor is
+// anonymous. A failure is logged, not returned: the family has ended
+// either way, and the client's answer must not wait on the log.
+func (p *Provider) recordReuse(ctx context.Context, userID string) {
+	if p.audit == nil || userID == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), auditTimeout)
+	defer cancel()
+	err := p.audit.Record(ctx, audit.Entry{Actor: audit.Anonymous(), Action: audit.ActionRefreshTokenReuse,
+		TargetID: userID, Outcome: audit.OutcomeRefused})
+	if err != nil {
+		p.log.WarnContext(ctx, "audit refresh token reuse", slog.Any("error", err))
+	}
+}
+
+// auditTimeout bounds the write of an audit entry after the client's
+// request has ended.
+const auditTimeout = 5 * time.Second

@@ -290,6 +290,7 @@ func newProvider(cfg config.Config, primary *sqlx.DB, users *postgres.Users, rdb
 		Redis:    rdb,
 		Throttle: ssoredis.NewThrottle(rdb, cfg.Redis.KeyPrefix, durable),
 		Key:      key,
+		Audit:    users,
 	}, log)
 }
 
