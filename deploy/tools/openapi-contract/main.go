@@ -1,7 +1,8 @@
 // Command openapi-contract finishes the OpenAPI v2 documents that
-// protoc-gen-openapiv2 writes, with the two parts of the REST contract that
+// protoc-gen-openapiv2 writes, with the parts of the REST contract that
 // belong to the gateway (libs/gateway) rather than to any proto, and that
-// the plugin's annotations cannot state:
+// the plugin's annotations cannot state, or could only state again on every
+// operation:
 //
 //   - Every object schema is closed (additionalProperties: false): the
 //     gateway's JSON decoder refuses unknown fields, and responses carry no
@@ -9,10 +10,26 @@
 //     details) stays open, since its fields depend on its @type.
 //   - Error responses refer to #/definitions/Error, which this command
 //     adds: the gateway's one error body, {code, status, message, details}.
+//   - The answers every operation of a kind can give, whatever it does, are
+//     added to each operation of that kind (see commonResponses):
+//     401 to every operation that requires the bearer token (its own
+//     security requirement, or the document's when it has none); the
+//     administrators' 403 to every operation under /v1/admin/, whose
+//     service refuses a non-administrator before it looks at the request;
+//     413 and 415 to every operation a client sends a body to (one that
+//     declares a body parameter, and every POST, PUT and PATCH: the gateway
+//     limits and type-checks the body of every request before the route's
+//     handler runs, so a POST that reads no field still refuses an
+//     oversized or non-JSON body); 503 to every operation.
+//
+// An operation that declares one of these status codes in its proto keeps
+// its own description (loyalty's 503 names the dependencies it waits on;
+// login's 401 is about credentials, not a token); the protos declare only
+// the answers that are specific to an operation.
 //
 // deploy/tools/generate.sh runs it on each document after buf generate.
 // Keys keep the order the plugin wrote them in, so the documents read as the
-// protos do.
+// protos do; response codes stay sorted, as the plugin sorts them.
 //
 // Usage: go run ./openapi-contract FILE.swagger.json...
 package main
@@ -24,6 +41,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
+	"strings"
 )
 
 func main() {
@@ -61,6 +80,9 @@ func rewrite(path string) error {
 		closeObjects(defs.get(k))
 	}
 	defs.set("Error", errorSchema())
+	if paths, ok := root.get("paths").(*object); ok {
+		addCommonResponses(paths, bearerRequired(root.get("security")))
+	}
 
 	var out bytes.Buffer
 	write(&out, doc, "")
@@ -86,6 +108,107 @@ func closeObjects(v any) {
 		}
 	}
 	closeObjects(o.get("items"))
+}
+
+// commonResponse is an answer the gateway or every service gives on a whole
+// kind of operation, described once here instead of on each operation.
+type commonResponse struct {
+	code        string
+	description string
+	applies     func(op operation) bool
+}
+
+// operation is what commonResponses decide on.
+type operation struct {
+	method, path string
+	bearer       bool // the operation requires the bearer token
+	body         bool // the operation declares a body parameter
+}
+
+var commonResponses = []commonResponse{
+	{"401", "Missing, invalid or revoked access token (UNAUTHENTICATED).",
+		func(op operation) bool { return op.bearer }},
+	// AdminService checks the caller's role before anything else (its
+	// service comment), so no admin call can answer 404 or 400 to a
+	// non-administrator instead.
+	{"403", "The token is not an administrator's (PERMISSION_DENIED); answered before the request is looked at.",
+		func(op operation) bool { return strings.HasPrefix(op.path, "/v1/admin/") }},
+	// libs/gateway's limitBody and requireJSON run on every route.
+	{"413", "The request body is larger than the server accepts.", takesBody},
+	{"415", "The request body is not declared as application/json.", takesBody},
+	{"503", "A dependency is unavailable (UNAVAILABLE); retry later.",
+		func(operation) bool { return true }},
+}
+
+// takesBody reports whether clients send the operation a body: it declares
+// one, or its method is one that carries a body (a POST whose request has
+// no field still gets {} from most clients, and the gateway checks it).
+func takesBody(op operation) bool {
+	switch op.method {
+	case "post", "put", "patch":
+		return true
+	}
+	return op.body
+}
+
+// addCommonResponses adds commonResponses to each operation of paths that
+// they apply to and that does not declare the status code itself.
+// defaultBearer is whether the document's own security requirement asks
+// for the bearer token (it applies to operations without one).
+func addCommonResponses(paths *object, defaultBearer bool) {
+	for _, path := range paths.keys {
+		item, ok := paths.get(path).(*object)
+		if !ok {
+			continue
+		}
+		for _, method := range item.keys {
+			o, ok := item.get(method).(*object)
+			if !ok || method == "parameters" {
+				continue
+			}
+			op := operation{method: method, path: path, bearer: defaultBearer}
+			if sec := o.get("security"); sec != nil {
+				op.bearer = bearerRequired(sec)
+			}
+			if params, ok := o.get("parameters").([]any); ok {
+				for _, p := range params {
+					if p, ok := p.(*object); ok && p.get("in") == "body" {
+						op.body = true
+					}
+				}
+			}
+			responses, ok := o.get("responses").(*object)
+			if !ok {
+				responses = &object{}
+				o.set("responses", responses)
+			}
+			for _, r := range commonResponses {
+				if responses.get(r.code) == nil && r.applies(op) {
+					responses.set(r.code, obj(
+						"description", r.description,
+						"schema", obj("$ref", "#/definitions/Error"),
+					))
+				}
+			}
+			// As the plugin writes them: status codes in order, then
+			// "default".
+			sort.SliceStable(responses.keys, func(i, j int) bool {
+				return responses.keys[i] < responses.keys[j]
+			})
+		}
+	}
+}
+
+// bearerRequired reports whether a security requirement list (an
+// operation's or the document's) names the bearer scheme.
+func bearerRequired(security any) bool {
+	reqs, _ := security.([]any)
+	for _, r := range reqs {
+		if r, ok := r.(*object); ok && r.get("bearer") != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // errorSchema is the body libs/gateway writes for every error (errorBody in
