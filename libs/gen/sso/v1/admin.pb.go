@@ -1776,261 +1776,123 @@ const file_sso_v1_admin_proto_rawDesc = "" +
 	"\x17ListAuditEventsResponse\x12-\n" +
 	"\x06events\x18\x01 \x03(\v2\x15.events.v1.AuditEventR\x06events\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken:\x0e\x92A\v\n" +
-	"\t\xd2\x01\x06events2\xc4C\n" +
-	"\fAdminService\x12\x9c\x04\n" +
-	"\tListUsers\x12\x18.sso.v1.ListUsersRequest\x1a\x19.sso.v1.ListUsersResponse\"\xd9\x03\x92A\xbe\x03Jm\n" +
+	"\t\xd2\x01\x06events2\xcf\x1d\n" +
+	"\fAdminService\x12\xda\x01\n" +
+	"\tListUsers\x12\x18.sso.v1.ListUsersRequest\x1a\x19.sso.v1.ListUsersResponse\"\x97\x01\x92A}Jm\n" +
 	"\x03400\x12f\n" +
 	"KA bad page_size, email_prefix, time bound or page_token (INVALID_ARGUMENT).\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJ]\n" +
-	"\x03401\x12V\n" +
-	";Missing, invalid or revoked access token (UNAUTHENTICATED).\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJ\x84\x01\n" +
-	"\x03403\x12}\n" +
-	"bThe token is not an administrator's (PERMISSION_DENIED); answered before the request is looked at.\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJY\n" +
-	"\x03503\x12R\n" +
-	"7A dependency is unavailable (UNAVAILABLE); retry later.\x12\x17\n" +
 	"\x15\x1a\x13#/definitions/Errorb\f\n" +
 	"\n" +
 	"\n" +
-	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/admin/users\x12\xc2\x04\n" +
-	"\aGetUser\x12\x16.sso.v1.GetUserRequest\x1a\x17.sso.v1.GetUserResponse\"\x85\x04\x92A\xe0\x03JK\n" +
+	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/admin/users\x12\x81\x02\n" +
+	"\aGetUser\x12\x16.sso.v1.GetUserRequest\x1a\x17.sso.v1.GetUserResponse\"\xc4\x01\x92A\x9f\x01JK\n" +
 	"\x03400\x12D\n" +
 	")user_id is not a UUID (INVALID_ARGUMENT).\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJ]\n" +
-	"\x03401\x12V\n" +
-	";Missing, invalid or revoked access token (UNAUTHENTICATED).\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJ\x84\x01\n" +
-	"\x03403\x12}\n" +
-	"bThe token is not an administrator's (PERMISSION_DENIED); answered before the request is looked at.\x12\x17\n" +
 	"\x15\x1a\x13#/definitions/ErrorJB\n" +
 	"\x03404\x12;\n" +
 	" No user has this id (NOT_FOUND).\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJY\n" +
-	"\x03503\x12R\n" +
-	"7A dependency is unavailable (UNAVAILABLE); retry later.\x12\x17\n" +
 	"\x15\x1a\x13#/definitions/Errorb\f\n" +
 	"\n" +
 	"\n" +
-	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/admin/users/{user_id}\x12\xaf\x06\n" +
-	"\vDisableUser\x12\x1a.sso.v1.DisableUserRequest\x1a\x1b.sso.v1.DisableUserResponse\"\xe6\x05\x92A\xb9\x05J\xcc\x01\n" +
+	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/admin/users/{user_id}\x12\x97\x03\n" +
+	"\vDisableUser\x12\x1a.sso.v1.DisableUserRequest\x1a\x1b.sso.v1.DisableUserResponse\"\xce\x02\x92A\xa1\x02J\xcc\x01\n" +
 	"\x03400\x12\xc4\x01\n" +
 	"\xa8\x01user_id is not a UUID, or a malformed body (INVALID_ARGUMENT), or the administrator named itself (FAILED_PRECONDITION): it cannot disable, demote or delete itself here.\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJ]\n" +
-	"\x03401\x12V\n" +
-	";Missing, invalid or revoked access token (UNAUTHENTICATED).\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJ\x84\x01\n" +
-	"\x03403\x12}\n" +
-	"bThe token is not an administrator's (PERMISSION_DENIED); answered before the request is looked at.\x12\x17\n" +
 	"\x15\x1a\x13#/definitions/ErrorJB\n" +
 	"\x03404\x12;\n" +
 	" No user has this id (NOT_FOUND).\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJU\n" +
-	"\x03413\x12N\n" +
-	"3The request body is larger than the server accepts.\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJY\n" +
-	"\x03503\x12R\n" +
-	"7A dependency is unavailable (UNAVAILABLE); retry later.\x12\x17\n" +
 	"\x15\x1a\x13#/definitions/Errorb\f\n" +
 	"\n" +
 	"\n" +
-	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02#\"!/v1/admin/users/{user_id}/disable\x12\xbe\x05\n" +
+	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02#\"!/v1/admin/users/{user_id}/disable\x12\xa6\x02\n" +
 	"\n" +
-	"EnableUser\x12\x19.sso.v1.EnableUserRequest\x1a\x1a.sso.v1.EnableUserResponse\"\xf8\x04\x92A\xcc\x04J`\n" +
+	"EnableUser\x12\x19.sso.v1.EnableUserRequest\x1a\x1a.sso.v1.EnableUserResponse\"\xe0\x01\x92A\xb4\x01J`\n" +
 	"\x03400\x12Y\n" +
 	">user_id is not a UUID, or a malformed body (INVALID_ARGUMENT).\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJ]\n" +
-	"\x03401\x12V\n" +
-	";Missing, invalid or revoked access token (UNAUTHENTICATED).\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJ\x84\x01\n" +
-	"\x03403\x12}\n" +
-	"bThe token is not an administrator's (PERMISSION_DENIED); answered before the request is looked at.\x12\x17\n" +
 	"\x15\x1a\x13#/definitions/ErrorJB\n" +
 	"\x03404\x12;\n" +
 	" No user has this id (NOT_FOUND).\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJU\n" +
-	"\x03413\x12N\n" +
-	"3The request body is larger than the server accepts.\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJY\n" +
-	"\x03503\x12R\n" +
-	"7A dependency is unavailable (UNAVAILABLE); retry later.\x12\x17\n" +
 	"\x15\x1a\x13#/definitions/Errorb\f\n" +
 	"\n" +
 	"\n" +
-	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02\"\" /v1/admin/users/{user_id}/enable\x12\xbd\x05\n" +
+	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02\"\" /v1/admin/users/{user_id}/enable\x12\xa5\x02\n" +
 	"\n" +
-	"GrantAdmin\x12\x19.sso.v1.GrantAdminRequest\x1a\x1a.sso.v1.GrantAdminResponse\"\xf7\x04\x92A\xcc\x04J`\n" +
+	"GrantAdmin\x12\x19.sso.v1.GrantAdminRequest\x1a\x1a.sso.v1.GrantAdminResponse\"\xdf\x01\x92A\xb4\x01J`\n" +
 	"\x03400\x12Y\n" +
 	">user_id is not a UUID, or a malformed body (INVALID_ARGUMENT).\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJ]\n" +
-	"\x03401\x12V\n" +
-	";Missing, invalid or revoked access token (UNAUTHENTICATED).\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJ\x84\x01\n" +
-	"\x03403\x12}\n" +
-	"bThe token is not an administrator's (PERMISSION_DENIED); answered before the request is looked at.\x12\x17\n" +
 	"\x15\x1a\x13#/definitions/ErrorJB\n" +
 	"\x03404\x12;\n" +
 	" No user has this id (NOT_FOUND).\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJU\n" +
-	"\x03413\x12N\n" +
-	"3The request body is larger than the server accepts.\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJY\n" +
-	"\x03503\x12R\n" +
-	"7A dependency is unavailable (UNAVAILABLE); retry later.\x12\x17\n" +
 	"\x15\x1a\x13#/definitions/Errorb\f\n" +
 	"\n" +
 	"\n" +
-	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02!\"\x1f/v1/admin/users/{user_id}/admin\x12\xc1\x05\n" +
-	"\vRevokeAdmin\x12\x1a.sso.v1.RevokeAdminRequest\x1a\x1b.sso.v1.RevokeAdminResponse\"\xf8\x04\x92A\xcd\x04J\xb7\x01\n" +
+	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02!\"\x1f/v1/admin/users/{user_id}/admin\x12\x80\x03\n" +
+	"\vRevokeAdmin\x12\x1a.sso.v1.RevokeAdminRequest\x1a\x1b.sso.v1.RevokeAdminResponse\"\xb7\x02\x92A\x8c\x02J\xb7\x01\n" +
 	"\x03400\x12\xaf\x01\n" +
 	"\x93\x01user_id is not a UUID (INVALID_ARGUMENT), or the administrator named itself (FAILED_PRECONDITION): it cannot disable, demote or delete itself here.\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJ]\n" +
-	"\x03401\x12V\n" +
-	";Missing, invalid or revoked access token (UNAUTHENTICATED).\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJ\x84\x01\n" +
-	"\x03403\x12}\n" +
-	"bThe token is not an administrator's (PERMISSION_DENIED); answered before the request is looked at.\x12\x17\n" +
 	"\x15\x1a\x13#/definitions/ErrorJB\n" +
 	"\x03404\x12;\n" +
 	" No user has this id (NOT_FOUND).\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJY\n" +
-	"\x03503\x12R\n" +
-	"7A dependency is unavailable (UNAVAILABLE); retry later.\x12\x17\n" +
 	"\x15\x1a\x13#/definitions/Errorb\f\n" +
 	"\n" +
 	"\n" +
-	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02!*\x1f/v1/admin/users/{user_id}/admin\x12\xe3\x05\n" +
-	"\x12RevokeUserSessions\x12!.sso.v1.RevokeUserSessionsRequest\x1a\".sso.v1.RevokeUserSessionsResponse\"\x85\x05\x92A\xcc\x04J`\n" +
+	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02!*\x1f/v1/admin/users/{user_id}/admin\x12\xcb\x02\n" +
+	"\x12RevokeUserSessions\x12!.sso.v1.RevokeUserSessionsRequest\x1a\".sso.v1.RevokeUserSessionsResponse\"\xed\x01\x92A\xb4\x01J`\n" +
 	"\x03400\x12Y\n" +
 	">user_id is not a UUID, or a malformed body (INVALID_ARGUMENT).\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJ]\n" +
-	"\x03401\x12V\n" +
-	";Missing, invalid or revoked access token (UNAUTHENTICATED).\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJ\x84\x01\n" +
-	"\x03403\x12}\n" +
-	"bThe token is not an administrator's (PERMISSION_DENIED); answered before the request is looked at.\x12\x17\n" +
 	"\x15\x1a\x13#/definitions/ErrorJB\n" +
 	"\x03404\x12;\n" +
 	" No user has this id (NOT_FOUND).\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJU\n" +
-	"\x03413\x12N\n" +
-	"3The request body is larger than the server accepts.\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJY\n" +
-	"\x03503\x12R\n" +
-	"7A dependency is unavailable (UNAVAILABLE); retry later.\x12\x17\n" +
 	"\x15\x1a\x13#/definitions/Errorb\f\n" +
 	"\n" +
 	"\n" +
-	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02/\"-/v1/admin/users/{user_id}/sessions/revoke-all\x12\xbf\x05\n" +
+	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02/\"-/v1/admin/users/{user_id}/sessions/revoke-all\x12\xfe\x02\n" +
 	"\n" +
-	"DeleteUser\x12\x19.sso.v1.DeleteUserRequest\x1a\x1a.sso.v1.DeleteUserResponse\"\xf9\x04\x92A\xd4\x04J\xbe\x01\n" +
+	"DeleteUser\x12\x19.sso.v1.DeleteUserRequest\x1a\x1a.sso.v1.DeleteUserResponse\"\xb8\x02\x92A\x93\x02J\xbe\x01\n" +
 	"\x03400\x12\xb6\x01\n" +
 	"\x9a\x01user_id is not a UUID (INVALID_ARGUMENT), or the administrator named itself (FAILED_PRECONDITION): it deletes its own account through DELETE /v1/users/me.\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJ]\n" +
-	"\x03401\x12V\n" +
-	";Missing, invalid or revoked access token (UNAUTHENTICATED).\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJ\x84\x01\n" +
-	"\x03403\x12}\n" +
-	"bThe token is not an administrator's (PERMISSION_DENIED); answered before the request is looked at.\x12\x17\n" +
 	"\x15\x1a\x13#/definitions/ErrorJB\n" +
 	"\x03404\x12;\n" +
 	" No user has this id (NOT_FOUND).\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJY\n" +
-	"\x03503\x12R\n" +
-	"7A dependency is unavailable (UNAVAILABLE); retry later.\x12\x17\n" +
 	"\x15\x1a\x13#/definitions/Errorb\f\n" +
 	"\n" +
 	"\n" +
-	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02\x1b*\x19/v1/admin/users/{user_id}\x12\x94\x04\n" +
-	"\fCreateClient\x12\x1b.sso.v1.CreateClientRequest\x1a\x1c.sso.v1.CreateClientResponse\"\xc8\x03\x92A\xa8\x03JW\n" +
+	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02\x1b*\x19/v1/admin/users/{user_id}\x12\xd2\x01\n" +
+	"\fCreateClient\x12\x1b.sso.v1.CreateClientRequest\x1a\x1c.sso.v1.CreateClientResponse\"\x86\x01\x92AgJW\n" +
 	"\x03400\x12P\n" +
 	"5A bad name, redirect URI or scope (INVALID_ARGUMENT).\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJ]\n" +
-	"\x03401\x12V\n" +
-	";Missing, invalid or revoked access token (UNAUTHENTICATED).\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJ\x84\x01\n" +
-	"\x03403\x12}\n" +
-	"bThe token is not an administrator's (PERMISSION_DENIED); answered before the request is looked at.\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJY\n" +
-	"\x03503\x12R\n" +
-	"7A dependency is unavailable (UNAVAILABLE); retry later.\x12\x17\n" +
 	"\x15\x1a\x13#/definitions/Errorb\f\n" +
 	"\n" +
 	"\n" +
-	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02\x16:\x01*\"\x11/v1/admin/clients\x12\xb5\x03\n" +
-	"\vListClients\x12\x1a.sso.v1.ListClientsRequest\x1a\x1b.sso.v1.ListClientsResponse\"\xec\x02\x92A\xcf\x02J]\n" +
-	"\x03401\x12V\n" +
-	";Missing, invalid or revoked access token (UNAUTHENTICATED).\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJ\x84\x01\n" +
-	"\x03403\x12}\n" +
-	"bThe token is not an administrator's (PERMISSION_DENIED); answered before the request is looked at.\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJY\n" +
-	"\x03503\x12R\n" +
-	"7A dependency is unavailable (UNAVAILABLE); retry later.\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/Errorb\f\n" +
+	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02\x16:\x01*\"\x11/v1/admin/clients\x12r\n" +
+	"\vListClients\x12\x1a.sso.v1.ListClientsRequest\x1a\x1b.sso.v1.ListClientsResponse\"*\x92A\x0eb\f\n" +
 	"\n" +
 	"\n" +
-	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/admin/clients\x12\x81\x04\n" +
-	"\tGetClient\x12\x18.sso.v1.GetClientRequest\x1a\x19.sso.v1.GetClientResponse\"\xbe\x03\x92A\x95\x03J]\n" +
-	"\x03401\x12V\n" +
-	";Missing, invalid or revoked access token (UNAUTHENTICATED).\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJ\x84\x01\n" +
-	"\x03403\x12}\n" +
-	"bThe token is not an administrator's (PERMISSION_DENIED); answered before the request is looked at.\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJD\n" +
+	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/admin/clients\x12\xbe\x01\n" +
+	"\tGetClient\x12\x18.sso.v1.GetClientRequest\x1a\x19.sso.v1.GetClientResponse\"|\x92ATJD\n" +
 	"\x03404\x12=\n" +
 	"\"No client has this id (NOT_FOUND).\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJY\n" +
-	"\x03503\x12R\n" +
-	"7A dependency is unavailable (UNAVAILABLE); retry later.\x12\x17\n" +
 	"\x15\x1a\x13#/definitions/Errorb\f\n" +
 	"\n" +
 	"\n" +
-	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/admin/clients/{client_id}\x12\x8a\x04\n" +
-	"\fDeleteClient\x12\x1b.sso.v1.DeleteClientRequest\x1a\x1c.sso.v1.DeleteClientResponse\"\xbe\x03\x92A\x95\x03J]\n" +
-	"\x03401\x12V\n" +
-	";Missing, invalid or revoked access token (UNAUTHENTICATED).\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJ\x84\x01\n" +
-	"\x03403\x12}\n" +
-	"bThe token is not an administrator's (PERMISSION_DENIED); answered before the request is looked at.\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJD\n" +
+	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/admin/clients/{client_id}\x12\xc7\x01\n" +
+	"\fDeleteClient\x12\x1b.sso.v1.DeleteClientRequest\x1a\x1c.sso.v1.DeleteClientResponse\"|\x92ATJD\n" +
 	"\x03404\x12=\n" +
 	"\"No client has this id (NOT_FOUND).\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJY\n" +
-	"\x03503\x12R\n" +
-	"7A dependency is unavailable (UNAVAILABLE); retry later.\x12\x17\n" +
 	"\x15\x1a\x13#/definitions/Errorb\f\n" +
 	"\n" +
 	"\n" +
-	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02\x1f*\x1d/v1/admin/clients/{client_id}\x12\xa6\x04\n" +
-	"\x12RotateClientSecret\x12!.sso.v1.RotateClientSecretRequest\x1a\".sso.v1.RotateClientSecretResponse\"\xc8\x03\x92A\x95\x03J]\n" +
-	"\x03401\x12V\n" +
-	";Missing, invalid or revoked access token (UNAUTHENTICATED).\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJ\x84\x01\n" +
-	"\x03403\x12}\n" +
-	"bThe token is not an administrator's (PERMISSION_DENIED); answered before the request is looked at.\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJD\n" +
+	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02\x1f*\x1d/v1/admin/clients/{client_id}\x12\xe4\x01\n" +
+	"\x12RotateClientSecret\x12!.sso.v1.RotateClientSecretRequest\x1a\".sso.v1.RotateClientSecretResponse\"\x86\x01\x92ATJD\n" +
 	"\x03404\x12=\n" +
 	"\"No client has this id (NOT_FOUND).\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJY\n" +
-	"\x03503\x12R\n" +
-	"7A dependency is unavailable (UNAVAILABLE); retry later.\x12\x17\n" +
 	"\x15\x1a\x13#/definitions/Errorb\f\n" +
 	"\n" +
 	"\n" +
-	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02):\x01*\"$/v1/admin/clients/{client_id}/secret\x12\xa7\x04\n" +
-	"\x0fListAuditEvents\x12\x1e.sso.v1.ListAuditEventsRequest\x1a\x1f.sso.v1.ListAuditEventsResponse\"\xd2\x03\x92A\xb7\x03Jf\n" +
+	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02):\x01*\"$/v1/admin/clients/{client_id}/secret\x12\xe5\x01\n" +
+	"\x0fListAuditEvents\x12\x1e.sso.v1.ListAuditEventsRequest\x1a\x1f.sso.v1.ListAuditEventsResponse\"\x90\x01\x92AvJf\n" +
 	"\x03400\x12_\n" +
 	"DA bad page_size, user_id, actor_id or page_token (INVALID_ARGUMENT).\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJ]\n" +
-	"\x03401\x12V\n" +
-	";Missing, invalid or revoked access token (UNAUTHENTICATED).\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJ\x84\x01\n" +
-	"\x03403\x12}\n" +
-	"bThe token is not an administrator's (PERMISSION_DENIED); answered before the request is looked at.\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJY\n" +
-	"\x03503\x12R\n" +
-	"7A dependency is unavailable (UNAVAILABLE); retry later.\x12\x17\n" +
 	"\x15\x1a\x13#/definitions/Errorb\f\n" +
 	"\n" +
 	"\n" +
