@@ -697,15 +697,12 @@ const file_loyalty_v1_loyalty_proto_rawDesc = "" +
 	"\x1cTRANSACTION_KIND_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18TRANSACTION_KIND_DEPOSIT\x10\x01\x12\x1f\n" +
 	"\x1bTRANSACTION_KIND_WITHDRAWAL\x10\x02\x12\"\n" +
-	"\x1eTRANSACTION_KIND_WELCOME_BONUS\x10\x032\xb0\x19\n" +
-	"\x0eLoyaltyService\x12\x89\x05\n" +
+	"\x1eTRANSACTION_KIND_WELCOME_BONUS\x10\x032\xd4\x13\n" +
+	"\x0eLoyaltyService\x12\xaa\x04\n" +
 	"\n" +
-	"GetAccount\x12\x1d.loyalty.v1.GetAccountRequest\x1a\x1e.loyalty.v1.GetAccountResponse\"\xbb\x04\x92A\x91\x04J\x8c\x01\n" +
+	"GetAccount\x12\x1d.loyalty.v1.GetAccountRequest\x1a\x1e.loyalty.v1.GetAccountResponse\"\xdc\x03\x92A\xb2\x03J\x8c\x01\n" +
 	"\x03400\x12\x84\x01\n" +
 	"iInvalid input (INVALID_ARGUMENT): a malformed body or a missing or malformed field, named in the details.\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJ]\n" +
-	"\x03401\x12V\n" +
-	";Missing, invalid or revoked access token (UNAUTHENTICATED).\x12\x17\n" +
 	"\x15\x1a\x13#/definitions/ErrorJg\n" +
 	"\x03403\x12`\n" +
 	"ENeither the account's owner nor an administrator (PERMISSION_DENIED).\x12\x17\n" +
@@ -715,13 +712,10 @@ const file_loyalty_v1_loyalty_proto_rawDesc = "" +
 	"\x15\x1a\x13#/definitions/ErrorJl\n" +
 	"\x03503\x12e\n" +
 	"JThe database or the SSO service is unavailable (UNAVAILABLE); retry later.\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/Error\x82\xd3\xe4\x93\x02 \x12\x1e/v1/loyalty/accounts/{user_id}\x12\xa8\x05\n" +
-	"\x10ListTransactions\x12#.loyalty.v1.ListTransactionsRequest\x1a$.loyalty.v1.ListTransactionsResponse\"\xc8\x04\x92A\x91\x04J\x8c\x01\n" +
+	"\x15\x1a\x13#/definitions/Error\x82\xd3\xe4\x93\x02 \x12\x1e/v1/loyalty/accounts/{user_id}\x12\xc9\x04\n" +
+	"\x10ListTransactions\x12#.loyalty.v1.ListTransactionsRequest\x1a$.loyalty.v1.ListTransactionsResponse\"\xe9\x03\x92A\xb2\x03J\x8c\x01\n" +
 	"\x03400\x12\x84\x01\n" +
 	"iInvalid input (INVALID_ARGUMENT): a malformed body or a missing or malformed field, named in the details.\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJ]\n" +
-	"\x03401\x12V\n" +
-	";Missing, invalid or revoked access token (UNAUTHENTICATED).\x12\x17\n" +
 	"\x15\x1a\x13#/definitions/ErrorJg\n" +
 	"\x03403\x12`\n" +
 	"ENeither the account's owner nor an administrator (PERMISSION_DENIED).\x12\x17\n" +
@@ -731,13 +725,10 @@ const file_loyalty_v1_loyalty_proto_rawDesc = "" +
 	"\x15\x1a\x13#/definitions/ErrorJl\n" +
 	"\x03503\x12e\n" +
 	"JThe database or the SSO service is unavailable (UNAVAILABLE); retry later.\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/Error\x82\xd3\xe4\x93\x02-\x12+/v1/loyalty/accounts/{user_id}/transactions\x12\xa5\a\n" +
-	"\aDeposit\x12\x1a.loyalty.v1.DepositRequest\x1a\x1b.loyalty.v1.DepositResponse\"\xe0\x06\x92A\xab\x06J\x95\x01\n" +
+	"\x15\x1a\x13#/definitions/Error\x82\xd3\xe4\x93\x02-\x12+/v1/loyalty/accounts/{user_id}/transactions\x12\x96\x05\n" +
+	"\aDeposit\x12\x1a.loyalty.v1.DepositRequest\x1a\x1b.loyalty.v1.DepositResponse\"\xd1\x04\x92A\x9c\x04J\x95\x01\n" +
 	"\x03400\x12\x8d\x01\n" +
 	"rInvalid input (INVALID_ARGUMENT), named in the details; or the balance would pass its limit (FAILED_PRECONDITION).\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJ]\n" +
-	"\x03401\x12V\n" +
-	";Missing, invalid or revoked access token (UNAUTHENTICATED).\x12\x17\n" +
 	"\x15\x1a\x13#/definitions/ErrorJY\n" +
 	"\x03403\x12R\n" +
 	"7The caller is not an administrator (PERMISSION_DENIED).\x12\x17\n" +
@@ -747,22 +738,13 @@ const file_loyalty_v1_loyalty_proto_rawDesc = "" +
 	"\x15\x1a\x13#/definitions/ErrorJm\n" +
 	"\x03409\x12f\n" +
 	"Kidempotency_key was used before for a different operation (ALREADY_EXISTS).\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJU\n" +
-	"\x03413\x12N\n" +
-	"3The request body is larger than the server accepts.\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJW\n" +
-	"\x03415\x12P\n" +
-	"5The request body is not declared as application/json.\x12\x17\n" +
 	"\x15\x1a\x13#/definitions/ErrorJl\n" +
 	"\x03503\x12e\n" +
 	"JThe database or the SSO service is unavailable (UNAVAILABLE); retry later.\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/Error\x82\xd3\xe4\x93\x02+:\x01*\"&/v1/loyalty/accounts/{user_id}:deposit\x12\xbe\a\n" +
-	"\bWithdraw\x12\x1b.loyalty.v1.WithdrawRequest\x1a\x1c.loyalty.v1.WithdrawResponse\"\xf6\x06\x92A\xc0\x06J\xaa\x01\n" +
+	"\x15\x1a\x13#/definitions/Error\x82\xd3\xe4\x93\x02+:\x01*\"&/v1/loyalty/accounts/{user_id}:deposit\x12\xaf\x05\n" +
+	"\bWithdraw\x12\x1b.loyalty.v1.WithdrawRequest\x1a\x1c.loyalty.v1.WithdrawResponse\"\xe7\x04\x92A\xb1\x04J\xaa\x01\n" +
 	"\x03400\x12\xa2\x01\n" +
 	"\x86\x01Invalid input (INVALID_ARGUMENT), named in the details; or the balance is smaller than amount (FAILED_PRECONDITION, nothing is taken).\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJ]\n" +
-	"\x03401\x12V\n" +
-	";Missing, invalid or revoked access token (UNAUTHENTICATED).\x12\x17\n" +
 	"\x15\x1a\x13#/definitions/ErrorJY\n" +
 	"\x03403\x12R\n" +
 	"7The caller is not an administrator (PERMISSION_DENIED).\x12\x17\n" +
@@ -772,12 +754,6 @@ const file_loyalty_v1_loyalty_proto_rawDesc = "" +
 	"\x15\x1a\x13#/definitions/ErrorJm\n" +
 	"\x03409\x12f\n" +
 	"Kidempotency_key was used before for a different operation (ALREADY_EXISTS).\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJU\n" +
-	"\x03413\x12N\n" +
-	"3The request body is larger than the server accepts.\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJW\n" +
-	"\x03415\x12P\n" +
-	"5The request body is not declared as application/json.\x12\x17\n" +
 	"\x15\x1a\x13#/definitions/ErrorJl\n" +
 	"\x03503\x12e\n" +
 	"JThe database or the SSO service is unavailable (UNAVAILABLE); retry later.\x12\x17\n" +

@@ -532,93 +532,42 @@ const file_sso_v1_account_proto_rawDesc = "" +
 	"token_type\x18\x05 \x01(\tB\f\x92A\t\xf2\x02\x06BearerR\ttokenType:H\x92AE\n" +
 	"C\xd2\x01\auser_id\xd2\x01\faccess_token\xd2\x01\rrefresh_token\xd2\x01\n" +
 	"expires_in\xd2\x01\n" +
-	"token_type2\xb4\x1b\n" +
-	"\x0eAccountService\x12\x9a\x04\n" +
-	"\vVerifyEmail\x12\x1a.sso.v1.VerifyEmailRequest\x1a\x1b.sso.v1.VerifyEmailResponse\"\xd1\x03\x92A\xad\x03J\x9f\x01\n" +
+	"token_type2\xbf\x0f\n" +
+	"\x0eAccountService\x12\x8f\x02\n" +
+	"\vVerifyEmail\x12\x1a.sso.v1.VerifyEmailRequest\x1a\x1b.sso.v1.VerifyEmailResponse\"\xc6\x01\x92A\xa2\x01J\x9f\x01\n" +
 	"\x03400\x12\x97\x01\n" +
 	"|A missing token, or one that is unknown, expired, used, superseded or forged (INVALID_ARGUMENT): \"invalid or expired token\".\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJU\n" +
-	"\x03413\x12N\n" +
-	"3The request body is larger than the server accepts.\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJW\n" +
-	"\x03415\x12P\n" +
-	"5The request body is not declared as application/json.\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJY\n" +
-	"\x03503\x12R\n" +
-	"7A dependency is unavailable (UNAVAILABLE); retry later.\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/Error\x82\xd3\xe4\x93\x02\x1a:\x01*\"\x15/v1/auth/email/verify\x12\x87\x06\n" +
-	"\x12ResendVerification\x12!.sso.v1.ResendVerificationRequest\x1a\".sso.v1.ResendVerificationResponse\"\xa9\x05\x92A\x81\x05JX\n" +
+	"\x15\x1a\x13#/definitions/Error\x82\xd3\xe4\x93\x02\x1a:\x01*\"\x15/v1/auth/email/verify\x12\x9d\x03\n" +
+	"\x12ResendVerification\x12!.sso.v1.ResendVerificationRequest\x1a\".sso.v1.ResendVerificationResponse\"\xbf\x02\x92A\x97\x02JX\n" +
 	"\x03400\x12Q\n" +
 	"6The address is already verified (FAILED_PRECONDITION).\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJ]\n" +
-	"\x03401\x12V\n" +
-	";Missing, invalid or revoked access token (UNAUTHENTICATED).\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJU\n" +
-	"\x03413\x12N\n" +
-	"3The request body is larger than the server accepts.\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJW\n" +
-	"\x03415\x12P\n" +
-	"5The request body is not declared as application/json.\x12\x17\n" +
 	"\x15\x1a\x13#/definitions/ErrorJ\xac\x01\n" +
 	"\x03429\x12\xa4\x01\n" +
 	"\x88\x01Too many verification mails asked for this account or from this client address (RESOURCE_EXHAUSTED); Retry-After says when to try again.\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJY\n" +
-	"\x03503\x12R\n" +
-	"7A dependency is unavailable (UNAVAILABLE); retry later.\x12\x17\n" +
 	"\x15\x1a\x13#/definitions/Errorb\f\n" +
 	"\n" +
 	"\n" +
-	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02\x1e\"\x1c/v1/auth/email/verify/resend\x12\xfa\x04\n" +
-	"\x0eForgotPassword\x12\x1d.sso.v1.ForgotPasswordRequest\x1a\x1e.sso.v1.ForgotPasswordResponse\"\xa8\x04\x92A\x81\x04JP\n" +
+	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02\x1e\"\x1c/v1/auth/email/verify/resend\x12\xef\x02\n" +
+	"\x0eForgotPassword\x12\x1d.sso.v1.ForgotPasswordRequest\x1a\x1e.sso.v1.ForgotPasswordResponse\"\x9d\x02\x92A\xf6\x01JP\n" +
 	"\x03400\x12I\n" +
 	".A malformed e-mail address (INVALID_ARGUMENT).\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJU\n" +
-	"\x03413\x12N\n" +
-	"3The request body is larger than the server accepts.\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJW\n" +
-	"\x03415\x12P\n" +
-	"5The request body is not declared as application/json.\x12\x17\n" +
 	"\x15\x1a\x13#/definitions/ErrorJ\xa1\x01\n" +
 	"\x03429\x12\x99\x01\n" +
 	"~Too many reset requests for this address or from this client address (RESOURCE_EXHAUSTED); Retry-After says when to try again.\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJY\n" +
-	"\x03503\x12R\n" +
-	"7A dependency is unavailable (UNAVAILABLE); retry later.\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/Error\x82\xd3\xe4\x93\x02\x1d:\x01*\"\x18/v1/auth/password/forgot\x12\xce\x05\n" +
-	"\rResetPassword\x12\x1c.sso.v1.ResetPasswordRequest\x1a\x1d.sso.v1.ResetPasswordResponse\"\xff\x04\x92A\xd9\x04J\xbd\x01\n" +
+	"\x15\x1a\x13#/definitions/Error\x82\xd3\xe4\x93\x02\x1d:\x01*\"\x18/v1/auth/password/forgot\x12\xc3\x03\n" +
+	"\rResetPassword\x12\x1c.sso.v1.ResetPasswordRequest\x1a\x1d.sso.v1.ResetPasswordResponse\"\xf4\x02\x92A\xce\x02J\xbd\x01\n" +
 	"\x03400\x12\xb5\x01\n" +
 	"\x99\x01A token that is missing, unknown, expired, used, superseded or forged, or a new password that breaks the policy (INVALID_ARGUMENT), named in the details.\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJU\n" +
-	"\x03413\x12N\n" +
-	"3The request body is larger than the server accepts.\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJW\n" +
-	"\x03415\x12P\n" +
-	"5The request body is not declared as application/json.\x12\x17\n" +
 	"\x15\x1a\x13#/definitions/ErrorJ\x8b\x01\n" +
 	"\x03429\x12\x83\x01\n" +
 	"hToo many resets tried from this client address (RESOURCE_EXHAUSTED); Retry-After says when to try again.\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJY\n" +
-	"\x03503\x12R\n" +
-	"7A dependency is unavailable (UNAVAILABLE); retry later.\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/Error\x82\xd3\xe4\x93\x02\x1c:\x01*\"\x17/v1/auth/password/reset\x12\xac\x06\n" +
-	"\x0eChangePassword\x12\x1d.sso.v1.ChangePasswordRequest\x1a\x1e.sso.v1.ChangePasswordResponse\"\xda\x05\x92A\xb6\x05J\x8e\x01\n" +
+	"\x15\x1a\x13#/definitions/Error\x82\xd3\xe4\x93\x02\x1c:\x01*\"\x17/v1/auth/password/reset\x12\xc2\x03\n" +
+	"\x0eChangePassword\x12\x1d.sso.v1.ChangePasswordRequest\x1a\x1e.sso.v1.ChangePasswordResponse\"\xf0\x02\x92A\xcc\x02J\x8e\x01\n" +
 	"\x03400\x12\x86\x01\n" +
 	"kA wrong current password or a new password that breaks the policy (INVALID_ARGUMENT), named in the details.\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJ]\n" +
-	"\x03401\x12V\n" +
-	";Missing, invalid or revoked access token (UNAUTHENTICATED).\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJU\n" +
-	"\x03413\x12N\n" +
-	"3The request body is larger than the server accepts.\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJW\n" +
-	"\x03415\x12P\n" +
-	"5The request body is not declared as application/json.\x12\x17\n" +
 	"\x15\x1a\x13#/definitions/ErrorJ\xaa\x01\n" +
 	"\x03429\x12\xa2\x01\n" +
 	"\x86\x01Too many failed password attempts for the account or from the client address (RESOURCE_EXHAUSTED); Retry-After says when to try again.\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJY\n" +
-	"\x03503\x12R\n" +
-	"7A dependency is unavailable (UNAVAILABLE); retry later.\x12\x17\n" +
 	"\x15\x1a\x13#/definitions/Errorb\f\n" +
 	"\n" +
 	"\n" +

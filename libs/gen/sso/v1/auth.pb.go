@@ -710,87 +710,42 @@ const file_sso_v1_auth_proto_rawDesc = "" +
 	"\bis_admin\x18\x03 \x01(\bR\aisAdmin\x129\n" +
 	"\n" +
 	"expires_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt:\"\x92A\x1f\n" +
-	"\x1d\xd2\x01\x05valid\xd2\x01\auser_id\xd2\x01\bis_admin2\x8e\x1a\n" +
-	"\vAuthService\x12\xa3\x06\n" +
-	"\bRegister\x12\x17.sso.v1.RegisterRequest\x1a\x18.sso.v1.RegisterResponse\"\xe3\x05\x92A\xc3\x05J\xc8\x01\n" +
+	"\x1d\xd2\x01\x05valid\xd2\x01\auser_id\xd2\x01\bis_admin2\xd7\x0f\n" +
+	"\vAuthService\x12\x98\x04\n" +
+	"\bRegister\x12\x17.sso.v1.RegisterRequest\x1a\x18.sso.v1.RegisterResponse\"\xd8\x03\x92A\xb8\x03J\xc8\x01\n" +
 	"\x03400\x12\xc0\x01\n" +
 	"\xa4\x01Invalid input (INVALID_ARGUMENT): a malformed body, a malformed e-mail address, a password that breaks the password policy or a bad full_name, named in the details.\x12\x17\n" +
 	"\x15\x1a\x13#/definitions/ErrorJ\\\n" +
 	"\x03409\x12U\n" +
 	":The e-mail address is already registered (ALREADY_EXISTS).\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJU\n" +
-	"\x03413\x12N\n" +
-	"3The request body is larger than the server accepts.\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJW\n" +
-	"\x03415\x12P\n" +
-	"5The request body is not declared as application/json.\x12\x17\n" +
 	"\x15\x1a\x13#/definitions/ErrorJ\x8c\x01\n" +
 	"\x03429\x12\x84\x01\n" +
 	"iToo many registrations from this client address (RESOURCE_EXHAUSTED); Retry-After says when to try again.\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJY\n" +
-	"\x03503\x12R\n" +
-	"7A dependency is unavailable (UNAVAILABLE); retry later.\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/Error\x82\xd3\xe4\x93\x02\x16:\x01*\"\x11/v1/auth/register\x12\xff\x06\n" +
-	"\x05Login\x12\x14.sso.v1.LoginRequest\x1a\x15.sso.v1.LoginResponse\"\xc8\x06\x92A\xab\x06J\xfe\x01\n" +
+	"\x15\x1a\x13#/definitions/Error\x82\xd3\xe4\x93\x02\x16:\x01*\"\x11/v1/auth/register\x12\xf4\x04\n" +
+	"\x05Login\x12\x14.sso.v1.LoginRequest\x1a\x15.sso.v1.LoginResponse\"\xbd\x04\x92A\xa0\x04J\xfe\x01\n" +
 	"\x03400\x12\xf6\x01\n" +
 	"\xda\x01Invalid input (INVALID_ARGUMENT): a malformed body or a missing or malformed field, named in the details; or, with the right password, an address not verified yet where the deployment requires it (FAILED_PRECONDITION).\x12\x17\n" +
 	"\x15\x1a\x13#/definitions/ErrorJ|\n" +
 	"\x03401\x12u\n" +
 	"ZUnknown e-mail address or wrong password (UNAUTHENTICATED); the two are indistinguishable.\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJU\n" +
-	"\x03413\x12N\n" +
-	"3The request body is larger than the server accepts.\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJW\n" +
-	"\x03415\x12P\n" +
-	"5The request body is not declared as application/json.\x12\x17\n" +
 	"\x15\x1a\x13#/definitions/ErrorJ\x9e\x01\n" +
 	"\x03429\x12\x96\x01\n" +
 	"{Too many failed logins for the account or from the client address (RESOURCE_EXHAUSTED); Retry-After says when to try again.\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJY\n" +
-	"\x03503\x12R\n" +
-	"7A dependency is unavailable (UNAVAILABLE); retry later.\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/Error\x82\xd3\xe4\x93\x02\x13:\x01*\"\x0e/v1/auth/login\x12\xe4\x04\n" +
-	"\aRefresh\x12\x16.sso.v1.RefreshRequest\x1a\x17.sso.v1.RefreshResponse\"\xa7\x04\x92A\x88\x04J\x8c\x01\n" +
+	"\x15\x1a\x13#/definitions/Error\x82\xd3\xe4\x93\x02\x13:\x01*\"\x0e/v1/auth/login\x12\xd9\x02\n" +
+	"\aRefresh\x12\x16.sso.v1.RefreshRequest\x1a\x17.sso.v1.RefreshResponse\"\x9c\x02\x92A\xfd\x01J\x8c\x01\n" +
 	"\x03400\x12\x84\x01\n" +
 	"iInvalid input (INVALID_ARGUMENT): a malformed body or a missing or malformed field, named in the details.\x12\x17\n" +
 	"\x15\x1a\x13#/definitions/ErrorJl\n" +
 	"\x03401\x12e\n" +
 	"JUnknown, expired, revoked or already used refresh token (UNAUTHENTICATED).\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJU\n" +
-	"\x03413\x12N\n" +
-	"3The request body is larger than the server accepts.\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJW\n" +
-	"\x03415\x12P\n" +
-	"5The request body is not declared as application/json.\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJY\n" +
-	"\x03503\x12R\n" +
-	"7A dependency is unavailable (UNAVAILABLE); retry later.\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/Error\x82\xd3\xe4\x93\x02\x15:\x01*\"\x10/v1/auth/refresh\x12\xf2\x03\n" +
-	"\x06Logout\x12\x15.sso.v1.LogoutRequest\x1a\x16.sso.v1.LogoutResponse\"\xb8\x03\x92A\x9a\x03J\x8c\x01\n" +
+	"\x15\x1a\x13#/definitions/Error\x82\xd3\xe4\x93\x02\x15:\x01*\"\x10/v1/auth/refresh\x12\xe7\x01\n" +
+	"\x06Logout\x12\x15.sso.v1.LogoutRequest\x1a\x16.sso.v1.LogoutResponse\"\xad\x01\x92A\x8f\x01J\x8c\x01\n" +
 	"\x03400\x12\x84\x01\n" +
 	"iInvalid input (INVALID_ARGUMENT): a malformed body or a missing or malformed field, named in the details.\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJU\n" +
-	"\x03413\x12N\n" +
-	"3The request body is larger than the server accepts.\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJW\n" +
-	"\x03415\x12P\n" +
-	"5The request body is not declared as application/json.\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJY\n" +
-	"\x03503\x12R\n" +
-	"7A dependency is unavailable (UNAVAILABLE); retry later.\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/Error\x82\xd3\xe4\x93\x02\x14:\x01*\"\x0f/v1/auth/logout\x12\xfa\x03\n" +
-	"\bValidate\x12\x17.sso.v1.ValidateRequest\x1a\x18.sso.v1.ValidateResponse\"\xba\x03\x92A\x9a\x03J\x8c\x01\n" +
+	"\x15\x1a\x13#/definitions/Error\x82\xd3\xe4\x93\x02\x14:\x01*\"\x0f/v1/auth/logout\x12\xef\x01\n" +
+	"\bValidate\x12\x17.sso.v1.ValidateRequest\x1a\x18.sso.v1.ValidateResponse\"\xaf\x01\x92A\x8f\x01J\x8c\x01\n" +
 	"\x03400\x12\x84\x01\n" +
 	"iInvalid input (INVALID_ARGUMENT): a malformed body or a missing or malformed field, named in the details.\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJU\n" +
-	"\x03413\x12N\n" +
-	"3The request body is larger than the server accepts.\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJW\n" +
-	"\x03415\x12P\n" +
-	"5The request body is not declared as application/json.\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJY\n" +
-	"\x03503\x12R\n" +
-	"7A dependency is unavailable (UNAVAILABLE); retry later.\x12\x17\n" +
 	"\x15\x1a\x13#/definitions/Error\x82\xd3\xe4\x93\x02\x16:\x01*\"\x11/v1/auth/validateB\x8e\x05\x92A\x88\x04\x12\xf4\x02\n" +
 	"\aSSO API\x12\xe3\x02Registration, login, token refresh, logout, token validation, user information, e-mail verification, password reset and change, and the caller's sessions. Errors carry a gRPC status; the gateway maps it to the HTTP status (400 invalid input, 401 wrong or missing credentials, 403 not yours, 404 missing, 409 duplicate, 429 throttled, 503 dependency down).2\x031.02\x10application/json:\x10application/jsonZk\n" +
 	"i\n" +

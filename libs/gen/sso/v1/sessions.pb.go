@@ -399,44 +399,22 @@ const file_sso_v1_sessions_proto_rawDesc = "" +
 	"\x19RevokeAllSessionsResponse\x12\x18\n" +
 	"\arevoked\x18\x01 \x01(\x05R\arevoked:\x0f\x92A\f\n" +
 	"\n" +
-	"\xd2\x01\arevoked2\x90\n" +
-	"\n" +
-	"\x0eSessionService\x12\xb5\x02\n" +
-	"\fListSessions\x12\x1b.sso.v1.ListSessionsRequest\x1a\x1c.sso.v1.ListSessionsResponse\"\xe9\x01\x92A\xc8\x01J]\n" +
-	"\x03401\x12V\n" +
-	";Missing, invalid or revoked access token (UNAUTHENTICATED).\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJY\n" +
-	"\x03503\x12R\n" +
-	"7A dependency is unavailable (UNAVAILABLE); retry later.\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/Errorb\f\n" +
+	"\xd2\x01\arevoked2\x87\x05\n" +
+	"\x0eSessionService\x12y\n" +
+	"\fListSessions\x12\x1b.sso.v1.ListSessionsRequest\x1a\x1c.sso.v1.ListSessionsResponse\".\x92A\x0eb\f\n" +
 	"\n" +
 	"\n" +
-	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/users/me/sessions\x12\xd4\x03\n" +
-	"\rRevokeSession\x12\x1c.sso.v1.RevokeSessionRequest\x1a\x1d.sso.v1.RevokeSessionResponse\"\x85\x03\x92A\xd7\x02J]\n" +
-	"\x03401\x12V\n" +
-	";Missing, invalid or revoked access token (UNAUTHENTICATED).\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJ\x8c\x01\n" +
+	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/users/me/sessions\x12\x9a\x02\n" +
+	"\rRevokeSession\x12\x1c.sso.v1.RevokeSessionRequest\x1a\x1d.sso.v1.RevokeSessionResponse\"\xcb\x01\x92A\x9d\x01J\x8c\x01\n" +
 	"\x03404\x12\x84\x01\n" +
 	"iNo live session of the caller has this id (NOT_FOUND); the same for an unknown id and for another user's.\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJY\n" +
-	"\x03503\x12R\n" +
-	"7A dependency is unavailable (UNAVAILABLE); retry later.\x12\x17\n" +
 	"\x15\x1a\x13#/definitions/Errorb\f\n" +
 	"\n" +
 	"\n" +
-	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02$*\"/v1/users/me/sessions/{session_id}\x12\xee\x03\n" +
-	"\x11RevokeAllSessions\x12 .sso.v1.RevokeAllSessionsRequest\x1a!.sso.v1.RevokeAllSessionsResponse\"\x93\x03\x92A\xe7\x02JF\n" +
+	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02$*\"/v1/users/me/sessions/{session_id}\x12\xdc\x01\n" +
+	"\x11RevokeAllSessions\x12 .sso.v1.RevokeAllSessionsRequest\x1a!.sso.v1.RevokeAllSessionsResponse\"\x81\x01\x92AVJF\n" +
 	"\x03400\x12?\n" +
 	"$A malformed body (INVALID_ARGUMENT).\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJ]\n" +
-	"\x03401\x12V\n" +
-	";Missing, invalid or revoked access token (UNAUTHENTICATED).\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJU\n" +
-	"\x03413\x12N\n" +
-	"3The request body is larger than the server accepts.\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJY\n" +
-	"\x03503\x12R\n" +
-	"7A dependency is unavailable (UNAVAILABLE); retry later.\x12\x17\n" +
 	"\x15\x1a\x13#/definitions/Errorb\f\n" +
 	"\n" +
 	"\n" +

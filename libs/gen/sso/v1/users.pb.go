@@ -424,41 +424,29 @@ const file_sso_v1_users_proto_rawDesc = "" +
 	"%REGISTRATION_EVENT_STATUS_UNSPECIFIED\x10\x00\x12)\n" +
 	"%REGISTRATION_EVENT_STATUS_IN_PROGRESS\x10\x01\x12(\n" +
 	"$REGISTRATION_EVENT_STATUS_SUCCESSFUL\x10\x02\x12$\n" +
-	" REGISTRATION_EVENT_STATUS_FAILED\x10\x032\xda\v\n" +
-	"\vUserService\x12\xe9\x02\n" +
-	"\x05GetMe\x12\x14.sso.v1.GetMeRequest\x1a\x15.sso.v1.GetMeResponse\"\xb2\x02\x92A\x9a\x02J]\n" +
-	"\x03401\x12V\n" +
-	";Missing, invalid or revoked access token (UNAUTHENTICATED).\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJP\n" +
+	" REGISTRATION_EVENT_STATUS_FAILED\x10\x032\x89\b\n" +
+	"\vUserService\x12\xad\x01\n" +
+	"\x05GetMe\x12\x14.sso.v1.GetMeRequest\x1a\x15.sso.v1.GetMeResponse\"w\x92A`JP\n" +
 	"\x03404\x12I\n" +
 	".The token's user no longer exists (NOT_FOUND).\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJY\n" +
-	"\x03503\x12R\n" +
-	"7A dependency is unavailable (UNAVAILABLE); retry later.\x12\x17\n" +
 	"\x15\x1a\x13#/definitions/Errorb\f\n" +
 	"\n" +
 	"\n" +
-	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02\x0e\x12\f/v1/users/me\x12\xda\x04\n" +
-	"\aIsAdmin\x12\x16.sso.v1.IsAdminRequest\x1a\x17.sso.v1.IsAdminResponse\"\x9d\x04\x92A\xf8\x03Jo\n" +
+	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02\x0e\x12\f/v1/users/me\x12\xa0\x03\n" +
+	"\aIsAdmin\x12\x16.sso.v1.IsAdminRequest\x1a\x17.sso.v1.IsAdminResponse\"\xe3\x02\x92A\xbe\x02Jo\n" +
 	"\x03400\x12h\n" +
 	"MAn administrator asked about a user_id that is not a UUID (INVALID_ARGUMENT).\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJ]\n" +
-	"\x03401\x12V\n" +
-	";Missing, invalid or revoked access token (UNAUTHENTICATED).\x12\x17\n" +
 	"\x15\x1a\x13#/definitions/ErrorJc\n" +
 	"\x03403\x12\\\n" +
 	"AA non-administrator asked about another user (PERMISSION_DENIED).\x12\x17\n" +
 	"\x15\x1a\x13#/definitions/ErrorJX\n" +
 	"\x03404\x12Q\n" +
 	"6An administrator asked about no such user (NOT_FOUND).\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJY\n" +
-	"\x03503\x12R\n" +
-	"7A dependency is unavailable (UNAVAILABLE); retry later.\x12\x17\n" +
 	"\x15\x1a\x13#/definitions/Errorb\f\n" +
 	"\n" +
 	"\n" +
-	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/users/{user_id}/admin\x12\x81\x04\n" +
-	"\rDeleteAccount\x12\x1c.sso.v1.DeleteAccountRequest\x1a\x1d.sso.v1.DeleteAccountResponse\"\xb2\x03\x92A\x97\x03JY\n" +
+	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/users/{user_id}/admin\x12\xa6\x03\n" +
+	"\rDeleteAccount\x12\x1c.sso.v1.DeleteAccountRequest\x1a\x1d.sso.v1.DeleteAccountResponse\"\xd7\x02\x92A\xbc\x02JY\n" +
 	"\x03400\x12R\n" +
 	"7The password is missing or too long (INVALID_ARGUMENT).\x12\x17\n" +
 	"\x15\x1a\x13#/definitions/ErrorJr\n" +
@@ -467,9 +455,6 @@ const file_sso_v1_users_proto_rawDesc = "" +
 	"\x15\x1a\x13#/definitions/ErrorJ]\n" +
 	"\x03429\x12V\n" +
 	";Too many failed attempts (RESOURCE_EXHAUSTED); retry later.\x12\x17\n" +
-	"\x15\x1a\x13#/definitions/ErrorJY\n" +
-	"\x03503\x12R\n" +
-	"7A dependency is unavailable (UNAVAILABLE); retry later.\x12\x17\n" +
 	"\x15\x1a\x13#/definitions/Errorb\f\n" +
 	"\n" +
 	"\n" +
