@@ -1776,7 +1776,7 @@ const file_sso_v1_admin_proto_rawDesc = "" +
 	"\x17ListAuditEventsResponse\x12-\n" +
 	"\x06events\x18\x01 \x03(\v2\x15.events.v1.AuditEventR\x06events\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken:\x0e\x92A\v\n" +
-	"\t\xd2\x01\x06events2\xcf\x1d\n" +
+	"\t\xd2\x01\x06events2\x88\x1f\n" +
 	"\fAdminService\x12\xda\x01\n" +
 	"\tListUsers\x12\x18.sso.v1.ListUsersRequest\x1a\x19.sso.v1.ListUsersResponse\"\x97\x01\x92A}Jm\n" +
 	"\x03400\x12f\n" +
@@ -1882,8 +1882,11 @@ const file_sso_v1_admin_proto_rawDesc = "" +
 	"\x15\x1a\x13#/definitions/Errorb\f\n" +
 	"\n" +
 	"\n" +
-	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02\x1f*\x1d/v1/admin/clients/{client_id}\x12\xe4\x01\n" +
-	"\x12RotateClientSecret\x12!.sso.v1.RotateClientSecretRequest\x1a\".sso.v1.RotateClientSecretResponse\"\x86\x01\x92ATJD\n" +
+	"\x06bearer\x12\x00\x82\xd3\xe4\x93\x02\x1f*\x1d/v1/admin/clients/{client_id}\x12\x9d\x03\n" +
+	"\x12RotateClientSecret\x12!.sso.v1.RotateClientSecretRequest\x1a\".sso.v1.RotateClientSecretResponse\"\xbf\x02\x92A\x8c\x02J\xb5\x01\n" +
+	"\x03400\x12\xad\x01\n" +
+	"\x91\x01A malformed body (INVALID_ARGUMENT): it is an empty JSON object, or none; the gateway decodes it before the call reaches the administrator check.\x12\x17\n" +
+	"\x15\x1a\x13#/definitions/ErrorJD\n" +
 	"\x03404\x12=\n" +
 	"\"No client has this id (NOT_FOUND).\x12\x17\n" +
 	"\x15\x1a\x13#/definitions/Errorb\f\n" +
