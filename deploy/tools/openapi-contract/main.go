@@ -131,7 +131,7 @@ var commonResponses = []commonResponse{
 	// AdminService checks the caller's role before anything else (its
 	// service comment), so no admin call can answer 404 or 400 to a
 	// non-administrator instead.
-	{"403", "The token is not an administrator's (PERMISSION_DENIED); answered before the request is looked at.",
+	{"403", "The token is not an administrator's (PERMISSION_DENIED); answered before anything the request names is looked up.",
 		func(op operation) bool { return strings.HasPrefix(op.path, "/v1/admin/") }},
 	// libs/gateway's limitBody and requireJSON run on every route.
 	{"413", "The request body is larger than the server accepts.", takesBody},
