@@ -72,10 +72,10 @@ func TestSignUpAndForgotPasswordWithSSO(t *testing.T) {
 	userID := res.idToken.Subject
 	var claims struct {
 		Email    string `json:"email"`
-		Verified *bool  `json:"email_verified"`
+		Verified *bool  `json:"email_verified"` // false is left out
 		SID      string `json:"sid"`
 	}
-	if err := res.idToken.Claims(&claims); err != nil || claims.Email != addr || claims.Verified == nil || *claims.Verified || claims.SID == "" {
+	if err := res.idToken.Claims(&claims); err != nil || claims.Email != addr || claims.Verified != nil && *claims.Verified || claims.SID == "" {
 		t.Fatalf("ID token claims %+v (%v); want the new address, unverified, with a session", claims, err)
 	}
 	if res.userinfo["sub"] != userID || res.userinfo["email"] != addr {
