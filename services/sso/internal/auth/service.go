@@ -219,28 +219,39 @@ const maxFullNameRunes = 200
 // from one client address answer ThrottledError until the window passes;
 // valid input counts, whether or not the e-mail is taken.
 func (s *Service) Register(ctx context.Context, r Registration) (Tokens, error) {
-	email, err := user.NormalizeEmail(r.Email)
-	if err != nil {
-		return Tokens{}, invalid("email", err.Error())
-	}
-	name, err := cleanFullName(r.FullName)
+	u, err := s.createAccount(ctx, r)
 	if err != nil {
 		return Tokens{}, err
 	}
+	return s.startSession(ctx, u, Origin{ClientAddress: r.ClientIP, UserAgent: r.UserAgent})
+}
+
+// createAccount is Register up to its session: the input checks, the
+// throttle, the password hash and the account with its verification
+// token.
+func (s *Service) createAccount(ctx context.Context, r Registration) (user.User, error) {
+	email, err := user.NormalizeEmail(r.Email)
+	if err != nil {
+		return user.User{}, invalid("email", err.Error())
+	}
+	name, err := cleanFullName(r.FullName)
+	if err != nil {
+		return user.User{}, err
+	}
 	if err := s.policy.Check(r.Password, email); err != nil {
-		return Tokens{}, invalid("password", err.Error())
+		return user.User{}, invalid("password", err.Error())
 	}
 	var quotas []Quota
 	if r.ClientIP != "" {
 		quotas = []Quota{{Key: "register:address:" + r.ClientIP, Limit: s.cfg.Limits.RegisterAddress, Window: s.cfg.Limits.RegisterWindow}}
 	}
 	if err := s.reserve(ctx, opRegister, quotas); err != nil {
-		return Tokens{}, err
+		return user.User{}, err
 	}
 	hash, err := s.hasher.Hash(r.Password)
 	if err != nil {
 		s.release(ctx, quotas, nil)
-		return Tokens{}, fmt.Errorf("hash password: %w", err)
+		return user.User{}, fmt.Errorf("hash password: %w", err)
 	}
 	u := user.User{
 		ID:           uuid.NewString(),
@@ -253,7 +264,7 @@ func (s *Service) Register(ctx context.Context, r Registration) (Tokens, error) 
 	verify, err := s.newToken(u.ID, user.PurposeEmailVerification)
 	if err != nil {
 		s.release(ctx, quotas, nil)
-		return Tokens{}, err
+		return user.User{}, err
 	}
 	if err := s.accounts.CreateWithToken(ctx, u, verify); err != nil {
 		if !errors.Is(err, user.ErrEmailTaken) {
@@ -262,9 +273,9 @@ func (s *Service) Register(ctx context.Context, r Registration) (Tokens, error) 
 			// for accounts without limit.
 			s.release(ctx, quotas, nil)
 		}
-		return Tokens{}, err
+		return user.User{}, err
 	}
-	return s.startSession(ctx, u, Origin{ClientAddress: r.ClientIP, UserAgent: r.UserAgent})
+	return u, nil
 }
 
 // Credentials is the input of Login. ClientIP is the client's address,

@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/ssokit/platform/services/sso/internal/token"
+	"github.com/ssokit/platform/services/sso/internal/user"
 )
 
 // SignedIn is the session a hosted sign-in opened.
@@ -37,6 +38,26 @@ func (s *Service) signIn(ctx context.Context, c Credentials) (SignedIn, error) {
 	if err != nil {
 		return SignedIn{}, err
 	}
+	return s.startBrowserSession(ctx, u, Origin{ClientAddress: c.ClientIP, UserAgent: c.UserAgent, CheckedAt: checked})
+}
+
+// SignUp is Register for the hosted pages: the same input checks, password
+// policy, per-address throttle, taken-address answer (user.ErrEmailTaken,
+// which the API answers 409) and verification mail, but the session it
+// opens hands out no tokens, as SignIn's. Like Register, it signs the new
+// account in before its address is verified.
+func (s *Service) SignUp(ctx context.Context, r Registration) (SignedIn, error) {
+	u, err := s.createAccount(ctx, r)
+	if err != nil {
+		return SignedIn{}, err
+	}
+	// Nothing replaced the password of an account this new: CheckedAt is
+	// the account's creation.
+	return s.startBrowserSession(ctx, u, Origin{ClientAddress: r.ClientIP, UserAgent: r.UserAgent, CheckedAt: u.CreatedAt})
+}
+
+// startBrowserSession opens the session of a hosted sign-in for u.
+func (s *Service) startBrowserSession(ctx context.Context, u user.User, o Origin) (SignedIn, error) {
 	// The family needs a current token to exist; nobody is given this
 	// one, so the session is refreshed only through the provider.
 	_, hash, err := token.NewRefresh()
@@ -44,7 +65,7 @@ func (s *Service) signIn(ctx context.Context, c Credentials) (SignedIn, error) {
 		return SignedIn{}, err
 	}
 	sess := Session{Family: uuid.NewString(), UserID: u.ID}
-	o := Origin{ClientAddress: cleanAddress(c.ClientIP), UserAgent: cleanUserAgent(c.UserAgent), CheckedAt: checked}
+	o.ClientAddress, o.UserAgent = cleanAddress(o.ClientAddress), cleanUserAgent(o.UserAgent)
 	switch err := s.sessions.Start(ctx, sess, hash, s.cfg.lifetime(), o); {
 	case errors.Is(err, ErrSessionsEnded):
 		// The password checked may be one just replaced.
@@ -52,7 +73,7 @@ func (s *Service) signIn(ctx context.Context, c Credentials) (SignedIn, error) {
 	case err != nil:
 		return SignedIn{}, err
 	}
-	return SignedIn{UserID: u.ID, SessionID: sess.Family, AuthTime: checked.UTC().Truncate(time.Second)}, nil
+	return SignedIn{UserID: u.ID, SessionID: sess.Family, AuthTime: o.CheckedAt.UTC().Truncate(time.Second)}, nil
 }
 
 // SessionLive reports whether the session sid has not ended: not logged

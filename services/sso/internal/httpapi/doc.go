@@ -5,6 +5,7 @@
 // pages a person opens from sso's mails (verify an e-mail address, choose a
 // new password), which are HTML forms rather than JSON calls because a mail
 // link is all the person has, and the OpenID Connect provider's hosted
-// login (sign in, consent, sign out), the pages applications send their
-// users to.
+// login (sign in, create an account, forgot password, consent, sign out),
+// the pages applications send their users to, which is all an application
+// needs: a person without an account or a password gets one there.
 package httpapi

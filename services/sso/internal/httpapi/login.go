@@ -33,6 +33,12 @@ type SignIns interface {
 	SessionLive(ctx context.Context, sid string) (bool, error)
 	// EndBrowserSession ends a session.
 	EndBrowserSession(ctx context.Context, sid string) error
+	// SignUp registers as Register does (policy, throttle, verification
+	// mail, user.ErrEmailTaken) and opens an sso session as SignIn does.
+	SignUp(ctx context.Context, r auth.Registration) (auth.SignedIn, error)
+	// ForgotPassword mails a reset link as the API's forgot call does,
+	// answering alike for known and unknown addresses.
+	ForgotPassword(ctx context.Context, email, clientIP string) error
 }
 
 // LoginCookies keep what a session cookie stands for, by the hash of its
@@ -55,8 +61,9 @@ type requestFailer interface {
 type LoginConfig struct {
 	// TrustedProxies, as for PagesConfig.
 	TrustedProxies []netip.Prefix
-	// PasswordMaxLength bounds the password field.
-	PasswordMaxLength int
+	// PasswordMinLength and PasswordMaxLength are the password policy's
+	// bounds, set on the password fields.
+	PasswordMinLength, PasswordMaxLength int
 	// InsecureCookies drops the Secure attribute and the __Host- prefix
 	// from the cookies: only for an issuer on loopback plain http, where a
 	// browser would not send a Secure cookie back.
@@ -65,7 +72,9 @@ type LoginConfig struct {
 	// sso session it stands for. A session ended earlier ends the cookie
 	// with it.
 	SessionTTL time.Duration
-	// RegisterURL and ResetURL, when set, are linked from the login form.
+	// RegisterURL and ResetURL, when set, are linked from the login form
+	// instead of the hosted /signup and /forgot-password pages, for those
+	// who have pages of their own.
 	RegisterURL, ResetURL string
 	// Throttle, when set, counts each client address's requests to the
 	// pages, AddressLimit a minute (default 300), beside the sign-in's
@@ -95,6 +104,10 @@ const (
 //	POST /consent                  (form: authRequestID, csrf_token, decision=approve|deny)
 //	GET  /logout                   a sign-out button while signed in, else "signed out"
 //	POST /logout                   (form: csrf_token) ends the session
+//	GET  /signup[?authRequestID=...] the create-account form
+//	POST /signup                   (form: [authRequestID], csrf_token, email, password, name)
+//	GET  /forgot-password[?authRequestID=...] the ask-for-a-reset-link form
+//	POST /forgot-password          (form: [authRequestID], csrf_token, email)
 //
 // A successful sign-in sets the session cookie: a random value whose hash
 // maps, in LoginCookies, to the sso session opened; a later request with it
@@ -128,6 +141,10 @@ func LoginPages(mux *http.ServeMux, flows oidc.Flows, signIns SignIns, cookies L
 	mux.Handle("POST "+consentPath, l.throttled(l.consent))
 	mux.Handle("GET "+logoutPath, l.throttled(l.showLogout))
 	mux.Handle("POST "+logoutPath, l.throttled(l.logout))
+	mux.Handle("GET "+signupPath, l.throttled(l.showSignup))
+	mux.Handle("POST "+signupPath, l.throttled(l.signup))
+	mux.Handle("GET "+forgotPath, l.throttled(l.showForgot))
+	mux.Handle("POST "+forgotPath, l.throttled(l.forgot))
 }
 
 // throttled counts the request against its client address's quota, or
@@ -673,16 +690,9 @@ func (l *login) renderSignIn(w http.ResponseWriter, r *http.Request, status int,
 <button type="submit">Sign in</button>
 </form>
 `)
-	if l.cfg.RegisterURL != "" || l.cfg.ResetURL != "" {
-		b.WriteString(`<nav class="links" aria-label="Account">`)
-		if l.cfg.RegisterURL != "" {
-			b.WriteString(`<a href="` + html.EscapeString(l.cfg.RegisterURL) + `">Create an account</a>`)
-		}
-		if l.cfg.ResetURL != "" {
-			b.WriteString(`<a href="` + html.EscapeString(l.cfg.ResetURL) + `">Forgot your password?</a>`)
-		}
-		b.WriteString("</nav>\n")
-	}
+	b.WriteString(`<nav class="links" aria-label="Account"><a href="` + l.registerLink(req.ID) + `">Create an account</a><a href="` +
+		l.resetLink(req.ID) + `">Forgot your password?</a></nav>
+`)
 	l.write(w, status, &b)
 }
 

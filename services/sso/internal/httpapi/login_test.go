@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
+
 	"github.com/ssokit/platform/libs/testenv"
 	"github.com/ssokit/platform/libs/testenv/redistest"
 	"github.com/ssokit/platform/services/sso/internal/auth"
@@ -126,6 +128,15 @@ func (s *fakeSignIns) EndBrowserSession(_ context.Context, sid string) error {
 	return nil
 }
 
+// The sign-up pages' tests run on the real use cases (signup_test.go).
+var errNotHere = errors.New("not in the sign-in tests")
+
+func (s *fakeSignIns) SignUp(context.Context, auth.Registration) (auth.SignedIn, error) {
+	return auth.SignedIn{}, errNotHere
+}
+
+func (s *fakeSignIns) ForgotPassword(context.Context, string, string) error { return errNotHere }
+
 type loginFixture struct {
 	srv     *httptest.Server
 	flows   *fakeFlows
@@ -137,6 +148,14 @@ func newLoginFixture(t *testing.T, opts ...func(*httpapi.LoginConfig)) *loginFix
 	t.Helper()
 	rdb := redistest.Client(t)
 	prefix := testenv.Name(t, "sso") + ":"
+	f := newPagesFixture(t, rdb, prefix, nil, opts...)
+	return f
+}
+
+// newPagesFixture serves the pages over the test's Redis keys (prefix),
+// with signIns, or the fake when nil.
+func newPagesFixture(t *testing.T, rdb goredis.UniversalClient, prefix string, signIns httpapi.SignIns, opts ...func(*httpapi.LoginConfig)) *loginFixture {
+	t.Helper()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -161,10 +180,12 @@ func newLoginFixture(t *testing.T, opts ...func(*httpapi.LoginConfig)) *loginFix
 		}, granted: map[string]bool{"remembered": true, "force": true}},
 		signIns: &fakeSignIns{live: map[string]bool{}},
 	}
+	if signIns == nil {
+		signIns = f.signIns
+	}
 	mux := http.NewServeMux()
 	cfg := httpapi.LoginConfig{
-		PasswordMaxLength: 128, InsecureCookies: true, SessionTTL: time.Hour,
-		ResetURL: "https://accounts.example/forgot",
+		PasswordMinLength: 8, PasswordMaxLength: 128, InsecureCookies: true, SessionTTL: time.Hour,
 	}
 	for _, o := range opts {
 		o(&cfg)
@@ -173,7 +194,7 @@ func newLoginFixture(t *testing.T, opts ...func(*httpapi.LoginConfig)) *loginFix
 	if cfg.AddressLimit > 0 {
 		cfg.Throttle = ssoredis.NewThrottle(rdb, prefix)
 	}
-	httpapi.LoginPages(mux, f.flows, f.signIns, ssoredis.NewLoginCookies(rdb, prefix), cfg, slog.New(slog.DiscardHandler))
+	httpapi.LoginPages(mux, f.flows, signIns, ssoredis.NewLoginCookies(rdb, prefix), cfg, slog.New(slog.DiscardHandler))
 	f.srv = httptest.NewServer(mux)
 	t.Cleanup(f.srv.Close)
 	f.client = f.newBrowser(t)
@@ -242,14 +263,14 @@ func (f *loginFixture) signIn(t *testing.T, id string) *http.Response {
 }
 
 func TestLoginSignsInOnceForEveryClient(t *testing.T) {
-	f := newLoginFixture(t)
+	f := newLoginFixture(t, func(c *httpapi.LoginConfig) { c.ResetURL = "https://accounts.example/forgot" })
 	resp, page := f.get(t, "/login?authRequestID=req-1")
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET /login = %d", resp.StatusCode)
 	}
 	for _, want := range []string{
 		`<html lang="en">`, `<label for="email">`, `<label for="password">`, `autocomplete="current-password"`,
-		`Shop &lt;b&gt;&#34;one&#34;&lt;/b&gt;`, `href="https://accounts.example/forgot"`,
+		`Shop &lt;b&gt;&#34;one&#34;&lt;/b&gt;`, `href="https://accounts.example/forgot"`, `href="/signup?authRequestID=req-1"`,
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("login page lacks %s:\n%s", want, page)

@@ -155,6 +155,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *server.Pr
 				}, log)
 				httpapi.LoginPages(mux, provider, hostedLogin{svc, provider}, ssoredis.NewLoginCookies(rdb, cfg.Redis.KeyPrefix), httpapi.LoginConfig{
 					TrustedProxies:    cfg.Proxies(),
+					PasswordMinLength: cfg.Password.MinLength,
 					PasswordMaxLength: cfg.Password.MaxLength,
 					// The configuration allows plain http only for a
 					// loopback issuer.
