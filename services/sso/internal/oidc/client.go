@@ -75,10 +75,10 @@ func NewClient(name string, confidential, firstParty bool, redirects, postLogout
 	if !slices.Contains(scopes, "openid") {
 		scopes = append([]string{"openid"}, scopes...)
 	}
-	id, err := randomString(16)
-	if err != nil {
-		return Client{}, "", err
-	}
+	// 26 characters of base32 (A-Z, 2-7; 130 bits): unlike base64url, an
+	// id never starts with "-", so it passes safely as a command-line
+	// argument (sso clients delete ID, or a relying party's own tool).
+	id := rand.Text()
 	c := Client{
 		ID: id, Name: name, Confidential: confidential, FirstParty: firstParty,
 		RedirectURIs: slices.Compact(slices.Clone(redirects)), PostLogoutRedirectURIs: slices.Clone(postLogout),
@@ -89,6 +89,7 @@ func NewClient(name string, confidential, firstParty bool, redirects, postLogout
 	}
 	var secret string
 	if confidential {
+		var err error
 		if secret, err = randomString(32); err != nil {
 			return Client{}, "", err
 		}
