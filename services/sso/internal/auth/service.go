@@ -481,11 +481,27 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, err
 	if refreshToken == "" {
 		return Tokens{}, invalid("refresh_token", "refresh_token is required")
 	}
+	old := token.HashRefresh(refreshToken)
+	// The account is read before the rotation, not after it: a read that
+	// failed after the rotation (the database failing over) would answer
+	// 503 to a client whose token had just been rotated away, and the
+	// client's retry would then end its session as a reuse. Read first, a
+	// failure leaves the token as it was. A token Find does not know
+	// (unknown, expired, or rotated away) goes on to Rotate, which tells
+	// a reuse apart and ends its family.
+	var u user.User
+	if cur, err := s.sessions.Find(ctx, old); err == nil {
+		if u, err = s.sessionUser(ctx, cur); err != nil {
+			return Tokens{}, err
+		}
+	} else if !errors.Is(err, ErrInvalidToken) {
+		return Tokens{}, err
+	}
 	raw, hash, err := token.NewRefresh()
 	if err != nil {
 		return Tokens{}, err
 	}
-	sess, err := s.sessions.Rotate(ctx, token.HashRefresh(refreshToken), hash, s.cfg.lifetime())
+	sess, err := s.sessions.Rotate(ctx, old, hash, s.cfg.lifetime())
 	if err != nil {
 		if errors.Is(err, ErrRefreshReused) {
 			s.metrics.reuse()
@@ -499,18 +515,12 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, err
 		}
 		return Tokens{}, err
 	}
-	u, err := s.users.ByID(ctx, sess.UserID)
-	if errors.Is(err, user.ErrNotFound) || err == nil && u.Disabled {
-		// Disabling ended the user's sessions already; a family that
-		// slipped past (rotated while the flag was being written) ends
-		// here rather than issue a token to a disabled account.
-		if s.sessions.Revoke(ctx, sess.Family) == nil {
-			s.metrics.revoke(kindFamily)
+	if u.ID != sess.UserID {
+		// Find did not know a token Rotate did, which a family's own
+		// consistency rules out; read the account rather than trust that.
+		if u, err = s.sessionUser(ctx, sess); err != nil {
+			return Tokens{}, err
 		}
-		return Tokens{}, ErrInvalidToken
-	}
-	if err != nil {
-		return Tokens{}, err
 	}
 	access, _, err := s.issueAccess(u, sess.Family)
 	if err != nil {
@@ -519,6 +529,22 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, err
 	s.metrics.refresh()
 	s.metrics.tokenPair()
 	return Tokens{UserID: u.ID, AccessToken: access, RefreshToken: raw, ExpiresIn: s.cfg.AccessTTL}, nil
+}
+
+// sessionUser reads the account of a session about to be refreshed. A
+// deleted or disabled account ends the session (ErrInvalidToken):
+// disabling ended the user's sessions already, and a family that slipped
+// past (read while the flag was being written) ends here rather than get
+// a token for a disabled account.
+func (s *Service) sessionUser(ctx context.Context, sess Session) (user.User, error) {
+	u, err := s.users.ByID(ctx, sess.UserID)
+	if errors.Is(err, user.ErrNotFound) || err == nil && u.Disabled {
+		if s.sessions.Revoke(ctx, sess.Family) == nil {
+			s.metrics.revoke(kindFamily)
+		}
+		return user.User{}, ErrInvalidToken
+	}
+	return u, err
 }
 
 // Logout ends the session of refreshToken: its whole family is revoked,

@@ -540,3 +540,41 @@ func TestIsAdminAnswersOnlyTheUserOrAnAdministrator(t *testing.T) {
 
 // errInvalid stands for an *auth.InvalidArgumentError in test tables.
 var errInvalid = errors.New("invalid argument")
+
+// failingUsers fails ByID while fail is set, as a database failing over
+// does.
+type failingUsers struct {
+	*authtest.Users
+	fail *bool
+}
+
+var errDatabaseDown = errors.New("database unavailable")
+
+func (u failingUsers) ByID(ctx context.Context, id string) (user.User, error) {
+	if *u.fail {
+		return user.User{}, errDatabaseDown
+	}
+	return u.Users.ByID(ctx, id)
+}
+
+// A refresh that cannot read the account fails without rotating: the
+// client's retry with the same token succeeds once the database is back,
+// instead of counting as a reuse that ends the session.
+func TestRefreshFailingToReadTheAccountKeepsTheToken(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	reg := f.register(t, "ada@example.com", "correct horse")
+	down := true
+	f.build(t, failingUsers{Users: f.users, fail: &down})
+	if _, err := f.svc.Refresh(ctx, reg.RefreshToken); !errors.Is(err, errDatabaseDown) {
+		t.Fatalf("Refresh with the database down: %v, want its error", err)
+	}
+	down = false
+	next, err := f.svc.Refresh(ctx, reg.RefreshToken)
+	if err != nil {
+		t.Fatalf("the same token once the database is back: %v (rotated by the failed refresh?)", err)
+	}
+	if v, err := f.svc.Validate(ctx, next.AccessToken); err != nil || !v.Valid {
+		t.Fatalf("Validate(new access token) = %+v, %v", v, err)
+	}
+}
