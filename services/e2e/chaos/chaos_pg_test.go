@@ -343,7 +343,11 @@ func primaryKilled(t *testing.T, mode, name string) {
 				case status == http.StatusOK:
 					refresh = str(out, "refresh_token")
 				case status >= 400 && status < 500:
-					refresh = "" // rotated but the answer was lost, or revoked: log in again
+					// Rotated but the answer was lost, or revoked: log in
+					// again. Logged, as a session ending in a failover is
+					// what this test is here to see.
+					t.Logf("refresh answered %d at %s: %v", status, time.Now().UTC().Format(time.RFC3339Nano), out["message"])
+					refresh = ""
 				}
 			}
 		})

@@ -539,6 +539,8 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, err
 func (s *Service) sessionUser(ctx context.Context, sess Session) (user.User, error) {
 	u, err := s.users.ByID(ctx, sess.UserID)
 	if errors.Is(err, user.ErrNotFound) || err == nil && u.Disabled {
+		s.log.InfoContext(ctx, "refresh refused: the account is deleted or disabled; its session ends",
+			slog.String("user_id", sess.UserID), slog.Bool("found", err == nil))
 		if s.sessions.Revoke(ctx, sess.Family) == nil {
 			s.metrics.revoke(kindFamily)
 		}

@@ -10,9 +10,6 @@ import (
 )
 
 func TestLoginCookies(t *testing.T) {
-	if testing.Short() {
-		t.Skip("needs Redis")
-	}
 	rdb, prefix := testRedis(t)
 	c := ssoredis.NewLoginCookies(rdb, prefix)
 	ctx := testenv.Context(t, 10*time.Second)
