@@ -50,13 +50,6 @@ type LoginCookies interface {
 	CSRFKey(ctx context.Context) ([]byte, error)
 }
 
-// requestFailer is what a provider may offer beyond oidc.Flows: ending a
-// request with an OpenID Connect error (login_required for prompt=none
-// without a session). A provider without it has the request denied.
-type requestFailer interface {
-	Fail(ctx context.Context, id, code string) (string, error)
-}
-
 // LoginConfig tunes the hosted login pages.
 type LoginConfig struct {
 	// TrustedProxies, as for PagesConfig.
@@ -396,15 +389,7 @@ func (l *login) consent(w http.ResponseWriter, r *http.Request) {
 		}
 	case "deny":
 		to, err := l.flows.Deny(r.Context(), req.ID)
-		if errors.Is(err, oidc.ErrRequestNotFound) {
-			l.renderError(w, r, http.StatusBadRequest, errorTitle, badRequest)
-			return
-		}
-		if err != nil {
-			l.fail(w, r, err)
-			return
-		}
-		http.Redirect(w, r, to, http.StatusSeeOther)
+		l.redirect(w, r, to, err)
 	default:
 		l.renderConsent(w, r, req)
 	}
@@ -470,15 +455,13 @@ func (l *login) request(w http.ResponseWriter, r *http.Request, id string) (oidc
 // endWith ends the request with an OpenID Connect error sent back to the
 // client (prompt=none that cannot be answered silently).
 func (l *login) endWith(w http.ResponseWriter, r *http.Request, id, code string) {
-	var (
-		to  string
-		err error
-	)
-	if f, ok := l.flows.(requestFailer); ok {
-		to, err = f.Fail(r.Context(), id, code)
-	} else {
-		to, err = l.flows.Deny(r.Context(), id)
-	}
+	to, err := l.flows.Fail(r.Context(), id, code)
+	l.redirect(w, r, to, err)
+}
+
+// redirect sends the browser where ending a request led (to, the
+// client's redirect URL), or shows why it could not be ended.
+func (l *login) redirect(w http.ResponseWriter, r *http.Request, to string, err error) {
 	if errors.Is(err, oidc.ErrRequestNotFound) {
 		l.renderError(w, r, http.StatusBadRequest, errorTitle, badRequest)
 		return

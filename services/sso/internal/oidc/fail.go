@@ -9,15 +9,17 @@ import (
 // failCodes are the errors the hosted pages may end a request with, and
 // what each tells the client (OpenID Connect Core, section 3.1.2.6).
 var failCodes = map[string]string{
+	"access_denied":              "the user denied the request",
 	"login_required":             "prompt=none, and the user is not signed in",
 	"consent_required":           "prompt=none, and the user has not consented",
 	"interaction_required":       "prompt=none, and the user would have to act",
 	"account_selection_required": "prompt=none, and the user would have to choose an account",
 }
 
-// Fail ends the request with one of the errors a request with prompt=none
-// gets when it cannot be answered without the user, and returns the
-// client's redirect URL carrying it, as Deny does with access_denied.
+// Fail implements Flows: it ends the request with one of failCodes (the
+// errors of a request with prompt=none that cannot be answered without
+// the user, or access_denied) and returns the client's redirect URL
+// carrying it.
 func (p *Provider) Fail(ctx context.Context, id, code string) (string, error) {
 	desc, ok := failCodes[code]
 	if !ok {

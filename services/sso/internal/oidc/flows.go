@@ -55,4 +55,8 @@ type Flows interface {
 	GrantConsent(ctx context.Context, id, userID string) error
 	// Deny ends the request with access_denied and returns the client's redirect URL.
 	Deny(ctx context.Context, id string) (string, error)
+	// Fail ends the request with an OpenID Connect error code
+	// (login_required for prompt=none without a session, and the like)
+	// and returns the client's redirect URL carrying it.
+	Fail(ctx context.Context, id, code string) (string, error)
 }

@@ -407,25 +407,7 @@ func (p *Provider) GrantConsent(ctx context.Context, id, userID string) error {
 // Deny implements Flows: the request ends and the browser goes back to
 // the client with access_denied (OpenID Connect Core, section 3.1.2.6).
 func (p *Provider) Deny(ctx context.Context, id string) (string, error) {
-	req, _, err := p.request(ctx, id)
-	if err != nil {
-		return "", err
-	}
-	if err := p.reqs.rdb.Del(ctx, p.reqs.reqKey(id)).Err(); err != nil {
-		return "", fmt.Errorf("redis: %w", err)
-	}
-	u, err := url.Parse(req.RedirectURI)
-	if err != nil {
-		return "", err
-	}
-	q := u.Query()
-	q.Set("error", "access_denied")
-	q.Set("error_description", "the user denied the request")
-	if req.State != "" {
-		q.Set("state", req.State)
-	}
-	u.RawQuery = q.Encode()
-	return u.String(), nil
+	return p.Fail(ctx, id, "access_denied")
 }
 
 // opClient is a Client as the op sees it.
