@@ -161,28 +161,17 @@ func (h *AccountHandler) AccountEvent(ctx context.Context, ev *eventsv1.AccountE
 		h.events.WithLabelValues(kind, outcomeErased).Inc()
 		h.log.InfoContext(ctx, "account mail of an erased user, not sent: its data key is gone", attrs...)
 		return nil
-	case errors.Is(err, welcome.ErrInvalidEvent):
-		h.events.WithLabelValues(kind, outcomeRejected).Inc()
-		return fmt.Errorf("%w: %w", consumer.ErrPermanent, err)
-	case errors.Is(err, welcome.ErrUnavailable):
-		h.events.WithLabelValues(kind, outcomeFailed).Inc()
-		return fmt.Errorf("%w: %w", consumer.ErrTransient, err)
 	case err != nil:
-		h.events.WithLabelValues(kind, outcomeFailed).Inc()
+		outcome, err := classify(err)
+		h.events.WithLabelValues(kind, outcome).Inc()
 		return err
 	}
 	m.Email = email
 
 	d, outcome, err := h.m.Send(ctx, m)
-	switch {
-	case errors.Is(err, welcome.ErrInvalidEvent), errors.Is(err, welcome.ErrUndeliverable):
-		h.events.WithLabelValues(kind, outcomeRejected).Inc()
-		return fmt.Errorf("%w: %w", consumer.ErrPermanent, err)
-	case errors.Is(err, welcome.ErrUnavailable):
-		h.events.WithLabelValues(kind, outcomeFailed).Inc()
-		return fmt.Errorf("%w: %w", consumer.ErrTransient, err)
-	case err != nil:
-		h.events.WithLabelValues(kind, outcomeFailed).Inc()
+	if err != nil {
+		outcome, err := classify(err)
+		h.events.WithLabelValues(kind, outcome).Inc()
 		return err
 	}
 	attrs = append(attrs, slog.String("mail", string(d.Kind)), slog.String("message_id", d.MessageID))
@@ -204,16 +193,9 @@ func (h *AccountHandler) AccountEvent(ctx context.Context, ev *eventsv1.AccountE
 // forget erases what the notifier keeps about the user of a UserDeleted
 // event. A redelivery erases nothing more and succeeds.
 func (h *AccountHandler) forget(ctx context.Context, ev *eventsv1.AccountEvent, attrs []any) error {
-	err := h.m.Forget(ctx, ev.GetUserId(), ev.GetEventId())
-	switch {
-	case errors.Is(err, welcome.ErrInvalidEvent):
-		h.events.WithLabelValues(kindUserDeleted, outcomeRejected).Inc()
-		return fmt.Errorf("%w: %w", consumer.ErrPermanent, err)
-	case errors.Is(err, welcome.ErrUnavailable):
-		h.events.WithLabelValues(kindUserDeleted, outcomeFailed).Inc()
-		return fmt.Errorf("%w: %w", consumer.ErrTransient, err)
-	case err != nil:
-		h.events.WithLabelValues(kindUserDeleted, outcomeFailed).Inc()
+	if err := h.m.Forget(ctx, ev.GetUserId(), ev.GetEventId()); err != nil {
+		outcome, err := classify(err)
+		h.events.WithLabelValues(kindUserDeleted, outcome).Inc()
 		return err
 	}
 	h.events.WithLabelValues(kindUserDeleted, outcomeErased).Inc()

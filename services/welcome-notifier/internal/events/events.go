@@ -100,14 +100,9 @@ func (h *Handler) UserRegistered(ctx context.Context, ev *eventsv1.UserRegistere
 			slog.String("user_id", ev.GetUserId()), slog.String("event_id", ev.GetEventId()),
 			slog.Int("attempt", meta.Attempt), slog.String("topic", meta.Topic), slog.Int64("offset", meta.Offset))
 		return nil
-	case errors.Is(err, welcome.ErrInvalidEvent), errors.Is(err, welcome.ErrUndeliverable):
-		h.mails.WithLabelValues(outcomeRejected).Inc()
-		return fmt.Errorf("%w: %w", consumer.ErrPermanent, err)
-	case errors.Is(err, welcome.ErrUnavailable):
-		h.mails.WithLabelValues(outcomeFailed).Inc()
-		return fmt.Errorf("%w: %w", consumer.ErrTransient, err)
 	case err != nil:
-		h.mails.WithLabelValues(outcomeFailed).Inc()
+		outcome, err := classify(err)
+		h.mails.WithLabelValues(outcome).Inc()
 		return err
 	}
 	attrs := []any{
@@ -146,4 +141,20 @@ func (h *Handler) welcome(ctx context.Context, ev *eventsv1.UserRegistered) (wel
 		Email:        email,
 		RegisteredAt: ev.GetRegisteredAt().AsTime(),
 	})
+}
+
+// classify turns a failure of the mail use cases into the metric outcome
+// it counts as and the error the consumer acts on: a bad event or an
+// address the mail server refuses for good is permanent (dead-lettered,
+// "rejected"), an unreachable dependency transient (retried, "failed"),
+// anything else retried as the consumer retries unknown errors.
+func classify(err error) (outcome string, _ error) {
+	switch {
+	case errors.Is(err, welcome.ErrInvalidEvent), errors.Is(err, welcome.ErrUndeliverable):
+		return outcomeRejected, fmt.Errorf("%w: %w", consumer.ErrPermanent, err)
+	case errors.Is(err, welcome.ErrUnavailable):
+		return outcomeFailed, fmt.Errorf("%w: %w", consumer.ErrTransient, err)
+	default:
+		return outcomeFailed, err
+	}
 }
